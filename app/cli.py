@@ -1,0 +1,273 @@
+"""``ipledge``: the command line (``python -m app`` does the same)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from app.config import PROJECT_ROOT, get_settings
+from app.core.roles import Role
+
+cli = typer.Typer(
+    no_args_is_help=True, add_completion=False, help="ipledge: IP-pledge loan origination."
+)
+keys_cli = typer.Typer(no_args_is_help=True, help="API keys.")
+cli.add_typer(keys_cli, name="keys")
+calendar_cli = typer.Typer(no_args_is_help=True, help="The working-day calendar.")
+cli.add_typer(calendar_cli, name="calendar")
+sla_cli = typer.Typer(no_args_is_help=True, help="The approval clock.")
+cli.add_typer(sla_cli, name="sla")
+
+OPENAPI_PATH = PROJECT_ROOT / "openapi" / "openapi.json"
+
+
+def _pin_database_url() -> tuple[str, bool]:
+    """Resolve the database once (starting the embedded server if no URL is set) and pin it in
+    the environment, so the app, Alembic and child processes all use the same one."""
+    from app.core.runtime import resolve_database_url
+
+    settings = get_settings()
+    embedded = settings.database_url is None
+    url = resolve_database_url(settings)
+    os.environ["IPLEDGE_DATABASE_URL"] = url
+    get_settings.cache_clear()
+    return url, embedded
+
+
+@cli.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes (needs a database URL).")] = 1,
+) -> None:
+    """Serve the API. With no IPLEDGE_DATABASE_URL: starts the embedded PostgreSQL and migrates."""
+    import uvicorn
+
+    from app import migrate
+    from app.core import logging as app_logging
+
+    settings = get_settings()
+    app_logging.configure(settings.log_level)
+    url, embedded = _pin_database_url()
+    if embedded:
+        migrate.upgrade(url)
+        if workers != 1:
+            typer.echo("the embedded database serves one worker process; using 1", err=True)
+            workers = 1
+    base = f"http://{host}:{port}"
+    typer.echo(
+        json.dumps(
+            {
+                "message": "ipledge is starting",
+                "docs": f"{base}/docs",
+                "openapi": f"{base}/openapi.json",
+                "database": "embedded PostgreSQL under var/"
+                if embedded
+                else "IPLEDGE_DATABASE_URL",
+                "first_key": "ipledge keys create --role admin   (or: make key ROLE=admin)",
+            }
+        ),
+        err=True,
+    )
+    uvicorn.run(
+        "app.main:app_factory",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        loop="uvloop",
+        http="httptools",
+        access_log=False,
+        log_config=None,
+        proxy_headers=False,
+    )
+
+
+@cli.command()
+def worker() -> None:
+    """Run the background jobs: webhook relay and periodic sweeps. Run as many as you like."""
+    import uvloop
+
+    from app import worker as worker_module
+    from app.core import logging as app_logging
+
+    app_logging.configure(get_settings().log_level)
+    _pin_database_url()
+    # uvloop, as the API runs under: a fifth less CPU per webhook delivery.
+    uvloop.run(worker_module.run_forever())
+
+
+@cli.command("migrate")
+def migrate_command(
+    revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
+) -> None:
+    """Bring the database schema to the migrations' head (or a given revision)."""
+    from app import migrate
+
+    url, _ = _pin_database_url()
+    migrate.upgrade(url, revision)
+    typer.echo(f"database at {revision}", err=True)
+
+
+@keys_cli.command("create")
+def keys_create(
+    role: Annotated[Role, typer.Option(help="The key's role.")],
+    subject: Annotated[
+        str | None,
+        typer.Option(
+            help="relationship_manager: the manager's id; district_bureau: the district code."
+        ),
+    ] = None,
+    name: Annotated[str | None, typer.Option(help="What the key is for.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Create an API key and print it once."""
+    from app.core.context import OPERATOR
+    from app.core.errors import DomainError
+    from app.core.runtime import Runtime
+    from app.keys import service
+
+    _pin_database_url()
+
+    async def run() -> dict:
+        runtime = Runtime.create(pool_size=1)
+        try:
+            async with runtime.unit_of_work(OPERATOR, label="cli") as ctx:
+                created = await service.create_key(ctx, role=role, subject=subject, name=name)
+            return created.model_dump(mode="json")
+        finally:
+            await runtime.close()
+
+    try:
+        created = asyncio.run(run())
+    except DomainError as exc:
+        typer.echo(f"error: {exc.detail}", err=True)
+        raise typer.Exit(2) from None
+    if as_json:
+        typer.echo(json.dumps({k: created[k] for k in ("id", "role", "subject", "key")}))
+    else:
+        typer.echo(created["key"])
+        typer.echo(
+            f"(key {created['id']}, role {created['role']}"
+            + (f", subject {created['subject']}" if created["subject"] else "")
+            + "; shown only now)",
+            err=True,
+        )
+
+
+@keys_cli.command("revoke")
+def keys_revoke(key_id: Annotated[str, typer.Argument(help="The key's id.")]) -> None:
+    """Revoke an API key."""
+    from app.core.context import OPERATOR
+    from app.core.errors import DomainError
+    from app.core.ids import parse_id
+    from app.core.runtime import Runtime
+    from app.keys import service
+
+    _pin_database_url()
+
+    async def run() -> None:
+        runtime = Runtime.create(pool_size=1)
+        try:
+            async with runtime.unit_of_work(OPERATOR, label="cli") as ctx:
+                await service.revoke_key(ctx, key_id=parse_id(key_id, "API key"))
+        finally:
+            await runtime.close()
+
+    try:
+        asyncio.run(run())
+    except DomainError as exc:
+        typer.echo(f"error: {exc.detail}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"revoked {key_id}", err=True)
+
+
+@calendar_cli.command("load")
+def calendar_load(
+    force: Annotated[
+        bool, typer.Option("--force", help="Also replace years an admin published or corrected.")
+    ] = False,
+) -> None:
+    """(Re)load every year the chinese-calendar package knows, in one transaction, audited."""
+    import app.routers  # noqa: F401 - the domains register their calendar listeners on import
+    from app.calendar import publishing
+    from app.core.context import OPERATOR
+    from app.core.runtime import Runtime
+
+    _pin_database_url()
+
+    async def run() -> str:
+        runtime = Runtime.create(pool_size=1)
+        try:
+            async with runtime.unit_of_work(OPERATOR, label="cli") as ctx:
+                summary = await publishing.load_package(ctx, force=force)
+            return summary.line()
+        finally:
+            await runtime.close()
+
+    typer.echo(asyncio.run(run()))
+
+
+@sla_cli.command("sweep")
+def sla_sweep() -> None:
+    """Run the SLA sweep once: compute pending deadlines, emit at-risk and breached events."""
+    from app.applications import sweep as sla_sweep_module
+    from app.core.runtime import Runtime
+
+    _pin_database_url()
+
+    async def run() -> dict:
+        runtime = Runtime.create(pool_size=1)
+        try:
+            result = await sla_sweep_module.sweep(runtime)
+        finally:
+            await runtime.close()
+        return {
+            "at_risk": result.at_risk,
+            "breached": result.breached,
+            "deadlines_computed": result.deadlines_computed,
+        }
+
+    typer.echo(json.dumps(asyncio.run(run())))
+
+
+def openapi_document() -> str:
+    from app.main import create_app
+
+    document = create_app().openapi()
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+@cli.command()
+def openapi(
+    check: Annotated[
+        bool, typer.Option("--check", help="Fail if the committed file differs.")
+    ] = False,
+    path: Annotated[Path, typer.Option(help="Where the document lives.")] = OPENAPI_PATH,
+) -> None:
+    """Write the OpenAPI document to openapi/openapi.json, or --check that it is current."""
+    document = openapi_document()
+    if check:
+        current = path.read_text(encoding="utf-8") if path.exists() else ""
+        if current != document:
+            typer.echo(f"{path} is out of date: run `ipledge openapi`", err=True)
+            raise typer.Exit(1)
+        typer.echo(f"{path} is current", err=True)
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(document, encoding="utf-8")
+    typer.echo(f"wrote {path}", err=True)
+
+
+def main() -> None:
+    cli(prog_name="ipledge")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

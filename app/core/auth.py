@@ -1,0 +1,125 @@
+"""API keys: random, shown once, stored as a SHA-256 hash, compared in constant time.
+
+A key reads ``ipk_<key id>_<secret>``. The id finds the row; the secret's hash is compared with
+``hmac.compare_digest``. Lookups are cached per process for ``key_cache_ttl_s``; a revocation is
+announced with NOTIFY so every API process forgets the key at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import secrets
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+from uuid import UUID
+
+from app.core.context import Principal
+from app.core.errors import Unauthenticated
+from app.core.roles import Role
+
+PREFIX = "ipk_"
+NOTIFY_CHANNEL = "ipledge_api_keys"
+_NEGATIVE_TTL_S = 5.0
+
+
+def new_secret() -> tuple[str, bytes]:
+    secret = secrets.token_urlsafe(32)
+    return secret, hash_secret(secret)
+
+
+def hash_secret(secret: str) -> bytes:
+    return hashlib.sha256(secret.encode()).digest()
+
+
+def format_key(key_id: UUID, secret: str) -> str:
+    return f"{PREFIX}{key_id.hex}_{secret}"
+
+
+def parse_key(token: str) -> tuple[UUID, str] | None:
+    if not token.startswith(PREFIX) or len(token) > 200:
+        return None
+    body = token[len(PREFIX) :]
+    key_hex, sep, secret = body.partition("_")
+    if not sep or len(key_hex) != 32 or not secret:
+        return None
+    try:
+        return UUID(hex=key_hex), secret
+    except ValueError:
+        return None
+
+
+def bearer_token(header: str | None) -> str | None:
+    if not header:
+        return None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+# (role, subject, secret hash) of a live key, or None when unknown or revoked.
+KeyRow = tuple[str, str | None, bytes] | None
+Loader = Callable[[UUID], Awaitable[KeyRow]]
+
+
+class KeyCache:
+    def __init__(self, load: Loader, ttl_s: float) -> None:
+        self._load = load
+        self._ttl = ttl_s
+        self._entries: dict[UUID, tuple[float, KeyRow]] = {}
+        self._inflight: dict[UUID, asyncio.Future[KeyRow]] = {}
+
+    def forget(self, key_id: UUID | None = None) -> None:
+        if key_id is None:
+            self._entries.clear()
+        else:
+            self._entries.pop(key_id, None)
+
+    async def _row(self, key_id: UUID) -> KeyRow:
+        now = time.monotonic()
+        hit = self._entries.get(key_id)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        pending = self._inflight.get(key_id)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        future: asyncio.Future[KeyRow] = asyncio.get_running_loop().create_future()
+        self._inflight[key_id] = future
+        try:
+            row = await self._load(key_id)
+            ttl = self._ttl if row is not None else min(self._ttl, _NEGATIVE_TTL_S)
+            if ttl > 0:
+                self._entries[key_id] = (time.monotonic() + ttl, row)
+            future.set_result(row)
+            return row
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved: waiters re-raise it, nobody logs it as lost
+            raise
+        finally:
+            self._inflight.pop(key_id, None)
+
+    async def authenticate(self, authorization: str | None) -> Principal:
+        token = bearer_token(authorization)
+        if token is None:
+            raise Unauthenticated("send Authorization: Bearer <api key>")
+        parsed = parse_key(token)
+        if parsed is None:
+            raise Unauthenticated("unknown API key")
+        key_id, secret = parsed
+        row = await self._row(key_id)
+        presented = hash_secret(secret)
+        stored = row[2] if row is not None else b"\0" * 32
+        if not hmac.compare_digest(presented, stored) or row is None:
+            raise Unauthenticated("unknown API key")
+        return Principal(key_id=key_id, role=Role(row[0]), subject=row[1])
+
+
+def listen_payload(payload: Any) -> UUID | None:
+    try:
+        return UUID(str(payload))
+    except ValueError:
+        return None

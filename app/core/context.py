@@ -1,0 +1,70 @@
+"""What a request (or a worker job) carries through the service layer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+
+from app.config import Settings
+from app.core.clock import business_date
+from app.core.db import Db
+from app.core.roles import Role
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    key_id: UUID | None
+    role: Role
+    subject: str | None = None
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role is Role.ADMIN
+
+    def owns_rm(self, relationship_manager_id: str) -> bool:
+        """May this caller see a record that belongs to this relationship manager?"""
+        return self.role is not Role.RELATIONSHIP_MANAGER or self.subject == relationship_manager_id
+
+    def owns_district(self, district_code: str) -> bool:
+        return self.role is not Role.DISTRICT_BUREAU or self.subject == district_code
+
+
+# The operator at the command line (``ipledge keys create``, ``calendar load``…).
+OPERATOR = Principal(key_id=None, role=Role.ADMIN, subject="cli")
+# The worker's periodic jobs.
+SYSTEM = Principal(key_id=None, role=Role.ADMIN, subject="worker")
+
+
+@dataclass(slots=True)
+class AuditEntry:
+    action: str
+    entity_type: str
+    entity_id: str
+    before: Any
+    after: Any
+
+
+@dataclass(slots=True)
+class OutboxEntry:
+    id: UUID
+    type: str
+    data: dict[str, Any]
+    district_code: str | None
+
+
+@dataclass(slots=True)
+class Ctx:
+    db: Db
+    principal: Principal
+    now: datetime
+    settings: Settings
+    request_id: str
+    if_match: str | None = None
+    audit_entries: list[AuditEntry] = field(default_factory=list)
+    outbox_entries: list[OutboxEntry] = field(default_factory=list)
+
+    @property
+    def today(self) -> date:
+        return business_date(self.now)

@@ -1,0 +1,92 @@
+"""Idempotency-Key on POST (IETF httpapi idempotency-key draft).
+
+Within the request's transaction: a transaction-scoped advisory lock on (key, caller) makes a
+concurrent duplicate answer 409 at once instead of acting twice; then the stored response, if
+any, is replayed byte for byte. A successful response is stored by the same statement that
+writes the request's audit entries (``app.core.outbox.flush``), so it exists exactly when the
+effect does. A request that fails changes nothing and stores nothing: the key may be retried.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from starlette.responses import Response
+
+from app.core.context import Ctx
+from app.core.errors import IdempotencyKeyReused, IdempotencyRequestInProgress, ValidationFailed
+from app.core.jsonutil import dumps_str
+
+HEADER = "idempotency-key"
+_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+_STORED_HEADERS = ("content-type", "location", "etag")
+
+
+@dataclass(slots=True)
+class Claim:
+    key: str
+    request_hash: bytes
+
+
+def validate_key(value: str) -> str:
+    if not _KEY.match(value):
+        raise ValidationFailed(
+            "Idempotency-Key must be 1 to 255 visible ASCII characters",
+            errors=[
+                {"loc": ["header", "Idempotency-Key"], "msg": "malformed", "type": "value_error"}
+            ],
+        )
+    return value
+
+
+def request_hash(method: str, target: str, body: bytes) -> bytes:
+    digest = hashlib.sha256()
+    digest.update(method.encode())
+    digest.update(b" ")
+    digest.update(target.encode())
+    digest.update(b"\n")
+    digest.update(body)
+    return digest.digest()
+
+
+def _lock_id(ctx: Ctx, key: str) -> int:
+    digest = hashlib.sha256(f"idem:{ctx.principal.key_id}:{key}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+async def begin(ctx: Ctx, claim: Claim) -> Response | None:
+    """Take the key for this transaction; return the response to replay, if there is one."""
+    locked = await ctx.db.fetchval("SELECT pg_try_advisory_xact_lock($1)", _lock_id(ctx, claim.key))
+    if not locked:
+        raise IdempotencyRequestInProgress()
+    # A new statement, so its snapshot sees a first request that committed while we waited.
+    row = await ctx.db.fetchrow(
+        """SELECT request_hash, status_code, headers, body FROM idempotency_records
+           WHERE api_key_id = $1 AND idempotency_key = $2 AND created_at > $3""",
+        ctx.principal.key_id,
+        claim.key,
+        ctx.now - timedelta(hours=ctx.settings.idempotency_ttl_hours),
+    )
+    if row is None:
+        return None
+    if bytes(row["request_hash"]) != claim.request_hash:
+        raise IdempotencyKeyReused()
+    headers = dict(row["headers"])
+    headers["Idempotent-Replayed"] = "true"
+    return Response(content=bytes(row["body"]), status_code=row["status_code"], headers=headers)
+
+
+def stored_response(ctx: Ctx, claim: Claim, response: Response) -> tuple[Any, ...]:
+    headers = {k: v for k, v in response.headers.items() if k in _STORED_HEADERS}
+    return (
+        ctx.principal.key_id,
+        claim.key,
+        claim.request_hash,
+        response.status_code,
+        dumps_str(headers),
+        bytes(response.body),
+    )

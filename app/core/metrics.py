@@ -1,0 +1,48 @@
+"""Prometheus metrics: HTTP traffic, plus business gauges read from the database at scrape time.
+
+Domains register gauge providers with ``@business_gauges``; ``/metrics`` runs them all on one
+connection. Each API or worker process exposes its own HTTP counters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+
+from app.core.db import Db
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+
+HTTP_REQUESTS = Counter(
+    "ipledge_http_requests_total",
+    "HTTP requests by method, route template and status.",
+    ["method", "route", "status"],
+    registry=REGISTRY,
+)
+HTTP_DURATION = Histogram(
+    "ipledge_http_request_duration_seconds",
+    "HTTP request duration by method and route template.",
+    ["method", "route"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+    registry=REGISTRY,
+)
+
+GaugeProvider = Callable[[Db], Awaitable[None]]
+_providers: list[GaugeProvider] = []
+
+
+def business_gauges(provider: GaugeProvider) -> GaugeProvider:
+    _providers.append(provider)
+    return provider
+
+
+def observe_request(method: str, route: str, status: int, seconds: float) -> None:
+    HTTP_REQUESTS.labels(method, route, str(status)).inc()
+    HTTP_DURATION.labels(method, route).observe(seconds)
+
+
+async def render(db: Db) -> bytes:
+    for provider in _providers:
+        await provider(db)
+    return generate_latest(REGISTRY)

@@ -1,0 +1,129 @@
+"""Rendering RFC 9457 problem details, and the exception handlers that produce them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from app.config import get_settings
+from app.core import jsonutil
+from app.core.db import CONNECTION_ERRORS
+from app.core.errors import (
+    PROBLEM_JSON,
+    ConcurrentUpdate,
+    DomainError,
+    MethodNotAllowed,
+    NotFound,
+    ServiceUnavailable,
+    ValidationFailed,
+)
+
+log = structlog.get_logger("ipledge.errors")
+
+
+def problem_body(exc: DomainError, *, request_id: str | None, instance: str | None) -> dict:
+    body: dict[str, Any] = {
+        "type": get_settings().problem_base_uri + exc.slug,
+        "title": exc.title,
+        "status": exc.status,
+        "detail": exc.detail,
+    }
+    if instance:
+        body["instance"] = instance
+    if request_id:
+        body["request_id"] = request_id
+    for name, value in exc.extensions.items():
+        if value is not None and name not in body:
+            body[name] = value
+    return body
+
+
+def problem_response(
+    exc: DomainError, *, request_id: str | None, instance: str | None = None
+) -> Response:
+    headers = dict(exc.headers or {})
+    return Response(
+        content=jsonutil.dumps(problem_body(exc, request_id=request_id, instance=instance)),
+        status_code=exc.status,
+        media_type=PROBLEM_JSON,
+        headers=headers,
+    )
+
+
+def _request_id(request: Request) -> str | None:
+    return request.scope.get("ipledge.request_id")
+
+
+def _clean_loc(loc: Any) -> list[str | int]:
+    return [part if isinstance(part, (str, int)) else str(part) for part in loc]
+
+
+def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+    errors = []
+    for err in exc.errors():
+        msg = str(err.get("msg", "invalid"))
+        if msg.startswith("Value error, "):
+            msg = msg[len("Value error, ") :]
+        errors.append({"loc": _clean_loc(err.get("loc", ())), "msg": msg, "type": err.get("type")})
+    return errors
+
+
+def install(app: FastAPI) -> None:
+    async def domain_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, DomainError)
+        return problem_response(exc, request_id=_request_id(request), instance=request.url.path)
+
+    async def validation_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        errors = _validation_errors(exc)
+        fields = ", ".join(".".join(str(p) for p in e["loc"]) for e in errors[:5])
+        problem = ValidationFailed(f"invalid: {fields}" if fields else None, errors=errors)
+        return problem_response(problem, request_id=_request_id(request), instance=request.url.path)
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        if exc.status_code == 404:
+            problem: DomainError = NotFound("no such resource")
+        elif exc.status_code == 405:
+            problem = MethodNotAllowed()
+        else:
+            problem = DomainError(str(exc.detail))
+            problem.status = exc.status_code  # type: ignore[misc]
+        response = problem_response(
+            problem, request_id=_request_id(request), instance=request.url.path
+        )
+        for name, value in (exc.headers or {}).items():
+            response.headers[name] = value
+        return response
+
+    async def database_error(request: Request, exc: Exception) -> Response:
+        if isinstance(
+            exc, (asyncpg.exceptions.DeadlockDetectedError, asyncpg.exceptions.SerializationError)
+        ):
+            problem: DomainError = ConcurrentUpdate()
+        else:
+            log.warning(
+                "database unavailable", error=type(exc).__name__, request_id=_request_id(request)
+            )
+            problem = ServiceUnavailable("the database is not reachable right now")
+        return problem_response(problem, request_id=_request_id(request), instance=request.url.path)
+
+    app.add_exception_handler(DomainError, domain_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    for exc_type in (
+        *CONNECTION_ERRORS,
+        asyncpg.exceptions.QueryCanceledError,
+        asyncpg.exceptions.LockNotAvailableError,
+        asyncpg.exceptions.TooManyConnectionsError,
+        asyncpg.exceptions.DeadlockDetectedError,
+        asyncpg.exceptions.SerializationError,
+        TimeoutError,
+    ):
+        app.add_exception_handler(exc_type, database_error)

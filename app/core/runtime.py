@@ -1,0 +1,57 @@
+"""What a process needs to work: settings, the database, the clock. The API, the worker and the
+command line each build one."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+from app.config import Settings, get_settings
+from app.core import outbox
+from app.core.clock import Clock, SystemClock
+from app.core.context import Ctx, Principal
+from app.core.db import Database, build_engine
+from app.core.ids import uuid7
+
+
+def resolve_database_url(settings: Settings) -> str:
+    if settings.database_url is not None:
+        return settings.database_url.get_secret_value()
+    from app.core import embedded
+
+    return embedded.start(settings.var_dir)
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    database: Database
+    clock: Clock = field(default_factory=SystemClock)
+    owns_database: bool = True
+
+    @classmethod
+    def create(cls, settings: Settings | None = None, *, pool_size: int | None = None) -> Runtime:
+        settings = settings or get_settings()
+        url = resolve_database_url(settings)
+        return cls(
+            settings=settings, database=Database(build_engine(url, settings, pool_size=pool_size))
+        )
+
+    async def close(self) -> None:
+        if self.owns_database:
+            await self.database.dispose()
+
+    @asynccontextmanager
+    async def unit_of_work(self, principal: Principal, *, label: str = "job") -> AsyncIterator[Ctx]:
+        """A job's transaction: commits with its audit entries and events, or not at all."""
+        async with self.database.connection() as db, db.transaction():
+            ctx = Ctx(
+                db=db,
+                principal=principal,
+                now=self.clock.now(),
+                settings=self.settings,
+                request_id=f"{label}-{uuid7().hex[:12]}",
+            )
+            yield ctx
+            await outbox.flush(ctx)

@@ -1,0 +1,188 @@
+"""Shared API types: money, rates, timestamps, pages and cursors."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from collections.abc import Callable, Sequence
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any, Generic, TypeVar
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    WithJsonSchema,
+)
+
+from app.core.jsonutil import ExponentNumber
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+FEN = Decimal("0.01")
+MONEY_MAX = Decimal("1000000000000000000")  # Numeric(20, 2) holds 18 digits before the point
+_MONEY_TEXT = re.compile(r"^\d{1,18}(\.\d{1,2})?$")
+
+
+class Strict(BaseModel):
+    """Request bodies: unknown fields are refused, never silently dropped."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+def parse_money(value: Any) -> Decimal:
+    if isinstance(value, bool):
+        raise ValueError('money is a string such as "1000.00" or a number')
+    if isinstance(value, ExponentNumber):
+        raise ValueError("money may not use an exponent; write 100000.00, not 1e5")
+    if isinstance(value, int):
+        amount = Decimal(value)
+    elif isinstance(value, Decimal):
+        amount = value
+    elif isinstance(value, str):
+        if not _MONEY_TEXT.match(value):
+            raise ValueError(
+                'money is a non-negative amount with at most two decimals, such as "1000.00"'
+            )
+        try:
+            amount = Decimal(value)
+        except InvalidOperation as exc:  # pragma: no cover - the pattern already refuses these
+            raise ValueError("not a decimal amount") from exc
+    else:
+        raise ValueError('money is a string such as "1000.00" or a number')
+    if not amount.is_finite():
+        raise ValueError("money must be a finite amount")
+    if amount.is_signed() and amount != 0:
+        raise ValueError("money may not be negative")
+    exponent = amount.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -2:
+        raise ValueError("money has at most two decimals (fen)")
+    if amount >= MONEY_MAX:
+        raise ValueError("amount too large")
+    return abs(amount).quantize(FEN)
+
+
+def format_money(value: Decimal) -> str:
+    return f"{value:.2f}"
+
+
+_MONEY_SCHEMA_OUT = {
+    "type": "string",
+    "pattern": r"^\d+\.\d{2}$",
+    "examples": ["10000000.00"],
+    "description": "CNY with exactly two decimals.",
+}
+_MONEY_SCHEMA_IN = {
+    "anyOf": [
+        {"type": "string", "pattern": r"^\d{1,18}(\.\d{1,2})?$"},
+        {"type": "number", "minimum": 0},
+    ],
+    "examples": ["10000000.00"],
+    "description": "CNY: a string, or a JSON number with at most two decimals; no exponent.",
+}
+
+Money = Annotated[
+    Decimal,
+    BeforeValidator(parse_money),
+    PlainSerializer(format_money, return_type=str),
+    WithJsonSchema(_MONEY_SCHEMA_IN, mode="validation"),
+    WithJsonSchema(_MONEY_SCHEMA_OUT, mode="serialization"),
+]
+
+
+def _positive(value: Decimal) -> Decimal:
+    if value <= 0:
+        raise ValueError("must be more than 0.00")
+    return value
+
+
+PositiveMoney = Annotated[Money, AfterValidator(_positive)]
+
+BasisPoints = Annotated[
+    int, Field(ge=-100_000, le=100_000, description="Basis points (1 bp = 0.01%).")
+]
+
+
+def to_shanghai(value: datetime) -> str:
+    return value.astimezone(SHANGHAI).isoformat()
+
+
+Timestamp = Annotated[
+    datetime,
+    PlainSerializer(to_shanghai, return_type=str),
+    WithJsonSchema({"type": "string", "format": "date-time"}, mode="serialization"),
+]
+"""Output timestamps: RFC 3339 with the Asia/Shanghai offset."""
+
+
+def _aware(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("a timestamp needs its offset, e.g. 2026-02-13T09:30:00+08:00")
+    return value
+
+
+AwareDatetime = Annotated[datetime, AfterValidator(_aware)]
+
+T = TypeVar("T")
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    next_cursor: str | None = Field(
+        default=None, description="Pass as `cursor` for the next page; null on the last page."
+    )
+
+
+def paged(rows: Sequence[Any], limit: int, convert: Callable[[Any], Any]) -> Page[Any]:
+    """A page from ``limit + 1`` rows fetched newest first: the extra row only says there is a
+    next page, whose cursor is the last item's id."""
+    items = [convert(row) for row in rows[:limit]]
+    next_cursor = encode_cursor(items[-1].id) if len(rows) > limit else None
+    return Page(items=items, next_cursor=next_cursor)
+
+
+def encode_cursor(last: UUID | int) -> str:
+    """An opaque cursor for the item a page ended on (lists run newest first, by id)."""
+    raw = last.bytes if isinstance(last, UUID) else last.to_bytes(8, "big", signed=True)
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def _bad_cursor() -> Exception:
+    from app.core.errors import ValidationFailed, field_error
+
+    return ValidationFailed(
+        "the cursor is not one this service gave out",
+        errors=[field_error(["query", "cursor"], "unknown cursor")],
+    )
+
+
+def _cursor_bytes(cursor: str, size: int) -> bytes:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+    except (ValueError, binascii.Error):
+        raise _bad_cursor() from None
+    if len(raw) != size:
+        raise _bad_cursor()
+    return raw
+
+
+def decode_cursor(cursor: str | None) -> UUID | None:
+    if not cursor:
+        return None
+    return UUID(bytes=_cursor_bytes(cursor, 16))
+
+
+def decode_int_cursor(cursor: str | None) -> int | None:
+    if not cursor:
+        return None
+    return int.from_bytes(_cursor_bytes(cursor, 8), "big", signed=True)
+
+
+Limit = Annotated[int, Field(ge=1, le=200, description="Page size, at most 200.")]
+BusinessDate = date

@@ -1,0 +1,132 @@
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import Query, Response
+
+from app.core.concurrency import set_etag
+from app.core.errors import (
+    ConcurrentUpdate,
+    InvalidStateTransition,
+    NotFound,
+    PreconditionFailed,
+    problems,
+)
+from app.core.ids import parse_id
+from app.core.roles import Role
+from app.core.routing import ApiRouter, CtxDep, access
+from app.core.schemas import Limit, Page
+from app.loans import service
+from app.loans.errors import DefaultNotAllowed
+from app.loans.schemas import (
+    DefaultBody,
+    DisbursementBody,
+    LoanOut,
+    LoanState,
+    RepaymentBody,
+    RepaymentOut,
+)
+from app.pledges.errors import PledgeNotRegistered
+
+router = ApiRouter(tags=["loans"])
+READERS = (
+    Role.BANK_SYSTEM,
+    Role.RELATIONSHIP_MANAGER,
+    Role.CREDIT_OFFICER,
+    Role.SECURITIZATION,
+    Role.ADMIN,
+)
+
+
+@router.post(
+    "/v1/applications/{application_id}/disbursement",
+    status_code=201,
+    response_model=LoanOut,
+    responses=problems(
+        NotFound, InvalidStateTransition, PreconditionFailed, PledgeNotRegistered, ConcurrentUpdate
+    ),
+)
+@access(Role.CREDIT_OFFICER)
+async def disburse_loan(
+    application_id: str, body: DisbursementBody, ctx: CtxDep, response: Response
+) -> LoanOut:
+    """Disburse an approved application whose pledges are all registered: the loan for the
+    approved amount at the locked rate, with its monthly schedule."""
+    out = await service.disburse(
+        ctx,
+        application_id=parse_id(application_id, "application"),
+        disbursed_on=body.disbursed_on,
+        repayment_method=body.repayment_method,
+    )
+    response.headers["Location"] = f"/v1/loans/{out.id}"
+    set_etag(response, out.version)
+    return out
+
+
+@router.get("/v1/loans", response_model=Page[LoanOut], responses=problems())
+@access(*READERS)
+async def list_loans(
+    ctx: CtxDep,
+    state: LoanState | None = None,
+    enterprise_id: str | None = None,
+    district_code: Annotated[str | None, Query(pattern=r"^\d{6}$")] = None,
+    relationship_manager_id: Annotated[str | None, Query(max_length=64)] = None,
+    cursor: str | None = None,
+    limit: Annotated[Limit, Query()] = 50,
+) -> Page[LoanOut]:
+    """Loans newest first, as of today; a relationship manager sees their own."""
+    return await service.list_loans(
+        ctx,
+        state=state,
+        enterprise_id=parse_id(enterprise_id, "enterprise") if enterprise_id else None,
+        district_code=district_code,
+        relationship_manager_id=relationship_manager_id,
+        cursor=cursor,
+        limit=limit,
+    )
+
+
+@router.get("/v1/loans/{loan_id}", response_model=LoanOut, responses=problems(NotFound))
+@access(*READERS)
+async def get_loan(
+    loan_id: str, ctx: CtxDep, response: Response, as_of: date | None = None
+) -> LoanOut:
+    """The loan and its schedule as of a date (default today; a future date projects it)."""
+    out = await service.get_loan(ctx, loan_id=parse_id(loan_id, "loan"), as_of=as_of)
+    set_etag(response, out.version)
+    return out
+
+
+@router.post(
+    "/v1/loans/{loan_id}/repayments",
+    status_code=201,
+    response_model=RepaymentOut,
+    responses=problems(NotFound, InvalidStateTransition, PreconditionFailed, ConcurrentUpdate),
+)
+@access(Role.CREDIT_OFFICER)
+async def post_repayment(loan_id: str, body: RepaymentBody, ctx: CtxDep) -> RepaymentOut:
+    """Post a repayment: the oldest due amounts first, interest before principal; any remainder
+    prepays principal. Returns the allocation and the loan."""
+    return await service.repay(
+        ctx, loan_id=parse_id(loan_id, "loan"), paid_on=body.paid_on, amount=body.amount
+    )
+
+
+@router.post(
+    "/v1/loans/{loan_id}/default",
+    response_model=LoanOut,
+    responses=problems(
+        NotFound, InvalidStateTransition, PreconditionFailed, DefaultNotAllowed, ConcurrentUpdate
+    ),
+)
+@access(Role.CREDIT_OFFICER)
+async def declare_default(
+    loan_id: str, body: DefaultBody, ctx: CtxDep, response: Response
+) -> LoanOut:
+    """Declare a loan 90 or more days past due defaulted: its pledges are enforced."""
+    out = await service.declare_default(
+        ctx, loan_id=parse_id(loan_id, "loan"), as_of=body.as_of, reason=body.reason
+    )
+    set_etag(response, out.version)
+    return out

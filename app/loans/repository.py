@@ -1,0 +1,183 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from app.core.db import Db
+
+LOAN_COLUMNS = """l.id, l.application_id, l.enterprise_id, l.relationship_manager_id,
+    l.district_code, l.industry, l.principal, l.outstanding_principal, l.rate_bp,
+    l.repayment_method, l.term_months, l.disbursed_on, l.maturity_date, l.state, l.paid_off_on,
+    l.defaulted_on, l.default_reason, l.created_at, l.updated_at, l.version"""
+
+SCHEDULE = """(SELECT coalesce(jsonb_agg(jsonb_build_object(
+            'seq', i.seq, 'due_date', i.due_date, 'principal', i.principal::text,
+            'interest', i.interest::text, 'paid_principal', i.paid_principal::text,
+            'paid_interest', i.paid_interest::text) ORDER BY i.seq), '[]'::jsonb)
+     FROM loan_installments i WHERE i.loan_id = l.id) AS schedule"""
+
+
+async def get(db: Db, loan_id: UUID, *, lock: bool = False) -> asyncpg.Record | None:
+    if lock:
+        # Lock the loan alone, then read its schedule in the same snapshot-free way.
+        await db.execute("SELECT 1 FROM loans WHERE id = $1 FOR UPDATE", loan_id)
+    return await db.fetchrow(
+        f"SELECT {LOAN_COLUMNS}, {SCHEDULE}, "
+        "(SELECT max(paid_on) FROM loan_repayments r WHERE r.loan_id = l.id) AS last_paid_on "
+        "FROM loans l WHERE l.id = $1",
+        loan_id,
+    )
+
+
+async def repayments_until(db: Db, loan_id: UUID, until: date) -> list[asyncpg.Record]:
+    return await db.fetch(
+        "SELECT allocation FROM loan_repayments WHERE loan_id = $1 AND paid_on <= $2",
+        loan_id,
+        until,
+    )
+
+
+async def page(db: Db, *, where: str, args: list[Any], limit_param: str) -> list[asyncpg.Record]:
+    return await db.fetch(
+        f"SELECT {LOAN_COLUMNS}, {SCHEDULE}, NULL::date AS last_paid_on FROM loans l {where} "
+        f"ORDER BY l.id DESC LIMIT {limit_param}",
+        *args,
+    )
+
+
+async def application_for_disbursement(db: Db, application_id: UUID) -> asyncpg.Record | None:
+    return await db.fetchrow(
+        """SELECT a.id, a.state, a.version, a.enterprise_id, a.relationship_manager_id,
+                  a.district_code, a.industry, a.approved_amount, a.rate_bp, a.term_months,
+                  a.reference,
+                  (SELECT min(c.received_at) FROM approval_clocks c
+                   WHERE c.application_id = a.id) AS first_received_at,
+                  ARRAY(SELECT p.id FROM pledges p WHERE p.application_id = a.id
+                        AND p.state NOT IN ('registered', 'cancelled') ORDER BY p.id)
+                      AS unregistered,
+                  (SELECT count(*) FROM pledges p WHERE p.application_id = a.id
+                   AND p.state = 'registered') AS registered
+           FROM applications a WHERE a.id = $1 FOR UPDATE OF a""",
+        application_id,
+    )
+
+
+async def insert_loan(
+    db: Db,
+    *,
+    loan: dict[str, Any],
+    installments: list[tuple[int, date, Decimal, Decimal]],
+    application_version: int,
+) -> bool:
+    row = await db.fetchrow(
+        """WITH app AS (
+               UPDATE applications SET state = 'disbursed', version = version + 1,
+                      updated_at = $14
+               WHERE id = $2 AND state = 'approved' AND version = $19
+               RETURNING id
+           ),
+           loan AS (
+               INSERT INTO loans (id, application_id, enterprise_id, relationship_manager_id,
+                   district_code, industry, principal, outstanding_principal, rate_bp,
+                   repayment_method, term_months, disbursed_on, maturity_date, state,
+                   created_at, updated_at, created_by, version)
+               SELECT $1, app.id, $3, $4, $5, $6, $7, $7, $8, $9, $10, $11, $12, 'active',
+                      $14, $14, $13, 1
+               FROM app
+               RETURNING id
+           ),
+           schedule AS (
+               INSERT INTO loan_installments (loan_id, seq, due_date, principal, interest,
+                                              paid_principal, paid_interest)
+               SELECT loan.id, s.seq, s.due_date, s.principal, s.interest, 0, 0
+               FROM loan, unnest($15::smallint[], $16::date[], $17::numeric[], $18::numeric[])
+                    AS s(seq, due_date, principal, interest)
+           )
+           SELECT id FROM loan""",
+        loan["id"],
+        loan["application_id"],
+        loan["enterprise_id"],
+        loan["relationship_manager_id"],
+        loan["district_code"],
+        loan["industry"],
+        loan["principal"],
+        loan["rate_bp"],
+        loan["repayment_method"],
+        loan["term_months"],
+        loan["disbursed_on"],
+        loan["maturity_date"],
+        loan["created_by"],
+        loan["created_at"],
+        [i[0] for i in installments],
+        [i[1] for i in installments],
+        [i[2] for i in installments],
+        [i[3] for i in installments],
+        application_version,
+    )
+    return row is not None
+
+
+async def record_repayment(
+    db: Db,
+    *,
+    loan_id: UUID,
+    version: int,
+    repayment: dict[str, Any],
+    lines: list[tuple[int, Decimal, Decimal]],
+    now: datetime,
+    paid_off_on: date | None,
+) -> asyncpg.Record | None:
+    return await db.fetchrow(
+        """WITH paid AS (
+               UPDATE loan_installments i
+               SET paid_interest = i.paid_interest + x.interest,
+                   paid_principal = i.paid_principal + x.principal
+               FROM unnest($3::smallint[], $4::numeric[], $5::numeric[])
+                    AS x(seq, interest, principal)
+               WHERE i.loan_id = $1 AND i.seq = x.seq
+           ),
+           repayment AS (
+               INSERT INTO loan_repayments (id, loan_id, paid_on, amount, principal_paid,
+                                            interest_paid, allocation, created_at, created_by)
+               VALUES ($6, $1, $7, $8, $9, $10, $11::jsonb, $12, $13)
+           )
+           UPDATE loans SET outstanding_principal = outstanding_principal - $9,
+                  state = CASE WHEN $14::date IS NULL THEN state ELSE 'paid_off' END,
+                  paid_off_on = $14, updated_at = $12, version = version + 1
+           WHERE id = $1 AND version = $2
+           RETURNING id""",
+        loan_id,
+        version,
+        [line[0] for line in lines],
+        [line[1] for line in lines],
+        [line[2] for line in lines],
+        repayment["id"],
+        repayment["paid_on"],
+        repayment["amount"],
+        repayment["principal_paid"],
+        repayment["interest_paid"],
+        repayment["allocation"],
+        now,
+        repayment["created_by"],
+        paid_off_on,
+    )
+
+
+async def mark_defaulted(
+    db: Db, *, loan_id: UUID, version: int, on: date, reason: str, now: datetime
+) -> bool:
+    row = await db.fetchrow(
+        """UPDATE loans SET state = 'defaulted', defaulted_on = $3, default_reason = $4,
+                  updated_at = $5, version = version + 1
+           WHERE id = $1 AND version = $2 AND state = 'active' RETURNING id""",
+        loan_id,
+        version,
+        on,
+        reason,
+        now,
+    )
+    return row is not None

@@ -1,0 +1,49 @@
+"""Every table, one module each. Importing this package registers them all on ``Base``."""
+
+from app.core.models import Base
+from app.models.api_key import ApiKey
+from app.models.application import Application, ApplicationAsset, ApprovalClock
+from app.models.audit_event import AuditEvent
+from app.models.calendar import CalendarDay, CalendarState, CalendarYear
+from app.models.district import District
+from app.models.enterprise import Enterprise
+from app.models.idempotency_record import IdempotencyRecord
+from app.models.ip_asset import IpAsset, IpAssetValuation
+from app.models.loan import Loan, LoanInstallment, LoanRepayment
+from app.models.outbox_event import OutboxEvent
+from app.models.pledge import Pledge
+from app.models.pricing import ApplicationQuote, LprFixing
+from app.models.subsidy_claim import SubsidyClaim
+from app.models.subsidy_program import SubsidyProgram
+from app.models.webhook_attempt import WebhookAttempt
+from app.models.webhook_delivery import WebhookDelivery
+from app.models.webhook_endpoint import WebhookEndpoint
+
+__all__ = [
+    "ApiKey",
+    "Application",
+    "ApplicationAsset",
+    "ApplicationQuote",
+    "ApprovalClock",
+    "AuditEvent",
+    "Base",
+    "CalendarDay",
+    "CalendarState",
+    "CalendarYear",
+    "District",
+    "Enterprise",
+    "IdempotencyRecord",
+    "IpAsset",
+    "IpAssetValuation",
+    "Loan",
+    "LoanInstallment",
+    "LoanRepayment",
+    "LprFixing",
+    "OutboxEvent",
+    "Pledge",
+    "SubsidyClaim",
+    "SubsidyProgram",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+]

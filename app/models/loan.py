@@ -1,0 +1,100 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Integer, SmallInteger, Text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.core.models import Base, uuid_pk
+
+REPAYMENT_METHODS = ("interest_only_bullet", "equal_installment", "equal_principal")
+LOAN_STATES = ("active", "paid_off", "defaulted")
+
+
+class Loan(Base):
+    """A disbursed loan. ``outstanding_principal`` is kept with every repayment (under the
+    loan's row lock) so that lists, pools and reports need not sum the schedule."""
+
+    __tablename__ = "loans"
+    __table_args__ = (
+        CheckConstraint("state IN ('active', 'paid_off', 'defaulted')", name="state"),
+        CheckConstraint(
+            "repayment_method IN ('interest_only_bullet', 'equal_installment', 'equal_principal')",
+            name="repayment_method",
+        ),
+        CheckConstraint("principal > 0", name="principal_positive"),
+        CheckConstraint(
+            "outstanding_principal >= 0 AND outstanding_principal <= principal",
+            name="outstanding_principal",
+        ),
+        CheckConstraint("(state = 'paid_off') = (outstanding_principal = 0)", name="paid_off"),
+        Index("ix_loans_state_id", "state", "id"),
+        Index("ix_loans_relationship_manager_id_id", "relationship_manager_id", "id"),
+        Index("ix_loans_enterprise_id", "enterprise_id"),
+        Index("ix_loans_district_code_id", "district_code", "id"),
+    )
+
+    id: Mapped[uuid_pk]
+    application_id: Mapped[UUID] = mapped_column(ForeignKey("applications.id"), unique=True)
+    enterprise_id: Mapped[UUID] = mapped_column(ForeignKey("enterprises.id"))
+    relationship_manager_id: Mapped[str] = mapped_column(Text)
+    district_code: Mapped[str] = mapped_column(ForeignKey("districts.code"))
+    industry: Mapped[str] = mapped_column(Text)
+    principal: Mapped[Decimal]
+    outstanding_principal: Mapped[Decimal]
+    rate_bp: Mapped[int] = mapped_column(Integer)
+    repayment_method: Mapped[str] = mapped_column(Text)
+    term_months: Mapped[int] = mapped_column(SmallInteger)
+    disbursed_on: Mapped[date] = mapped_column(Date)
+    maturity_date: Mapped[date] = mapped_column(Date)
+    state: Mapped[str] = mapped_column(Text)
+    paid_off_on: Mapped[date | None] = mapped_column(Date)
+    defaulted_on: Mapped[date | None] = mapped_column(Date)
+    default_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    created_by: Mapped[UUID | None]
+    version: Mapped[int] = mapped_column(Integer)
+
+
+class LoanInstallment(Base):
+    __tablename__ = "loan_installments"
+    __table_args__ = (
+        CheckConstraint("principal >= 0 AND interest >= 0", name="amounts"),
+        CheckConstraint(
+            "paid_principal >= 0 AND paid_principal <= principal AND paid_interest >= 0 "
+            "AND paid_interest <= interest",
+            name="paid_within_due",
+        ),
+    )
+
+    loan_id: Mapped[UUID] = mapped_column(ForeignKey("loans.id"), primary_key=True)
+    seq: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    due_date: Mapped[date] = mapped_column(Date)
+    principal: Mapped[Decimal]
+    interest: Mapped[Decimal]
+    paid_principal: Mapped[Decimal]
+    paid_interest: Mapped[Decimal]
+
+
+class LoanRepayment(Base):
+    __tablename__ = "loan_repayments"
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint("amount = principal_paid + interest_paid", name="allocated"),
+        Index("ix_loan_repayments_loan_id_id", "loan_id", "id"),
+    )
+
+    id: Mapped[uuid_pk]
+    loan_id: Mapped[UUID] = mapped_column(ForeignKey("loans.id"))
+    paid_on: Mapped[date] = mapped_column(Date)
+    amount: Mapped[Decimal]
+    principal_paid: Mapped[Decimal]
+    interest_paid: Mapped[Decimal]
+    allocation: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
+    created_at: Mapped[datetime]
+    created_by: Mapped[UUID | None]

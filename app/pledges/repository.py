@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from app.core.db import Db
+from app.core.sql import shift_params
+
+COLUMNS = """p.id, p.application_id, p.ip_asset_id, p.state, p.registration_no, p.registered_on,
+    p.released_on, p.enforced_on, p.state_reason, p.created_at, p.updated_at, p.version"""
+
+
+async def get(db: Db, pledge_id: UUID) -> asyncpg.Record | None:
+    """The pledge with what its rules need of its application."""
+    return await db.fetchrow(
+        f"""SELECT {COLUMNS}, a.state AS application_state, a.relationship_manager_id,
+                   a.district_code
+            FROM pledges p JOIN applications a ON a.id = p.application_id
+            WHERE p.id = $1""",
+        pledge_id,
+    )
+
+
+async def page(db: Db, *, where: str, args: list[Any], limit_param: str) -> list[asyncpg.Record]:
+    return await db.fetch(
+        f"""SELECT {COLUMNS} FROM pledges p JOIN applications a ON a.id = p.application_id
+            {where} ORDER BY p.id DESC LIMIT {limit_param}""",
+        *args,
+    )
+
+
+async def move(
+    db: Db,
+    *,
+    pledge_id: UUID,
+    version: int,
+    from_state: str,
+    to_state: str,
+    now: datetime,
+    sets: dict[str, Any],
+    folded: str,
+    folded_args: list[Any],
+) -> asyncpg.Record | None:
+    assignments = "".join(f", {column} = ${6 + i}" for i, column in enumerate(sets))
+    args = [pledge_id, version, from_state, to_state, now, *sets.values()]
+    return await db.fetchrow(
+        f"""WITH moved AS (
+                UPDATE pledges p SET state = $4, updated_at = $5, version = version + 1
+                    {assignments}
+                WHERE p.id = $1 AND p.version = $2 AND p.state = $3
+                RETURNING {COLUMNS}
+            ){"," if folded else ""}
+            {shift_params(folded, len(args))}
+            SELECT * FROM moved""",
+        *args,
+        *folded_args,
+    )
+
+
+async def end_for_loan(
+    db: Db, *, application_id: UUID, to_state: str, now: datetime, on: date, reason: str
+) -> list[asyncpg.Record]:
+    """Release (paid off) or enforce (default) every registered pledge of a loan's application."""
+    date_column = {"released": "released_on", "enforced": "enforced_on"}[to_state]
+    return await db.fetch(
+        f"""UPDATE pledges p SET state = $5, {date_column} = $3, state_reason = $4,
+                   updated_at = $2, version = version + 1
+            WHERE p.application_id = $1 AND p.state = 'registered'
+            RETURNING {COLUMNS}""",
+        application_id,
+        now,
+        on,
+        reason,
+        to_state,
+    )

@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal
+from uuid import UUID
+
+from pydantic import BaseModel, Field
+
+from app.core.schemas import Strict, Timestamp
+
+PledgeState = Literal["proposed", "registered", "released", "enforced", "cancelled"]
+
+
+class PledgeOut(BaseModel):
+    id: UUID
+    application_id: UUID
+    ip_asset_id: UUID
+    state: PledgeState
+    registration_no: str | None = Field(description="The CNIPA pledge registration number.")
+    registered_on: date | None
+    released_on: date | None
+    enforced_on: date | None
+    state_reason: str | None
+    created_at: Timestamp
+    updated_at: Timestamp
+    version: int
+
+
+class RegistrationBody(Strict):
+    registration_no: str = Field(min_length=1, max_length=64, examples=["Y2026440000123"])
+    registered_on: date
+
+
+class ReleaseBody(Strict):
+    reason: str = Field(min_length=1, max_length=2000)

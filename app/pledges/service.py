@@ -1,0 +1,206 @@
+"""Pledges from CNIPA registration to release or enforcement.
+
+proposed → registered (CNIPA registration number and date) → released (loan paid off, or a
+release by a credit officer or admin) | enforced (loan in default); proposed → cancelled when
+the application is declined or withdrawn (``app.applications``). Loans release and enforce
+through ``release_for_loan`` and ``enforce_for_loan``.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from app.core import audit, outbox
+from app.core.concurrency import check_if_match
+from app.core.context import Ctx
+from app.core.errors import InvalidStateTransition, NotFound, ValidationFailed, field_error
+from app.core.roles import Role
+from app.core.schemas import Page, decode_cursor, paged
+from app.core.sql import Filters
+from app.pledges import repository
+from app.pledges.schemas import PledgeOut
+
+# A pledge can be registered while its application is alive and not yet a loan.
+REGISTRABLE_WITH = frozenset({"submitted", "under_review", "awaiting_information", "approved"})
+
+
+def _visible(ctx: Ctx, row: asyncpg.Record | None) -> asyncpg.Record:
+    if row is None or not ctx.principal.owns_rm(row["relationship_manager_id"]):
+        raise NotFound("no such pledge")
+    return row
+
+
+def _out(row: asyncpg.Record | dict[str, Any]) -> PledgeOut:
+    return PledgeOut.model_validate(dict(row))
+
+
+def _event(row: asyncpg.Record | dict[str, Any]) -> dict[str, Any]:
+    return {
+        "pledge_id": row["id"],
+        "application_id": row["application_id"],
+        "ip_asset_id": row["ip_asset_id"],
+        "state": row["state"],
+        "registration_no": row["registration_no"],
+        "registered_on": row["registered_on"],
+        "released_on": row["released_on"],
+        "enforced_on": row["enforced_on"],
+        "reason": row["state_reason"],
+    }
+
+
+async def get_pledge(ctx: Ctx, *, pledge_id: UUID) -> PledgeOut:
+    return _out(_visible(ctx, await repository.get(ctx.db, pledge_id)))
+
+
+async def list_pledges(
+    ctx: Ctx,
+    *,
+    ip_asset_id: UUID | None,
+    application_id: UUID | None,
+    state: str | None,
+    cursor: str | None,
+    limit: int,
+) -> Page[PledgeOut]:
+    filters = Filters()
+    if ctx.principal.role is Role.RELATIONSHIP_MANAGER:
+        filters.add("a.relationship_manager_id = {}", ctx.principal.subject)
+    filters.when(ip_asset_id, "p.ip_asset_id = {}")
+    filters.when(application_id, "p.application_id = {}")
+    filters.when(state, "p.state = {}")
+    filters.when(decode_cursor(cursor), "p.id < {}")
+    limit_param = filters.param(limit + 1)
+    rows = await repository.page(
+        ctx.db, where=filters.where(), args=filters.args, limit_param=limit_param
+    )
+    return paged(rows, limit, _out)
+
+
+async def _move(
+    ctx: Ctx, row: asyncpg.Record, *, action: str, to_state: str, sets: dict[str, Any]
+) -> PledgeOut:
+    after = {"state": to_state, **sets}
+    audit.record(
+        ctx,
+        action=f"pledge.{action}",
+        entity_type="pledge",
+        entity_id=row["id"],
+        before={"state": row["state"]},
+        after=after,
+    )
+    outbox.emit(
+        ctx, f"pledge.{action}", _event({**dict(row), **after}), district_code=row["district_code"]
+    )
+    folded_args: list[Any] = []
+    folded = outbox.fold(ctx, folded_args, guard="moved")
+    moved = await repository.move(
+        ctx.db,
+        pledge_id=row["id"],
+        version=row["version"],
+        from_state=row["state"],
+        to_state=to_state,
+        now=ctx.now,
+        sets=sets,
+        folded=folded,
+        folded_args=folded_args,
+    )
+    if moved is None:
+        raise InvalidStateTransition("the pledge changed meanwhile; read it again")
+    return _out(moved)
+
+
+def _value_date(ctx: Ctx, value: date, field: str) -> date:
+    if value > ctx.today:
+        raise ValidationFailed(
+            f"{field} may not be in the future",
+            errors=[field_error(["body", field], "in the future")],
+        )
+    return value
+
+
+async def register(
+    ctx: Ctx, *, pledge_id: UUID, registration_no: str, registered_on: date
+) -> PledgeOut:
+    row = _visible(ctx, await repository.get(ctx.db, pledge_id))
+    check_if_match(ctx, row["version"])
+    if row["state"] != "proposed":
+        raise InvalidStateTransition(
+            f"cannot register a pledge that is {row['state']}", state=row["state"]
+        )
+    if row["application_state"] not in REGISTRABLE_WITH:
+        raise InvalidStateTransition(
+            f"cannot register a pledge of an application that is {row['application_state']}",
+            state=row["state"],
+        )
+    _value_date(ctx, registered_on, "registered_on")
+    return await _move(
+        ctx,
+        row,
+        action="registered",
+        to_state="registered",
+        sets={"registration_no": registration_no, "registered_on": registered_on},
+    )
+
+
+async def release(ctx: Ctx, *, pledge_id: UUID, reason: str) -> PledgeOut:
+    row = _visible(ctx, await repository.get(ctx.db, pledge_id))
+    check_if_match(ctx, row["version"])
+    if row["state"] != "registered":
+        raise InvalidStateTransition(
+            f"cannot release a pledge that is {row['state']}", state=row["state"]
+        )
+    return await _move(
+        ctx,
+        row,
+        action="released",
+        to_state="released",
+        sets={"released_on": ctx.today, "state_reason": reason},
+    )
+
+
+async def _end_for_loan(
+    ctx: Ctx, *, application_id: UUID, to_state: str, on: date, district_code: str, reason: str
+) -> int:
+    rows = await repository.end_for_loan(
+        ctx.db, application_id=application_id, to_state=to_state, now=ctx.now, on=on, reason=reason
+    )
+    for row in rows:
+        audit.record(
+            ctx,
+            action=f"pledge.{to_state}",
+            entity_type="pledge",
+            entity_id=row["id"],
+            before={"state": "registered"},
+            after=_event(row),
+        )
+        outbox.emit(ctx, f"pledge.{to_state}", _event(row), district_code=district_code)
+    return len(rows)
+
+
+async def release_for_loan(
+    ctx: Ctx, *, application_id: UUID, on: date, district_code: str, reason: str
+) -> int:
+    return await _end_for_loan(
+        ctx,
+        application_id=application_id,
+        to_state="released",
+        on=on,
+        district_code=district_code,
+        reason=reason,
+    )
+
+
+async def enforce_for_loan(
+    ctx: Ctx, *, application_id: UUID, on: date, district_code: str, reason: str
+) -> int:
+    return await _end_for_loan(
+        ctx,
+        application_id=application_id,
+        to_state="enforced",
+        on=on,
+        district_code=district_code,
+        reason=reason,
+    )

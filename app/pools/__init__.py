@@ -1,0 +1,1 @@
+"""Securitisation pools: eligibility, selection (the optimiser), lock and transfer, the tape."""

@@ -1,0 +1,235 @@
+"""SQL for LPR fixings and quotes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from app.core.db import Db
+from app.core.jsonutil import dumps_str
+
+_LPR_COLUMNS = "fixing_date, one_year_bp, five_year_bp, created_at, updated_at, version"
+_QUOTE_COLUMNS = (
+    "id, application_id, quote_date, amount, term_months, lpr_bp, lpr_date, spread_bp, "
+    "components, discount_uncapped_bp, discount_bp, rate_bp, created_at"
+)
+
+# --- LPR fixings ------------------------------------------------------------------------------
+
+
+async def lpr_in_force(db: Db, on: date) -> asyncpg.Record | None:
+    return await db.fetchrow(
+        f"""SELECT {_LPR_COLUMNS} FROM lpr_fixings WHERE fixing_date <= $1
+            ORDER BY fixing_date DESC LIMIT 1""",
+        on,
+    )
+
+
+async def lpr_for_update(db: Db, fixing_date: date) -> asyncpg.Record | None:
+    return await db.fetchrow(
+        f"SELECT {_LPR_COLUMNS} FROM lpr_fixings WHERE fixing_date = $1 FOR UPDATE", fixing_date
+    )
+
+
+async def insert_lpr(
+    db: Db, *, fixing_date: date, one_year_bp: int, five_year_bp: int, at: datetime
+) -> asyncpg.Record | None:
+    """The new fixing, or None when a concurrent request created that date first."""
+    return await db.fetchrow(
+        f"""INSERT INTO lpr_fixings
+                (fixing_date, one_year_bp, five_year_bp, created_at, updated_at, version)
+            VALUES ($1, $2, $3, $4, $4, 1)
+            ON CONFLICT (fixing_date) DO NOTHING
+            RETURNING {_LPR_COLUMNS}""",
+        fixing_date,
+        one_year_bp,
+        five_year_bp,
+        at,
+    )
+
+
+async def update_lpr(
+    db: Db, *, fixing_date: date, one_year_bp: int, five_year_bp: int, at: datetime
+) -> asyncpg.Record:
+    return await db.fetchrow(
+        f"""UPDATE lpr_fixings
+            SET one_year_bp = $2, five_year_bp = $3, updated_at = $4, version = version + 1
+            WHERE fixing_date = $1
+            RETURNING {_LPR_COLUMNS}""",
+        fixing_date,
+        one_year_bp,
+        five_year_bp,
+        at,
+    )
+
+
+async def lpr_page(db: Db, *, before: date | None, limit: int) -> list[asyncpg.Record]:
+    if before is None:
+        return await db.fetch(
+            f"SELECT {_LPR_COLUMNS} FROM lpr_fixings ORDER BY fixing_date DESC LIMIT $1", limit
+        )
+    return await db.fetch(
+        f"""SELECT {_LPR_COLUMNS} FROM lpr_fixings WHERE fixing_date < $1
+            ORDER BY fixing_date DESC LIMIT $2""",
+        before,
+        limit,
+    )
+
+
+# --- Quotes -----------------------------------------------------------------------------------
+
+# Everything a quote rests on, in one statement: the application and its enterprise, the LPR
+# in force, the district's active risk-compensation programme covering the enterprise, and the
+# application's assets with the valuation current on the quote date (newest by valuation date,
+# then id) and their protection expiry. The assets come back as parallel arrays ordered by id,
+# so money stays numeric (a json aggregate would pass it through a float). No row: no such
+# application.
+QUOTE_FACTS_SQL = """
+WITH app AS (
+    SELECT a.id, a.state, a.amount, a.term_months, e.industry, e.district_code
+    FROM applications a JOIN enterprises e ON e.id = a.enterprise_id
+    WHERE a.id = $1
+)
+SELECT app.state, app.amount, app.term_months, app.industry, app.district_code,
+       lpr.fixing_date AS lpr_date, lpr.one_year_bp AS lpr_bp,
+       (SELECT p.id FROM subsidy_programs p
+        WHERE p.district_code = app.district_code AND p.kind = 'risk_compensation'
+          AND p.effective_from <= $2 AND (p.effective_to IS NULL OR p.effective_to >= $2)
+          AND (p.industries IS NULL OR app.industry = ANY (p.industries))
+        ORDER BY p.effective_from DESC, p.id DESC LIMIT 1) AS risk_compensation_program_id,
+       assets.ids AS asset_ids, assets.kinds AS asset_kinds, assets.numbers AS asset_numbers,
+       assets.expiries AS asset_expiries, assets.valuation_values, assets.valuation_dates
+FROM app
+LEFT JOIN LATERAL (
+    SELECT fixing_date, one_year_bp FROM lpr_fixings WHERE fixing_date <= $2
+    ORDER BY fixing_date DESC LIMIT 1
+) lpr ON true
+CROSS JOIN LATERAL (
+    SELECT array_agg(ia.id ORDER BY ia.id) AS ids,
+           array_agg(ia.kind ORDER BY ia.id) AS kinds,
+           array_agg(ia.number ORDER BY ia.id) AS numbers,
+           array_agg(ia.protection_expires_on ORDER BY ia.id) AS expiries,
+           array_agg(v.value ORDER BY ia.id) AS valuation_values,
+           array_agg(v.valuation_date ORDER BY ia.id) AS valuation_dates
+    FROM application_assets aa
+    JOIN ip_assets ia ON ia.id = aa.ip_asset_id
+    LEFT JOIN LATERAL (
+        SELECT iv.value, iv.valuation_date FROM ip_asset_valuations iv
+        WHERE iv.ip_asset_id = ia.id AND iv.valuation_date <= $2
+        ORDER BY iv.valuation_date DESC, iv.id DESC LIMIT 1
+    ) v ON true
+    WHERE aa.application_id = app.id
+) assets
+"""
+
+
+async def quote_facts(db: Db, *, application_id: UUID, on: date) -> asyncpg.Record | None:
+    return await db.fetchrow(QUOTE_FACTS_SQL, application_id, on)
+
+
+# The quote and its audit event in one statement, so that quoting needs no transaction block
+# (two round trips fewer on the hot path). With ``only_in_states`` the application's state is
+# checked by the same statement: a quote is never kept for an application that has moved on.
+_INSERT_QUOTE = """
+WITH quote AS (
+    INSERT INTO application_quotes
+        (id, application_id, quote_date, amount, term_months, lpr_bp, lpr_date, spread_bp,
+         components, discount_uncapped_bp, discount_bp, rate_bp, created_at, created_by)
+    SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10, $11, $12, $13, $14
+    {guard}
+    RETURNING id
+)
+INSERT INTO audit_events
+    (occurred_at, actor_key_id, actor_role, actor_subject, action, entity_type, entity_id,
+     before, after, request_id)
+SELECT $13, $14, $15, $16, 'quote.created', 'application_quote', quote.id::text,
+       NULL, $17::jsonb, $18
+FROM quote
+"""
+INSERT_QUOTE_SQL = _INSERT_QUOTE.format(guard="")
+INSERT_QUOTE_IN_STATES_SQL = _INSERT_QUOTE.format(
+    guard="WHERE EXISTS (SELECT 1 FROM applications WHERE id = $2 AND state = ANY ($19::text[]))"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who the audit event names: the request's caller, at the request's time."""
+
+    at: datetime
+    key_id: UUID | None
+    role: str
+    subject: str | None
+    request_id: str
+
+
+async def insert_quote(
+    db: Db,
+    *,
+    quote: dict[str, Any],
+    created_by: Actor,
+    audit_after: dict[str, Any],
+    only_in_states: Sequence[str] | None,
+) -> bool:
+    """Keep ``quote`` (its columns) and its audit event; False when ``only_in_states`` is
+    given and the application is no longer in one of them."""
+    args: list[Any] = [
+        quote["id"],
+        quote["application_id"],
+        quote["quote_date"],
+        quote["amount"],
+        quote["term_months"],
+        quote["lpr_bp"],
+        quote["lpr_date"],
+        quote["spread_bp"],
+        dumps_str(quote["components"]),
+        quote["discount_uncapped_bp"],
+        quote["discount_bp"],
+        quote["rate_bp"],
+        created_by.at,
+        created_by.key_id,
+        created_by.role,
+        created_by.subject,
+        dumps_str(audit_after),
+        created_by.request_id,
+    ]
+    if only_in_states is None:
+        status = await db.execute(INSERT_QUOTE_SQL, *args)
+    else:
+        status = await db.execute(INSERT_QUOTE_IN_STATES_SQL, *args, list(only_in_states))
+    return status == "INSERT 0 1"
+
+
+async def quote(db: Db, *, application_id: UUID, quote_id: UUID) -> asyncpg.Record | None:
+    return await db.fetchrow(
+        f"SELECT {_QUOTE_COLUMNS} FROM application_quotes WHERE id = $1 AND application_id = $2",
+        quote_id,
+        application_id,
+    )
+
+
+async def quotes_page(
+    db: Db, *, application_id: UUID, before: UUID | None, limit: int
+) -> list[asyncpg.Record] | None:
+    """A page of the application's quotes, newest first; None when there is no such
+    application (one statement: an empty page and an unknown application differ)."""
+    keyset = "" if before is None else "AND q.id < $3"
+    args: list[Any] = [application_id, limit] if before is None else [application_id, limit, before]
+    rows = await db.fetch(
+        f"""SELECT q.* FROM applications a
+            LEFT JOIN LATERAL (
+                SELECT {_QUOTE_COLUMNS} FROM application_quotes q
+                WHERE q.application_id = a.id {keyset}
+                ORDER BY q.id DESC LIMIT $2
+            ) q ON true
+            WHERE a.id = $1""",
+        *args,
+    )
+    if not rows:
+        return None
+    return [r for r in rows if r["id"] is not None]

@@ -1,0 +1,29 @@
+"""Every router the application mounts, in the order the OpenAPI document lists them."""
+
+from app.applications.endpoints import router as applications_router
+from app.audit.endpoints import router as audit_router
+from app.calendar.endpoints import router as calendar_router
+from app.enterprises.endpoints import router as enterprises_router
+from app.ip_assets.endpoints import router as ip_assets_router
+from app.keys.endpoints import router as keys_router
+from app.loans.endpoints import router as loans_router
+from app.ops.endpoints import router as ops_router
+from app.pledges.endpoints import router as pledges_router
+from app.pricing.endpoints import router as pricing_router
+from app.subsidies.endpoints import router as subsidies_router
+from app.webhooks.endpoints import router as webhooks_router
+
+ALL = [
+    enterprises_router,
+    ip_assets_router,
+    applications_router,
+    pricing_router,
+    pledges_router,
+    loans_router,
+    subsidies_router,
+    calendar_router,
+    keys_router,
+    audit_router,
+    webhooks_router,
+    ops_router,
+]

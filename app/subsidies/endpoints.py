@@ -1,0 +1,110 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Query, Response
+
+from app.core.concurrency import set_etag
+from app.core.errors import InvalidStateTransition, NotFound, PreconditionFailed, problems
+from app.core.ids import parse_id
+from app.core.roles import Role
+from app.core.routing import ApiRouter, CtxDep, access
+from app.core.schemas import Limit, Page
+from app.subsidies import service
+from app.subsidies.schemas import (
+    ClaimDecision,
+    ClaimOut,
+    ClaimPayment,
+    ClaimState,
+    ProgramCreate,
+    ProgramKind,
+    ProgramOut,
+)
+
+router = ApiRouter(tags=["subsidies"])
+_MOVE = problems(NotFound, InvalidStateTransition, PreconditionFailed)
+
+
+@router.post(
+    "/v1/subsidy-programs", status_code=201, response_model=ProgramOut, responses=problems()
+)
+@access(Role.ADMIN)
+async def create_subsidy_program(body: ProgramCreate, ctx: CtxDep) -> ProgramOut:
+    """Define a district programme: its share, caps, annual budget and period are data."""
+    return await service.create_program(ctx, body=body)
+
+
+@router.get("/v1/subsidy-programs", response_model=Page[ProgramOut], responses=problems())
+@access(Role.ADMIN, Role.DISTRICT_BUREAU)
+async def list_subsidy_programs(
+    ctx: CtxDep,
+    district_code: Annotated[str | None, Query(pattern=r"^\d{6}$")] = None,
+    kind: ProgramKind | None = None,
+    cursor: str | None = None,
+    limit: Annotated[Limit, Query()] = 50,
+) -> Page[ProgramOut]:
+    """Programmes newest first; a bureau sees its own district's."""
+    return await service.list_programs(
+        ctx, district_code=district_code, kind=kind, cursor=cursor, limit=limit
+    )
+
+
+@router.get(
+    "/v1/subsidy-programs/{program_id}", response_model=ProgramOut, responses=problems(NotFound)
+)
+@access(Role.ADMIN, Role.DISTRICT_BUREAU)
+async def get_subsidy_program(program_id: str, ctx: CtxDep) -> ProgramOut:
+    return await service.get_program(ctx, program_id=parse_id(program_id, "programme"))
+
+
+@router.get("/v1/subsidy-claims", response_model=Page[ClaimOut], responses=problems())
+@access(Role.ADMIN, Role.DISTRICT_BUREAU)
+async def list_subsidy_claims(
+    ctx: CtxDep,
+    program_id: str | None = None,
+    state: ClaimState | None = None,
+    kind: ProgramKind | None = None,
+    cursor: str | None = None,
+    limit: Annotated[Limit, Query()] = 50,
+) -> Page[ClaimOut]:
+    """Claims newest first; a bureau sees its own district's."""
+    return await service.list_claims(
+        ctx,
+        program_id=parse_id(program_id, "programme") if program_id else None,
+        state=state,
+        kind=kind,
+        cursor=cursor,
+        limit=limit,
+    )
+
+
+@router.get("/v1/subsidy-claims/{claim_id}", response_model=ClaimOut, responses=problems(NotFound))
+@access(Role.ADMIN, Role.DISTRICT_BUREAU)
+async def get_subsidy_claim(claim_id: str, ctx: CtxDep, response: Response) -> ClaimOut:
+    out = await service.get_claim(ctx, claim_id=parse_id(claim_id, "claim"))
+    set_etag(response, out.version)
+    return out
+
+
+@router.post("/v1/subsidy-claims/{claim_id}/decision", response_model=ClaimOut, responses=_MOVE)
+@access(Role.DISTRICT_BUREAU)
+async def decide_subsidy_claim(
+    claim_id: str, body: ClaimDecision, ctx: CtxDep, response: Response
+) -> ClaimOut:
+    """Approve or reject a pending claim; a rejection gives its amount back to the budget."""
+    out = await service.decide_claim(
+        ctx, claim_id=parse_id(claim_id, "claim"), outcome=body.outcome, reason=body.reason
+    )
+    set_etag(response, out.version)
+    return out
+
+
+@router.post("/v1/subsidy-claims/{claim_id}/payment", response_model=ClaimOut, responses=_MOVE)
+@access(Role.DISTRICT_BUREAU)
+async def pay_subsidy_claim(
+    claim_id: str, body: ClaimPayment, ctx: CtxDep, response: Response
+) -> ClaimOut:
+    """Record the payment of an approved claim."""
+    out = await service.pay_claim(ctx, claim_id=parse_id(claim_id, "claim"), paid_on=body.paid_on)
+    set_etag(response, out.version)
+    return out

@@ -1,0 +1,133 @@
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Literal
+from uuid import UUID
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    Field,
+    PlainSerializer,
+    WithJsonSchema,
+    model_validator,
+)
+
+from app.core.jsonutil import ExponentNumber
+from app.core.schemas import Money, Strict, Timestamp
+from app.models.enterprise import INDUSTRIES
+
+ProgramKind = Literal["interest_subsidy", "risk_compensation"]
+ClaimState = Literal["pending", "approved", "rejected", "paid"]
+Industry = Literal[INDUSTRIES]  # type: ignore[valid-type]
+
+
+def _parse_share(value: object) -> Decimal:
+    if isinstance(value, (bool, ExponentNumber)):
+        raise ValueError("a share is a decimal such as 0.50")
+    if isinstance(value, (int, Decimal)):
+        share = Decimal(value)
+    elif isinstance(value, str):
+        try:
+            share = Decimal(value)
+        except ArithmeticError:
+            raise ValueError("a share is a decimal such as 0.50") from None
+    else:
+        raise ValueError("a share is a decimal such as 0.50")
+    if not share.is_finite() or not (0 < share <= 1):
+        raise ValueError("a share is more than 0 and at most 1")
+    exponent = share.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -4:
+        raise ValueError("a share has at most four decimals")
+    return share.quantize(Decimal("0.0001"))
+
+
+Share = Annotated[
+    Decimal,
+    BeforeValidator(_parse_share),
+    PlainSerializer(lambda d: f"{d:.4f}", return_type=str),
+    WithJsonSchema(
+        {"anyOf": [{"type": "string"}, {"type": "number"}], "examples": ["0.50"]}, mode="validation"
+    ),
+    WithJsonSchema({"type": "string", "examples": ["0.5000"]}, mode="serialization"),
+]
+
+
+class ProgramCreate(Strict):
+    district_code: str = Field(pattern=r"^\d{6}$")
+    kind: ProgramKind
+    name: str = Field(min_length=1, max_length=200)
+    share: Share
+    cap_per_loan: Money | None = None
+    cap_per_enterprise_year: Money | None = None
+    annual_budget: Money
+    budget_year: int = Field(ge=2000, le=2200)
+    effective_from: date
+    effective_to: date | None = None
+    industries: list[Industry] | None = Field(
+        default=None, min_length=1, description="Eligible industries; all when omitted."
+    )
+
+    @model_validator(mode="after")
+    def _period(self) -> ProgramCreate:
+        if self.effective_to is not None and self.effective_to < self.effective_from:
+            raise ValueError("effective_to is before effective_from")
+        return self
+
+
+class ProgramOut(BaseModel):
+    id: UUID
+    district_code: str
+    kind: ProgramKind
+    name: str
+    share: Share
+    cap_per_loan: Money | None
+    cap_per_enterprise_year: Money | None
+    annual_budget: Money
+    budget_year: int
+    effective_from: date
+    effective_to: date | None
+    industries: list[str] | None
+    committed: Money = Field(description="Pending, approved and paid claims.")
+    remaining: Money = Field(description="What the budget has left for new claims.")
+    budget_exhausted_at: Timestamp | None
+    created_at: Timestamp
+    version: int
+
+
+class ClaimOut(BaseModel):
+    id: UUID
+    program_id: UUID
+    loan_id: UUID
+    enterprise_id: UUID
+    district_code: str
+    kind: ProgramKind
+    repayment_id: UUID | None
+    basis_date: date
+    basis_amount: Money = Field(description="The interest paid, or the outstanding principal.")
+    computed_amount: Money = Field(description="round_half_up(basis × share), before limits.")
+    amount: Money
+    limited_by: Literal["cap_per_loan", "cap_per_enterprise_year", "budget"] | None
+    state: ClaimState
+    decided_at: Timestamp | None
+    decision_reason: str | None
+    paid_on: date | None
+    created_at: Timestamp
+    updated_at: Timestamp
+    version: int
+
+
+class ClaimDecision(Strict):
+    outcome: Literal["approved", "rejected"]
+    reason: str | None = Field(default=None, min_length=1, max_length=2000)
+
+    @model_validator(mode="after")
+    def _reason(self) -> ClaimDecision:
+        if self.outcome == "rejected" and not self.reason:
+            raise ValueError("a rejection needs a reason")
+        return self
+
+
+class ClaimPayment(Strict):
+    paid_on: date

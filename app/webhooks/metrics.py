@@ -1,0 +1,61 @@
+"""Webhook metrics: the backlog and its age, read from the database at scrape time (any process
+serving /metrics), and the attempts this process made, by outcome (the worker)."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge
+
+from app.core import metrics
+from app.core.db import Db
+from app.webhooks.schemas import DeliveryStatus
+
+BACKLOG = Gauge(
+    "ipledge_webhook_backlog",
+    "Webhook work outstanding: pending deliveries plus events not yet fanned out.",
+    registry=metrics.REGISTRY,
+)
+OLDEST_PENDING_AGE = Gauge(
+    "ipledge_webhook_oldest_pending_age_seconds",
+    "Age of the oldest event still waiting to be delivered (0 when none is).",
+    registry=metrics.REGISTRY,
+)
+DELIVERIES = Gauge(
+    "ipledge_webhook_deliveries",
+    "Webhook deliveries (one per event and endpoint) by status.",
+    ["status"],
+    registry=metrics.REGISTRY,
+)
+ATTEMPTS = Counter(
+    "ipledge_webhook_attempts",
+    "Delivery attempts made by this process, by outcome: delivered, rejected (a non-2xx "
+    "answer), timeout, unreachable, refused (the URL resolved to a forbidden address).",
+    ["outcome"],
+    registry=metrics.REGISTRY,
+)
+
+_GAUGES_SQL = """
+WITH by_status AS (
+    SELECT status, count(*) AS n FROM webhook_deliveries GROUP BY status
+), oldest AS (
+    SELECT occurred_at FROM (
+        (SELECT min(occurred_at) AS occurred_at FROM outbox_events WHERE dispatched_at IS NULL)
+        UNION ALL
+        (SELECT e.occurred_at FROM webhook_deliveries d JOIN outbox_events e ON e.id = d.event_id
+         WHERE d.status = 'pending' ORDER BY d.event_id LIMIT 1)
+    ) candidates
+)
+-- Event ids are UUIDv7 taken as the event is written: the lowest pending one is the oldest.
+SELECT (SELECT count(*) FROM outbox_events WHERE dispatched_at IS NULL) AS undispatched,
+       (SELECT coalesce(jsonb_object_agg(status, n), '{}'::jsonb) FROM by_status) AS by_status,
+       (SELECT extract(epoch FROM now() - min(occurred_at)) FROM oldest) AS oldest_age
+"""
+
+
+@metrics.business_gauges
+async def webhook_gauges(db: Db) -> None:
+    row = await db.fetchrow(_GAUGES_SQL)
+    by_status = row["by_status"]
+    for status in DeliveryStatus:
+        DELIVERIES.labels(status.value).set(by_status.get(status.value, 0))
+    BACKLOG.set(row["undispatched"] + by_status.get(DeliveryStatus.PENDING.value, 0))
+    OLDEST_PENDING_AGE.set(max(float(row["oldest_age"] or 0), 0.0))

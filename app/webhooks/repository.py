@@ -1,0 +1,226 @@
+"""SQL for webhook endpoints, their delivery history and the admins' view of events."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+import asyncpg
+
+from app.core.db import Db
+from app.core.sql import Filters
+
+ENDPOINT_COLUMNS = (
+    "id, url, event_types, district_code, enabled, disabled_reason, "
+    "previous_secret_expires_at, created_at, updated_at, version"
+)
+
+# Failing what an endpoint still had to send, except what a worker is sending right now (its
+# outcome is recorded by that worker, and fails there too once it sees the endpoint disabled).
+_FAIL_PENDING = """
+failed AS (
+    UPDATE webhook_deliveries d
+    SET status = 'failed', next_attempt_at = NULL,
+        last_error = coalesce(d.last_error, 'endpoint disabled')
+    FROM endpoint
+    WHERE d.endpoint_id = endpoint.id AND d.status = 'pending'
+      AND (d.locked_until IS NULL OR d.locked_until < $3)
+)"""
+
+
+async def district_exists(db: Db, code: str) -> bool:
+    return bool(await db.fetchval("SELECT 1 FROM districts WHERE code = $1", code))
+
+
+async def insert_endpoint(
+    db: Db,
+    *,
+    endpoint_id: UUID,
+    url: str,
+    event_types: list[str],
+    district_code: str | None,
+    secret: str,
+    at: datetime,
+    created_by: UUID | None,
+) -> asyncpg.Record:
+    return await db.fetchrow(
+        f"""INSERT INTO webhook_endpoints
+                (id, url, event_types, district_code, secret, enabled, created_at, created_by,
+                 updated_at, version)
+            VALUES ($1, $2, $3, $4, $5, true, $6, $7, $6, 1)
+            RETURNING {ENDPOINT_COLUMNS}""",
+        endpoint_id,
+        url,
+        event_types,
+        district_code,
+        secret,
+        at,
+        created_by,
+    )
+
+
+async def get_endpoint(db: Db, endpoint_id: UUID) -> asyncpg.Record | None:
+    return await db.fetchrow(
+        f"SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE id = $1", endpoint_id
+    )
+
+
+async def page_endpoints(
+    db: Db, *, before: UUID | None, enabled: bool | None, limit: int
+) -> list[asyncpg.Record]:
+    filters = Filters().when(enabled, "enabled = {}").when(before, "id < {}")
+    return await db.fetch(
+        f"""SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints {filters.where()}
+            ORDER BY id DESC LIMIT {filters.param(limit)}""",
+        *filters.args,
+    )
+
+
+async def rotate_secret(
+    db: Db,
+    *,
+    endpoint_id: UUID,
+    secret: str,
+    at: datetime,
+    keep_until: datetime,
+    version: int | None,
+) -> asyncpg.Record | None:
+    filters = Filters(endpoint_id, secret, at, keep_until).add("id = $1")
+    filters.when(version, "version = {}")
+    return await db.fetchrow(
+        f"""UPDATE webhook_endpoints
+            SET previous_secret = secret, previous_secret_expires_at = $4, secret = $2,
+                updated_at = $3, version = version + 1
+            {filters.where()}
+            RETURNING {ENDPOINT_COLUMNS}""",
+        *filters.args,
+    )
+
+
+async def disable(
+    db: Db, *, endpoint_id: UUID, reason: str, at: datetime, version: int | None
+) -> asyncpg.Record | None:
+    """Disable an enabled endpoint and fail what it still had to receive; None when it was
+    not enabled (or not at ``version``)."""
+    filters = Filters(endpoint_id, reason, at).add("id = $1 AND enabled")
+    filters.when(version, "version = {}")
+    return await db.fetchrow(
+        f"""WITH endpoint AS (
+                UPDATE webhook_endpoints
+                SET enabled = false, disabled_reason = $2, updated_at = $3, version = version + 1
+                {filters.where()}
+                RETURNING {ENDPOINT_COLUMNS}
+            ),{_FAIL_PENDING}
+            SELECT * FROM endpoint""",
+        *filters.args,
+    )
+
+
+async def enable(
+    db: Db, *, endpoint_id: UUID, at: datetime, version: int | None
+) -> asyncpg.Record | None:
+    filters = Filters(endpoint_id, at).add("id = $1 AND NOT enabled")
+    filters.when(version, "version = {}")
+    return await db.fetchrow(
+        f"""UPDATE webhook_endpoints
+            SET enabled = true, disabled_reason = NULL, updated_at = $2, version = version + 1
+            {filters.where()}
+            RETURNING {ENDPOINT_COLUMNS}""",
+        *filters.args,
+    )
+
+
+async def page_attempts(
+    db: Db, *, endpoint_id: UUID, before: int | None, limit: int
+) -> list[asyncpg.Record]:
+    filters = Filters(endpoint_id).add("endpoint_id = $1").when(before, "id < {}")
+    return await db.fetch(
+        f"""SELECT id, event_id, endpoint_id, attempted_at, status_code, latency_ms, error
+            FROM webhook_attempts {filters.where()}
+            ORDER BY id DESC LIMIT {filters.param(limit)}""",
+        *filters.args,
+    )
+
+
+# --- events ----------------------------------------------------------------------------------
+
+_EVENT_SELECT = """
+SELECT e.id, e.type, e.occurred_at, e.district_code, e.data, e.dispatched_at,
+       s.total, s.pending, s.failed, coalesce(s.deliveries, '[]'::jsonb) AS deliveries
+FROM {source}
+CROSS JOIN LATERAL (
+    SELECT count(*) AS total,
+           count(*) FILTER (WHERE d.status = 'pending') AS pending,
+           count(*) FILTER (WHERE d.status = 'failed') AS failed,
+           jsonb_agg(jsonb_build_object(
+               'endpoint_id', d.endpoint_id, 'status', d.status, 'attempts', d.attempts,
+               'next_attempt_at', d.next_attempt_at, 'last_attempt_at', d.last_attempt_at,
+               'last_status_code', d.last_status_code, 'last_error', d.last_error)
+               ORDER BY d.endpoint_id) AS deliveries
+    FROM webhook_deliveries d WHERE d.event_id = e.id
+) s
+"""
+
+# An event the relay has not fanned out yet is pending; once fanned out, an event no endpoint
+# wanted is not a webhook event and is not listed.
+_STATUS_CLAUSES = {
+    None: "(e.dispatched_at IS NULL OR s.total > 0)",
+    "pending": "s.failed = 0 AND (e.dispatched_at IS NULL OR s.pending > 0)",
+    "delivered": "e.dispatched_at IS NOT NULL AND s.total > 0 AND s.pending = 0 AND s.failed = 0",
+}
+
+
+async def get_event(db: Db, event_id: UUID) -> asyncpg.Record | None:
+    return await db.fetchrow(
+        _EVENT_SELECT.format(source="outbox_events e") + " WHERE e.id = $1", event_id
+    )
+
+
+async def page_events(
+    db: Db, *, status: str | None, event_type: str | None, before: UUID | None, limit: int
+) -> list[asyncpg.Record]:
+    filters = Filters()
+    if status == "failed":
+        # Driven from the failed deliveries (a partial index), not from the whole outbox.
+        inner = Filters().add("status = 'failed'").when(before, "event_id < {}")
+        if event_type is not None:
+            inner.add(
+                "EXISTS (SELECT 1 FROM outbox_events t WHERE t.id = event_id AND t.type = {})",
+                event_type,
+            )
+        limit_param = inner.param(limit)
+        source = f"""(SELECT DISTINCT event_id FROM webhook_deliveries {inner.where()}
+                      ORDER BY event_id DESC LIMIT {limit_param}) f
+                     JOIN outbox_events e ON e.id = f.event_id"""
+        return await db.fetch(
+            _EVENT_SELECT.format(source=source) + " ORDER BY e.id DESC", *inner.args
+        )
+    filters.add(_STATUS_CLAUSES[status])
+    filters.when(event_type, "e.type = {}").when(before, "e.id < {}")
+    return await db.fetch(
+        _EVENT_SELECT.format(source="outbox_events e")
+        + f" {filters.where()} ORDER BY e.id DESC LIMIT {filters.param(limit)}",
+        *filters.args,
+    )
+
+
+async def redeliver(db: Db, *, event_id: UUID, at: datetime) -> asyncpg.Record:
+    """Put an event's failed deliveries to enabled endpoints back on the schedule from its
+    start. Returns how many were reset, how many had failed, and whether the event exists."""
+    return await db.fetchrow(
+        """WITH reset AS (
+               UPDATE webhook_deliveries d
+               SET status = 'pending', attempts = 0, next_attempt_at = $2,
+                   locked_until = NULL, lease_id = NULL
+               FROM webhook_endpoints w
+               WHERE d.event_id = $1 AND d.status = 'failed' AND w.id = d.endpoint_id
+                 AND w.enabled
+               RETURNING d.endpoint_id
+           )
+           SELECT (SELECT count(*) FROM reset) AS reset,
+                  (SELECT count(*) FROM webhook_deliveries
+                   WHERE event_id = $1 AND status = 'failed') AS failed,
+                  EXISTS (SELECT 1 FROM outbox_events WHERE id = $1) AS found""",
+        event_id,
+        at,
+    )

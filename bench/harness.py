@@ -1,0 +1,265 @@
+"""What ``make bench`` is built from: servers started as subprocesses on 127.0.0.1, wrk as the
+load driver, and in-process timers for the pieces that are not HTTP."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class LoadResult:
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    requests: int
+    errors: int  # socket errors and non-2xx/3xx answers
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    headers: dict[str, str] = field(default_factory=dict)
+    body: str | None = None
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def ensure_wrk() -> str:
+    found = shutil.which("wrk")
+    if found:
+        return found
+    if os.geteuid() == 0 and shutil.which("apt-get"):
+        print("installing wrk from Debian's packages…", file=sys.stderr)
+        subprocess.run(["apt-get", "install", "-y", "-q", "wrk"], check=False, capture_output=True)
+        found = shutil.which("wrk")
+        if not found:
+            subprocess.run(["apt-get", "update", "-q"], check=False, capture_output=True)
+            subprocess.run(
+                ["apt-get", "install", "-y", "-q", "wrk"], check=False, capture_output=True
+            )
+            found = shutil.which("wrk")
+    if not found:
+        raise SystemExit("make bench needs wrk: apt-get install wrk")
+    return found
+
+
+@contextmanager
+def server(app: str, env: dict[str, str], *, factory: bool = False) -> Iterator[str]:
+    """Run ``app`` under uvicorn (one process, uvloop, httptools) until the block ends."""
+    port = free_port()
+    cmd = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        app,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--loop",
+        "uvloop",
+        "--http",
+        "httptools",
+        "--no-access-log",
+        "--log-level",
+        "warning",
+    ]
+    if factory:
+        cmd.append("--factory")
+    log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in the finally below
+    proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **env}, stdout=log, stderr=log)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(base + "/openapi.json", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                log.seek(0)
+                raise RuntimeError(f"{app} did not start:\n{log.read().decode()[-3000:]}")
+            time.sleep(0.2)
+        yield base
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+_LUA = r"""
+local requests = {}
+local counter = 0
+local thread_index = 0
+local threads = {}
+
+function setup(thread)
+  thread:set("id", thread_index)
+  thread_index = thread_index + 1
+  table.insert(threads, thread)
+end
+
+function init(args)
+  local f = assert(io.open("%(requests_file)s", "r"))
+  local all = {}
+  for line in f:lines() do table.insert(all, line) end
+  f:close()
+  -- Each thread takes every n-th request, so no two threads send the same one.
+  local n = %(threads)d
+  for i = 1 + id, #all, n do table.insert(requests, all[i]) end
+  if #requests == 0 then requests = all end
+end
+
+local function decode(line)
+  local method, path, headers, body = line:match("^(%%S+)\t(%%S+)\t([^\t]*)\t?(.*)$")
+  local h = {}
+  for k, v in headers:gmatch("([^=;]+)=([^;]*)") do h[k] = v end
+  if body == "" then body = nil end
+  return method, path, h, body
+end
+
+local cache = {}
+request = function()
+  counter = counter + 1
+  local i = ((counter - 1) %% #requests) + 1
+  local req = cache[i]
+  if req == nil then
+    local method, path, h, body = decode(requests[i])
+    req = wrk.format(method, path, h, body)
+    cache[i] = req
+  end
+  return req
+end
+
+done = function(summary, latency, requests)
+  local out = io.open("%(result_file)s", "w")
+  out:write(string.format(
+    '{"requests": %%d, "duration_us": %%d, "p50_us": %%d, "p99_us": %%d, "errors": %%d}',
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
+    summary.errors.connect + summary.errors.read + summary.errors.write
+      + summary.errors.status + summary.errors.timeout))
+  out:close()
+end
+"""
+
+
+def _encode(req: Request) -> str:
+    headers = ";".join(f"{k}={v}" for k, v in req.headers.items())
+    line = f"{req.method}\t{req.path}\t{headers}"
+    if req.body is not None:
+        if "\t" in req.body or "\n" in req.body:
+            raise ValueError("request bodies must be single-line JSON")
+        line += "\t" + req.body
+    return line
+
+
+def load(
+    base: str,
+    requests: list[Request],
+    *,
+    connections: int,
+    seconds: float,
+    threads: int = 2,
+) -> LoadResult:
+    """Drive ``base`` with wrk; requests are sent in order, each at most once unless the run
+    outlasts the list, in which case it wraps around."""
+    wrk = ensure_wrk()
+    with tempfile.TemporaryDirectory() as tmp:
+        req_file = Path(tmp) / "requests.tsv"
+        req_file.write_text("\n".join(_encode(r) for r in requests) + "\n")
+        result_file = Path(tmp) / "result.json"
+        script = Path(tmp) / "driver.lua"
+        script.write_text(
+            _LUA % {"requests_file": req_file, "result_file": result_file, "threads": threads}
+        )
+        proc = subprocess.run(
+            [
+                wrk,
+                f"-t{threads}",
+                f"-c{connections}",
+                f"-d{max(1, round(seconds))}s",
+                "--timeout",
+                "10s",
+                "-s",
+                str(script),
+                base,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=seconds + 60,
+        )
+        if proc.returncode != 0 or not result_file.exists():
+            raise RuntimeError(f"wrk failed: {proc.stdout}\n{proc.stderr}")
+        data = json.loads(result_file.read_text())
+    duration_s = data["duration_us"] / 1e6
+    return LoadResult(
+        rps=data["requests"] / duration_s,
+        p50_ms=data["p50_us"] / 1000,
+        p99_ms=data["p99_us"] / 1000,
+        requests=data["requests"],
+        errors=data["errors"],
+    )
+
+
+def median_result(results: list[LoadResult]) -> LoadResult:
+    results = sorted(results, key=lambda r: r.rps)
+    return results[len(results) // 2]
+
+
+def time_per_call(fn: Callable[[], Any], *, min_seconds: float = 0.5) -> float:
+    """Seconds per call of ``fn``, measured over at least ``min_seconds`` (best of 3 batches)."""
+    fn()
+    batch = 1
+    while True:
+        start = time.perf_counter()
+        for _ in range(batch):
+            fn()
+        elapsed = time.perf_counter() - start
+        if elapsed >= min_seconds / 3:
+            break
+        batch *= 4
+    best = elapsed / batch
+    for _ in range(2):
+        start = time.perf_counter()
+        for _ in range(batch):
+            fn()
+        best = min(best, (time.perf_counter() - start) / batch)
+    return best
+
+
+def fmt_ratio(value: float) -> str:
+    return f"{value:.2f}×"
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)

@@ -1,0 +1,97 @@
+"""The SLA sweep: at-risk and breached events exactly once per clock, however often and by
+however many workers it runs."""
+
+import asyncio
+
+import pytest
+
+from app.applications import sweep
+from tests import factories
+from tests.factories import at
+
+
+async def _events(db, app_id: str) -> list[str]:
+    rows = await db.fetch(
+        "SELECT type FROM outbox_events WHERE data->>'application_id' = $1 "
+        "AND type LIKE 'application.sla_%' ORDER BY type",
+        app_id,
+    )
+    return [r["type"] for r in rows]
+
+
+class TestInOneTransaction:
+    async def test_at_risk_then_breached_once_each(self, desk, clock, runtime, conn):
+        # Counts are checked per application: committed tests elsewhere leave clocks of their
+        # own in the database, which a sweep rightly reports too.
+        clock.set(at("2026-03-09T10:00:00+08:00"))  # deadline Thu 12 March
+        app = await desk.submit(await desk.create())
+        clock.set(at("2026-03-11T10:00:00+08:00"))
+        await sweep.sweep(runtime)
+        assert await _events(conn, app["id"]) == []
+        clock.set(at("2026-03-12T08:00:00+08:00"))
+        first = await sweep.sweep(runtime)
+        assert first.at_risk >= 1
+        assert await _events(conn, app["id"]) == ["application.sla_at_risk"]
+        await sweep.sweep(runtime)
+        assert await _events(conn, app["id"]) == ["application.sla_at_risk"]
+        clock.set(at("2026-03-13T00:00:01+08:00"))
+        late = await sweep.sweep(runtime)
+        assert late.breached >= 1
+        await sweep.sweep(runtime)
+        assert await _events(conn, app["id"]) == [
+            "application.sla_at_risk",
+            "application.sla_breached",
+        ]
+        event = await conn.fetchrow(
+            "SELECT * FROM outbox_events WHERE type = 'application.sla_breached' "
+            "AND data->>'application_id' = $1",
+            app["id"],
+        )
+        assert event["district_code"] == "440307"
+        assert event["data"]["deadline_date"] == "2026-03-12"
+
+    async def test_a_clock_swept_late_reports_both_once(self, desk, clock, runtime, conn):
+        clock.set(at("2026-03-09T10:00:00+08:00"))
+        app = await desk.submit(await desk.create())
+        clock.set(at("2026-03-20T10:00:00+08:00"))
+        await sweep.sweep(runtime)
+        await sweep.sweep(runtime)
+        assert await _events(conn, app["id"]) == [
+            "application.sla_at_risk",
+            "application.sla_breached",
+        ]
+
+    async def test_stopped_clocks_are_not_reported(self, desk, clock, runtime, conn):
+        clock.set(at("2026-03-09T10:00:00+08:00"))
+        returned = await desk.submit(await desk.create())
+        await desk.act(returned, "return", reason="more")
+        decided = await desk.submit(await desk.create(assets=[desk.assets[1]]))
+        await desk.act(decided, "review")
+        await desk.act(decided, "decision", outcome="declined", reason="no")
+        clock.set(at("2026-03-20T10:00:00+08:00"))
+        await sweep.sweep(runtime)
+        assert await _events(conn, returned["id"]) == []
+        assert await _events(conn, decided["id"]) == []
+
+
+@pytest.mark.committed
+async def test_two_workers_sweeping_at_once_report_each_clock_once(
+    live_runtime, make_live_key, live_client, clock
+):
+    from tests.applications.test_concurrency import _world
+
+    desk = await _world(live_runtime, make_live_key, live_client, clock)
+    apps = []
+    async with live_runtime.database.connection() as db, db.transaction():
+        extra = [await factories.ip_asset(db.conn, desk.enterprise_id) for _ in range(5)]
+    for asset in [*desk.assets, *extra]:
+        apps.append(await desk.submit(await desk.create(assets=[asset])))
+    clock.set(at("2026-03-25T10:00:00+08:00"))
+    results = await asyncio.gather(*[sweep.sweep(live_runtime) for _ in range(4)])
+    async with live_runtime.database.connection() as db:
+        for app in apps:
+            assert await _events(db, app["id"]) == [
+                "application.sla_at_risk",
+                "application.sla_breached",
+            ]
+    assert sum(r.breached for r in results) >= len(apps)

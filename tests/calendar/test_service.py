@@ -1,0 +1,79 @@
+"""The process-wide index: reloaded when the calendar revision moves, never otherwise, and never
+holding a change that has not committed."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from app.calendar import repository, service
+from app.core.db import Db
+
+
+async def _quietly_make_holiday(conn, day: date) -> None:
+    """Change a date behind the service's back: no new revision."""
+    await conn.execute(
+        """UPDATE calendar_days SET kind = 'holiday', is_working = false,
+                  holiday_name = 'Quiet', holiday_name_zh = NULL WHERE day = $1""",
+        day,
+    )
+
+
+class TestGetIndex:
+    async def test_the_same_revision_is_served_from_memory(self, conn):
+        db = Db(conn)
+        first = await service.get_index(db)
+        await _quietly_make_holiday(conn, date(2026, 3, 9))
+        assert await service.get_index(db, revision=first.revision) is first
+        assert await service.get_index(db) is first  # checked less than a second ago
+        assert first.day(date(2026, 3, 9)).kind == "workday"
+
+    async def test_a_new_revision_reloads(self, conn):
+        db = Db(conn)
+        first = await service.get_index(db)
+        await _quietly_make_holiday(conn, date(2026, 3, 9))
+        revision = await repository.bump_revision(db)
+        again = await service.get_index(db, revision=revision)
+        assert again.revision == revision != first.revision
+        assert again.day(date(2026, 3, 9)).kind == "holiday"
+        assert await service.get_index(db, revision=revision) is again
+
+    async def test_without_a_revision_it_is_rechecked(self, conn, monkeypatch):
+        db = Db(conn)
+        first = await service.get_index(db)
+        monkeypatch.setattr(service, "RECHECK_S", 0.0)
+        assert await service.get_index(db) is first  # revision unchanged: kept
+        await repository.bump_revision(db)
+        assert (await service.get_index(db)).revision != first.revision
+
+    async def test_nothing_loaded_during_a_change_is_kept(self, conn):
+        db = Db(conn)
+        with service.changing():
+            await repository.bump_revision(db)
+            during = await service.get_index(db)
+        after = await service.get_index(db, revision=during.revision)
+        assert after is not during  # loaded again: the change might not have committed
+
+    async def test_a_rolled_back_revision_is_never_issued_again(self, conn):
+        db = Db(conn)
+        with pytest.raises(RuntimeError):
+            async with conn.transaction():
+                lost = await repository.bump_revision(db)
+                raise RuntimeError("the change failed")
+        assert await repository.revision(db) != lost
+        assert await repository.bump_revision(db) != lost
+
+
+class TestListeners:
+    async def test_registered_once_and_removed(self):
+        async def listener(ctx, index, years):
+            return None
+
+        assert service.on_change(listener) is listener
+        service.on_change(listener)
+        try:
+            assert service._listeners.count(listener) == 1
+        finally:
+            service.remove_listener(listener)
+        assert listener not in service._listeners

@@ -1,0 +1,154 @@
+"""API keys: 401 for a missing, malformed, unknown or revoked key; 403 for a role that may
+never do the action; keys shown once and stored only as a hash."""
+
+import hashlib
+
+import pytest
+from fastapi import FastAPI
+
+from app.core.routing import ApiRouter
+from tests.conftest import problem_of, slug
+
+
+class TestMissingAndMalformedKeys:
+    @pytest.mark.parametrize(
+        "header",
+        [
+            None,
+            "",
+            "Bearer",
+            "Bearer ",
+            "Basic dXNlcjpwYXNz",
+            "Bearer not-a-key",
+            "Bearer ipk_short_x",
+            "Bearer ipk_" + "z" * 32 + "_secret",
+            "Bearer ipk_" + "0" * 32 + "_secret",
+            "Bearer ipk_" + "0" * 32,
+        ],
+    )
+    async def test_is_401_problem(self, client, header):
+        headers = {} if header is None else {"Authorization": header}
+        response = await client.get("/v1/api-keys", headers=headers)
+        assert response.status_code == 401
+        assert slug(response) == "unauthenticated"
+
+    async def test_right_id_wrong_secret_is_401(self, client, make_key):
+        admin = await make_key("admin")
+        token = admin["Authorization"].removeprefix("Bearer ")
+        tampered = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
+        response = await client.get("/v1/api-keys", headers={"Authorization": f"Bearer {tampered}"})
+        assert response.status_code == 401
+
+    async def test_scheme_is_case_insensitive(self, client, make_key):
+        admin = await make_key("admin")
+        token = admin["Authorization"].removeprefix("Bearer ")
+        response = await client.get("/v1/api-keys", headers={"Authorization": f"bearer {token}"})
+        assert response.status_code == 200
+
+
+class TestRoles:
+    @pytest.mark.parametrize(
+        "role,subject",
+        [
+            ("bank_system", None),
+            ("relationship_manager", "RM001"),
+            ("credit_officer", None),
+            ("district_bureau", "440307"),
+            ("securitization", None),
+        ],
+    )
+    async def test_non_admin_roles_are_403_on_admin_endpoints(
+        self, client, make_key, role, subject
+    ):
+        headers = await make_key(role, subject)
+        for method, path in [("GET", "/v1/api-keys"), ("GET", "/v1/audit-events")]:
+            response = await client.request(method, path, headers=headers)
+            assert response.status_code == 403, (role, path)
+            assert slug(response) == "forbidden"
+        response = await client.post("/v1/api-keys", json={"role": "admin"}, headers=headers)
+        assert response.status_code == 403
+
+    async def test_forbidden_write_changes_nothing(self, client, make_key, conn):
+        officer = await make_key("credit_officer")
+        before = await conn.fetchval("SELECT count(*) FROM api_keys")
+        response = await client.post("/v1/api-keys", json={"role": "admin"}, headers=officer)
+        assert response.status_code == 403
+        assert await conn.fetchval("SELECT count(*) FROM api_keys") == before
+
+
+class TestIssuingKeys:
+    async def test_key_is_shown_once_and_stored_as_hash(self, client, make_key, conn):
+        admin = await make_key("admin")
+        response = await client.post(
+            "/v1/api-keys",
+            json={"role": "relationship_manager", "subject": "RM-7", "name": "ops"},
+            headers=admin,
+        )
+        assert response.status_code == 201
+        created = response.json()
+        key = created["key"]
+        assert created["role"] == "relationship_manager" and created["subject"] == "RM-7"
+        row = await conn.fetchrow("SELECT * FROM api_keys WHERE id = $1::uuid", created["id"])
+        secret = key[len("ipk_") + 32 + 1 :]  # the secret itself may contain "_"
+        assert bytes(row["secret_hash"]) == hashlib.sha256(secret.encode()).digest()
+        assert key not in str(dict(row))
+        listed = await client.get("/v1/api-keys", headers=admin)
+        assert listed.status_code == 200
+        assert all("key" not in item for item in listed.json()["items"])
+        assert created["id"] in [item["id"] for item in listed.json()["items"]]
+        # The new key works, with its own role.
+        rm = {"Authorization": f"Bearer {key}"}
+        assert (await client.get("/v1/api-keys", headers=rm)).status_code == 403
+
+    @pytest.mark.parametrize(
+        "body",
+        [
+            {"role": "relationship_manager"},
+            {"role": "district_bureau"},
+            {"role": "district_bureau", "subject": "440399"},
+            {"role": "credit_officer", "subject": "RM1"},
+            {"role": "relationship_manager", "subject": "bad id with spaces"},
+            {"role": "superuser"},
+        ],
+    )
+    async def test_bad_role_or_subject_is_422(self, client, make_key, body):
+        admin = await make_key("admin")
+        response = await client.post("/v1/api-keys", json=body, headers=admin)
+        assert response.status_code == 422, response.text
+        assert problem_of(response)["errors"]
+
+    async def test_revoked_key_is_refused_at_once(self, client, make_key):
+        admin = await make_key("admin")
+        other = await make_key("admin")
+        # The other key works (and is now cached by this process)…
+        assert (await client.get("/v1/api-keys", headers=other)).status_code == 200
+        response = await client.post(f"/v1/api-keys/{other['X-Key-Id']}/revoke", headers=admin)
+        assert response.status_code == 200
+        assert response.json()["revoked_at"] is not None
+        # …and is refused from the next request on.
+        assert (await client.get("/v1/api-keys", headers=other)).status_code == 401
+
+    async def test_revoking_unknown_key_is_404(self, client, make_key):
+        admin = await make_key("admin")
+        for key_id in ["0190a0a0-0000-7000-8000-000000000000", "not-a-uuid"]:
+            response = await client.post(f"/v1/api-keys/{key_id}/revoke", headers=admin)
+            assert response.status_code == 404
+            assert slug(response) == "not-found"
+
+
+class TestEveryOperationHasAnAccessRule:
+    def test_route_without_rule_refuses_to_start(self):
+        router = ApiRouter(prefix="/v1/things")
+
+        with pytest.raises(RuntimeError, match="access rule"):
+
+            @router.get("")
+            async def list_things() -> list:
+                return []
+
+    def test_every_mounted_v1_route_declares_roles(self, app: FastAPI):
+        routes = [r for r in app.routes if getattr(r, "path", "").startswith("/v1")]
+        assert routes
+        for route in routes:
+            assert route.access.public is False, route.path
+            assert route.access.roles, route.path

@@ -1,0 +1,54 @@
+"""The command line, run as a newcomer would run it."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from app.cli import OPENAPI_PATH
+
+
+def _ipledge(*args: str, database_url: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "IPLEDGE_DATABASE_URL": database_url}
+    return subprocess.run(
+        [sys.executable, "-m", "app", *args], capture_output=True, text=True, env=env, timeout=60
+    )
+
+
+@pytest.mark.committed
+def test_keys_create_json_prints_one_object(database_url):
+    result = _ipledge(
+        "keys",
+        "create",
+        "--role",
+        "district_bureau",
+        "--subject",
+        "440307",
+        "--json",
+        database_url=database_url,
+    )
+    assert result.returncode == 0, result.stderr
+    created = json.loads(result.stdout)
+    assert set(created) == {"id", "role", "subject", "key"}
+    assert created["role"] == "district_bureau" and created["subject"] == "440307"
+    assert created["key"].startswith("ipk_")
+
+
+def test_keys_create_refuses_bad_subject(database_url):
+    result = _ipledge(
+        "keys", "create", "--role", "district_bureau", "--subject", "123", database_url=database_url
+    )
+    assert result.returncode == 2
+    assert "unknown district" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_openapi_check(database_url, tmp_path):
+    assert _ipledge("openapi", "--check", database_url=database_url).returncode == 0
+    stale = tmp_path / "openapi.json"
+    stale.write_text("{}")
+    result = _ipledge("openapi", "--check", "--path", str(stale), database_url=database_url)
+    assert result.returncode == 1
+    assert OPENAPI_PATH.exists()

@@ -1,0 +1,209 @@
+"""Repayments: oldest due first, interest before principal, overpayment refused, paid off
+releases the pledges; days past due and default."""
+
+import asyncio
+from decimal import ROUND_DOWN, Decimal
+
+import pytest
+
+from tests.conftest import problem_of, slug
+from tests.factories import at
+from tests.lifecycle import disbursed
+
+
+async def _pay(desk, loan, paid_on, amount, expect=201):
+    response = await desk.client.post(
+        f"/v1/loans/{loan['id']}/repayments",
+        json={"paid_on": paid_on, "amount": amount},
+        headers=desk.officer,
+    )
+    assert response.status_code == expect, response.text
+    return response.json()
+
+
+class TestAllocation:
+    async def test_partial_payment_pays_interest_first(self, desk, conn, clock):
+        loan = await disbursed(desk, conn, clock, method="equal_principal", amount="1200000.00")
+        first = loan["schedule"][0]
+        clock.set(at("2026-04-12T10:00:00+08:00"))
+        paid = await _pay(desk, loan, "2026-04-10", "1000.00")
+        assert paid["allocation"] == [{"seq": 1, "interest": "1000.00", "principal": "0.00"}]
+        assert paid["loan"]["schedule"][0]["paid_interest"] == "1000.00"
+        assert Decimal(first["interest"]) > Decimal("1000.00")
+        assert paid["loan"]["outstanding_principal"] == "1200000.00"
+        assert paid["loan"]["days_past_due"] == 2
+
+    async def test_exact_instalment_then_prepayment(self, desk, conn, clock):
+        loan = await disbursed(desk, conn, clock, method="equal_installment", amount="600000.00")
+        one = loan["schedule"][0]
+        due = Decimal(one["interest"]) + Decimal(one["principal"])
+        clock.set(at("2026-04-10T10:00:00+08:00"))
+        paid = await _pay(desk, loan, "2026-04-10", f"{due:.2f}")
+        assert paid["allocation"] == [
+            {"seq": 1, "interest": one["interest"], "principal": one["principal"]}
+        ]
+        assert paid["loan"]["days_past_due"] == 0
+        extra = await _pay(desk, loan, "2026-04-10", "10000.00")
+        # Nothing else is due: the payment prepays the next instalment's principal.
+        assert extra["allocation"] == [{"seq": 2, "interest": "0.00", "principal": "10000.00"}]
+        assert Decimal(extra["loan"]["outstanding_principal"]) == (
+            Decimal("600000.00") - Decimal(one["principal"]) - Decimal("10000.00")
+        )
+
+    async def test_overpayment_is_422_and_changes_nothing(self, desk, conn, clock):
+        loan = await disbursed(desk, conn, clock, method="interest_only_bullet", amount="100000.00")
+        clock.set(at("2026-04-10T10:00:00+08:00"))
+        interest = Decimal(loan["schedule"][0]["interest"])
+        limit = interest + Decimal("100000.00")
+        response = await desk.client.post(
+            f"/v1/loans/{loan['id']}/repayments",
+            json={"paid_on": "2026-04-10", "amount": f"{limit + Decimal('0.01'):.2f}"},
+            headers=desk.officer,
+        )
+        assert response.status_code == 422
+        assert problem_of(response)["outstanding"] == f"{limit:.2f}"
+        unchanged = (await desk.client.get(f"/v1/loans/{loan['id']}", headers=desk.officer)).json()
+        assert unchanged["version"] == loan["version"]
+        assert all(i["paid_interest"] == "0.00" for i in unchanged["schedule"])
+
+    async def test_paying_everything_pays_off_and_releases_pledges(self, desk, conn, clock):
+        loan = await disbursed(
+            desk, conn, clock, method="interest_only_bullet", amount="100000.00", assets=2
+        )
+        clock.set(at("2026-04-10T10:00:00+08:00"))
+        interest = Decimal(loan["schedule"][0]["interest"])
+        paid = await _pay(desk, loan, "2026-04-10", f"{interest + Decimal('100000.00'):.2f}")
+        assert paid["loan"]["state"] == "paid_off"
+        assert paid["loan"]["outstanding_principal"] == "0.00"
+        assert paid["loan"]["paid_off_on"] == "2026-04-10"
+        app = await desk.get(loan["application_id"])
+        assert {p["state"] for p in app["pledges"]} == {"released"}
+        types = [
+            r["type"]
+            for r in await conn.fetch(
+                "SELECT type FROM outbox_events WHERE data->>'loan_id' = $1 "
+                "OR data->>'application_id' = $2 ORDER BY id",
+                loan["id"],
+                loan["application_id"],
+            )
+        ]
+        assert "loan.paid_off" in types and types.count("pledge.released") == 2
+        await _pay(desk, loan, "2026-04-10", "1.00", expect=409)
+
+    @pytest.mark.parametrize("paid_on", ["2026-03-09", "2026-04-11"])
+    async def test_value_dates(self, desk, conn, clock, paid_on):
+        loan = await disbursed(desk, conn, clock)  # disbursed 10 March
+        clock.set(at("2026-04-10T10:00:00+08:00"))
+        await _pay(desk, loan, paid_on, "100.00", expect=422)
+
+    async def test_repayments_are_posted_in_value_date_order(self, desk, conn, clock):
+        loan = await disbursed(desk, conn, clock)
+        clock.set(at("2026-05-20T10:00:00+08:00"))
+        await _pay(desk, loan, "2026-05-10", "100.00")
+        await _pay(desk, loan, "2026-04-10", "100.00", expect=422)
+        await _pay(desk, loan, "2026-05-10", "100.00")
+
+
+class TestDaysPastDueAndDefault:
+    async def test_as_of_reads(self, desk, conn, clock):
+        loan = await disbursed(desk, conn, clock, method="equal_principal")
+        clock.set(at("2026-05-01T10:00:00+08:00"))
+        first = loan["schedule"][0]
+        due = f"{Decimal(first['interest']) + Decimal(first['principal']):.2f}"
+        await _pay(desk, loan, "2026-04-20", due)
+
+        async def read(as_of):
+            response = await desk.client.get(
+                f"/v1/loans/{loan['id']}", params={"as_of": as_of}, headers=desk.officer
+            )
+            return response.json()
+
+        assert (await read("2026-04-15"))["days_past_due"] == 5  # before it was paid
+        assert (await read("2026-04-15"))["schedule"][0]["paid_principal"] == "0.00"
+        assert (await read("2026-05-01"))["days_past_due"] == 0
+        assert (await read("2026-07-10"))["days_past_due"] == 61  # projected: 10 May unpaid
+
+    async def test_default_needs_ninety_days(self, desk, conn, clock):
+        loan = await disbursed(desk, conn, clock, method="equal_installment", assets=2)
+        clock.set(at("2026-07-08T10:00:00+08:00"))  # 10 April unpaid: 89 days
+        early = await desk.client.post(
+            f"/v1/loans/{loan['id']}/default",
+            json={"reason": "silent", "as_of": "2026-07-08"},
+            headers=desk.officer,
+        )
+        assert early.status_code == 409
+        assert slug(early) == "default-not-allowed" and early.json()["days_past_due"] == 89
+        clock.set(at("2026-07-09T10:00:00+08:00"))
+        response = await desk.client.post(
+            f"/v1/loans/{loan['id']}/default",
+            json={"reason": "silent", "as_of": "2026-07-09"},
+            headers=desk.officer,
+        )
+        assert response.status_code == 200, response.text
+        defaulted = response.json()
+        assert defaulted["state"] == "defaulted" and defaulted["defaulted_on"] == "2026-07-09"
+        app = await desk.get(loan["application_id"])
+        assert {p["state"] for p in app["pledges"]} == {"enforced"}
+        assert (
+            await conn.fetchval(
+                "SELECT count(*) FROM outbox_events WHERE type = 'pledge.enforced' "
+                "AND data->>'application_id' = $1",
+                loan["application_id"],
+            )
+            == 2
+        )
+        assert (
+            await conn.fetchval(
+                "SELECT count(*) FROM outbox_events WHERE type = 'loan.defaulted' "
+                "AND data->>'loan_id' = $1",
+                loan["id"],
+            )
+            == 1
+        )
+
+    async def test_only_credit_officers_post_and_default(self, desk, conn, clock, make_key):
+        loan = await disbursed(desk, conn, clock)
+        for who in (desk.rm, desk.bank, desk.admin, await make_key("securitization")):
+            response = await desk.client.post(
+                f"/v1/loans/{loan['id']}/repayments",
+                json={"paid_on": "2026-03-10", "amount": "1.00"},
+                headers=who,
+            )
+            assert response.status_code == 403
+
+
+@pytest.mark.committed
+async def test_concurrent_repayments_never_over_allocate(
+    live_runtime, make_live_key, live_client, clock
+):
+    from tests.applications.test_concurrency import _world
+
+    desk = await _world(live_runtime, make_live_key, live_client, clock)
+    # Factories write in autocommit here: the API reads them from its own connections.
+    async with live_runtime.database.connection() as db:
+        loan = await disbursed(
+            desk, db.conn, clock, method="interest_only_bullet", amount="100000.00"
+        )
+    clock.set(at("2026-04-10T10:00:00+08:00"))
+    interest = Decimal(loan["schedule"][0]["interest"])
+    everything = interest + Decimal("100000.00")
+    half = (everything / 2).quantize(Decimal("0.01"), rounding=ROUND_DOWN)
+    responses = await asyncio.gather(
+        *[
+            live_client.post(
+                f"/v1/loans/{loan['id']}/repayments",
+                json={"paid_on": "2026-04-10", "amount": f"{half:.2f}"},
+                headers=desk.officer,
+            )
+            for _ in range(4)
+        ]
+    )
+    ok = [r for r in responses if r.status_code == 201]
+    assert len(ok) == 2, [(r.status_code, r.text) for r in responses]
+    assert all(r.status_code in (201, 409, 422) for r in responses)
+    final = (await live_client.get(f"/v1/loans/{loan['id']}", headers=desk.officer)).json()
+    paid = sum(
+        Decimal(i["paid_interest"]) + Decimal(i["paid_principal"]) for i in final["schedule"]
+    )
+    assert paid == half * 2
+    assert paid <= everything
