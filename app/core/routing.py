@@ -21,6 +21,7 @@ from starlette.responses import Response
 from app.core import idempotency, jsonutil, outbox
 from app.core.context import Ctx, Principal
 from app.core.errors import Forbidden, ValidationFailed
+from app.core.handler import lean_handler
 from app.core.roles import ALL_ROLES, Role
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -105,7 +106,7 @@ class ApiRoute(APIRoute):
         super().__init__(path, endpoint, **kwargs)
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
+        handler = lean_handler(self, _ctx) or super().get_route_handler()
         rule = self.access
         writes = bool(self.methods & _WRITE_METHODS)
         has_body = self.body_field is not None
