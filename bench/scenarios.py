@@ -10,6 +10,7 @@ from typing import Any
 from app.core.roles import Role
 from bench import applications as applications_bench
 from bench import calendar as calendar_bench
+from bench import lending as lending_bench
 from bench import loans as loans_bench
 from bench import pools as pools_bench
 from bench import webhooks as webhooks_bench
@@ -63,6 +64,16 @@ HTTP: list[HttpScenario] = [
         max_p99_ratio=2.0,
     ),
     HttpScenario("GET /v1/applications/{id}", applications_bench.read_requests),
+    HttpScenario(
+        "POST /v1/applications/{id}/quotes",
+        lending_bench.quote_requests,
+        min_rps_ratio=0.5,
+    ),
+    HttpScenario(
+        "POST /v1/loans/{id}/repayments",
+        lending_bench.repayment_requests,
+        min_rps_ratio=0.5,
+    ),
 ]
 
 MICRO: list[Measurement] = [

@@ -149,7 +149,7 @@ async def record_repayment(
                   state = CASE WHEN $14::date IS NULL THEN state ELSE 'paid_off' END,
                   paid_off_on = $14, updated_at = $12, version = version + 1
            WHERE id = $1 AND version = $2
-           RETURNING id""",
+           RETURNING id, version, updated_at""",
         loan_id,
         version,
         [line[0] for line in lines],

@@ -7,6 +7,7 @@ refused): the allocation of each depends on what was due on its date.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -366,8 +367,22 @@ async def repay(ctx: Ctx, *, loan_id: UUID, paid_on: date, amount: Decimal) -> R
             paid_on=paid_on,
             interest=allocation.interest_paid,
         )
-    fresh = await repository.get(ctx.db, loan_id)
-    assert fresh is not None
+    # The loan after the posting, from what this transaction holds locked and just wrote:
+    # no second read of the loan and its schedule.
+    paid = {seq: (interest, principal) for seq, interest, principal in lines}
+    after = [
+        replace(
+            s,
+            paid_interest=s.paid_interest + paid[s.seq][0],
+            paid_principal=s.paid_principal + paid[s.seq][1],
+        )
+        if s.seq in paid
+        else s
+        for s in states
+    ]
+    loan_after = {**dict(row), "version": updated["version"], "updated_at": updated["updated_at"]}
+    if paid_off_on is not None:
+        loan_after.update(state="paid_off", paid_off_on=paid_off_on)
     return RepaymentOut(
         id=repayment_id,
         paid_on=paid_on,
@@ -375,7 +390,7 @@ async def repay(ctx: Ctx, *, loan_id: UUID, paid_on: date, amount: Decimal) -> R
         interest_paid=allocation.interest_paid,
         principal_paid=allocation.principal_paid,
         allocation=[AllocationLine(seq=s, interest=i, principal=p) for s, i, p in lines],
-        loan=_out(fresh, _states(fresh["schedule"]), ctx.today),
+        loan=_out(loan_after, after, ctx.today),
     )
 
 

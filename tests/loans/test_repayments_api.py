@@ -18,7 +18,12 @@ async def _pay(desk, loan, paid_on, amount, expect=201):
         headers=desk.officer,
     )
     assert response.status_code == expect, response.text
-    return response.json()
+    posted = response.json()
+    if expect == 201:
+        # The loan in the answer is the loan as any later read shows it.
+        read = await desk.client.get(f"/v1/loans/{loan['id']}", headers=desk.officer)
+        assert read.json() == posted["loan"]
+    return posted
 
 
 class TestAllocation:
