@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import UTC, date, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import quote
@@ -137,8 +138,9 @@ class Api:
     def put(self, path: str, key: str, body: Any) -> Any:
         return self.request("PUT", path, key=key, json=body).json()
 
-    def service_today(self) -> tuple[str, Any]:
+    def service_today(self) -> tuple[str, date]:
         """The service's health and its date in Asia/Shanghai (from its ``Date`` header)."""
         response = self.request("GET", "/healthz")
-        moment = parsedate_to_datetime(response.headers["date"])
+        header = response.headers.get("date")
+        moment = parsedate_to_datetime(header) if header else datetime.now(UTC)
         return response.json().get("status", "?"), moment.astimezone(SHANGHAI).date()

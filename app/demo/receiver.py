@@ -80,9 +80,13 @@ class Receiver:
             except ValueError:
                 payload = {}
             return Delivery(
-                webhook_id, payload.get("type", "?"), payload.get("data") or {}, False,
-                str(exc), signatures,
-            )  # fmt: skip
+                webhook_id=webhook_id,
+                type=payload.get("type", "?"),
+                data=payload.get("data") or {},
+                verified=False,
+                error=str(exc),
+                signatures=signatures,
+            )
         return Delivery(webhook_id, payload["type"], payload["data"], True, None, signatures)
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:

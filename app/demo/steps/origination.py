@@ -44,7 +44,7 @@ APPLICATIONS = (
 
 def enterprise(run: Run) -> None:
     rm = run.key("relationship_manager")
-    for _ in range(3):  # a fresh random code; another run may hold the one drawn
+    for attempt in range(3):  # a fresh random code each time; another run may hold one drawn
         body = {
             "name": ENTERPRISE["name"],
             "credit_code": credit_code(run.rng),
@@ -58,19 +58,19 @@ def enterprise(run: Run) -> None:
             response = run.api.request(
                 "POST", "/v1/enterprises", key=rm, json=body, idempotency_key=idempotency_key
             )
+            break
         except ApiError as exc:
-            if exc.slug == "duplicate-credit-code":
-                continue
-            raise
-        break
+            if exc.slug != "duplicate-credit-code" or attempt == 2:
+                raise
     created = response.json()
     run.enterprise = created
     run.out.did(f"{created['name']} ({ENTERPRISE['english']}): enterprise {created['id']}")
     run.out.fact("unified social credit code", created["credit_code"], strong=True)
     run.out.fact(
-        "district, industry", f"{created['district_code']} {ENTERPRISE['district']}, "
-        f"{created['industry']}, national high-tech enterprise"
-    )  # fmt: skip
+        "district, industry",
+        f"{created['district_code']} {ENTERPRISE['district']}, {created['industry']}, "
+        "national high-tech enterprise",
+    )
     again = run.api.request(
         "POST", "/v1/enterprises", key=rm, json=body, idempotency_key=idempotency_key
     )
@@ -97,12 +97,12 @@ def _valuation_date(run: Run) -> date:
 
 def _asset(run: Run, asset: Asset, holder_id: str, valued_on: date) -> str:
     rm = run.key("relationship_manager")
-    for _ in range(3):
+    for attempt in range(3):  # a fresh random number each time, as for the credit code
         try:
             created = run.api.post("/v1/ip-assets", rm, asset.body(holder_id, run.rng))
             break
         except ApiError as exc:
-            if exc.slug != "duplicate-ip-asset":
+            if exc.slug != "duplicate-ip-asset" or attempt == 2:
                 raise
     valuation = {
         "value": asset.value,

@@ -95,9 +95,9 @@ def repayment(run: Run) -> None:
     run.out.did(f"repayment of {cny(paid['amount'])} posted, paid on {paid['paid_on']}")
     for line in paid["allocation"]:
         run.out.fact(
-            f"  instalment {line['seq']}", f"interest {line['interest']}, principal "
-            f"{line['principal']}"
-        )  # fmt: skip
+            f"  instalment {line['seq']}",
+            f"interest {line['interest']}, principal {line['principal']}",
+        )
     run.out.fact("outstanding principal", run.loan["outstanding_principal"])
     claims = run.api.get("/v1/subsidy-claims", run.admin, kind="interest_subsidy", limit=50)
     claim = next((c for c in claims["items"] if c["loan_id"] == loan["id"]), None)
