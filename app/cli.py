@@ -237,7 +237,19 @@ def sla_sweep() -> None:
     typer.echo(json.dumps(asyncio.run(run())))
 
 
-@cli.command()
+DEMO_HELP = (
+    "A guided end-to-end run against the running service: keys, an enterprise with patents, "
+    "applications in each approval-clock tier, a quote and approval, pledges, disbursement, a "
+    "repayment with its interest-subsidy claim, the signed webhook, and a securitisation pool."
+    "\n\n"
+    "For every step, start the service with IPLEDGE_WEBHOOKS_ALLOW_PRIVATE=true (the demo's "
+    "webhook receiver is on 127.0.0.1) and IPLEDGE_MAX_BACKDATE_DAYS=120 (the demo back-dates "
+    "receipts to cross a holiday and to book a loan a month back); without them it says what "
+    "it had to leave out."
+)
+
+
+@cli.command(help=DEMO_HELP)
 def demo(
     url: Annotated[str, typer.Option(help="The running service.")] = "http://127.0.0.1:8000",
     database_url: Annotated[
@@ -267,15 +279,7 @@ def demo(
     ] = 15.0,
     no_color: Annotated[bool, typer.Option("--no-color", help="Plain text output.")] = False,
 ) -> None:
-    """A guided end-to-end run against the running service: keys, an enterprise with patents,
-    applications in each approval-clock tier, a quote and approval, pledges, disbursement, a
-    repayment with its interest-subsidy claim, the signed webhook, and a securitisation pool.
-
-    For every step, start the service with IPLEDGE_WEBHOOKS_ALLOW_PRIVATE=true (the demo's
-    webhook receiver is on 127.0.0.1) and IPLEDGE_MAX_BACKDATE_DAYS=120 (the demo back-dates
-    receipts to cross a holiday and to book a loan a month back); without them the demo says
-    what it had to leave out.
-    """
+    """A guided end-to-end run against the running service (see DEMO_HELP)."""
     from app.demo import Options, run_demo
 
     if database_url is not None:
