@@ -47,6 +47,17 @@ migrate: install
 key: install
 	$(BIN)/ipledge keys create --role $(ROLE) $(if $(SUBJECT),--subject $(SUBJECT),)
 
+## make demo [RELAY=1]: a guided end-to-end run against the API on $(HOST):$(PORT), printing
+## each step and where to look in /docs. For every step, in three terminals:
+##   IPLEDGE_WEBHOOKS_ALLOW_PRIVATE=true IPLEDGE_MAX_BACKDATE_DAYS=120 make run
+##   IPLEDGE_WEBHOOKS_ALLOW_PRIVATE=true make worker
+##   make demo
+## (the receiver is on 127.0.0.1; receipts are back-dated to cross a holiday and to have an
+## instalment due). RELAY=1 delivers the webhook from the demo itself, with no worker running.
+.PHONY: demo
+demo: install
+	$(BIN)/ipledge demo --url http://$(HOST):$(PORT) $(if $(RELAY),--relay,)
+
 ## make bench: the benchmark suite against the raw-asyncpg floor (127.0.0.1 only)
 bench: install
 	$(BIN)/python -m bench

@@ -237,6 +237,64 @@ def sla_sweep() -> None:
     typer.echo(json.dumps(asyncio.run(run())))
 
 
+DEMO_HELP = (
+    "A guided end-to-end run against the running service: keys, an enterprise with patents, "
+    "applications in each approval-clock tier, a quote and approval, pledges, disbursement, a "
+    "repayment with its interest-subsidy claim, the signed webhook, and a securitisation pool."
+    "\n\n"
+    "For every step, start the service with IPLEDGE_WEBHOOKS_ALLOW_PRIVATE=true (the demo's "
+    "webhook receiver is on 127.0.0.1) and IPLEDGE_MAX_BACKDATE_DAYS=120 (the demo back-dates "
+    "receipts to cross a holiday and to book a loan a month back); without them it says what "
+    "it had to leave out."
+)
+
+
+@cli.command(help=DEMO_HELP)
+def demo(
+    url: Annotated[str, typer.Option(help="The running service.")] = "http://127.0.0.1:8000",
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            help="The service's database, for the first admin key (and --relay). Default: "
+            "IPLEDGE_DATABASE_URL, else the embedded PostgreSQL that `make run` uses."
+        ),
+    ] = None,
+    admin_key: Annotated[
+        str | None,
+        typer.Option(
+            envvar="IPLEDGE_DEMO_ADMIN_KEY",
+            help="Use this admin key instead of creating one in the database.",
+        ),
+    ] = None,
+    relay: Annotated[
+        bool,
+        typer.Option(
+            "--relay",
+            help="Deliver the webhook from this process (one relay pass at a time, as "
+            "`ipledge worker` does) instead of waiting for a worker.",
+        ),
+    ] = False,
+    webhook_wait: Annotated[
+        float, typer.Option(help="Seconds to wait for the webhook delivery.", min=1, max=300)
+    ] = 15.0,
+    no_color: Annotated[bool, typer.Option("--no-color", help="Plain text output.")] = False,
+) -> None:
+    """A guided end-to-end run against the running service (see DEMO_HELP)."""
+    from app.demo import Options, run_demo
+
+    if database_url is not None:
+        os.environ["IPLEDGE_DATABASE_URL"] = database_url
+        get_settings.cache_clear()
+    options = Options(
+        url=url,
+        admin_key=admin_key,
+        relay=relay,
+        webhook_wait_s=webhook_wait,
+        color=not no_color,
+    )
+    raise typer.Exit(run_demo(options))
+
+
 def openapi_document() -> str:
     from app.main import create_app
 
