@@ -90,8 +90,9 @@ def _out(
 ) -> LoanOut:
     data = dict(row)
     data.pop("last_paid_on", None)
+    # The schedule's amounts come from the database or from arithmetic on them, in fen.
     data["schedule"] = [
-        InstallmentOut(
+        InstallmentOut.model_construct(
             seq=s.seq,
             due_date=s.due_date,
             principal=s.principal,
@@ -292,7 +293,8 @@ async def repay(ctx: Ctx, *, loan_id: UUID, paid_on: date, amount: Decimal) -> R
             outstanding=f"{exc.outstanding:.2f}",
         ) from None
     lines = [(line.seq, line.interest, line.principal) for line in allocation.lines]
-    remaining = outstanding_principal(states) - allocation.principal_paid
+    outstanding = outstanding_principal(states)
+    remaining = outstanding - allocation.principal_paid
     paid_off_on = paid_on if remaining == 0 else None
     repayment_id = uuid7()
     allocation_json = [
@@ -323,7 +325,7 @@ async def repay(ctx: Ctx, *, loan_id: UUID, paid_on: date, amount: Decimal) -> R
         action="loan.repayment_posted",
         entity_type="loan",
         entity_id=loan_id,
-        before={"outstanding_principal": outstanding_principal(states)},
+        before={"outstanding_principal": outstanding},
         after={
             "repayment_id": repayment_id,
             "paid_on": paid_on,
