@@ -9,6 +9,7 @@ from app.keys.endpoints import router as keys_router
 from app.loans.endpoints import router as loans_router
 from app.ops.endpoints import router as ops_router
 from app.pledges.endpoints import router as pledges_router
+from app.pools.endpoints import router as pools_router
 from app.pricing.endpoints import router as pricing_router
 from app.subsidies.endpoints import router as subsidies_router
 from app.webhooks.endpoints import router as webhooks_router
@@ -21,6 +22,7 @@ ALL = [
     pledges_router,
     loans_router,
     subsidies_router,
+    pools_router,
     calendar_router,
     keys_router,
     audit_router,

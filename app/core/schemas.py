@@ -104,6 +104,38 @@ def _positive(value: Decimal) -> Decimal:
 
 PositiveMoney = Annotated[Money, AfterValidator(_positive)]
 
+
+def _parse_share(value: object) -> Decimal:
+    if isinstance(value, (bool, ExponentNumber)):
+        raise ValueError("a share is a decimal such as 0.50")
+    if isinstance(value, (int, Decimal)):
+        share = Decimal(value)
+    elif isinstance(value, str):
+        try:
+            share = Decimal(value)
+        except ArithmeticError:
+            raise ValueError("a share is a decimal such as 0.50") from None
+    else:
+        raise ValueError("a share is a decimal such as 0.50")
+    if not share.is_finite() or not (0 < share <= 1):
+        raise ValueError("a share is more than 0 and at most 1")
+    exponent = share.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -4:
+        raise ValueError("a share has at most four decimals")
+    return share.quantize(Decimal("0.0001"))
+
+
+Share = Annotated[
+    Decimal,
+    BeforeValidator(_parse_share),
+    PlainSerializer(lambda d: f"{d:.4f}", return_type=str),
+    WithJsonSchema(
+        {"anyOf": [{"type": "string"}, {"type": "number"}], "examples": ["0.50"]}, mode="validation"
+    ),
+    WithJsonSchema({"type": "string", "examples": ["0.5000"]}, mode="serialization"),
+]
+
+
 BasisPoints = Annotated[
     int, Field(ge=-100_000, le=100_000, description="Basis points (1 bp = 0.01%).")
 ]

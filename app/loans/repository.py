@@ -12,7 +12,7 @@ from app.core.db import Db
 LOAN_COLUMNS = """l.id, l.application_id, l.enterprise_id, l.relationship_manager_id,
     l.district_code, l.industry, l.principal, l.outstanding_principal, l.rate_bp,
     l.repayment_method, l.term_months, l.disbursed_on, l.maturity_date, l.state, l.paid_off_on,
-    l.defaulted_on, l.default_reason, l.created_at, l.updated_at, l.version"""
+    l.defaulted_on, l.default_reason, l.securitized_on, l.created_at, l.updated_at, l.version"""
 
 SCHEDULE = """(SELECT coalesce(jsonb_agg(jsonb_build_object(
             'seq', i.seq, 'due_date', i.due_date, 'principal', i.principal::text,

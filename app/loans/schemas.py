@@ -56,6 +56,9 @@ class LoanOut(BaseModel):
     paid_off_on: date | None
     defaulted_on: date | None
     default_reason: str | None
+    securitized_on: date | None = Field(
+        description="When the loan was transferred to a securitisation vehicle; null until then."
+    )
     schedule: list[InstallmentOut]
     created_at: Timestamp
     updated_at: Timestamp

@@ -12,6 +12,7 @@ from app.models.ip_asset import IpAsset, IpAssetValuation
 from app.models.loan import Loan, LoanInstallment, LoanRepayment
 from app.models.outbox_event import OutboxEvent
 from app.models.pledge import Pledge
+from app.models.pool import Pool, PoolLoan
 from app.models.pricing import ApplicationQuote, LprFixing
 from app.models.subsidy_claim import SubsidyClaim
 from app.models.subsidy_program import SubsidyProgram
@@ -41,6 +42,8 @@ __all__ = [
     "LprFixing",
     "OutboxEvent",
     "Pledge",
+    "Pool",
+    "PoolLoan",
     "SubsidyClaim",
     "SubsidyProgram",
     "WebhookAttempt",

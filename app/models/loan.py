@@ -55,6 +55,8 @@ class Loan(Base):
     paid_off_on: Mapped[date | None] = mapped_column(Date)
     defaulted_on: Mapped[date | None] = mapped_column(Date)
     default_reason: Mapped[str | None] = mapped_column(Text)
+    # The transfer date of the securitisation pool the loan was sold into; serviced on as before.
+    securitized_on: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     created_by: Mapped[UUID | None]
@@ -87,6 +89,8 @@ class LoanRepayment(Base):
         CheckConstraint("amount > 0", name="amount_positive"),
         CheckConstraint("amount = principal_paid + interest_paid", name="allocated"),
         Index("ix_loan_repayments_loan_id_id", "loan_id", "id"),
+        # Pools undo the repayments dated after their cut-off to see each loan as it stood then.
+        Index("ix_loan_repayments_paid_on", "paid_on"),
     )
 
     id: Mapped[uuid_pk]

@@ -1,57 +1,21 @@
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Literal
 from uuid import UUID
 
 from pydantic import (
     BaseModel,
-    BeforeValidator,
     Field,
-    PlainSerializer,
-    WithJsonSchema,
     model_validator,
 )
 
-from app.core.jsonutil import ExponentNumber
-from app.core.schemas import Money, Strict, Timestamp
+from app.core.schemas import Money, Share, Strict, Timestamp
 from app.models.enterprise import INDUSTRIES
 
 ProgramKind = Literal["interest_subsidy", "risk_compensation"]
 ClaimState = Literal["pending", "approved", "rejected", "paid"]
 Industry = Literal[INDUSTRIES]  # type: ignore[valid-type]
-
-
-def _parse_share(value: object) -> Decimal:
-    if isinstance(value, (bool, ExponentNumber)):
-        raise ValueError("a share is a decimal such as 0.50")
-    if isinstance(value, (int, Decimal)):
-        share = Decimal(value)
-    elif isinstance(value, str):
-        try:
-            share = Decimal(value)
-        except ArithmeticError:
-            raise ValueError("a share is a decimal such as 0.50") from None
-    else:
-        raise ValueError("a share is a decimal such as 0.50")
-    if not share.is_finite() or not (0 < share <= 1):
-        raise ValueError("a share is more than 0 and at most 1")
-    exponent = share.as_tuple().exponent
-    if isinstance(exponent, int) and exponent < -4:
-        raise ValueError("a share has at most four decimals")
-    return share.quantize(Decimal("0.0001"))
-
-
-Share = Annotated[
-    Decimal,
-    BeforeValidator(_parse_share),
-    PlainSerializer(lambda d: f"{d:.4f}", return_type=str),
-    WithJsonSchema(
-        {"anyOf": [{"type": "string"}, {"type": "number"}], "examples": ["0.50"]}, mode="validation"
-    ),
-    WithJsonSchema({"type": "string", "examples": ["0.5000"]}, mode="serialization"),
-]
 
 
 class ProgramCreate(Strict):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 from decimal import Decimal
+from typing import ClassVar
 
 import numpy as np
 import pytest
@@ -198,7 +199,7 @@ class TestPresolveRegression:
     """A portfolio on which HiGHS's presolve reported 5,148.09 as proven optimal while the
     subset L0 L1 L2 L4 L5 L6 L7 reaches 5,221.37 within every limit."""
 
-    candidates = [
+    candidates: ClassVar[list[Candidate]] = [
         loan("L0", "65.88", "A", "ai", "440304"),
         loan("L1", "373.28", "A", "ai", "440304"),
         loan("L2", "800.00", "A", "ai", "440305"),

@@ -1,0 +1,173 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Query, Request, Response
+from fastapi.responses import StreamingResponse
+
+from app.core.concurrency import set_etag
+from app.core.context import Ctx
+from app.core.errors import InvalidStateTransition, NotFound, PreconditionFailed, problems
+from app.core.ids import parse_id
+from app.core.roles import Role
+from app.core.routing import ApiRouter, CtxDep, access
+from app.core.schemas import Limit, Page
+from app.pools import service, tape
+from app.pools.errors import LoanAlreadyPooled, LoanNotEligible, PoolLimitViolated
+from app.pools.schemas import (
+    PoolCreate,
+    PoolLoanAdd,
+    PoolOut,
+    PoolState,
+    PoolTransfer,
+    SelectionOut,
+)
+
+router = ApiRouter(prefix="/v1/pools", tags=["pools"])
+READERS = (Role.SECURITIZATION, Role.ADMIN)
+_CHANGE = (NotFound, InvalidStateTransition, PreconditionFailed)
+
+
+@router.post("", status_code=201, response_model=PoolOut, responses=problems())
+@access(Role.SECURITIZATION)
+async def create_pool(body: PoolCreate, ctx: CtxDep, response: Response) -> PoolOut:
+    """Open a pool: its cut-off date (today or earlier), target balance, eligibility filters
+    and concentration limits (defaults 10% an obligor, 40% an industry, 100% a district)."""
+    out = await service.create_pool(ctx, body=body)
+    response.headers["Location"] = f"/v1/pools/{out.id}"
+    set_etag(response, out.version)
+    return out
+
+
+@router.get("", response_model=Page[PoolOut], responses=problems())
+@access(*READERS)
+async def list_pools(
+    ctx: CtxDep,
+    state: PoolState | None = None,
+    cursor: str | None = None,
+    limit: Annotated[Limit, Query()] = 50,
+) -> Page[PoolOut]:
+    """Pools newest first, each with its statistics."""
+    return await service.list_pools(ctx, state=state, cursor=cursor, limit=limit)
+
+
+@router.get("/{pool_id}", response_model=PoolOut, responses=problems(NotFound))
+@access(*READERS)
+async def get_pool(pool_id: str, ctx: CtxDep, response: Response) -> PoolOut:
+    """The pool with its statistics, from its members' balances at the cut-off."""
+    out = await service.get_pool(ctx, pool_id=parse_id(pool_id, "pool"))
+    set_etag(response, out.version)
+    return out
+
+
+@router.post(
+    "/{pool_id}/selection",
+    response_model=SelectionOut,
+    responses=problems(*_CHANGE, LoanAlreadyPooled),
+)
+@access(Role.SECURITIZATION)
+async def select_pool_loans(pool_id: str, ctx: CtxDep, response: Response) -> SelectionOut:
+    """Fill the open pool automatically: its membership becomes the eligible loans (current
+    members included) of the largest total outstanding principal not above the target that
+    keeps every obligor, industry and district within its share of that total, so that the
+    pool can be locked as selected. Solved as a
+    mixed-integer program (HiGHS) within `IPLEDGE_SELECTION_TIME_BUDGET_S`; `bound_balance`
+    is the linear relaxation's optimum, which no selection can beat, and `gap` the distance to
+    it. When the solver finds nothing better in time, a greedy fill that respects every limit
+    is kept and `fallback` says so."""
+    out = await service.select_loans(ctx, pool_id=parse_id(pool_id, "pool"))
+    set_etag(response, out.pool.version)
+    return out
+
+
+@router.post(
+    "/{pool_id}/loans",
+    response_model=PoolOut,
+    responses=problems(*_CHANGE, LoanNotEligible, LoanAlreadyPooled, PoolLimitViolated),
+)
+@access(Role.SECURITIZATION)
+async def add_pool_loan(
+    pool_id: str, body: PoolLoanAdd, ctx: CtxDep, response: Response
+) -> PoolOut:
+    """Add one eligible loan to an open pool. Refused (409 `pool-limit-violated`) when the pool
+    would exceed its target, or an obligor, industry or district its share of the target."""
+    out = await service.add_loan(ctx, pool_id=parse_id(pool_id, "pool"), loan_id=body.loan_id)
+    set_etag(response, out.version)
+    return out
+
+
+@router.delete("/{pool_id}/loans/{loan_id}", response_model=PoolOut, responses=problems(*_CHANGE))
+@access(Role.SECURITIZATION)
+async def remove_pool_loan(pool_id: str, loan_id: str, ctx: CtxDep, response: Response) -> PoolOut:
+    """Take a loan out of an open pool."""
+    out = await service.remove_loan(
+        ctx, pool_id=parse_id(pool_id, "pool"), loan_id=parse_id(loan_id, "loan")
+    )
+    set_etag(response, out.version)
+    return out
+
+
+@router.post(
+    "/{pool_id}/lock",
+    response_model=PoolOut,
+    responses=problems(*_CHANGE, LoanNotEligible, PoolLimitViolated),
+)
+@access(Role.SECURITIZATION)
+async def lock_pool(pool_id: str, ctx: CtxDep, response: Response) -> PoolOut:
+    """Freeze the pool's membership and its members' cut-off balances. Every member is checked
+    again, and every share is measured against the pool's actual outstanding principal: a pool
+    that breaks a limit is refused (409 `pool-limit-violated`)."""
+    out = await service.lock_pool(ctx, pool_id=parse_id(pool_id, "pool"))
+    set_etag(response, out.version)
+    return out
+
+
+@router.post("/{pool_id}/transfer", response_model=PoolOut, responses=problems(*_CHANGE))
+@access(Role.SECURITIZATION)
+async def transfer_pool(
+    pool_id: str, body: PoolTransfer, ctx: CtxDep, response: Response
+) -> PoolOut:
+    """Transfer a locked pool to its special purpose vehicle: its loans are marked securitised
+    (`securitized_on`) and serviced on as before."""
+    out = await service.transfer_pool(
+        ctx,
+        pool_id=parse_id(pool_id, "pool"),
+        spv_name=body.spv_name,
+        transfer_date=body.transfer_date,
+    )
+    set_etag(response, out.version)
+    return out
+
+
+@router.get(
+    "/{pool_id}/tape",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "description": "The loan-level data tape: UTF-8 CSV with a header row, one row a "
+            "loan (the README documents each column).",
+            "content": {"text/csv": {"schema": {"type": "string"}}},
+        },
+        **problems(NotFound),
+    },
+)
+@access(*READERS, streams=True)
+async def export_pool_tape(pool_id: str, request: Request) -> StreamingResponse:
+    """Stream the pool's data tape as CSV, in constant memory whatever the pool's size."""
+    state = request.app.state
+    pool_uuid = parse_id(pool_id, "pool")
+    async with state.database.connection() as db:
+        ctx = Ctx(
+            db=db,
+            principal=request.state.principal,
+            now=state.clock.now(),
+            settings=state.settings,
+            request_id=request.scope.get("ipledge.request_id", "-"),
+        )
+        pool = await service.check_pool(ctx, pool_id=pool_uuid)
+    filename = f"tape-{pool_uuid}-{pool['cut_off_date'].isoformat()}.csv"
+    return StreamingResponse(
+        tape.stream(state.database, pool_id=pool_uuid, cut_off=pool["cut_off_date"]),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )

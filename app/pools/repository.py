@@ -1,0 +1,360 @@
+"""Pools in SQL. The facts of a loan at a pool's cut-off are computed from what the database
+holds now, undoing the repayments dated after the cut-off: those are few when the cut-off is
+recent, and an index on ``paid_on`` finds them."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from app.core.db import Db
+from app.core.jsonutil import dumps_str
+from app.core.sql import Filters
+from app.pools.rules import LoanFacts
+
+POOL_COLUMNS = """p.id, p.name, p.state, p.cut_off_date, p.target_balance, p.criteria,
+    p.max_obligor_share, p.max_industry_share, p.max_district_share, p.last_selection,
+    p.spv_name, p.transfer_date, p.locked_at, p.transferred_at, p.created_at, p.updated_at,
+    p.version"""
+
+# The members' sums per pool, for the pools whose ids ``{ids}`` names: the statistics' raw
+# material, from one pass over the members.
+_STATS = """
+members AS MATERIALIZED (
+    SELECT pool_id, enterprise_id, industry, district_code, cut_off_balance AS b, rate_bp,
+           remaining_months, pledged_value
+    FROM pool_loans WHERE pool_id = ANY({ids})
+),
+totals AS (
+    SELECT pool_id, count(*) AS loan_count, count(DISTINCT enterprise_id) AS obligor_count,
+           sum(b) AS balance, sum(b * rate_bp) AS rate_weight,
+           sum(b * remaining_months) AS term_weight, sum(pledged_value) AS pledged_value
+    FROM members GROUP BY pool_id
+),
+obligors AS (
+    SELECT pool_id, max(s) AS max_obligor
+    FROM (SELECT pool_id, sum(b) AS s FROM members GROUP BY pool_id, enterprise_id) o
+    GROUP BY pool_id
+),
+industries AS (
+    SELECT pool_id, jsonb_object_agg(industry, s) AS industries
+    FROM (SELECT pool_id, industry, sum(b)::text AS s FROM members GROUP BY 1, 2) x
+    GROUP BY pool_id
+),
+districts AS (
+    SELECT pool_id, jsonb_object_agg(district_code, s) AS districts
+    FROM (SELECT pool_id, district_code, sum(b)::text AS s FROM members GROUP BY 1, 2) x
+    GROUP BY pool_id
+),
+stats AS (
+    SELECT * FROM totals JOIN obligors USING (pool_id) JOIN industries USING (pool_id)
+    JOIN districts USING (pool_id)
+)"""
+STATS_COLUMNS = """s.loan_count, s.obligor_count, s.balance, s.rate_weight, s.term_weight,
+    s.pledged_value, s.max_obligor, s.industries, s.districts"""
+
+# $1 the cut-off date; the WHERE clause names the loans.
+_FACTS = """
+WITH later AS MATERIALIZED (
+    SELECT r.loan_id, sum(r.principal_paid) AS principal
+    FROM loan_repayments r WHERE r.paid_on > $1 GROUP BY r.loan_id
+),
+later_due AS MATERIALIZED (
+    -- An instalment a later repayment paid anything on was unpaid at the cut-off.
+    SELECT r.loan_id, min(i.due_date) AS oldest
+    FROM loan_repayments r
+    CROSS JOIN LATERAL jsonb_array_elements(r.allocation) AS x
+    JOIN loan_installments i ON i.loan_id = r.loan_id AND i.seq = (x->>'seq')::int
+    WHERE r.paid_on > $1 AND i.due_date <= $1
+      AND ((x->>'principal')::numeric > 0 OR (x->>'interest')::numeric > 0)
+    GROUP BY r.loan_id
+)
+SELECT * FROM (
+    SELECT l.id AS loan_id, l.enterprise_id, l.industry, l.district_code, l.state,
+           l.disbursed_on, l.rate_bp, pl.pool_id AS in_pool,
+           l.outstanding_principal + coalesce(later.principal, 0) AS cut_off_balance,
+           s.remaining_months,
+           coalesce($1 - least(s.oldest_unsettled, later_due.oldest), 0) AS days_past_due,
+           g.registered, g.unregistered, g.pledged_value
+    FROM loans l
+    LEFT JOIN pool_loans pl ON pl.loan_id = l.id
+    LEFT JOIN later ON later.loan_id = l.id
+    LEFT JOIN later_due ON later_due.loan_id = l.id
+    CROSS JOIN LATERAL (
+        SELECT count(*) FILTER (WHERE i.due_date > $1)::int AS remaining_months,
+               min(i.due_date) FILTER (
+                   WHERE i.due_date <= $1
+                     AND (i.paid_principal < i.principal OR i.paid_interest < i.interest)
+               ) AS oldest_unsettled
+        FROM loan_installments i WHERE i.loan_id = l.id
+    ) s
+    CROSS JOIN LATERAL (
+        SELECT count(*) FILTER (WHERE p.state = 'registered')::int AS registered,
+               count(*) FILTER (WHERE p.state NOT IN ('registered', 'cancelled'))::int
+                   AS unregistered,
+               coalesce(sum(v.value) FILTER (WHERE p.state = 'registered'), 0) AS pledged_value
+        FROM pledges p
+        LEFT JOIN LATERAL (
+            SELECT iv.value FROM ip_asset_valuations iv
+            WHERE iv.ip_asset_id = p.ip_asset_id AND iv.valuation_date <= $1
+            ORDER BY iv.valuation_date DESC, iv.id DESC LIMIT 1
+        ) v ON true
+        WHERE p.application_id = l.application_id
+    ) g
+    {where}
+) facts
+{outer}"""
+
+
+def _facts_rows(rows: Sequence[asyncpg.Record]) -> list[LoanFacts]:
+    return [LoanFacts.from_row(r) for r in rows]
+
+
+async def eligible_facts(
+    db: Db, *, pool_id: UUID, cut_off: date, criteria: dict[str, Any]
+) -> list[LoanFacts]:
+    """The facts of every loan the pool may hold, in loan id order."""
+    inner = Filters(cut_off, pool_id)
+    inner.add("l.state = 'active'").add("l.disbursed_on <= $1")
+    inner.add("(pl.pool_id IS NULL OR pl.pool_id = $2)")
+    inner.when(criteria.get("districts"), "l.district_code = ANY({})")
+    inner.when(criteria.get("industries"), "l.industry = ANY({})")
+    outer = [
+        "days_past_due = 0",
+        "registered > 0",
+        "unregistered = 0",
+        "cut_off_balance > 0",
+        f"remaining_months >= {inner.param(criteria['min_remaining_months'])}",
+    ]
+    if criteria.get("min_balance") is not None:
+        outer.append(f"cut_off_balance >= {inner.param(criteria['min_balance'])}::numeric")
+    if criteria.get("max_balance") is not None:
+        outer.append(f"cut_off_balance <= {inner.param(criteria['max_balance'])}::numeric")
+    sql = _FACTS.format(
+        where=inner.where(), outer="WHERE " + " AND ".join(outer) + " ORDER BY loan_id"
+    )
+    return _facts_rows(await db.fetch(sql, *inner.args))
+
+
+async def loan_facts(db: Db, *, cut_off: date, loan_id: UUID) -> LoanFacts | None:
+    sql = _FACTS.format(where="WHERE l.id = $2", outer="")
+    rows = await db.fetch(sql, cut_off, loan_id)
+    return LoanFacts.from_row(rows[0]) if rows else None
+
+
+async def member_facts(db: Db, *, pool_id: UUID, cut_off: date) -> list[LoanFacts]:
+    sql = _FACTS.format(where="WHERE pl.pool_id = $2", outer="ORDER BY loan_id")
+    return _facts_rows(await db.fetch(sql, cut_off, pool_id))
+
+
+async def insert_pool(db: Db, *, values: dict[str, Any]) -> asyncpg.Record:
+    row = await db.fetchrow(
+        f"""INSERT INTO pools AS p (id, name, state, cut_off_date, target_balance, criteria,
+               max_obligor_share, max_industry_share, max_district_share, created_at,
+               updated_at, created_by, version)
+           VALUES ($1, $2, 'open', $3, $4, $5::jsonb, $6, $7, $8, $9, $9, $10, 1)
+           RETURNING {POOL_COLUMNS}""",
+        values["id"],
+        values["name"],
+        values["cut_off_date"],
+        values["target_balance"],
+        dumps_str(values["criteria"]),
+        values["max_obligor_share"],
+        values["max_industry_share"],
+        values["max_district_share"],
+        values["created_at"],
+        values["created_by"],
+    )
+    assert row is not None
+    return row
+
+
+async def get_with_stats(db: Db, pool_id: UUID, *, lock: bool = False) -> asyncpg.Record | None:
+    """The pool and its members' sums, in one statement; ``lock`` takes the pool's row lock
+    first, so that changes to one pool's membership happen one at a time."""
+    if lock:
+        found = await db.fetchval("SELECT 1 FROM pools WHERE id = $1 FOR UPDATE", pool_id)
+        if found is None:
+            return None
+    return await db.fetchrow(
+        f"""WITH {_STATS.format(ids="ARRAY[$1::uuid]")}
+            SELECT {POOL_COLUMNS}, {STATS_COLUMNS}
+            FROM pools p LEFT JOIN stats s ON s.pool_id = p.id WHERE p.id = $1""",
+        pool_id,
+    )
+
+
+async def page(db: Db, *, filters: Filters, limit_param: str) -> list[asyncpg.Record]:
+    """A page of pools with their members' sums: the page first, then the sums of its pools."""
+    return await db.fetch(
+        f"""WITH page AS MATERIALIZED (
+                SELECT {POOL_COLUMNS} FROM pools p {filters.where()}
+                ORDER BY p.id DESC LIMIT {limit_param}
+            ),
+            {_STATS.format(ids="ARRAY(SELECT id FROM page)")}
+            SELECT p.*, {STATS_COLUMNS}
+            FROM page p LEFT JOIN stats s ON s.pool_id = p.id ORDER BY p.id DESC""",
+        *filters.args,
+    )
+
+
+_SNAPSHOT_ARRAYS = """unnest($2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::numeric[],
+           $7::int[], $8::smallint[], $9::int[], $10::numeric[])
+    AS f(loan_id, enterprise_id, industry, district_code, cut_off_balance, rate_bp,
+         remaining_months, days_past_due, pledged_value)"""
+
+
+def _snapshot_args(facts: Sequence[LoanFacts]) -> list[list[Any]]:
+    return [
+        [f.loan_id for f in facts],
+        [f.enterprise_id for f in facts],
+        [f.industry for f in facts],
+        [f.district_code for f in facts],
+        [f.cut_off_balance for f in facts],
+        [f.rate_bp for f in facts],
+        [f.remaining_months for f in facts],
+        [f.days_past_due for f in facts],
+        [f.pledged_value for f in facts],
+    ]
+
+
+async def replace_members(
+    db: Db, *, pool_id: UUID, facts: Sequence[LoanFacts], now: datetime
+) -> int:
+    """Make ``facts`` the pool's whole membership; returns how many of them it now holds
+    (fewer when another pool holds some: those are left where they are)."""
+    await db.execute(
+        "DELETE FROM pool_loans WHERE pool_id = $1 AND loan_id <> ALL($2::uuid[])",
+        pool_id,
+        [f.loan_id for f in facts],
+    )
+    return await add_members(db, pool_id=pool_id, facts=facts, now=now)
+
+
+async def add_members(db: Db, *, pool_id: UUID, facts: Sequence[LoanFacts], now: datetime) -> int:
+    """Insert (or refresh) the loans' facts as members; returns how many the pool holds of
+    them. A loan another pool holds is not touched, and not counted."""
+    if not facts:
+        return 0
+    return await db.fetchval(
+        f"""WITH upserted AS (
+               INSERT INTO pool_loans (pool_id, loan_id, enterprise_id, industry, district_code,
+                   cut_off_balance, rate_bp, remaining_months, days_past_due, pledged_value,
+                   added_at)
+               SELECT $1, f.loan_id, f.enterprise_id, f.industry, f.district_code,
+                      f.cut_off_balance, f.rate_bp, f.remaining_months, f.days_past_due,
+                      f.pledged_value, $11
+               FROM {_SNAPSHOT_ARRAYS}
+               ON CONFLICT (loan_id) DO UPDATE SET
+                   cut_off_balance = EXCLUDED.cut_off_balance, rate_bp = EXCLUDED.rate_bp,
+                   remaining_months = EXCLUDED.remaining_months,
+                   days_past_due = EXCLUDED.days_past_due,
+                   pledged_value = EXCLUDED.pledged_value
+               WHERE pool_loans.pool_id = EXCLUDED.pool_id
+               RETURNING 1
+           )
+           SELECT count(*) FROM upserted""",
+        pool_id,
+        *_snapshot_args(facts),
+        now,
+    )
+
+
+async def holdings(
+    db: Db, *, pool_id: UUID, enterprise_id: UUID, industry: str, district_code: str
+) -> asyncpg.Record:
+    row = await db.fetchrow(
+        """SELECT coalesce(sum(cut_off_balance), 0) AS total,
+                  coalesce(sum(cut_off_balance) FILTER (WHERE enterprise_id = $2), 0) AS obligor,
+                  coalesce(sum(cut_off_balance) FILTER (WHERE industry = $3), 0) AS industry,
+                  coalesce(sum(cut_off_balance) FILTER (WHERE district_code = $4), 0)
+                      AS district
+           FROM pool_loans WHERE pool_id = $1""",
+        pool_id,
+        enterprise_id,
+        industry,
+        district_code,
+    )
+    assert row is not None
+    return row
+
+
+async def remove_member(db: Db, *, pool_id: UUID, loan_id: UUID) -> asyncpg.Record | None:
+    return await db.fetchrow(
+        "DELETE FROM pool_loans WHERE pool_id = $1 AND loan_id = $2 "
+        "RETURNING loan_id, cut_off_balance",
+        pool_id,
+        loan_id,
+    )
+
+
+async def touch(
+    db: Db, *, pool_id: UUID, now: datetime, changes: dict[str, Any] | None = None
+) -> None:
+    """A new version of the pool, with ``changes`` (column → value) applied."""
+    changes = changes or {}
+    sets = ["version = version + 1", "updated_at = $2"]
+    args: list[Any] = [pool_id, now]
+    for column, value in changes.items():
+        if column == "last_selection":
+            args.append(dumps_str(value))
+            sets.append(f"{column} = ${len(args)}::jsonb")
+        else:
+            args.append(value)
+            sets.append(f"{column} = ${len(args)}")
+    await db.execute(f"UPDATE pools SET {', '.join(sets)} WHERE id = $1", *args)
+
+
+async def mark_securitized(db: Db, *, pool_id: UUID, on: date, now: datetime) -> None:
+    await db.execute(
+        """UPDATE loans SET securitized_on = $2, updated_at = $3, version = version + 1
+           WHERE id IN (SELECT loan_id FROM pool_loans WHERE pool_id = $1)""",
+        pool_id,
+        on,
+        now,
+    )
+
+
+TAPE = """
+SELECT pl.loan_id, ap.reference AS application_reference, l.enterprise_id,
+       e.name AS enterprise_name, e.credit_code, pl.district_code, pl.industry,
+       l.principal AS original_balance, pl.cut_off_balance, pl.rate_bp, l.repayment_method,
+       l.disbursed_on, l.maturity_date, pl.remaining_months, pl.days_past_due,
+       a.pledge_count, a.kinds, a.numbers, a.registration_nos, a.valuations, a.valuation_dates,
+       pl.pledged_value
+FROM pool_loans pl
+JOIN loans l ON l.id = pl.loan_id
+JOIN enterprises e ON e.id = l.enterprise_id
+JOIN applications ap ON ap.id = l.application_id
+CROSS JOIN LATERAL (
+    SELECT count(*) AS pledge_count,
+           string_agg(ia.kind, ';' ORDER BY ia.kind, ia.number) AS kinds,
+           string_agg(ia.number, ';' ORDER BY ia.kind, ia.number) AS numbers,
+           string_agg(coalesce(p.registration_no, ''), ';' ORDER BY ia.kind, ia.number)
+               AS registration_nos,
+           string_agg(coalesce(v.value::text, ''), ';' ORDER BY ia.kind, ia.number)
+               AS valuations,
+           string_agg(coalesce(v.valuation_date::text, ''), ';' ORDER BY ia.kind, ia.number)
+               AS valuation_dates
+    FROM pledges p
+    JOIN ip_assets ia ON ia.id = p.ip_asset_id
+    LEFT JOIN LATERAL (
+        SELECT iv.value, iv.valuation_date FROM ip_asset_valuations iv
+        WHERE iv.ip_asset_id = p.ip_asset_id AND iv.valuation_date <= $2
+        ORDER BY iv.valuation_date DESC, iv.id DESC LIMIT 1
+    ) v ON true
+    WHERE p.application_id = l.application_id AND p.state <> 'cancelled'
+) a
+WHERE pl.pool_id = $1
+ORDER BY pl.loan_id"""
+
+
+async def tape_rows(db: Db, *, pool_id: UUID, cut_off: date) -> AsyncIterator[asyncpg.Record]:
+    """The tape's rows, fetched a thousand at a time through a cursor (inside the caller's
+    transaction), so that memory stays flat whatever the pool's size."""
+    async for row in db.conn.cursor(TAPE, pool_id, cut_off, prefetch=1000):
+        yield row
