@@ -188,11 +188,6 @@ def _demo(url: str, database_url: str, *args: str) -> tuple[int, str, dict[str, 
     return result.returncode, output, steps
 
 
-def _pools_served(url: str) -> bool:
-    """Whether the service has the pool routes: without them even a keyless POST is a 404."""
-    return httpx.post(f"{url}/v1/pools", json={}).status_code != 404
-
-
 def _holiday_within(days_back: int, today: date) -> bool:
     """A public holiday in the last ``days_back`` days (safely inside what the demo reaches)."""
     return any(today - timedelta(days=n) in chinese_calendar.holidays for n in range(days_back))
@@ -202,22 +197,20 @@ def _holiday_within(days_back: int, today: date) -> bool:
 def test_every_step_against_a_service_configured_for_the_demo(demo_database_url):
     with served(demo_database_url, webhooks_allow_private="true", max_backdate_days="120") as url:
         code, output, steps = _demo(url, demo_database_url, "--relay", "--webhook-wait", "30")
-        pools = _pools_served(url)
     assert code == 0, output
     assert tuple(steps) == STEPS, output
-    must_be_done = [name for name in STEPS if name not in ("applications", "pool")]
+    must_be_done = [name for name in STEPS if name != "applications"]
     assert {name: steps[name][0] for name in must_be_done} == dict.fromkeys(must_be_done, "done"), (
         output
     )
     if _holiday_within(100, date.today()):
         assert steps["applications"][0] == "done", output
         assert "crosses the public holiday:" in output
-    assert steps["pool"][0] == ("done" if pools else "skipped"), output
     assert "discount: 25 bp → 20 bp" in output
     assert "claim amount: CNY" in output and "limited_by:" in output
     assert "signature: verified with the standardwebhooks library" in output
-    if pools:
-        assert "data tape exported:" in output
+    assert "data tape exported:" in output
+    assert "pool locked: membership and cut-off balances frozen" in output
 
 
 @pytest.mark.committed

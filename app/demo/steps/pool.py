@@ -9,7 +9,6 @@ from collections import defaultdict
 from pathlib import Path
 
 from app.config import get_settings
-from app.demo.client import ApiError
 from app.demo.console import cny, count
 from app.demo.identities import ENTERPRISE
 from app.demo.state import DISTRICT, Run, Skip
@@ -37,12 +36,7 @@ def pool(run: Run) -> None:
         },
         "limits": DEMO_LIMITS,
     }
-    try:
-        created = run.api.post("/v1/pools", desk, body)
-    except ApiError as exc:
-        if exc.status == 404:
-            raise Skip(f"the service at {run.api.base_url} has no /v1/pools yet") from None
-        raise
+    created = run.api.post("/v1/pools", desk, body)
     pool_id = created["id"]
     run.out.did(f"pool {created['name']} ({pool_id}) opened: target {cny(target)}, cut-off today")
     run.out.info("limits set to 100% for this one-obligor demo; real pools keep 10% / 40% / 100%")
