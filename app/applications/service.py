@@ -572,7 +572,9 @@ async def decide(ctx: Ctx, *, application_id: UUID, body: DecisionBody) -> Appli
     }
     if body.outcome == "declined":
         _audit_move(ctx, row, "declined", {"state": "declined", "reason": body.reason})
-        _pledge_moves(ctx, row, cancel_proposed=True, release_registered=False, why="declined")
+        # Registered pledges too: a declined application never becomes a loan, so nothing is
+        # left for them to secure (SPEC 3.5), exactly as on withdrawal.
+        _pledge_moves(ctx, row, cancel_proposed=True, release_registered=True, why="declined")
         outbox.emit(
             ctx,
             "application.declined",
@@ -588,6 +590,7 @@ async def decide(ctx: Ctx, *, application_id: UUID, body: DecisionBody) -> Appli
             sets={**decided, "outcome": "declined"},
             stop_reason="decided",
             cancel_proposed=True,
+            release_registered=True,
         )
     approved_amount: Decimal = body.approved_amount or row["amount"]
     if approved_amount > row["amount"]:

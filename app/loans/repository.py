@@ -49,21 +49,36 @@ async def page(db: Db, *, where: str, args: list[Any], limit_param: str) -> list
     )
 
 
-async def application_for_disbursement(db: Db, application_id: UUID) -> asyncpg.Record | None:
-    return await db.fetchrow(
+async def application_for_disbursement(db: Db, application_id: UUID) -> dict[str, Any] | None:
+    """The application, locked, with the state of its pledges, locked too.
+
+    Two statements, in this order: the application first (every move of an application, and a
+    pledge release, which holds it FOR SHARE, takes it before any pledge), then its pledges,
+    read in a snapshot taken only once the application is ours. A release committed while we
+    waited is therefore seen, and none can commit between this check and the loan's insert: a
+    release waits for the application (and its pledge) until the disbursement has committed.
+    """
+    app = await db.fetchrow(
         """SELECT a.id, a.state, a.version, a.enterprise_id, a.relationship_manager_id,
                   a.district_code, a.industry, a.approved_amount, a.rate_bp, a.term_months,
                   a.reference,
                   (SELECT min(c.received_at) FROM approval_clocks c
-                   WHERE c.application_id = a.id) AS first_received_at,
-                  ARRAY(SELECT p.id FROM pledges p WHERE p.application_id = a.id
-                        AND p.state NOT IN ('registered', 'cancelled') ORDER BY p.id)
-                      AS unregistered,
-                  (SELECT count(*) FROM pledges p WHERE p.application_id = a.id
-                   AND p.state = 'registered') AS registered
+                   WHERE c.application_id = a.id) AS first_received_at
            FROM applications a WHERE a.id = $1 FOR UPDATE OF a""",
         application_id,
     )
+    if app is None:
+        return None
+    pledges = await db.fetch(
+        """SELECT p.id, p.state FROM pledges p WHERE p.application_id = $1
+           ORDER BY p.id FOR UPDATE""",
+        application_id,
+    )
+    return {
+        **dict(app),
+        "unregistered": [p["id"] for p in pledges if p["state"] not in ("registered", "cancelled")],
+        "registered": sum(1 for p in pledges if p["state"] == "registered"),
+    }
 
 
 async def insert_loan(

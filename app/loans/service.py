@@ -104,8 +104,24 @@ def _out(
     ]
     data["outstanding_principal"] = outstanding_principal(states)
     data["as_of"] = as_of
+    data["state"] = _state_as_of(data, as_of)
+    if data["state"] != "paid_off":
+        data["paid_off_on"] = None  # paid off only later
+    if data["state"] != "defaulted":
+        data["defaulted_on"] = data["default_reason"] = None  # declared only later
     data["days_past_due"] = 0 if data["state"] == "paid_off" else days_past_due(states, as_of)
     return LoanOut.model_validate(data)
+
+
+def _state_as_of(loan: dict[str, Any], as_of: date) -> str:
+    """The loan's state on ``as_of``: what it is today only from the date it became so; before
+    that it was active (a loan is disbursed active, and ends paid off or defaulted)."""
+    paid_off_on, defaulted_on = loan["paid_off_on"], loan["defaulted_on"]
+    if paid_off_on is not None and paid_off_on <= as_of:
+        return "paid_off"
+    if defaulted_on is not None and defaulted_on <= as_of:
+        return "defaulted"
+    return "active"
 
 
 def _visible(ctx: Ctx, row: asyncpg.Record | None) -> asyncpg.Record:

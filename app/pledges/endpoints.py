@@ -17,7 +17,7 @@ router = ApiRouter(prefix="/v1/pledges", tags=["pledges"])
 _MOVE = problems(NotFound, InvalidStateTransition, PreconditionFailed)
 
 
-@router.get("", response_model=Page[PledgeOut], responses=problems())
+@router.get("", response_model=Page[PledgeOut], responses=problems(NotFound))
 @access(BANK_ROLES)
 async def list_pledges(
     ctx: CtxDep,
@@ -63,7 +63,9 @@ async def register_pledge(
 
 
 @router.post("/{pledge_id}/release", response_model=PledgeOut, responses=_MOVE)
-@access(Role.CREDIT_OFFICER, Role.ADMIN, transactional=False)
+# In a transaction: the release holds the pledge's application while it checks and moves;
+# while the pledge secures an approved application or a live loan only an admin may release it.
+@access(Role.CREDIT_OFFICER, Role.ADMIN)
 async def release_pledge(
     pledge_id: str, body: ReleaseBody, ctx: CtxDep, response: Response
 ) -> PledgeOut:

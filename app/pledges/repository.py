@@ -13,11 +13,26 @@ COLUMNS = """p.id, p.application_id, p.ip_asset_id, p.state, p.registration_no, 
     p.released_on, p.enforced_on, p.state_reason, p.created_at, p.updated_at, p.version"""
 
 
-async def get(db: Db, pledge_id: UUID) -> asyncpg.Record | None:
-    """The pledge with what its rules need of its application."""
+async def get(db: Db, pledge_id: UUID, *, lock_application: bool = False) -> asyncpg.Record | None:
+    """The pledge with what its rules need of its application (and of its loan, if any).
+
+    ``lock_application`` first holds the application FOR SHARE (inside the caller's
+    transaction), then reads in a snapshot taken after the lock: no move of the application
+    (a decision, a withdrawal, a disbursement) can commit between this read and the caller's
+    change of the pledge, and one that committed while we waited is seen. Like every move of an
+    application, it takes the application before the pledge, so the two never deadlock.
+    """
+    if lock_application:
+        await db.execute(
+            """SELECT 1 FROM applications a
+               WHERE a.id = (SELECT p.application_id FROM pledges p WHERE p.id = $1)
+               FOR SHARE OF a""",
+            pledge_id,
+        )
     return await db.fetchrow(
         f"""SELECT {COLUMNS}, a.state AS application_state, a.relationship_manager_id,
-                   a.district_code
+                   a.district_code,
+                   (SELECT l.state FROM loans l WHERE l.application_id = a.id) AS loan_state
             FROM pledges p JOIN applications a ON a.id = p.application_id
             WHERE p.id = $1""",
         pledge_id,

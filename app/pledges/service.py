@@ -1,8 +1,9 @@
 """Pledges from CNIPA registration to release or enforcement.
 
-proposed → registered (CNIPA registration number and date) → released (loan paid off, or a
-release by a credit officer or admin) | enforced (loan in default); proposed → cancelled when
-the application is declined or withdrawn (``app.applications``). Loans release and enforce
+proposed → registered (CNIPA registration number and date) → released (loan paid off, the
+application declined or withdrawn, or a release by a credit officer — only while no loan
+depends on it — or an admin) | enforced (loan in default); proposed → cancelled when the
+application is declined or withdrawn (``app.applications``). Loans release and enforce
 through ``release_for_loan`` and ``enforce_for_loan``.
 """
 
@@ -145,12 +146,35 @@ async def register(
     )
 
 
+def _secures_a_live_loan(row: asyncpg.Record) -> bool:
+    """Approved (a loan is coming) or disbursed with a loan not yet paid off."""
+    return row["application_state"] == "approved" or (
+        row["application_state"] == "disbursed" and row["loan_state"] != "paid_off"
+    )
+
+
 async def release(ctx: Ctx, *, pledge_id: UUID, reason: str) -> PledgeOut:
-    row = _visible(ctx, await repository.get(ctx.db, pledge_id))
+    """Release a registered pledge. While it secures an approved application or a loan that is
+    not paid off, only an admin may (SPEC 3.5: released when the loan is paid off, or by an
+    admin); the audit entry names who did. The application is held (see
+    ``repository.get``) until the release commits, so no approval or disbursement slips in
+    between the check and the release."""
+    row = _visible(ctx, await repository.get(ctx.db, pledge_id, lock_application=True))
     check_if_match(ctx, row["version"])
     if row["state"] != "registered":
         raise InvalidStateTransition(
             f"cannot release a pledge that is {row['state']}", state=row["state"]
+        )
+    if not ctx.principal.is_admin and _secures_a_live_loan(row):
+        what = (
+            "an approved application"
+            if row["application_state"] == "approved"
+            else f"a loan that is {row['loan_state'] or 'not paid off'}"
+        )
+        raise InvalidStateTransition(
+            f"the pledge secures {what}: it is released when the loan is paid off, or by an admin",
+            state=row["state"],
+            application_state=row["application_state"],
         )
     return await _move(
         ctx,

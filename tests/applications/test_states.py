@@ -16,9 +16,16 @@ ACTIONS = {
         {"draft", "submitted", "under_review", "awaiting_information", "approved"},
     ),
     "decision": ("officer", {"outcome": "declined", "reason": "no"}, {"under_review"}),
+    "disbursement": (
+        "officer",
+        {"disbursed_on": "2026-03-09", "repayment_method": "equal_installment"},
+        {"approved"},
+    ),
 }
 
-# How to bring a fresh application into each state (approved needs pricing: covered elsewhere).
+# How to bring a fresh application into each state; approved (priced, its pledges registered)
+# and disbursed come from tests/lifecycle.py. Approved is not final (it still becomes
+# disbursed), so it may be withdrawn (SPEC 3.3: "withdrawn from any non-final state").
 PATHS = {
     "draft": [],
     "submitted": ["submit"],
@@ -26,12 +33,21 @@ PATHS = {
     "awaiting_information": ["submit", "return"],
     "declined": ["submit", "review", "decision"],
     "withdrawn": ["withdraw"],
+    "approved": None,
+    "disbursed": None,
 }
 
 
-async def _bring(desk, conn, state: str) -> dict:
-    from tests import factories
+async def _bring(desk, conn, clock, state: str) -> dict:
+    from tests import factories, lifecycle
 
+    if state == "approved":
+        return await lifecycle.approved(desk, conn, clock)
+    if state == "disbursed":
+        loan = await lifecycle.disbursed(desk, conn, clock, disbursed_on="2026-03-09")
+        app = await desk.get(loan["application_id"])
+        assert app["state"] == "disbursed"
+        return app
     asset = await factories.ip_asset(conn, desk.enterprise_id)
     app = await desk.create(assets=[asset])
     for action in PATHS[state]:
@@ -48,13 +64,13 @@ async def _bring(desk, conn, state: str) -> dict:
 @pytest.mark.parametrize("action", list(ACTIONS))
 async def test_every_move(desk, conn, clock, state, action):
     clock.set(at("2026-03-09T10:00:00+08:00"))
-    app = await _bring(desk, conn, state)
+    app = await _bring(desk, conn, clock, state)
     who, body, legal_from = ACTIONS[action]
     response = await desk.client.post(
         f"/v1/applications/{app['id']}/{action}", json=body or None, headers=getattr(desk, who)
     )
     if state in legal_from:
-        assert response.status_code == 200, response.text
+        assert response.status_code == (201 if action == "disbursement" else 200), response.text
     else:
         assert response.status_code == 409, response.text
         assert slug(response) == "invalid-state-transition"
@@ -87,6 +103,23 @@ class TestPledgesFollowTheApplication:
         left = await desk.get(second)
         assert left["state"] == "draft" and left["pledges"] == [] and left["clocks"] == []
         assert first["pledges"][0]["state"] == "proposed"
+
+    async def test_withdrawing_an_approved_application_releases_its_pledges(
+        self, desk, clock, conn
+    ):
+        from tests.lifecycle import approved
+
+        app = await approved(desk, conn, clock, assets=2)
+        assert {p["state"] for p in app["pledges"]} == {"registered"}
+        ended = await desk.act(app, "withdraw", headers=desk.rm, reason="client walked")
+        assert ended["state"] == "withdrawn"
+        assert {p["state"] for p in ended["pledges"]} == {"released"}
+        events = await conn.fetchval(
+            "SELECT count(*) FROM outbox_events WHERE type = 'pledge.released' "
+            "AND data->>'application_id' = $1",
+            app["id"],
+        )
+        assert events == 2
 
     @pytest.mark.parametrize("how", ["withdraw", "decline"])
     async def test_withdrawal_or_decline_cancels_and_frees_the_assets(self, desk, clock, how):

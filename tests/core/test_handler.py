@@ -17,7 +17,7 @@ from app.core.roles import Role
 from app.core.routing import ApiRouter, CtxDep, _ctx, access
 from app.core.schemas import Money, Strict
 from app.main import create_app
-from tests.conftest import test_settings
+from tests.conftest import make_settings
 
 
 class ProbeBody(Strict):
@@ -129,7 +129,7 @@ def test_operations_with_query_parameters_keep_fastapis_handler() -> None:
 
 
 def test_the_service_hot_paths_take_the_lean_handler() -> None:
-    app = create_app(test_settings())
+    app = create_app(make_settings())
     lean = {
         (next(iter(route.methods)), route.path)
         for route in app.routes

@@ -128,6 +128,53 @@ class TestDaysPastDueAndDefault:
         assert (await read("2026-05-01"))["days_past_due"] == 0
         assert (await read("2026-07-10"))["days_past_due"] == 61  # projected: 10 May unpaid
 
+    async def test_as_of_before_a_back_dated_payoff_shows_the_loan_active(self, desk, conn, clock):
+        loan = await disbursed(desk, conn, clock, method="interest_only_bullet", amount="100000.00")
+        clock.set(at("2026-06-01T10:00:00+08:00"))
+        interest = Decimal(loan["schedule"][0]["interest"])
+        # Posted on 1 June, paid on 20 April (ten days after the first instalment fell due).
+        paid = await _pay(desk, loan, "2026-04-20", f"{interest + Decimal('100000.00'):.2f}")
+        assert paid["loan"]["state"] == "paid_off"
+
+        async def read(as_of):
+            response = await desk.client.get(
+                f"/v1/loans/{loan['id']}", params={"as_of": as_of}, headers=desk.officer
+            )
+            assert response.status_code == 200, response.text
+            return response.json()
+
+        before = await read("2026-04-15")
+        assert before["state"] == "active" and before["paid_off_on"] is None
+        assert before["outstanding_principal"] == "100000.00"
+        assert before["days_past_due"] == 5  # the 10 April interest was still unpaid
+        for as_of in ("2026-04-20", "2026-05-31"):
+            after = await read(as_of)
+            assert after["state"] == "paid_off" and after["paid_off_on"] == "2026-04-20"
+            assert after["outstanding_principal"] == "0.00" and after["days_past_due"] == 0
+
+    async def test_as_of_before_the_default_shows_the_loan_active(self, desk, conn, clock):
+        loan = await disbursed(desk, conn, clock, method="equal_installment")
+        clock.set(at("2026-07-20T10:00:00+08:00"))
+        response = await desk.client.post(
+            f"/v1/loans/{loan['id']}/default",
+            json={"reason": "silent", "as_of": "2026-07-09"},
+            headers=desk.officer,
+        )
+        assert response.status_code == 200, response.text
+
+        async def read(as_of):
+            response = await desk.client.get(
+                f"/v1/loans/{loan['id']}", params={"as_of": as_of}, headers=desk.officer
+            )
+            return response.json()
+
+        before = await read("2026-07-01")
+        assert before["state"] == "active" and before["days_past_due"] == 82
+        assert before["defaulted_on"] is None and before["default_reason"] is None
+        on = await read("2026-07-09")
+        assert on["state"] == "defaulted" and on["defaulted_on"] == "2026-07-09"
+        assert on["days_past_due"] == 90
+
     async def test_default_needs_ninety_days(self, desk, conn, clock):
         loan = await disbursed(desk, conn, clock, method="equal_installment", assets=2)
         clock.set(at("2026-07-08T10:00:00+08:00"))  # 10 April unpaid: 89 days
