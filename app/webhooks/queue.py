@@ -39,9 +39,17 @@ SELECT (SELECT count(*) FROM batch) AS events, (SELECT count(*) FROM deliveries)
 
 # Due deliveries whose lease is free (never taken, or left behind by a worker that died).
 # Those of an endpoint disabled meanwhile fail here rather than being sent.
+# A lease that ran out is an attempt that was made (the request may well have reached the
+# receiver) and never answered: it is recorded as one (no status code) and counted, so that
+# every attempt is on record. When it started is not stored: it is taken as the lease's end
+# less the lease length this worker uses (a deployment's workers share one), never before the
+# delivery was due; its latency is the time the lease held it without an answer.
+LOST_LEASE_ERROR = "worker lost before an answer (lease expired)"
+
 CLAIM_SQL = """
 WITH due AS (
-    SELECT d.event_id, d.endpoint_id, w.enabled
+    SELECT d.event_id, d.endpoint_id, w.enabled, d.lease_id AS lost_lease, d.locked_until,
+           d.next_attempt_at
     FROM webhook_deliveries d
     JOIN webhook_endpoints w ON w.id = d.endpoint_id
     WHERE d.status = 'pending' AND d.next_attempt_at <= $1
@@ -49,16 +57,33 @@ WITH due AS (
     ORDER BY d.next_attempt_at
     LIMIT $2
     FOR UPDATE OF d SKIP LOCKED
+), lost AS (
+    SELECT event_id, endpoint_id, locked_until,
+           least(greatest(next_attempt_at, locked_until - ($3 - $1)), locked_until) AS started_at
+    FROM due WHERE lost_lease IS NOT NULL
+), lost_attempts AS (
+    INSERT INTO webhook_attempts (event_id, endpoint_id, attempted_at, status_code, latency_ms,
+                                  error)
+    SELECT event_id, endpoint_id, started_at, NULL,
+           (extract(epoch FROM locked_until - started_at) * 1000)::int, $5
+    FROM lost
 ), orphaned AS (
     UPDATE webhook_deliveries d
     SET status = 'failed', next_attempt_at = NULL, locked_until = NULL, lease_id = NULL,
+        attempts = d.attempts + (due.lost_lease IS NOT NULL)::int,
         last_error = coalesce(d.last_error, 'endpoint disabled')
     FROM due
     WHERE NOT due.enabled AND d.event_id = due.event_id AND d.endpoint_id = due.endpoint_id
 )
 UPDATE webhook_deliveries d
-SET locked_until = $3, lease_id = $4
-FROM due, outbox_events e, webhook_endpoints w
+SET locked_until = $3, lease_id = $4,
+    attempts = d.attempts + (lost.event_id IS NOT NULL)::int,
+    last_attempt_at = coalesce(lost.started_at, d.last_attempt_at),
+    last_status_code = CASE WHEN lost.event_id IS NULL THEN d.last_status_code END,
+    last_error = CASE WHEN lost.event_id IS NULL THEN d.last_error ELSE $5 END
+FROM due
+LEFT JOIN lost ON lost.event_id = due.event_id AND lost.endpoint_id = due.endpoint_id,
+     outbox_events e, webhook_endpoints w
 WHERE due.enabled AND d.event_id = due.event_id AND d.endpoint_id = due.endpoint_id
   AND e.id = d.event_id AND w.id = d.endpoint_id
 RETURNING d.event_id, d.endpoint_id, d.attempts, e.type, e.occurred_at, e.data::text AS data,
@@ -127,7 +152,7 @@ async def fan_out(db: Db, *, now: datetime, limit: int) -> tuple[int, int]:
 async def claim(
     db: Db, *, now: datetime, limit: int, lease_until: datetime, lease_id: UUID
 ) -> list[Claimed]:
-    rows = await db.fetch(CLAIM_SQL, now, limit, lease_until, lease_id)
+    rows = await db.fetch(CLAIM_SQL, now, limit, lease_until, lease_id, LOST_LEASE_ERROR)
     return [Claimed(*row) for row in rows]
 
 

@@ -7,8 +7,8 @@ import pytest
 
 from app.core.runtime import Runtime
 from app.main import attach
+from tests.conftest import make_settings as settings_with
 from tests.conftest import problem_of, slug
-from tests.conftest import test_settings as settings_with
 
 BASE = "/v1/webhook-endpoints"
 

@@ -6,8 +6,8 @@ from datetime import timedelta
 
 from app.core.runtime import Runtime
 from app.webhooks.relay import relay_once
+from tests.conftest import make_settings as settings_with
 from tests.conftest import problem_of
-from tests.conftest import test_settings as settings_with
 from tests.webhooks.conftest import verify
 from tests.webhooks.receiver import Reply
 

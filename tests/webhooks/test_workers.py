@@ -18,6 +18,7 @@ from uuid import UUID
 import psutil
 import pytest
 
+from app.webhooks.queue import LOST_LEASE_ERROR
 from app.webhooks.relay import Relay, relay_once
 from tests.webhooks.conftest import emit_live, verify
 from tests.webhooks.receiver import Reply
@@ -139,6 +140,13 @@ async def test_a_killed_workers_delivery_is_made_later_with_the_same_id(
     assert cut_off["next_attempt_at"] < cut_off["locked_until"] - timedelta(seconds=1)
     clock.set(cut_off["locked_until"] - timedelta(seconds=1))
     assert await relay_once(live_runtime) == 0
+    async with live_runtime.database.connection() as db:
+        assert (
+            await db.fetchval(
+                "SELECT count(*) FROM webhook_attempts WHERE event_id = $1", UUID(event_id)
+            )
+            == 0
+        )
     # …and once it has run out, the next pass sends the event again, under the same id.
     clock.set(cut_off["locked_until"] + timedelta(seconds=1))
     assert await relay_once(live_runtime) == 1
@@ -151,3 +159,23 @@ async def test_a_killed_workers_delivery_is_made_later_with_the_same_id(
             "SELECT * FROM webhook_deliveries WHERE event_id = $1", UUID(event_id)
         )
     assert delivered["status"] == "delivered" and delivered["lease_id"] is None
+    # Both tries are on record, the interrupted one without an answer.
+    async with live_runtime.database.connection() as db:
+        attempts = await db.fetch(
+            "SELECT * FROM webhook_attempts WHERE event_id = $1 ORDER BY id", UUID(event_id)
+        )
+    assert [(a["status_code"], a["error"]) for a in attempts] == [
+        (None, LOST_LEASE_ERROR),
+        (200, None),
+    ]
+    lost, made = attempts
+    assert cut_off["next_attempt_at"] <= lost["attempted_at"] < cut_off["locked_until"]
+    assert lost["attempted_at"] <= made["attempted_at"]
+    assert delivered["attempts"] == 2
+    response = await live_client.get(
+        f"/v1/webhook-endpoints/{endpoint['id']}/deliveries",
+        headers=await make_live_key("admin"),
+    )
+    assert response.status_code == 200, response.text
+    listed = [(a["status_code"], a["error"]) for a in response.json()["items"]]
+    assert sorted(listed, key=str) == sorted([(None, LOST_LEASE_ERROR), (200, None)], key=str)
