@@ -63,11 +63,6 @@ def make_settings(**overrides: Any) -> Settings:
     return Settings(**values)
 
 
-# The old name, for tests/fuzz (being written elsewhere) until it imports ``make_settings``;
-# conftest.py is never collected, so the name collects nothing here.
-test_settings = make_settings
-
-
 @pytest.fixture(scope="session")
 def database_url() -> str:
     server = _test_server_url()

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import Query, Response
@@ -28,7 +27,7 @@ from app.core.errors import (
 from app.core.ids import parse_id
 from app.core.roles import Role
 from app.core.routing import ApiRouter, CtxDep, access
-from app.core.schemas import Limit, Page
+from app.core.schemas import IsoDate, Limit, Page
 from app.models.enterprise import INDUSTRIES
 from app.pricing.errors import LprUnavailable
 
@@ -65,8 +64,8 @@ async def list_applications(
     district_code: Annotated[str | None, Query(pattern=r"^\d{6}$")] = None,
     industry: Industry | None = None,
     relationship_manager_id: Annotated[str | None, Query(max_length=64)] = None,
-    received_from: date | None = None,
-    received_to: date | None = None,
+    received_from: IsoDate | None = None,
+    received_to: IsoDate | None = None,
     cursor: str | None = None,
     limit: Annotated[Limit, Query()] = 50,
 ) -> Page[ApplicationOut]:

@@ -1,13 +1,12 @@
 from __future__ import annotations
 
-from datetime import date
 from typing import Literal
 from uuid import UUID
 
 from pydantic import BaseModel, Field, model_validator
 
 from app.applications.sla import SlaState
-from app.core.schemas import AwareDatetime, Money, PositiveMoney, Strict, Timestamp
+from app.core.schemas import AwareDatetime, IsoDate, Money, PositiveMoney, Strict, Timestamp
 from app.pricing.schemas import QuoteOut
 
 ApplicationState = Literal[
@@ -78,7 +77,7 @@ class DecisionBody(Strict):
 class SlaOut(BaseModel):
     tier_working_days: int
     received_at: Timestamp
-    deadline_date: date | None = Field(
+    deadline_date: IsoDate | None = Field(
         description="Null while the deadline falls in an unpublished year."
     )
     deadline_at: Timestamp | None
@@ -89,7 +88,7 @@ class ClockOut(BaseModel):
     seq: int
     tier_working_days: int
     received_at: Timestamp
-    deadline_date: date | None
+    deadline_date: IsoDate | None
     deadline_at: Timestamp | None
     stopped_at: Timestamp | None
     stop_reason: Literal["returned", "decided", "withdrawn"] | None
@@ -101,7 +100,7 @@ class PledgeSummary(BaseModel):
     ip_asset_id: UUID
     state: Literal["proposed", "registered", "released", "enforced", "cancelled"]
     registration_no: str | None
-    registered_on: date | None
+    registered_on: IsoDate | None
     version: int
 
 

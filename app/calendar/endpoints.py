@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import BackgroundTasks, Query, Response
@@ -20,6 +19,7 @@ from app.calendar.schemas import (
 from app.core.errors import NotFound, PreconditionFailed, problems
 from app.core.roles import Role
 from app.core.routing import ApiRouter, CtxDep, access, any_key
+from app.core.schemas import IsoDate
 
 router = ApiRouter(prefix="/v1/calendar", tags=["calendar"])
 
@@ -30,7 +30,7 @@ router = ApiRouter(prefix="/v1/calendar", tags=["calendar"])
 @any_key
 async def add_working_days(
     ctx: CtxDep,
-    from_: Annotated[date, Query(alias="from", description="The date the period runs from.")],
+    from_: Annotated[IsoDate, Query(alias="from", description="The date the period runs from.")],
     add: Annotated[int, Query(ge=0, le=1000, description="Working days to add.")],
 ) -> WorkingDaysOut:
     """The `add`-th working day strictly after `from` (the first day of a period is not
@@ -43,8 +43,8 @@ async def add_working_days(
 @any_key
 async def list_calendar_days(
     ctx: CtxDep,
-    from_: Annotated[date, Query(alias="from", description="First date.")],
-    to: Annotated[date, Query(description="Last date, at most 400 days in all.")],
+    from_: Annotated[IsoDate, Query(alias="from", description="First date.")],
+    to: Annotated[IsoDate, Query(description="Last date, at most 400 days in all.")],
 ) -> CalendarDaysOut:
     """Every date of a range, working or not and why (for drawing a calendar)."""
     return await service.list_days(ctx, start=from_, end=to)
@@ -89,7 +89,7 @@ async def publish_calendar_year(
 )
 @access(Role.ADMIN)
 async def correct_calendar_day(
-    day: date, body: CalendarDayIn, ctx: CtxDep, background: BackgroundTasks
+    day: IsoDate, body: CalendarDayIn, ctx: CtxDep, background: BackgroundTasks
 ) -> CalendarDayOut:
     """Correct one date of a published year. The kind must fit the weekday: `weekend` and
     `makeup_workday` only on Saturdays and Sundays, `workday` only Monday to Friday; a

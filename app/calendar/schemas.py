@@ -1,11 +1,10 @@
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.core.schemas import Strict, Timestamp
+from app.core.schemas import IsoDate, Strict, Timestamp
 
 DayKind = Literal["workday", "weekend", "holiday", "makeup_workday"]
 
@@ -13,19 +12,19 @@ DayKind = Literal["workday", "weekend", "holiday", "makeup_workday"]
 class WorkingDaysOut(BaseModel):
     model_config = ConfigDict(validate_by_name=True, serialize_by_alias=True)
 
-    from_: dt.date = Field(alias="from", description="The date the period runs from.")
+    from_: IsoDate = Field(alias="from", description="The date the period runs from.")
     add: int = Field(description="Working days added.")
-    date: dt.date = Field(description="The `add`-th working day strictly after `from`.")
+    date: IsoDate = Field(description="The `add`-th working day strictly after `from`.")
 
 
 class HolidayOut(BaseModel):
-    date: dt.date
+    date: IsoDate
     name: str | None
     name_zh: str | None
 
 
 class MakeupWorkdayOut(BaseModel):
-    date: dt.date
+    date: IsoDate
     name: str | None = Field(description="The holiday it makes up for, where known.")
 
 
@@ -57,7 +56,7 @@ class CalendarYearOut(BaseModel):
 
 
 class HolidayIn(Strict):
-    date: dt.date
+    date: IsoDate
     name: str = Field(min_length=1, max_length=100)
     name_zh: str | None = Field(
         default=None,
@@ -71,7 +70,7 @@ class CalendarYearIn(Strict):
     holidays: list[HolidayIn] = Field(
         max_length=366, description="Every day off: the holidays and the weekends they span."
     )
-    makeup_workdays: list[dt.date] = Field(
+    makeup_workdays: list[IsoDate] = Field(
         max_length=366, description="Saturdays and Sundays worked instead (调休上班)."
     )
     notice: str = Field(min_length=1, max_length=2000, description="The notice imported.")
@@ -85,7 +84,7 @@ class CalendarDayIn(Strict):
 
 
 class CalendarDayOut(BaseModel):
-    date: dt.date
+    date: IsoDate
     is_working: bool
     kind: DayKind
     holiday_name: str | None

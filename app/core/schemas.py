@@ -20,6 +20,7 @@ from pydantic import (
     Field,
     PlainSerializer,
     WithJsonSchema,
+    model_validator,
 )
 
 from app.core.jsonutil import ExponentNumber
@@ -34,6 +35,15 @@ class Strict(BaseModel):
     """Request bodies: unknown fields are refused, never silently dropped."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _an_object(cls, value: Any) -> Any:
+        # A body is validated from attributes too, so a bare number (parsed as a Decimal) would
+        # pass as an object with no fields: only a JSON object is a body.
+        if isinstance(value, dict | cls):
+            return value
+        raise ValueError("the body must be a JSON object")
 
 
 def parse_money(value: Any) -> Decimal:
@@ -134,6 +144,23 @@ Share = Annotated[
     ),
     WithJsonSchema({"type": "string", "examples": ["0.5000"]}, mode="serialization"),
 ]
+
+
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _iso_date(value: Any) -> Any:
+    # Pydantic would read "0", "86400" or a number as a Unix time in 1970: a business date is
+    # only ever written YYYY-MM-DD.
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and _ISO_DATE.match(value):
+        return value
+    raise ValueError("a date is written YYYY-MM-DD")
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_date)]
+"""A calendar date, in and out as ISO 8601 ``YYYY-MM-DD``, and nothing else."""
 
 
 BasisPoints = Annotated[

@@ -1,12 +1,11 @@
 from __future__ import annotations
 
-from datetime import date
 from typing import Literal
 from uuid import UUID
 
 from pydantic import BaseModel, Field, StrictInt, ValidationInfo, field_validator
 
-from app.core.schemas import Money, PositiveMoney, Strict, Timestamp
+from app.core.schemas import IsoDate, Money, PositiveMoney, Strict, Timestamp
 from app.identifiers import check_nice_class, normalise_ip_number
 from app.models.ip_asset import IP_KINDS
 
@@ -41,7 +40,7 @@ class IpAssetCreate(Strict):
         validate_default=True,
         description="Trademarks only (and required for them): the Nice class, 1 to 45.",
     )
-    protection_expires_on: date | None = None
+    protection_expires_on: IsoDate | None = None
 
     # ``kind`` is declared first, so it is already validated here; when it is not in
     # ``info.data`` it was refused, and that is the error worth reporting.
@@ -64,7 +63,7 @@ class ValuationCreate(Strict):
     method: str = Field(
         min_length=1, max_length=100, examples=["income approach"], description="Free text."
     )
-    valuation_date: date = Field(description="The appraisal's date; not in the future.")
+    valuation_date: IsoDate = Field(description="The appraisal's date; not in the future.")
 
 
 class CurrentValuation(BaseModel):
@@ -72,7 +71,7 @@ class CurrentValuation(BaseModel):
     value: Money
     appraiser: str
     method: str
-    valuation_date: date
+    valuation_date: IsoDate
     created_at: Timestamp
 
 
@@ -88,7 +87,7 @@ class IpAssetOut(BaseModel):
     holder_enterprise_id: UUID
     licensor_name: str | None
     nice_class: int | None
-    protection_expires_on: date | None
+    protection_expires_on: IsoDate | None
     created_at: Timestamp
     current_valuation: CurrentValuation | None = Field(
         description="The newest valuation (by valuation date, then entry), or null."

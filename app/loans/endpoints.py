@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import Query, Response
@@ -16,7 +15,7 @@ from app.core.errors import (
 from app.core.ids import parse_id
 from app.core.roles import Role
 from app.core.routing import ApiRouter, CtxDep, access
-from app.core.schemas import Limit, Page
+from app.core.schemas import IsoDate, Limit, Page
 from app.loans import service
 from app.loans.errors import DefaultNotAllowed
 from app.loans.schemas import (
@@ -64,7 +63,7 @@ async def disburse_loan(
     return out
 
 
-@router.get("/v1/loans", response_model=Page[LoanOut], responses=problems())
+@router.get("/v1/loans", response_model=Page[LoanOut], responses=problems(NotFound))
 @access(*READERS)
 async def list_loans(
     ctx: CtxDep,
@@ -90,7 +89,7 @@ async def list_loans(
 @router.get("/v1/loans/{loan_id}", response_model=LoanOut, responses=problems(NotFound))
 @access(*READERS)
 async def get_loan(
-    loan_id: str, ctx: CtxDep, response: Response, as_of: date | None = None
+    loan_id: str, ctx: CtxDep, response: Response, as_of: IsoDate | None = None
 ) -> LoanOut:
     """The loan and its schedule as of a date (default today; a future date projects it)."""
     out = await service.get_loan(ctx, loan_id=parse_id(loan_id, "loan"), as_of=as_of)

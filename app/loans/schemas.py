@@ -1,35 +1,34 @@
 from __future__ import annotations
 
-from datetime import date
 from typing import Literal
 from uuid import UUID
 
 from pydantic import BaseModel, Field
 
-from app.core.schemas import Money, PositiveMoney, Strict, Timestamp
+from app.core.schemas import IsoDate, Money, PositiveMoney, Strict, Timestamp
 
 RepaymentMethodName = Literal["interest_only_bullet", "equal_installment", "equal_principal"]
 LoanState = Literal["active", "paid_off", "defaulted"]
 
 
 class DisbursementBody(Strict):
-    disbursed_on: date = Field(description="Value date: today or earlier, not before receipt.")
+    disbursed_on: IsoDate = Field(description="Value date: today or earlier, not before receipt.")
     repayment_method: RepaymentMethodName
 
 
 class RepaymentBody(Strict):
-    paid_on: date = Field(description="Value date: not in the future, not before disbursement.")
+    paid_on: IsoDate = Field(description="Value date: not in the future, not before disbursement.")
     amount: PositiveMoney
 
 
 class DefaultBody(Strict):
     reason: str = Field(min_length=1, max_length=2000)
-    as_of: date = Field(description="The date the loan is 90 or more days past due.")
+    as_of: IsoDate = Field(description="The date the loan is 90 or more days past due.")
 
 
 class InstallmentOut(BaseModel):
     seq: int
-    due_date: date
+    due_date: IsoDate
     principal: Money
     interest: Money
     paid_principal: Money
@@ -48,15 +47,15 @@ class LoanOut(BaseModel):
     rate_bp: int
     repayment_method: RepaymentMethodName
     term_months: int
-    disbursed_on: date
-    maturity_date: date
+    disbursed_on: IsoDate
+    maturity_date: IsoDate
     state: LoanState
-    as_of: date = Field(description="The date `days_past_due` and the paid amounts are as of.")
+    as_of: IsoDate = Field(description="The date `days_past_due` and the paid amounts are as of.")
     days_past_due: int
-    paid_off_on: date | None
-    defaulted_on: date | None
+    paid_off_on: IsoDate | None
+    defaulted_on: IsoDate | None
     default_reason: str | None
-    securitized_on: date | None = Field(
+    securitized_on: IsoDate | None = Field(
         description="When the loan was transferred to a securitisation vehicle; null until then."
     )
     schedule: list[InstallmentOut]
@@ -73,7 +72,7 @@ class AllocationLine(BaseModel):
 
 class RepaymentOut(BaseModel):
     id: UUID
-    paid_on: date
+    paid_on: IsoDate
     amount: Money
     interest_paid: Money
     principal_paid: Money

@@ -1,12 +1,11 @@
 from __future__ import annotations
 
-from datetime import date
 from typing import Literal
 from uuid import UUID
 
 from pydantic import BaseModel, Field
 
-from app.core.schemas import Strict, Timestamp
+from app.core.schemas import IsoDate, Strict, Timestamp
 
 PledgeState = Literal["proposed", "registered", "released", "enforced", "cancelled"]
 
@@ -17,9 +16,9 @@ class PledgeOut(BaseModel):
     ip_asset_id: UUID
     state: PledgeState
     registration_no: str | None = Field(description="The CNIPA pledge registration number.")
-    registered_on: date | None
-    released_on: date | None
-    enforced_on: date | None
+    registered_on: IsoDate | None
+    released_on: IsoDate | None
+    enforced_on: IsoDate | None
     state_reason: str | None
     created_at: Timestamp
     updated_at: Timestamp
@@ -28,7 +27,7 @@ class PledgeOut(BaseModel):
 
 class RegistrationBody(Strict):
     registration_no: str = Field(min_length=1, max_length=64, examples=["Y2026440000123"])
-    registered_on: date
+    registered_on: IsoDate
 
 
 class ReleaseBody(Strict):

@@ -1,13 +1,12 @@
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal
 from typing import Annotated, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, Field, PlainSerializer, WithJsonSchema, model_validator
 
-from app.core.schemas import Money, PositiveMoney, Share, Strict, Timestamp
+from app.core.schemas import IsoDate, Money, PositiveMoney, Share, Strict, Timestamp
 from app.models.enterprise import INDUSTRIES
 
 PoolState = Literal["open", "locked", "transferred"]
@@ -71,7 +70,9 @@ class Limits(Strict):
 
 class PoolCreate(Strict):
     name: str = Field(min_length=1, max_length=200)
-    cut_off_date: date = Field(description="Today or earlier: the facts of a tape are known ones.")
+    cut_off_date: IsoDate = Field(
+        description="Today or earlier: the facts of a tape are known ones."
+    )
     target_balance: PositiveMoney
     criteria: Criteria = Field(default_factory=Criteria)
     limits: Limits = Field(default_factory=Limits)
@@ -83,7 +84,7 @@ class PoolLoanAdd(Strict):
 
 class PoolTransfer(Strict):
     spv_name: str = Field(min_length=1, max_length=200)
-    transfer_date: date = Field(description="Not before the cut-off date, not in the future.")
+    transfer_date: IsoDate = Field(description="Not before the cut-off date, not in the future.")
 
 
 class PoolStats(BaseModel):
@@ -104,13 +105,13 @@ class PoolOut(BaseModel):
     id: UUID
     name: str
     state: PoolState
-    cut_off_date: date
+    cut_off_date: IsoDate
     target_balance: Money
     criteria: Criteria
     limits: Limits
     stats: PoolStats
     spv_name: str | None
-    transfer_date: date | None
+    transfer_date: IsoDate | None
     locked_at: Timestamp | None
     transferred_at: Timestamp | None
     created_at: Timestamp

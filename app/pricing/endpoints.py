@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import Query, Response
@@ -15,7 +14,7 @@ from app.core.errors import (
 from app.core.ids import parse_id
 from app.core.roles import BANK_ROLES, Role
 from app.core.routing import ApiRouter, CtxDep, access
-from app.core.schemas import Limit, Page
+from app.core.schemas import IsoDate, Limit, Page
 from app.pricing import service
 from app.pricing.errors import LprUnavailable
 from app.pricing.schemas import LprFixingIn, LprFixingOut, QuoteIn, QuoteOut
@@ -33,7 +32,7 @@ router = ApiRouter(prefix="/v1", tags=["pricing"])
 )
 @access(Role.ADMIN)
 async def put_lpr_fixing(
-    fixing_date: date, body: LprFixingIn, ctx: CtxDep, response: Response
+    fixing_date: IsoDate, body: LprFixingIn, ctx: CtxDep, response: Response
 ) -> LprFixingOut:
     """Record the Loan Prime Rate fixing announced for a date (201), or correct it (200;
     the same figures again change nothing). A date after today is refused (422): fixings are
@@ -55,7 +54,7 @@ async def put_lpr_fixing(
 async def list_lpr_fixings(
     ctx: CtxDep,
     on: Annotated[
-        date | None,
+        IsoDate | None,
         Query(description="Only the fixing in force on this date (the latest on or before it)."),
     ] = None,
     cursor: str | None = None,

@@ -1,12 +1,11 @@
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, Field
 
-from app.core.schemas import Money, PositiveMoney, Strict, Timestamp
+from app.core.schemas import IsoDate, Money, PositiveMoney, Strict, Timestamp
 
 FixingBp = Annotated[
     int, Field(strict=True, ge=1, le=9999, description="Basis points (290 = 2.90% a year).")
@@ -31,7 +30,7 @@ class LprFixingIn(Strict):
 
 
 class LprFixingOut(BaseModel):
-    fixing_date: date
+    fixing_date: IsoDate
     one_year_bp: int
     five_year_bp: int
     created_at: Timestamp
@@ -41,7 +40,7 @@ class LprFixingOut(BaseModel):
 
 class QuoteIn(Strict):
     spread_bp: SpreadBp | None = None
-    quote_date: date | None = Field(
+    quote_date: IsoDate | None = Field(
         default=None, description="The date to price on (today when omitted); not in the future."
     )
     amount: PositiveMoney | None = Field(
@@ -60,11 +59,11 @@ class QuoteComponentOut(BaseModel):
 class QuoteOut(BaseModel):
     id: UUID
     application_id: UUID
-    quote_date: date
+    quote_date: IsoDate
     amount: Money
     term_months: int
     lpr_bp: int = Field(description="The 1-year LPR in force on the quote date.")
-    lpr_date: date = Field(description="The date of that fixing.")
+    lpr_date: IsoDate = Field(description="The date of that fixing.")
     spread_bp: int
     components: list[QuoteComponentOut]
     discount_uncapped_bp: int

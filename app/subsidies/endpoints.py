@@ -57,7 +57,7 @@ async def get_subsidy_program(program_id: str, ctx: CtxDep) -> ProgramOut:
     return await service.get_program(ctx, program_id=parse_id(program_id, "programme"))
 
 
-@router.get("/v1/subsidy-claims", response_model=Page[ClaimOut], responses=problems())
+@router.get("/v1/subsidy-claims", response_model=Page[ClaimOut], responses=problems(NotFound))
 @access(Role.ADMIN, Role.DISTRICT_BUREAU)
 async def list_subsidy_claims(
     ctx: CtxDep,

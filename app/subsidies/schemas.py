@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from datetime import date
 from typing import Literal
 from uuid import UUID
 
@@ -10,7 +9,7 @@ from pydantic import (
     model_validator,
 )
 
-from app.core.schemas import Money, Share, Strict, Timestamp
+from app.core.schemas import IsoDate, Money, Share, Strict, Timestamp
 from app.models.enterprise import INDUSTRIES
 
 ProgramKind = Literal["interest_subsidy", "risk_compensation"]
@@ -27,8 +26,8 @@ class ProgramCreate(Strict):
     cap_per_enterprise_year: Money | None = None
     annual_budget: Money
     budget_year: int = Field(ge=2000, le=2200)
-    effective_from: date
-    effective_to: date | None = None
+    effective_from: IsoDate
+    effective_to: IsoDate | None = None
     industries: list[Industry] | None = Field(
         default=None, min_length=1, description="Eligible industries; all when omitted."
     )
@@ -50,8 +49,8 @@ class ProgramOut(BaseModel):
     cap_per_enterprise_year: Money | None
     annual_budget: Money
     budget_year: int
-    effective_from: date
-    effective_to: date | None
+    effective_from: IsoDate
+    effective_to: IsoDate | None
     industries: list[str] | None
     committed: Money = Field(description="Pending, approved and paid claims.")
     remaining: Money = Field(description="What the budget has left for new claims.")
@@ -68,7 +67,7 @@ class ClaimOut(BaseModel):
     district_code: str
     kind: ProgramKind
     repayment_id: UUID | None
-    basis_date: date
+    basis_date: IsoDate
     basis_amount: Money = Field(description="The interest paid, or the outstanding principal.")
     computed_amount: Money = Field(description="round_half_up(basis × share), before limits.")
     amount: Money
@@ -76,7 +75,7 @@ class ClaimOut(BaseModel):
     state: ClaimState
     decided_at: Timestamp | None
     decision_reason: str | None
-    paid_on: date | None
+    paid_on: IsoDate | None
     created_at: Timestamp
     updated_at: Timestamp
     version: int
@@ -94,4 +93,4 @@ class ClaimDecision(Strict):
 
 
 class ClaimPayment(Strict):
-    paid_on: date
+    paid_on: IsoDate
