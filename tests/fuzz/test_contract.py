@@ -1,0 +1,158 @@
+"""Schemathesis against the served OpenAPI document, in-process, on real PostgreSQL.
+
+Every operation is called with generated requests (valid ones and deliberately invalid ones),
+with a valid key of a role chosen among those that may call it (now and then one that may not),
+and with path ids that are sometimes real records of a small bank (tests/security/world.py),
+so that handlers run, not only the 404 path. Each response must:
+
+- not be a server error;
+- have a status code and a content type the document lists for the operation;
+- match the documented schema of its body (and headers);
+- when the request was invalid, be refused (4xx);
+- when it is an error, be an RFC 9457 problem (``application/problem+json`` with ``type``,
+  ``title``, ``status`` equal to the response's, and ``detail``).
+
+The run is short in the normal suite (``IPLEDGE_FUZZ_EXAMPLES`` examples per operation, 12 by
+default, with a fixed seed); ``make fuzz`` raises the count and draws fresh examples.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from typing import Any
+
+import httpx
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+from schemathesis import GenerationMode
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    negative_data_rejection,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from app.core.roles import Role
+from app.main import create_app
+from tests.conftest import make_settings as settings_with
+from tests.security.world import build_world
+
+EXAMPLES = int(os.environ.get("IPLEDGE_FUZZ_EXAMPLES", "12"))
+# The normal suite replays the same examples every run; `make fuzz` explores.
+DERANDOMIZE = os.environ.get("IPLEDGE_FUZZ_RANDOM", "") == ""
+
+DOCUMENT = create_app(settings_with(), listen=False).openapi()
+# The key is ours to send (a valid one of the drawn role), not a parameter to fuzz.
+CONFIG = schemathesis.Config.from_dict({"generation": {"with-security-parameters": False}})
+SCHEMA = schemathesis.openapi.from_dict(DOCUMENT, config=CONFIG)
+OPERATIONS = sorted(
+    f"{method.upper()} {path}"
+    for path, item in DOCUMENT["paths"].items()
+    for method in item
+    if method in {"get", "put", "post", "patch", "delete"}
+)
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    negative_data_rejection,
+]
+
+
+def _problem_failures(response: httpx.Response) -> list[str]:
+    if response.status_code < 400:
+        return []
+    media = response.headers.get("content-type", "").split(";")[0].strip()
+    if media != "application/problem+json":
+        return [f"{response.status_code} answered as {media!r}, not application/problem+json"]
+    try:
+        body = response.json()
+    except ValueError:
+        return [f"{response.status_code} problem body is not JSON"]
+    failures = []
+    for member, kind in (("type", str), ("title", str), ("status", int), ("detail", str)):
+        if not isinstance(body.get(member), kind):
+            failures.append(f"problem member {member!r} missing or not a {kind.__name__}")
+    if body.get("status") != response.status_code:
+        failures.append(f"problem status {body.get('status')} != {response.status_code}")
+    if isinstance(body.get("type"), str) and "/problems/" not in body["type"]:
+        failures.append(f"problem type {body['type']!r} does not end in /problems/<slug>")
+    return failures
+
+
+def _request(case: Any, headers: dict[str, str]) -> dict[str, Any]:
+    sent = case.as_transport_kwargs(base_url="http://ipledge.test")
+    out_headers = {
+        k: v for k, v in (sent.get("headers") or {}).items() if k.lower() != "authorization"
+    }
+    out_headers.update(headers)
+    request: dict[str, Any] = {
+        "method": sent["method"],
+        "url": sent["url"],
+        "params": sent.get("params") or None,
+        "headers": out_headers,
+    }
+    if "json" in sent:
+        request["content"] = json.dumps(sent["json"]).encode()
+        out_headers.setdefault("Content-Type", "application/json")
+    elif sent.get("data") is not None:
+        data = sent["data"]
+        request["content"] = data if isinstance(data, bytes) else str(data).encode()
+    return request
+
+
+@pytest.fixture
+async def world(client, make_key, conn, clock):
+    return await build_world(client, make_key, conn, clock)
+
+
+@pytest.mark.parametrize("label", OPERATIONS)
+async def test_operation_keeps_its_contract(client, world, label):
+    operation = SCHEMA.find_operation_by_label(label)
+    assert operation is not None, label
+    # Public operations (health, metrics) have no x-roles: any key, or none, will do.
+    documented = DOCUMENT["paths"][operation.path][operation.method]
+    allowed = [Role(r) for r in documented.get("x-roles", list(Role))]
+    seeded = {p.name: world.ids[p.name] for p in operation.path_parameters if p.name in world.ids}
+    strategies = []
+    for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+        strategies.append(operation.as_strategy(generation_mode=mode))
+        if seeded:
+            strategies.append(operation.as_strategy(generation_mode=mode, path_parameters=seeded))
+    roles = (
+        st.one_of(st.sampled_from(allowed), st.sampled_from(list(Role)))
+        if len(allowed) < 6
+        else st.sampled_from(allowed)
+    )
+    loop = asyncio.get_running_loop()
+
+    def send(request: dict[str, Any]) -> httpx.Response:
+        future = asyncio.run_coroutine_threadsafe(client.request(**request), loop)
+        return future.result(timeout=60)
+
+    @settings(
+        max_examples=EXAMPLES,
+        deadline=None,
+        derandomize=DERANDOMIZE,
+        database=None,
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(data=st.data())
+    def explore(data: st.DataObject) -> None:
+        case = data.draw(st.one_of(strategies), label="case")
+        role = data.draw(roles, label="role")
+        response = send(_request(case, world.keys[role]))
+        problems = _problem_failures(response)
+        assert not problems, f"{case.as_curl_command()} as {role.value}: {problems}"
+        case.validate_response(response, checks=CHECKS)
+
+    await asyncio.to_thread(explore)

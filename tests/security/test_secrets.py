@@ -1,0 +1,132 @@
+"""Secrets appear once: an API key and a webhook signing secret are in the response that
+creates (or rotates) them and nowhere after — not in reads, lists, the audit trail, nor the
+JSON log lines written while they are used.
+
+tests/core/test_auth.py checks the key is stored as a hash and absent from the key list;
+tests/webhooks/test_endpoints_api.py that the secret is absent from the endpoint's read, the
+endpoint list and its creation and rotation audit events. These add the rest: the audit trail
+of key issuing and revocation, the lists after a revocation or a rotation, deliveries and
+events, and the log lines.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import sys
+
+import pytest
+import structlog
+
+from app.core import logging as app_logging
+from app.core.middleware import RequestMiddleware
+
+
+async def _everything_an_admin_can_read(client, admin, endpoint_id: str) -> str:
+    """The text of every read an admin has that could carry a key or a secret."""
+    paths = [
+        "/v1/api-keys?limit=200",
+        "/v1/audit-events?limit=200",
+        "/v1/audit-events?entity_type=api_key&limit=200",
+        "/v1/audit-events?entity_type=webhook_endpoint&limit=200",
+        "/v1/webhook-endpoints?limit=200",
+        f"/v1/webhook-endpoints/{endpoint_id}",
+        f"/v1/webhook-endpoints/{endpoint_id}/deliveries",
+        "/v1/webhook-events?limit=200",
+    ]
+    texts = []
+    for path in paths:
+        response = await client.get(path, headers=admin)
+        assert response.status_code == 200, (path, response.text)
+        texts.append(response.text)
+    return "\n".join(texts)
+
+
+@pytest.fixture
+def log_lines(monkeypatch, client):
+    """The service's JSON log output, at DEBUG, with the access log on, in a buffer."""
+    buffer = io.StringIO()
+    monkeypatch.setattr(sys, "stdout", buffer)
+    app_logging.configure("DEBUG")
+    # Module loggers keep the configuration of their first use (an earlier test's, maybe
+    # writing to a stream closed since): give each a fresh one for this test.
+    for name, module in list(sys.modules.items()):
+        proxy = getattr(module, "log", None) if name.startswith("app.") else None
+        if isinstance(proxy, structlog._config.BoundLoggerLazyProxy):
+            monkeypatch.setattr(module, "log", structlog.get_logger(*proxy._logger_factory_args))
+    app = client._transport.app
+    if app.middleware_stack is None:  # built on the first request; this may come before it
+        app.middleware_stack = app.build_middleware_stack()
+    middleware = app.middleware_stack
+    while middleware is not None and not isinstance(middleware, RequestMiddleware):
+        middleware = getattr(middleware, "app", None)
+    assert middleware is not None
+    monkeypatch.setattr(middleware, "access_log", True)
+    yield lambda: [
+        json.loads(line) for line in buffer.getvalue().splitlines() if line.startswith("{")
+    ]
+    logging.getLogger().handlers.clear()
+    structlog.reset_defaults()
+
+
+async def test_keys_and_secrets_appear_only_where_they_are_created(client, make_key, log_lines):
+    admin = await make_key("admin")
+    created = await client.post(
+        "/v1/api-keys", json={"role": "relationship_manager", "subject": "RM-77"}, headers=admin
+    )
+    assert created.status_code == 201
+    key = created.json()["key"]
+    key_secret = key.rsplit("_", 1)[-1]
+    # The key is used (and fails once, mistyped: a wrong key is not logged either).
+    rm = {"Authorization": f"Bearer {key}"}
+    assert (await client.get("/v1/applications", headers=rm)).status_code == 200
+    typo = {"Authorization": f"Bearer {key[:-1]}Z"}
+    assert (await client.get("/v1/applications", headers=typo)).status_code == 401
+
+    endpoint = await client.post(
+        "/v1/webhook-endpoints",
+        json={"url": "http://127.0.0.1:9/hook", "event_types": ["loan.disbursed"]},
+        headers=admin,
+    )
+    assert endpoint.status_code == 201
+    first_secret = endpoint.json()["secret"]
+    endpoint_id = endpoint.json()["id"]
+    rotated = await client.post(f"/v1/webhook-endpoints/{endpoint_id}/rotate-secret", headers=admin)
+    assert rotated.status_code == 200
+    second_secret = rotated.json()["secret"]
+    assert second_secret != first_secret
+    revoked = await client.post(f"/v1/api-keys/{created.json()['id']}/revoke", headers=admin)
+    assert revoked.status_code == 200 and key not in revoked.text
+
+    reads = await _everything_an_admin_can_read(client, admin, endpoint_id)
+    assert created.json()["id"] in reads and endpoint_id in reads  # the reads do show them
+    for secret in (key, key_secret, first_secret, second_secret):
+        assert secret not in reads
+    assert '"secret"' not in reads and '"key"' not in reads
+
+    lines = log_lines()
+    requests = [line for line in lines if line.get("message") == "request"]
+    assert len(requests) >= 8, lines  # every request above was logged
+    logged = json.dumps(lines)
+    admin_token = admin["Authorization"].removeprefix("Bearer ")
+    for secret in (key, key_secret, first_secret, second_secret, admin_token):
+        assert secret not in logged
+    assert "Bearer" not in logged and "authorization" not in logged.lower()
+
+
+async def test_another_caller_reusing_the_idempotency_key_does_not_get_the_key(client, make_key):
+    """The first response is kept for Idempotency-Key replays to its caller; another admin
+    sending the same Idempotency-Key and body gets a key of their own, never the first."""
+    admin = await make_key("admin")
+    other_admin = await make_key("admin")
+    headers = {**admin, "Idempotency-Key": "issue-once-0001"}
+    first = await client.post("/v1/api-keys", json={"role": "securitization"}, headers=headers)
+    assert first.status_code == 201
+    again = await client.post(
+        "/v1/api-keys",
+        json={"role": "securitization"},
+        headers={**other_admin, "Idempotency-Key": "issue-once-0001"},
+    )
+    assert again.status_code == 201
+    assert first.json()["key"] not in again.text
