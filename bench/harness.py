@@ -72,6 +72,16 @@ def ensure_wrk() -> str:
 @contextmanager
 def server(app: str, env: dict[str, str], *, factory: bool = False) -> Iterator[str]:
     """Run ``app`` under uvicorn (one process, uvloop, httptools) until the block ends."""
+    with server_process(app, env, factory=factory) as (base, _):
+        yield base
+
+
+@contextmanager
+def server_process(
+    app: str, env: dict[str, str], *, factory: bool = False
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """``server``, yielding the uvicorn process too (its ``pid`` is the server's own: one
+    process, no reloader), for measurements that watch the server's memory."""
     port = free_port()
     cmd = [
         sys.executable,
@@ -107,7 +117,7 @@ def server(app: str, env: dict[str, str], *, factory: bool = False) -> Iterator[
                 log.seek(0)
                 raise RuntimeError(f"{app} did not start:\n{log.read().decode()[-3000:]}")
             time.sleep(0.2)
-        yield base
+        yield base, proc
     finally:
         proc.send_signal(signal.SIGINT)
         try:
