@@ -9,12 +9,20 @@ same statement.
 Deadlines that fell in an unpublished year are computed as soon as the year is published (the
 calendar calls ``recompute_deadlines`` in the publishing transaction), and the sweep re-checks
 them too, for a process whose calendar was stale.
+
+A calendar change recomputes the open clocks it can see, but a submission committing just
+after it may have computed its deadline on the calendar as it was a moment before (each process
+re-reads the calendar's revision at most once a second, and the change cannot see a clock that
+is not committed yet). So every sweep also re-checks the open clocks started since shortly
+before its previous pass: clock ids are UUIDv7, so "started since" is a range of the primary
+key, and the work is only what intake brought in meanwhile.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
+from uuid import UUID
 
 import structlog
 
@@ -98,18 +106,31 @@ async def emit_due_events(db: Db, *, now: datetime, request_id: str) -> tuple[in
     return row["at_risk"], row["breached"]
 
 
+def _first_id_since(moment: datetime) -> UUID:
+    """The smallest UUIDv7 of ``moment``'s millisecond: every id made since sorts after it."""
+    return UUID(int=(int(moment.timestamp() * 1000) & 0xFFFF_FFFF_FFFF) << 80)
+
+
 async def recompute_deadlines(
-    ctx: Ctx, index: CalendarIndex, changed_years: set[int] | None = None
+    ctx: Ctx,
+    index: CalendarIndex,
+    changed_years: set[int] | None = None,
+    *,
+    started_since: datetime | None = None,
 ) -> int:
     """Compute deadlines the calendar could not give before (and, after a calendar change,
-    re-check the open clocks whose working-day window touches the changed years). Returns how
-    many clocks got a new deadline. Decided clocks keep theirs unless they had none."""
+    re-check the open clocks whose working-day window touches the changed years; with
+    ``started_since``, the open clocks started since then). Returns how many clocks got a new
+    deadline. Decided clocks keep theirs unless they had none."""
     args: list[object] = []
     where = "c.deadline_date IS NULL"
     if changed_years:
         first, last = min(changed_years), max(changed_years)
         args += [date(first, 1, 1), datetime(last + 1, 1, 1, tzinfo=sla.SHANGHAI)]
         where += " OR (c.stopped_at IS NULL AND c.received_at < $2 AND c.deadline_date >= $1)"
+    if started_since is not None:
+        args.append(_first_id_since(started_since))
+        where += f" OR (c.stopped_at IS NULL AND c.id >= ${len(args)})"
     rows = await ctx.db.fetch(
         f"""SELECT c.id, c.application_id, c.seq, c.tier_working_days, c.received_at,
                    c.deadline_date
@@ -180,7 +201,9 @@ async def sweep(runtime: Runtime) -> SweepResult:
     the same pass), then the at-risk and breached events."""
     async with runtime.unit_of_work(SYSTEM, label="sla-sweep") as ctx:
         index = await calendar_service.get_index(ctx.db)
-        computed = await recompute_deadlines(ctx, index)
+        # Since shortly before the previous pass: a pass late by up to a minute misses none.
+        lookback = timedelta(seconds=2 * runtime.settings.sla_sweep_interval_s + 60)
+        computed = await recompute_deadlines(ctx, index, started_since=ctx.now - lookback)
         at_risk, breached = await emit_due_events(ctx.db, now=ctx.now, request_id=ctx.request_id)
     return SweepResult(at_risk=at_risk, breached=breached, deadlines_computed=computed)
 

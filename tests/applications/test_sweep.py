@@ -95,3 +95,36 @@ async def test_two_workers_sweeping_at_once_report_each_clock_once(
                 "application.sla_breached",
             ]
     assert sum(r.breached for r in results) >= len(apps)
+
+
+async def _recomputed(conn, app_id: str) -> int:
+    return await conn.fetchval(
+        "SELECT count(*) FROM audit_events WHERE entity_id = $1 "
+        "AND action = 'approval_clock.deadline_computed'",
+        app_id,
+    )
+
+
+class TestStaleDeadlines:
+    async def test_a_recent_clock_computed_on_a_stale_calendar_is_corrected(
+        self, desk, clock, runtime, conn
+    ):
+        # A submission racing a calendar change can commit a deadline from the calendar as it
+        # was; the change's own recomputation could not see it. The next sweep puts it right.
+        clock.set(at("2026-02-13T10:00:00+08:00"))  # Fri 13 Feb + 3 → Wed 25 Feb
+        app = await desk.submit(await desk.create())
+        assert app["sla"]["deadline_date"] == "2026-02-25"
+        for table, key in (("approval_clocks", "application_id"), ("applications", "id")):
+            await conn.execute(
+                f"UPDATE {table} SET deadline_date = '2026-02-18', "
+                f"deadline_at = '2026-02-18T15:59:59.999999Z' WHERE {key} = $1",
+                app["id"],
+            )
+        result = await sweep.sweep(runtime)
+        assert result.deadlines_computed >= 1
+        fixed = await desk.get(app)
+        assert fixed["sla"]["deadline_date"] == "2026-02-25"
+        assert fixed["clocks"][-1]["deadline_date"] == "2026-02-25"
+        assert await _recomputed(conn, app["id"]) == 1
+        await sweep.sweep(runtime)  # right now: nothing more to do for it
+        assert await _recomputed(conn, app["id"]) == 1
