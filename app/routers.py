@@ -11,6 +11,7 @@ from app.ops.endpoints import router as ops_router
 from app.pledges.endpoints import router as pledges_router
 from app.pools.endpoints import router as pools_router
 from app.pricing.endpoints import router as pricing_router
+from app.reports.endpoints import router as reports_router
 from app.subsidies.endpoints import router as subsidies_router
 from app.webhooks.endpoints import router as webhooks_router
 
@@ -23,6 +24,7 @@ ALL = [
     loans_router,
     subsidies_router,
     pools_router,
+    reports_router,
     calendar_router,
     keys_router,
     audit_router,

@@ -14,6 +14,7 @@ from bench import lending as lending_bench
 from bench import loans as loans_bench
 from bench import pools as pools_bench
 from bench import pools_api as pools_api_bench
+from bench import reports as reports_bench
 from bench import webhooks as webhooks_bench
 from bench.harness import Request
 from bench.setup import BenchSession
@@ -85,6 +86,7 @@ MICRO: list[Measurement] = [
     Measurement("webhooks: event write cost", webhooks_bench.event_write_cost),
     Measurement("webhooks: relay throughput", webhooks_bench.relay_throughput),
     Measurement("webhooks: relay memory", webhooks_bench.relay_memory),
+    Measurement(reports_bench.NAME, reports_bench.at_scale),
     Measurement(pools_api_bench.SELECTION_NAME, pools_api_bench.selection_via_api),
     Measurement(pools_api_bench.TAPE_NAME, pools_api_bench.tape_export),
 ]

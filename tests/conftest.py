@@ -36,6 +36,13 @@ from app.main import attach, create_app
 TEST_DB_NAME = "ipledge_test"
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests that commit run after all the others, in their own order. Every rolled-back test
+    then sees a database holding only what it made itself, which tests of figures over the
+    whole book (reports, pool selection) need to be exact."""
+    items.sort(key=lambda item: item.get_closest_marker("committed") is not None)
+
+
 def _test_server_url() -> str:
     url = os.environ.get("IPLEDGE_TEST_DATABASE_URL")
     if url:
