@@ -92,3 +92,22 @@ async def make_desk(
     for _ in range(assets):
         desk.assets.append(await factories.ip_asset(conn, enterprise_id))
     return desk
+
+
+async def live_desk(
+    make_live_key, live_client, enterprise_id: UUID, *, conn=None, assets=()
+) -> Desk:
+    """A desk whose keys are committed, for tests of real concurrency (``live_client``)."""
+    rm_id = f"RM{factories._unique_digits(6)}"
+    return Desk(
+        client=live_client,
+        bank=await make_live_key("bank_system"),
+        rm=await make_live_key("relationship_manager", rm_id),
+        rm_id=rm_id,
+        other_rm=await make_live_key("relationship_manager", rm_id + "X"),
+        officer=await make_live_key("credit_officer"),
+        admin=await make_live_key("admin"),
+        enterprise_id=enterprise_id,
+        conn=conn,
+        assets=list(assets),
+    )

@@ -12,24 +12,13 @@ pytestmark = pytest.mark.committed
 
 
 async def _world(live_runtime, make_live_key, live_client, clock):
-    from tests.desk import Desk
+    from tests.desk import live_desk
 
     clock.set(at("2026-03-09T10:00:00+08:00"))
     async with live_runtime.database.connection() as db, db.transaction():
         enterprise = await factories.enterprise(db.conn)
         asset = await factories.ip_asset(db.conn, enterprise)
-    rm_id = f"RM{factories._unique_digits(6)}"
-    return Desk(
-        client=live_client,
-        bank=await make_live_key("bank_system"),
-        rm=await make_live_key("relationship_manager", rm_id),
-        rm_id=rm_id,
-        other_rm=await make_live_key("relationship_manager", rm_id + "X"),
-        officer=await make_live_key("credit_officer"),
-        admin=await make_live_key("admin"),
-        enterprise_id=enterprise,
-        assets=[asset],
-    )
+    return await live_desk(make_live_key, live_client, enterprise, assets=[asset])
 
 
 async def test_concurrent_submissions_pledging_one_asset(

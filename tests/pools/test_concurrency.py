@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from tests.desk import Desk
+from tests.desk import live_desk
 from tests.factories import at
 from tests.pools.conftest import NO_LIMITS, TODAY, Book
 
@@ -20,18 +20,7 @@ async def test_two_pools_competing_for_one_loan(live_runtime, make_live_key, liv
     clock.set(at(TODAY))
     async with live_runtime.database.connection() as db:  # autocommit: the API sees it
         enterprise = await factories.enterprise(db.conn)
-        rm_id = f"RM{factories._unique_digits(6)}"
-        desk = Desk(
-            client=live_client,
-            bank=await make_live_key("bank_system"),
-            rm=await make_live_key("relationship_manager", rm_id),
-            rm_id=rm_id,
-            other_rm=await make_live_key("relationship_manager", rm_id + "X"),
-            officer=await make_live_key("credit_officer"),
-            admin=await make_live_key("admin"),
-            enterprise_id=enterprise,
-            conn=db.conn,
-        )
+        desk = await live_desk(make_live_key, live_client, enterprise, conn=db.conn)
         book = Book(
             desk=desk, conn=db.conn, clock=clock, desk_key=await make_live_key("securitization")
         )
