@@ -152,7 +152,16 @@ class Database:
         # The pool's own checkout: one greenlet hop (~20 us here) instead of the three of
         # ``engine.connect()`` (~80 us). Connections come back clean, so returning one needs
         # no I/O; a broken or half-done one is invalidated instead.
-        fairy = await self.engine.raw_connection()
+        try:
+            fairy = await self.engine.raw_connection()
+        except self.engine.dialect.loaded_dbapi.Error as exc:
+            # SQLAlchemy's asyncpg adapter wraps a server error raised while connecting (the
+            # server starting up or shutting down: CannotConnectNowError; too many
+            # connections) in its own DBAPI class, which no error handler knows: the caller
+            # got a 500. Raise the driver's own error, which the handlers answer with a 503.
+            if isinstance(exc.__cause__, asyncpg.PostgresError | asyncpg.InterfaceError):
+                raise exc.__cause__ from None
+            raise
         conn: asyncpg.Connection = fairy.driver_connection
         discard = False
         try:
