@@ -68,5 +68,11 @@ fuzz: install
 bench: install
 	$(BIN)/python -m bench
 
+## make soak: load with faults on 127.0.0.1 against its own PostgreSQL (var/soak, port 55432),
+## then an audit; about 6 minutes, exits non-zero when a check fails. Tune with SOAK_RATE,
+## SOAK_RECEIVER_DOWN_S, SOAK_PG_DOWN_S, SOAK_TAIL_S, SOAK_MAX_S (see python -m bench.soak -h).
+soak: install
+	$(BIN)/python -m bench.soak
+
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
