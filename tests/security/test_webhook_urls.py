@@ -15,8 +15,8 @@ import pytest
 
 from app.core.runtime import Runtime
 from app.main import attach
-from tests.conftest import problem_of
 from tests.conftest import make_settings as settings_with
+from tests.conftest import problem_of
 
 INTERNAL = [
     # loopback, every spelling
