@@ -90,8 +90,9 @@ RETURNING d.event_id, d.endpoint_id, d.attempts, e.type, e.occurred_at, e.data::
           w.url, w.secret, w.previous_secret, w.previous_secret_expires_at
 """
 
-# Every attempt is written, even one whose lease was lost to another worker (it happened);
-# only the lease holder moves the delivery on. A retry for an endpoint disabled meanwhile fails.
+# Only the lease holder records: a worker whose lease ran out and was taken back by another
+# worker finds its attempt already on record (the claim wrote it as lost), so writing it again
+# would count one attempt twice. A retry for an endpoint disabled meanwhile fails.
 RECORD_SQL = """
 WITH o AS (
     SELECT * FROM unnest($2::uuid[], $3::uuid[], $4::timestamptz[], $5::int[], $6::int[],
@@ -101,7 +102,9 @@ WITH o AS (
 ), attempts AS (
     INSERT INTO webhook_attempts (event_id, endpoint_id, attempted_at, status_code, latency_ms,
                                   error)
-    SELECT event_id, endpoint_id, attempted_at, status_code, latency_ms, error FROM o
+    SELECT o.event_id, o.endpoint_id, o.attempted_at, o.status_code, o.latency_ms, o.error
+    FROM o JOIN webhook_deliveries d
+      ON d.event_id = o.event_id AND d.endpoint_id = o.endpoint_id AND d.lease_id = $1
 )
 UPDATE webhook_deliveries d
 SET status = CASE WHEN o.status = 'pending' AND NOT w.enabled THEN 'failed' ELSE o.status END,
