@@ -17,7 +17,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -383,7 +383,9 @@ def _select(
 
 
 async def selection_via_api(session: BenchSession) -> list[dict[str, Any]]:
-    cut_off = _cut_off()
+    # Cut off yesterday: the loans the HTTP scenarios disbursed today are then not eligible,
+    # and the pool chooses among this book's 10,000 alone.
+    cut_off = _cut_off() - timedelta(days=1)
     candidates = pools_bench.portfolio()
     obligors = sorted({c.obligor for c in candidates})
     first = {c.obligor: c for c in reversed(candidates)}
