@@ -66,6 +66,9 @@ class Settings(BaseSettings):
 
     # Pools
     selection_time_budget_s: float = Field(default=4.0, gt=0)
+    # Tape exports a process streams at once: each holds a database connection for its whole
+    # download, so the rest wait their turn rather than drain the pool.
+    tape_concurrency: int = Field(default=4, ge=1, le=100)
 
 
 @lru_cache

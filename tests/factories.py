@@ -77,11 +77,14 @@ async def ip_asset(
 async def valuation(
     conn: asyncpg.Connection, asset_id: UUID, *, value: Decimal, valued_on: date
 ) -> UUID:
+    """A valuation recorded on the day it is dated (Shanghai midnight), so that it precedes
+    any instant a test's clock is set to after that day, as a real one would."""
     valuation_id = uuid7()
     await conn.execute(
         """INSERT INTO ip_asset_valuations (id, ip_asset_id, value, appraiser, method,
                                             valuation_date, created_at)
-           VALUES ($1, $2, $3, 'Shenzhen Appraisal Co.', 'income approach', $4, now())""",
+           VALUES ($1, $2, $3, 'Shenzhen Appraisal Co.', 'income approach', $4,
+                   $4::date::timestamp AT TIME ZONE 'Asia/Shanghai')""",
         valuation_id,
         asset_id,
         value,

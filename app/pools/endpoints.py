@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated
 
 from fastapi import Query, Request, Response
@@ -147,6 +148,13 @@ async def transfer_pool(
             "description": "The loan-level data tape: UTF-8 CSV with a header row, one row a "
             "loan (the README documents each column).",
             "content": {"text/csv": {"schema": {"type": "string"}}},
+            "headers": {
+                "X-Tape-Rows": {
+                    "description": "The pool's member count when the export began: the data "
+                    "rows to expect (exact for a locked pool), to tell a download cut short.",
+                    "schema": {"type": "integer", "minimum": 0},
+                }
+            },
         },
         **problems(NotFound),
     },
@@ -166,8 +174,24 @@ async def export_pool_tape(pool_id: str, request: Request) -> StreamingResponse:
         )
         pool = await service.check_pool(ctx, pool_id=pool_uuid)
     filename = f"tape-{pool_uuid}-{pool['cut_off_date'].isoformat()}.csv"
+    slots = getattr(state, "tape_slots", None)
+    if slots is None:  # one per process: the app's state lives as long as the process
+        slots = state.tape_slots = asyncio.Semaphore(state.settings.tape_concurrency)
+    body = tape.stream(
+        state.database,
+        slots=slots,
+        pool_id=pool_uuid,
+        cut_off=pool["cut_off_date"],
+        # A locked pool's valuations as they stood at its lock; an open pool's as they are.
+        as_of=pool["locked_at"] or ctx.now,
+    )
     return StreamingResponse(
-        tape.stream(state.database, pool_id=pool_uuid, cut_off=pool["cut_off_date"]),
+        body,
         media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            # The rows to expect, so that a consumer can tell a download cut short. Exact for
+            # a locked pool, whose membership is frozen.
+            "X-Tape-Rows": str(pool["loan_count"]),
+        },
     )

@@ -57,11 +57,14 @@ stats AS (
 STATS_COLUMNS = """s.loan_count, s.obligor_count, s.balance, s.rate_weight, s.term_weight,
     s.pledged_value, s.max_obligor, s.industries, s.districts"""
 
-# $1 the cut-off date; the WHERE clause names the loans.
+# $1 the cut-off date; the WHERE clause names the loans, ``{scope}`` narrows the later
+# repayments read to those loans' (empty for the bulk selection, which reads them all), and
+# ``{as_of}`` is the instant the facts are taken at: a valuation recorded after it is not
+# counted, as the tape of a locked pool does not count one recorded after its lock.
 _FACTS = """
 WITH later AS MATERIALIZED (
     SELECT r.loan_id, sum(r.principal_paid) AS principal
-    FROM loan_repayments r WHERE r.paid_on > $1 GROUP BY r.loan_id
+    FROM loan_repayments r WHERE r.paid_on > $1 {scope} GROUP BY r.loan_id
 ),
 later_due AS MATERIALIZED (
     -- An instalment a later repayment paid anything on was unpaid at the cut-off.
@@ -69,13 +72,13 @@ later_due AS MATERIALIZED (
     FROM loan_repayments r
     CROSS JOIN LATERAL jsonb_array_elements(r.allocation) AS x
     JOIN loan_installments i ON i.loan_id = r.loan_id AND i.seq = (x->>'seq')::int
-    WHERE r.paid_on > $1 AND i.due_date <= $1
+    WHERE r.paid_on > $1 AND i.due_date <= $1 {scope}
       AND ((x->>'principal')::numeric > 0 OR (x->>'interest')::numeric > 0)
     GROUP BY r.loan_id
 )
 SELECT * FROM (
     SELECT l.id AS loan_id, l.enterprise_id, l.industry, l.district_code, l.state,
-           l.disbursed_on, l.rate_bp, pl.pool_id AS in_pool,
+           l.disbursed_on, l.maturity_date, l.rate_bp, pl.pool_id AS in_pool,
            l.outstanding_principal + coalesce(later.principal, 0) AS cut_off_balance,
            s.remaining_months,
            coalesce($1 - least(s.oldest_unsettled, later_due.oldest), 0) AS days_past_due,
@@ -101,6 +104,7 @@ SELECT * FROM (
         LEFT JOIN LATERAL (
             SELECT iv.value FROM ip_asset_valuations iv
             WHERE iv.ip_asset_id = p.ip_asset_id AND iv.valuation_date <= $1
+              AND iv.created_at <= {as_of}
             ORDER BY iv.valuation_date DESC, iv.id DESC LIMIT 1
         ) v ON true
         WHERE p.application_id = l.application_id
@@ -115,10 +119,11 @@ def _facts_rows(rows: Sequence[asyncpg.Record]) -> list[LoanFacts]:
 
 
 async def eligible_facts(
-    db: Db, *, pool_id: UUID, cut_off: date, criteria: dict[str, Any]
+    db: Db, *, pool_id: UUID, cut_off: date, as_of: datetime, criteria: dict[str, Any]
 ) -> list[LoanFacts]:
     """The facts of every loan the pool may hold, in loan id order."""
     inner = Filters(cut_off, pool_id)
+    as_of_param = inner.param(as_of)
     inner.add("l.state = 'active'").add("l.disbursed_on <= $1")
     inner.add("(pl.pool_id IS NULL OR pl.pool_id = $2)")
     inner.when(criteria.get("districts"), "l.district_code = ANY({})")
@@ -128,27 +133,50 @@ async def eligible_facts(
         "registered > 0",
         "unregistered = 0",
         "cut_off_balance > 0",
-        f"remaining_months >= {inner.param(criteria['min_remaining_months'])}",
+        # At least so many calendar months to maturity; a day past the month's end clips to
+        # its last day, as rules.ineligibility's month arithmetic does.
+        "maturity_date >= ($1::date + make_interval(months => "
+        f"{inner.param(criteria['min_remaining_months'])}))",
     ]
     if criteria.get("min_balance") is not None:
         outer.append(f"cut_off_balance >= {inner.param(criteria['min_balance'])}::numeric")
     if criteria.get("max_balance") is not None:
         outer.append(f"cut_off_balance <= {inner.param(criteria['max_balance'])}::numeric")
     sql = _FACTS.format(
-        where=inner.where(), outer="WHERE " + " AND ".join(outer) + " ORDER BY loan_id"
+        scope="",
+        as_of=as_of_param,
+        where=inner.where(),
+        outer="WHERE " + " AND ".join(outer) + " ORDER BY loan_id",
     )
     return _facts_rows(await db.fetch(sql, *inner.args))
 
 
-async def loan_facts(db: Db, *, cut_off: date, loan_id: UUID) -> LoanFacts | None:
-    sql = _FACTS.format(where="WHERE l.id = $2", outer="")
-    rows = await db.fetch(sql, cut_off, loan_id)
+async def loan_facts(db: Db, *, cut_off: date, as_of: datetime, loan_id: UUID) -> LoanFacts | None:
+    sql = _FACTS.format(scope="AND r.loan_id = $2", as_of="$3", where="WHERE l.id = $2", outer="")
+    rows = await db.fetch(sql, cut_off, loan_id, as_of)
     return LoanFacts.from_row(rows[0]) if rows else None
 
 
-async def member_facts(db: Db, *, pool_id: UUID, cut_off: date) -> list[LoanFacts]:
-    sql = _FACTS.format(where="WHERE pl.pool_id = $2", outer="ORDER BY loan_id")
-    return _facts_rows(await db.fetch(sql, cut_off, pool_id))
+async def member_facts(db: Db, *, pool_id: UUID, cut_off: date, as_of: datetime) -> list[LoanFacts]:
+    sql = _FACTS.format(
+        scope="AND r.loan_id IN (SELECT loan_id FROM pool_loans WHERE pool_id = $2)",
+        as_of="$3",
+        where="WHERE pl.pool_id = $2",
+        outer="ORDER BY loan_id",
+    )
+    return _facts_rows(await db.fetch(sql, cut_off, pool_id, as_of))
+
+
+async def lock_members(db: Db, *, pool_id: UUID) -> None:
+    """Share-lock the pool's member loans, in id order: a repayment or a default (each takes
+    its loan FOR UPDATE) then waits for the caller's commit instead of landing between the
+    caller's read of the members' facts and that commit."""
+    await db.execute(
+        """SELECT 1 FROM loans
+           WHERE id IN (SELECT loan_id FROM pool_loans WHERE pool_id = $1)
+           ORDER BY id FOR SHARE""",
+        pool_id,
+    )
 
 
 async def insert_pool(db: Db, *, values: dict[str, Any]) -> asyncpg.Record:
@@ -173,13 +201,37 @@ async def insert_pool(db: Db, *, values: dict[str, Any]) -> asyncpg.Record:
     return row
 
 
-async def get_with_stats(db: Db, pool_id: UUID, *, lock: bool = False) -> asyncpg.Record | None:
-    """The pool and its members' sums, in one statement; ``lock`` takes the pool's row lock
-    first, so that changes to one pool's membership happen one at a time."""
-    if lock:
-        found = await db.fetchval("SELECT 1 FROM pools WHERE id = $1 FOR UPDATE", pool_id)
-        if found is None:
-            return None
+async def get_for_update(db: Db, pool_id: UUID) -> asyncpg.Record | None:
+    """The pool's row alone, under its row lock, so that changes to one pool's membership
+    happen one at a time."""
+    return await db.fetchrow(
+        f"SELECT {POOL_COLUMNS} FROM pools p WHERE p.id = $1 FOR UPDATE", pool_id
+    )
+
+
+async def get_for_tape(db: Db, pool_id: UUID) -> asyncpg.Record | None:
+    """The pool's row and how many members it has: what a tape needs before it starts."""
+    return await db.fetchrow(
+        f"""SELECT {POOL_COLUMNS},
+                   (SELECT count(*) FROM pool_loans pl WHERE pl.pool_id = p.id) AS loan_count
+            FROM pools p WHERE p.id = $1""",
+        pool_id,
+    )
+
+
+async def member_totals(db: Db, *, pool_id: UUID) -> asyncpg.Record:
+    """How many members the pool holds and their cut-off balances' sum."""
+    row = await db.fetchrow(
+        """SELECT count(*) AS loan_count, coalesce(sum(cut_off_balance), 0) AS balance
+           FROM pool_loans WHERE pool_id = $1""",
+        pool_id,
+    )
+    assert row is not None
+    return row
+
+
+async def get_with_stats(db: Db, pool_id: UUID) -> asyncpg.Record | None:
+    """The pool and its members' sums, in one statement."""
     return await db.fetchrow(
         f"""WITH {_STATS.format(ids="ARRAY[$1::uuid]")}
             SELECT {POOL_COLUMNS}, {STATS_COLUMNS}
@@ -319,6 +371,7 @@ async def mark_securitized(db: Db, *, pool_id: UUID, on: date, now: datetime) ->
     )
 
 
+# $1 the pool, $2 its cut-off date, $3 the instant the valuations listed were recorded by.
 TAPE = """
 SELECT pl.loan_id, ap.reference AS application_reference, l.enterprise_id,
        e.name AS enterprise_name, e.credit_code, pl.district_code, pl.industry,
@@ -345,6 +398,7 @@ CROSS JOIN LATERAL (
     LEFT JOIN LATERAL (
         SELECT iv.value, iv.valuation_date FROM ip_asset_valuations iv
         WHERE iv.ip_asset_id = p.ip_asset_id AND iv.valuation_date <= $2
+          AND iv.created_at <= $3
         ORDER BY iv.valuation_date DESC, iv.id DESC LIMIT 1
     ) v ON true
     WHERE p.application_id = l.application_id AND p.state <> 'cancelled'
@@ -353,8 +407,12 @@ WHERE pl.pool_id = $1
 ORDER BY pl.loan_id"""
 
 
-async def tape_rows(db: Db, *, pool_id: UUID, cut_off: date) -> AsyncIterator[asyncpg.Record]:
+async def tape_rows(
+    db: Db, *, pool_id: UUID, cut_off: date, as_of: datetime
+) -> AsyncIterator[asyncpg.Record]:
     """The tape's rows, fetched a thousand at a time through a cursor (inside the caller's
-    transaction), so that memory stays flat whatever the pool's size."""
-    async for row in db.conn.cursor(TAPE, pool_id, cut_off, prefetch=1000):
+    transaction), so that memory stays flat whatever the pool's size. The valuations listed
+    are those recorded by ``as_of`` (a locked pool's lock), the ones its frozen pledged value
+    was summed from."""
+    async for row in db.conn.cursor(TAPE, pool_id, cut_off, as_of, prefetch=1000):
         yield row

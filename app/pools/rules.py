@@ -2,9 +2,11 @@
 the pool's cut-off date; the repository gathers the facts, these decide.
 
 A loan is eligible when it is active, was disbursed on or before the cut-off, is 0 days past
-due at the cut-off, every pledge is registered (and it has at least one), at least
-``min_remaining_months`` instalments fall due after the cut-off, it is in no other pool, and it
-passes the pool's own filters (districts, industries, cut-off balance).
+due at the cut-off, every pledge is registered (and it has at least one), it matures at least
+``min_remaining_months`` calendar months after the cut-off (the month's last day when the
+cut-off's day is past it, as PostgreSQL's month arithmetic does), it is in no other pool, and it
+passes the pool's own filters (districts, industries, cut-off balance). The instalments falling
+due after the cut-off (``remaining_months``) are the remaining-term statistic, not a rule.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+from app.loans.schedule import due_date as add_months
 from app.pools.selection import Candidate, Limits
 
 
@@ -26,6 +29,7 @@ class LoanFacts:
     district_code: str
     state: str
     disbursed_on: date
+    maturity_date: date
     in_pool: UUID | None
     cut_off_balance: Decimal
     rate_bp: int
@@ -67,9 +71,10 @@ def ineligibility(
     if facts.unregistered or not facts.registered:
         reasons.append("not every pledge is registered")
     minimum = criteria["min_remaining_months"]
-    if facts.remaining_months < minimum:
+    if facts.maturity_date < add_months(cut_off, minimum):
+        months = f"{minimum} month" + ("" if minimum == 1 else "s")
         reasons.append(
-            f"{facts.remaining_months} instalments remain after the cut-off, fewer than {minimum}"
+            f"its maturity {facts.maturity_date} is less than {months} after the cut-off"
         )
     if criteria.get("districts") and facts.district_code not in criteria["districts"]:
         reasons.append(f"district {facts.district_code} is not one of the pool's")

@@ -31,7 +31,7 @@ Ratio = Annotated[
 
 class Criteria(Strict):
     """Filters on top of the default rules (active, 0 days past due at the cut-off, every
-    pledge registered, in no other pool, at least 3 instalments after the cut-off)."""
+    pledge registered, in no other pool, at least 3 months from the cut-off to maturity)."""
 
     districts: list[Annotated[str, Field(pattern=r"^\d{6}$")]] | None = Field(
         default=None, min_length=1, max_length=50, description="All districts when omitted."
@@ -45,7 +45,9 @@ class Criteria(Strict):
         default=DEFAULT_MIN_REMAINING_MONTHS,
         ge=1,
         le=360,
-        description="Instalments still to fall due after the cut-off date.",
+        description="Calendar months from the cut-off date to the loan's maturity, at least: "
+        "a loan is eligible when its maturity date is on or after the cut-off plus this many "
+        "months (a day past the month's end is its last day).",
     )
 
     @model_validator(mode="after")

@@ -8,11 +8,12 @@ As a mixed-integer program over xᵢ ∈ {0, 1} (loan i chosen) and the pool tot
                Σ_{i∈g} bᵢxᵢ − s·P ≤ 0   for every obligor, industry and district g
 
 P is a variable of its own so each share row holds only its group's loans: written against
-Σ bᵢxᵢ directly every obligor row would hold all 10,000 loans. (Maximising P instead of Σ bᵢxᵢ
-is the same program, but HiGHS's presolve spends seconds on it at 10,000 loans.) HiGHS, through
-SciPy, solves it in floating point; the answer is then checked exactly, in fen, and repaired
-when a tolerance let a limit slip, so what ``select`` returns meets every limit to the fen. The
-bound reported beside it is the linear relaxation's (0 ≤ xᵢ ≤ 1): no selection can beat it.
+Σ bᵢxᵢ directly every obligor row would hold all 10,000 loans. (Maximising P instead is the same
+program, the first row making the two equal; either way each share row holds its group's loans
+and P, and Σ bᵢxᵢ is simply the objective kept.) HiGHS, through SciPy, solves it in floating
+point; the answer is then checked exactly, in fen, and repaired when a tolerance let a limit
+slip, so what ``select`` returns meets every limit to the fen. The bound reported beside it
+is the linear relaxation's (0 ≤ xᵢ ≤ 1): no selection can beat it.
 """
 
 from __future__ import annotations
@@ -42,12 +43,15 @@ MIP_REL_GAP = 1e-5
 # usually close the rest to within a few yuan of the bound; only when they do not does a
 # second, finer search spend what is left of the budget.
 FIRST_PASS_GAP = 1e-3
-# HiGHS's presolve (SciPy 1.17.1) has been seen to cut off the optimum of a 9-loan program and
-# still report it solved with no gap (tests/pools/test_selection.py keeps that portfolio); it
-# saves nothing measurable at 10,000 loans, so the solver runs without it.
 # Scale balances so the largest is 1,000–9,999 solver units: coefficients stay near 1 and the
 # solver's absolute tolerances (1e-6..1e-7 units) stay below a fen for balances under CNY 100m.
 _UNIT_DIGITS = 3
+
+# HiGHS's presolve (SciPy 1.17.1) has been seen to cut off the optimum of a 9-loan program and
+# still report it solved with no gap (tests/pools/test_selection.py keeps that portfolio); it
+# saves nothing measurable at 10,000 loans, so both the relaxation and the branch and bound
+# run without it.
+_PRESOLVE = False
 
 _CLASSES = (
     ("obligor", "max_obligor_share"),
@@ -138,7 +142,7 @@ def select(
     unit = 10 ** max(0, len(str(max(book.fen))) - 1 - _UNIT_DIGITS)
     c, constraint, bounds, integrality = _model(book, unit)
 
-    relaxed = milp(c, constraints=constraint, bounds=bounds, options={"presolve": False})
+    relaxed = milp(c, constraints=constraint, bounds=bounds, options={"presolve": _PRESOLVE})
     bound = min(book.target, sum(book.fen))
     if relaxed.status == 0:
         bound = min(bound, math.ceil(-relaxed.fun * unit))
@@ -148,7 +152,7 @@ def select(
         remaining = time_budget_s - (time.perf_counter() - started)
         if remaining <= 0:
             break
-        options = {"time_limit": remaining, "mip_rel_gap": gap, "presolve": False}
+        options = {"time_limit": remaining, "mip_rel_gap": gap, "presolve": _PRESOLVE}
         result = milp(
             c, constraints=constraint, bounds=bounds, integrality=integrality, options=options
         )

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from uuid import UUID
 
@@ -25,73 +24,13 @@ from app.core.errors import InvalidStateTransition, NotFound, ValidationFailed, 
 from app.core.ids import uuid7
 from app.core.schemas import Page, decode_cursor, paged
 from app.core.sql import Filters
-from app.pools import repository, rules
+from app.pools import repository, rules, views
 from app.pools import selection as optimiser
 from app.pools.errors import LoanAlreadyPooled, LoanNotEligible, PoolLimitViolated
-from app.pools.schemas import PoolCreate, PoolOut, PoolState, PoolStats, SelectionOut
+from app.pools.schemas import PoolCreate, PoolOut, PoolState, SelectionOut
 
-_PLACES = Decimal("0.0001")
 # How many loans a refusal names; the rest are counted.
 _NAMED = 20
-
-
-def _ratio(numerator: Decimal, denominator: Decimal) -> Decimal:
-    return (numerator / denominator).quantize(_PLACES, rounding=ROUND_HALF_UP)
-
-
-def _stats(row: asyncpg.Record) -> PoolStats:
-    balance = row.get("balance") or Decimal("0.00")  # a pool just created has no sums
-    if not balance:
-        return PoolStats(
-            loan_count=0,
-            obligor_count=0,
-            outstanding_principal=Decimal("0.00"),
-            wa_rate_bp=None,
-            wa_remaining_months=None,
-            wa_coverage=None,
-            max_obligor_share=None,
-            industry_shares={},
-            district_shares={},
-        )
-    return PoolStats(
-        loan_count=row["loan_count"],
-        obligor_count=row["obligor_count"],
-        outstanding_principal=balance,
-        wa_rate_bp=_ratio(row["rate_weight"], balance),
-        wa_remaining_months=_ratio(row["term_weight"], balance),
-        wa_coverage=_ratio(row["pledged_value"], balance),
-        max_obligor_share=_ratio(row["max_obligor"], balance),
-        industry_shares={
-            k: _ratio(Decimal(v), balance) for k, v in sorted(row["industries"].items())
-        },
-        district_shares={
-            k: _ratio(Decimal(v), balance) for k, v in sorted(row["districts"].items())
-        },
-    )
-
-
-def _out(row: asyncpg.Record) -> PoolOut:
-    return PoolOut(
-        id=row["id"],
-        name=row["name"],
-        state=row["state"],
-        cut_off_date=row["cut_off_date"],
-        target_balance=row["target_balance"],
-        criteria=row["criteria"],
-        limits={
-            "max_obligor_share": row["max_obligor_share"],
-            "max_industry_share": row["max_industry_share"],
-            "max_district_share": row["max_district_share"],
-        },
-        stats=_stats(row),
-        spv_name=row["spv_name"],
-        transfer_date=row["transfer_date"],
-        locked_at=row["locked_at"],
-        transferred_at=row["transferred_at"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-        version=row["version"],
-    )
 
 
 def _limits(row: asyncpg.Record) -> optimiser.Limits:
@@ -110,12 +49,12 @@ def _criteria(row: asyncpg.Record) -> dict[str, Any]:
 async def _read(ctx: Ctx, pool_id: UUID) -> PoolOut:
     row = await repository.get_with_stats(ctx.db, pool_id)
     assert row is not None
-    return _out(row)
+    return views.pool_out(row)
 
 
 async def _open_for_change(ctx: Ctx, pool_id: UUID, *, doing: str) -> asyncpg.Record:
     """The pool under its row lock, open, at the version the caller expects."""
-    row = await repository.get_with_stats(ctx.db, pool_id, lock=True)
+    row = await repository.get_for_update(ctx.db, pool_id)
     if row is None:
         raise NotFound("no such pool")
     check_if_match(ctx, row["version"])
@@ -138,7 +77,7 @@ async def get_pool(ctx: Ctx, *, pool_id: UUID) -> PoolOut:
     row = await repository.get_with_stats(ctx.db, pool_id)
     if row is None:
         raise NotFound("no such pool")
-    return _out(row)
+    return views.pool_out(row)
 
 
 async def list_pools(
@@ -148,12 +87,12 @@ async def list_pools(
     filters.when(state, "p.state = {}")
     filters.when(decode_cursor(cursor), "p.id < {}")
     rows = await repository.page(ctx.db, filters=filters, limit_param=filters.param(limit + 1))
-    return paged(rows, limit, _out)
+    return paged(rows, limit, views.pool_out)
 
 
 async def check_pool(ctx: Ctx, *, pool_id: UUID) -> asyncpg.Record:
-    """The pool, for a caller about to stream its tape."""
-    row = await repository.get_with_stats(ctx.db, pool_id)
+    """The pool's row and its ``loan_count``, for a caller about to stream its tape."""
+    row = await repository.get_for_tape(ctx.db, pool_id)
     if row is None:
         raise NotFound("no such pool")
     return row
@@ -184,7 +123,7 @@ async def create_pool(ctx: Ctx, *, body: PoolCreate) -> PoolOut:
             "created_by": ctx.principal.key_id,
         },
     )
-    out = _out(row)
+    out = views.pool_out(row)
     audit.record(
         ctx,
         action="pool.created",
@@ -200,8 +139,13 @@ async def select_loans(ctx: Ctx, *, pool_id: UUID) -> SelectionOut:
     (its current members included): the largest total not above the target whose every share
     of that total is within its limit, so that the pool can lock as selected."""
     pool = await _open_for_change(ctx, pool_id, doing="select loans for")
+    before = await repository.member_totals(ctx.db, pool_id=pool_id)
     facts = await repository.eligible_facts(
-        ctx.db, pool_id=pool_id, cut_off=pool["cut_off_date"], criteria=_criteria(pool)
+        ctx.db,
+        pool_id=pool_id,
+        cut_off=pool["cut_off_date"],
+        as_of=ctx.now,
+        criteria=_criteria(pool),
     )
     budget = ctx.settings.selection_time_budget_s
     # The solver holds the CPU for up to its budget: off the event loop, so that this
@@ -239,7 +183,7 @@ async def select_loans(ctx: Ctx, *, pool_id: UUID) -> SelectionOut:
         action="pool.selected",
         entity_type="pool",
         entity_id=pool_id,
-        before={"loan_count": pool["loan_count"] or 0, "balance": pool["balance"] or 0},
+        before={"loan_count": before["loan_count"], "balance": before["balance"]},
         after=summary,
     )
     return SelectionOut(**summary, pool=await _read(ctx, pool_id))
@@ -247,7 +191,9 @@ async def select_loans(ctx: Ctx, *, pool_id: UUID) -> SelectionOut:
 
 async def add_loan(ctx: Ctx, *, pool_id: UUID, loan_id: UUID) -> PoolOut:
     pool = await _open_for_change(ctx, pool_id, doing="add loans to")
-    facts = await repository.loan_facts(ctx.db, cut_off=pool["cut_off_date"], loan_id=loan_id)
+    facts = await repository.loan_facts(
+        ctx.db, cut_off=pool["cut_off_date"], as_of=ctx.now, loan_id=loan_id
+    )
     if facts is None:
         raise NotFound("no such loan")
     if facts.in_pool == pool_id:
@@ -304,7 +250,10 @@ async def lock_pool(ctx: Ctx, *, pool_id: UUID) -> PoolOut:
     share is measured against the pool's actual outstanding principal."""
     pool = await _open_for_change(ctx, pool_id, doing="lock")
     cut_off = pool["cut_off_date"]
-    facts = await repository.member_facts(ctx.db, pool_id=pool_id, cut_off=cut_off)
+    # The members held until this commits: a back-dated repayment or a default landing between
+    # reading their facts and the commit would leave the frozen facts already stale.
+    await repository.lock_members(ctx.db, pool_id=pool_id)
+    facts = await repository.member_facts(ctx.db, pool_id=pool_id, cut_off=cut_off, as_of=ctx.now)
     if not facts:
         raise InvalidStateTransition("an empty pool cannot be locked", state="open")
     criteria = _criteria(pool)
@@ -334,12 +283,12 @@ async def lock_pool(ctx: Ctx, *, pool_id: UUID) -> PoolOut:
         before={"state": "open"},
         after={"state": "locked", "stats": out.stats.model_dump(mode="json")},
     )
-    outbox.emit(ctx, "pool.locked", _event(out))
+    outbox.emit(ctx, "pool.locked", views.event(out))
     return out
 
 
 async def transfer_pool(ctx: Ctx, *, pool_id: UUID, spv_name: str, transfer_date: date) -> PoolOut:
-    row = await repository.get_with_stats(ctx.db, pool_id, lock=True)
+    row = await repository.get_for_update(ctx.db, pool_id)
     if row is None:
         raise NotFound("no such pool")
     check_if_match(ctx, row["version"])
@@ -379,17 +328,5 @@ async def transfer_pool(ctx: Ctx, *, pool_id: UUID, spv_name: str, transfer_date
         before={"state": "locked"},
         after={"state": "transferred", "spv_name": spv_name, "transfer_date": transfer_date},
     )
-    outbox.emit(ctx, "pool.transferred", {**_event(out), "spv_name": spv_name})
+    outbox.emit(ctx, "pool.transferred", {**views.event(out), "spv_name": spv_name})
     return out
-
-
-def _event(out: PoolOut) -> dict[str, Any]:
-    return {
-        "pool_id": out.id,
-        "name": out.name,
-        "state": out.state,
-        "cut_off_date": out.cut_off_date,
-        "transfer_date": out.transfer_date,
-        "loan_count": out.stats.loan_count,
-        "outstanding_principal": out.stats.outstanding_principal,
-    }

@@ -9,10 +9,11 @@ every such column. The README documents every column.
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 from collections.abc import AsyncIterator
-from datetime import date
+from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from uuid import UUID
@@ -51,6 +52,8 @@ COLUMNS = (
 # kilobytes.
 _CHUNK_ROWS = 500
 _PLACES = Decimal("0.0001")
+# How long the tape's transaction may sit idle while the client is slow to read a chunk.
+_IDLE = "15min"
 
 
 def _money(value: Decimal) -> str:
@@ -89,21 +92,37 @@ def _line(pool_id: str, cut_off: str, row: Any) -> list[Any]:
     ]
 
 
-async def stream(database: Database, *, pool_id: UUID, cut_off: date) -> AsyncIterator[bytes]:
+async def stream(
+    database: Database,
+    *,
+    slots: asyncio.Semaphore,
+    pool_id: UUID,
+    cut_off: date,
+    as_of: datetime,
+) -> AsyncIterator[bytes]:
+    """The tape's bytes. ``slots`` bounds the tapes this process streams at once (each holds a
+    connection until its client has read the last row); ``as_of`` is the instant the listed
+    valuations were recorded by: a locked pool's lock, whose frozen pledged values they sum to."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(COLUMNS)
     pool_text, cut_off_text = str(pool_id), cut_off.isoformat()
-    async with database.connection() as db:
+    async with slots, database.connection() as db:
         # One snapshot for the whole tape: a member changing meanwhile cannot tear it.
+        own = not db.in_transaction()
         transaction = (
-            db.transaction()
-            if db.in_transaction()
-            else db.conn.transaction(isolation="repeatable_read", readonly=True)
+            db.conn.transaction(isolation="repeatable_read", readonly=True)
+            if own
+            else db.transaction()
         )
         async with transaction:
+            if own:
+                # The transaction stays open while a slow client reads: longer than the
+                # server's 60 s idle-in-transaction default between two chunks.
+                await db.execute(f"SET LOCAL idle_in_transaction_session_timeout = '{_IDLE}'")
             rows = 0
-            async for row in repository.tape_rows(db, pool_id=pool_id, cut_off=cut_off):
+            rows_in = repository.tape_rows(db, pool_id=pool_id, cut_off=cut_off, as_of=as_of)
+            async for row in rows_in:
                 writer.writerow(_line(pool_text, cut_off_text, row))
                 rows += 1
                 if rows % _CHUNK_ROWS == 0:

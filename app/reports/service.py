@@ -28,11 +28,23 @@ from app.reports.schemas import (
 )
 
 MAX_PERIOD_DAYS = 366
+# The years a period may name: beyond them the day after ``to`` or a Shanghai midnight in UTC
+# is not a date Python (or a sane report) has.
+MIN_YEAR, MAX_YEAR = 1900, 9998
 TIERS = (3, 5, 10)
 _RATIO = Decimal("0.0001")
 
 
 def check_period(start: date, end: date) -> None:
+    outside = [
+        field_error(["query", name], f"not in the years {MIN_YEAR}..{MAX_YEAR}")
+        for name, day in (("from", start), ("to", end))
+        if not MIN_YEAR <= day.year <= MAX_YEAR
+    ]
+    if outside:
+        raise ValidationFailed(
+            f"a report's dates are in the years {MIN_YEAR}..{MAX_YEAR}", errors=outside
+        )
     if end < start:
         raise ValidationFailed(
             "`to` is before `from`", errors=[field_error(["query", "to"], "before `from`")]

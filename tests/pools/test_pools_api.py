@@ -160,8 +160,9 @@ class TestEligibilityAtTheCutOff:
         assert result["selected_balance"] == paid["outstanding_principal"]
 
     async def test_terms_and_pledges(self, book):
-        short = await book.loan("1000000.00", term_months=2)  # 2 instalments after 31 Jan
-        three = await book.loan("1000000.00", term_months=3)  # 3: just enough
+        # Three instalments after 31 January, but maturity on 10 April: under 3 months away.
+        short = await book.loan("1000000.00", term_months=3)
+        four = await book.loan("1000000.00", term_months=4)  # matures 10 May: enough
         released = await book.loan("1000000.00")
         rows = await book.conn.fetch(
             "SELECT p.id::text FROM pledges p JOIN loans l ON l.application_id = p.application_id "
@@ -179,7 +180,7 @@ class TestEligibilityAtTheCutOff:
         result = await book.post(pool, "selection")
         assert result["selected_count"] == 1
         for loan, reason in (
-            (short, "2 instalments remain after the cut-off, fewer than 3"),
+            (short, "its maturity 2025-04-10 is less than 3 months after the cut-off"),
             (released, "not every pledge is registered"),
         ):
             response = await book.desk.client.post(
@@ -190,7 +191,37 @@ class TestEligibilityAtTheCutOff:
         member = await book.conn.fetchval(
             "SELECT loan_id::text FROM pool_loans WHERE pool_id = $1", pool["id"]
         )
-        assert member == three["id"]
+        assert member == four["id"]
+
+    async def test_months_to_maturity_not_instalments_decide(self, book):
+        """Cut off on 20 January: both loans have 3 instalments after it, but one matures 2
+        months 26 days later (15 April) and the other exactly 3 months later (20 April)."""
+        short = await book.loan("1000000.00", term_months=3, disbursed_on="2025-01-15")
+        exact = await book.loan("1000000.00", term_months=3, disbursed_on="2025-01-20")
+        assert (short["maturity_date"], exact["maturity_date"]) == ("2025-04-15", "2025-04-20")
+        pool = await book.pool("100000000.00", limits=NO_LIMITS, cut_off_date="2025-01-20")
+        result = await book.post(pool, "selection")
+        assert result["selected_count"] == 1
+        assert result["pool"]["stats"]["wa_remaining_months"] == "3.0000"  # still instalments
+        member = await book.conn.fetchval(
+            "SELECT loan_id::text FROM pool_loans WHERE pool_id = $1", pool["id"]
+        )
+        assert member == exact["id"]
+        response = await book.add(pool, short, expect=409)
+        assert response["reasons"] == [
+            "its maturity 2025-04-15 is less than 3 months after the cut-off"
+        ]
+        await book.post(pool, "lock")  # the member passes the same rule in Python
+
+    async def test_a_cut_off_past_the_months_end_clips_to_its_last_day(self, book):
+        """Cut off on 31 January, one month: the 28th of February, in SQL and in Python."""
+        loan = await book.loan("1000000.00", term_months=1, disbursed_on="2025-01-28")
+        assert loan["maturity_date"] == "2025-02-28"
+        pool = await book.pool(
+            "100000000.00", limits=NO_LIMITS, criteria={"min_remaining_months": 1}
+        )
+        assert (await book.post(pool, "selection"))["selected_count"] == 1  # the SQL rule
+        await book.post(pool, "lock")  # the Python rule agrees
 
 
 class TestManualChanges:

@@ -3,6 +3,7 @@ statistics to the fen, and streamed."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 from decimal import Decimal
@@ -35,6 +36,7 @@ class TestTape:
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("text/csv")
         assert "attachment" in response.headers["content-disposition"]
+        assert response.headers["x-tape-rows"] == "3"
         text = response.content.decode("utf-8")
         assert not text.startswith("\ufeff")
         rows = list(csv.DictReader(io.StringIO(text)))
@@ -66,6 +68,7 @@ class TestTape:
         response = await _tape(book, pool)
         assert response.status_code == 200
         assert response.text == ",".join(COLUMNS) + "\r\n"
+        assert response.headers["x-tape-rows"] == "0"
         gone = await book.desk.client.get(
             "/v1/pools/0190aaaa-0000-7000-8000-000000000000/tape", headers=book.desk_key
         )
@@ -79,3 +82,46 @@ class TestTape:
             assert (await _tape(book, pool, headers)).status_code == 403
         response = await book.desk.client.get(f"/v1/pools/{pool['id']}/tape")
         assert response.status_code == 401
+
+    async def test_a_valuation_recorded_after_the_lock_changes_no_cell(self, book):
+        """A back-dated appraisal posted after the lock is not in the frozen pledged value,
+        so the tape's valuations leave it out too: the cells still sum to the frozen figure."""
+        loan = await book.loan("3000000.00", assets=2, value="4000000.00")
+        pool = await book.pool("10000000.00", limits=NO_LIMITS)
+        await book.add(pool, loan)
+        pool = await book.post(pool, "lock")
+        asset = await book.conn.fetchval(
+            "SELECT min(p.ip_asset_id::text) FROM pledges p "
+            "JOIN loans l ON l.application_id = p.application_id WHERE l.id = $1",
+            loan["id"],
+        )
+        book.clock.set(book.clock.now().replace(day=5))
+        response = await book.desk.client.post(
+            f"/v1/ip-assets/{asset}/valuations",
+            json={
+                "value": "9000000.00",
+                "appraiser": "Shenzhen Appraisal Co.",
+                "method": "income",
+                "valuation_date": "2025-01-20",  # before the cut-off of 31 January
+            },
+            headers=book.desk.officer,
+        )
+        assert response.status_code == 201, response.text
+        (row,) = list(csv.DictReader(io.StringIO((await _tape(book, pool)).text)))
+        valuations = [Decimal(v) for v in row["valuations"].split(";")]
+        assert sum(valuations) == Decimal(row["pledged_value"]) == Decimal("8000000.00")
+        assert row["valuation_dates"] == "2024-12-02;2024-12-02"
+
+    async def test_tapes_wait_for_a_free_slot(self, book, app):
+        """IPLEDGE_TAPE_CONCURRENCY bounds the tapes streamed at once: one more waits."""
+        pool = await book.pool("1000.00")
+        slots = app.state.tape_slots = asyncio.Semaphore(1)
+        try:
+            async with slots:  # the one slot taken, as by a long download
+                download = asyncio.create_task(_tape(book, pool))
+                await asyncio.sleep(0.2)
+                assert not download.done()
+            response = await download
+        finally:
+            del app.state.tape_slots
+        assert response.status_code == 200 and response.headers["x-tape-rows"] == "0"

@@ -45,6 +45,13 @@ class TestPeriod:
             ({"from": "yesterday", "to": "2026-03-31"}, "from"),
             ({"from": "2026-03-01"}, "to"),
             ({"to": "2026-03-01"}, "from"),
+            # Dates a report cannot turn into instants: refused, not a 500.
+            ({"from": "9999-12-31", "to": "9999-12-31"}, "from"),
+            ({"from": "9999-12-31", "to": "9999-12-31"}, "to"),
+            ({"from": "9998-12-31", "to": "9999-01-01"}, "to"),
+            ({"from": "0001-01-01", "to": "0001-01-01"}, "from"),
+            ({"from": "0001-01-01", "to": "0001-01-31"}, "to"),
+            ({"from": "1899-12-31", "to": "1900-01-01"}, "from"),
         ],
     )
     async def test_bad_periods_are_422(self, desk, name, params, field):
@@ -58,3 +65,8 @@ class TestPeriod:
     async def test_one_day_and_a_whole_leap_year_are_periods(self, desk, name):
         await report(desk.client, name, desk.admin, "2026-03-01", "2026-03-01")
         await report(desk.client, name, desk.admin, "2028-01-01", "2028-12-31")
+
+    @pytest.mark.parametrize("name", REPORTS)
+    async def test_the_first_and_last_years_allowed_are_periods(self, desk, name):
+        await report(desk.client, name, desk.admin, "1900-01-01", "1900-01-01")
+        await report(desk.client, name, desk.admin, "9998-12-31", "9998-12-31")
