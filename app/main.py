@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -33,6 +34,21 @@ pools with their data tapes.
 Authenticate with `Authorization: Bearer <api key>`. Errors are RFC 9457 problem details.
 Every POST accepts an `Idempotency-Key`.
 """
+
+
+# Measured here (make bench): with CPython's default thresholds a collection of the older
+# generations walks every object the process built at start-up (routes, schemas, models, the
+# calendar index) several times a second under load; those pauses put the p99 of every
+# operation at 100 ms and more while its median was under 10. Objects alive once the service
+# is up live as long as the process: frozen, no collection walks them again, and collections of
+# what requests leave behind come less often.
+GC_THRESHOLDS = (50_000, 50, 100)
+
+
+def settle_garbage_collector() -> None:
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
 
 
 async def _listen_for_revocations(app: FastAPI, runtime: Runtime) -> None:
@@ -100,6 +116,8 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         rt = runtime or Runtime.create(settings)
         attach(app, rt)
+        if runtime is None:
+            settle_garbage_collector()
         listener = asyncio.create_task(_listen_for_revocations(app, rt)) if listen else None
         try:
             yield
