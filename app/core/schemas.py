@@ -163,6 +163,18 @@ IsoDate = Annotated[date, BeforeValidator(_iso_date)]
 """A calendar date, in and out as ISO 8601 ``YYYY-MM-DD``, and nothing else."""
 
 
+Ratio = Annotated[
+    Decimal,
+    PlainSerializer(lambda d: f"{d:.4f}", return_type=str),
+    WithJsonSchema(
+        {"type": "string", "pattern": r"^\d+\.\d{4}$", "examples": ["0.0950"]},
+        mode="serialization",
+    ),
+]
+"""A share or a weighted average, exact and rounded half-up to four places by whoever computes
+it, answered as a string (never a float)."""
+
+
 BasisPoints = Annotated[
     int, Field(ge=-100_000, le=100_000, description="Basis points (1 bp = 0.01%).")
 ]

@@ -4,29 +4,14 @@ from decimal import Decimal
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, Field, PlainSerializer, WithJsonSchema, model_validator
+from pydantic import BaseModel, Field, model_validator
 
-from app.core.schemas import IsoDate, Money, PositiveMoney, Share, Strict, Timestamp
+from app.core.schemas import IsoDate, Money, PositiveMoney, Ratio, Share, Strict, Timestamp
 from app.models.enterprise import INDUSTRIES
 
 PoolState = Literal["open", "locked", "transferred"]
 Industry = Literal[INDUSTRIES]  # type: ignore[valid-type]
 DEFAULT_MIN_REMAINING_MONTHS = 3
-
-
-def _ratio_text(value: Decimal) -> str:
-    return f"{value:.4f}"
-
-
-Ratio = Annotated[
-    Decimal,
-    PlainSerializer(_ratio_text, return_type=str),
-    WithJsonSchema(
-        {"type": "string", "pattern": r"^\d+\.\d{4}$", "examples": ["0.0950"]},
-        mode="serialization",
-    ),
-]
-"""A share or a weighted average, exact, rounded half-up to four places, as a string."""
 
 
 class Criteria(Strict):

@@ -10,18 +10,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
 
-from app.core.schemas import Money, Timestamp
+from app.core.schemas import Money, Ratio, Timestamp
 from app.subsidies.schemas import ProgramKind
-
-Ratio = Annotated[
-    Decimal,
-    PlainSerializer(lambda d: f"{d:.4f}", return_type=str),
-    WithJsonSchema(
-        {"type": "string", "pattern": r"^[01]\.\d{4}$", "examples": ["0.9500"]},
-        mode="serialization",
-    ),
-]
-"""A share from 0 to 1, rounded half-up to four decimals."""
 
 WorkingDays = Annotated[
     Decimal,
