@@ -352,7 +352,11 @@ async def _facts_ms(session: BenchSession, pool_id: str, cut_off: date) -> tuple
         assert pool is not None
         started = time.perf_counter()
         facts = await repository.eligible_facts(
-            db, pool_id=pool["id"], cut_off=cut_off, criteria=pool["criteria"]
+            db,
+            pool_id=pool["id"],
+            cut_off=cut_off,
+            as_of=datetime.now(UTC),
+            criteria=pool["criteria"],
         )
         return (time.perf_counter() - started) * 1000, len(facts)
 
