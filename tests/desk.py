@@ -67,6 +67,23 @@ class Desk:
         return response.json()
 
 
+async def _desk(client, issue_key, enterprise_id: UUID, *, conn=None, assets=()) -> Desk:
+    """A desk with a key of every role from ``issue_key`` (``make_key`` or ``make_live_key``)."""
+    rm_id = f"RM{factories._unique_digits(6)}"
+    return Desk(
+        client=client,
+        bank=await issue_key("bank_system"),
+        rm=await issue_key("relationship_manager", rm_id),
+        rm_id=rm_id,
+        other_rm=await issue_key("relationship_manager", rm_id + "X"),
+        officer=await issue_key("credit_officer"),
+        admin=await issue_key("admin"),
+        enterprise_id=enterprise_id,
+        conn=conn,
+        assets=list(assets),
+    )
+
+
 async def make_desk(
     client,
     make_key,
@@ -76,19 +93,8 @@ async def make_desk(
     district: str = "440307",
     industry: str = "artificial_intelligence",
 ) -> Desk:
-    rm_id = f"RM{factories._unique_digits(6)}"
     enterprise_id = await factories.enterprise(conn, district_code=district, industry=industry)
-    desk = Desk(
-        client=client,
-        bank=await make_key("bank_system"),
-        rm=await make_key("relationship_manager", rm_id),
-        rm_id=rm_id,
-        other_rm=await make_key("relationship_manager", rm_id + "X"),
-        officer=await make_key("credit_officer"),
-        admin=await make_key("admin"),
-        enterprise_id=enterprise_id,
-        conn=conn,
-    )
+    desk = await _desk(client, make_key, enterprise_id, conn=conn)
     for _ in range(assets):
         desk.assets.append(await factories.ip_asset(conn, enterprise_id))
     return desk
@@ -98,16 +104,4 @@ async def live_desk(
     make_live_key, live_client, enterprise_id: UUID, *, conn=None, assets=()
 ) -> Desk:
     """A desk whose keys are committed, for tests of real concurrency (``live_client``)."""
-    rm_id = f"RM{factories._unique_digits(6)}"
-    return Desk(
-        client=live_client,
-        bank=await make_live_key("bank_system"),
-        rm=await make_live_key("relationship_manager", rm_id),
-        rm_id=rm_id,
-        other_rm=await make_live_key("relationship_manager", rm_id + "X"),
-        officer=await make_live_key("credit_officer"),
-        admin=await make_live_key("admin"),
-        enterprise_id=enterprise_id,
-        conn=conn,
-        assets=list(assets),
-    )
+    return await _desk(live_client, make_live_key, enterprise_id, conn=conn, assets=assets)
