@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -8,6 +9,7 @@ from uuid import UUID
 import asyncpg
 
 from app.core.db import Db
+from app.core.sql import shift_params
 
 LOAN_COLUMNS = """l.id, l.application_id, l.enterprise_id, l.relationship_manager_id,
     l.district_code, l.industry, l.principal, l.outstanding_principal, l.rate_bp,
@@ -21,16 +23,28 @@ SCHEDULE = """(SELECT coalesce(jsonb_agg(jsonb_build_object(
      FROM loan_installments i WHERE i.loan_id = l.id) AS schedule"""
 
 
+_READ = f"""SELECT {LOAN_COLUMNS}, {SCHEDULE},
+    (SELECT max(paid_on) FROM loan_repayments r WHERE r.loan_id = l.id) AS last_paid_on
+FROM loans l WHERE l.id = $1"""
+
+# The lock and the read in one statement. The statement's snapshot is taken before it may wait
+# for the lock, so when a concurrent change committed meanwhile, the read is of the loan before
+# it: the locked row's version (the latest, once the lock is ours) then differs from the one
+# read, and the loan is read again, under the lock, by a statement of its own.
+_LOCK_AND_READ = f"""WITH locked AS (SELECT id, version FROM loans WHERE id = $1 FOR UPDATE)
+SELECT {LOAN_COLUMNS}, {SCHEDULE},
+    (SELECT max(paid_on) FROM loan_repayments r WHERE r.loan_id = l.id) AS last_paid_on,
+    locked.version AS locked_version
+FROM loans l JOIN locked ON locked.id = l.id WHERE l.id = $1"""
+
+
 async def get(db: Db, loan_id: UUID, *, lock: bool = False) -> asyncpg.Record | None:
-    if lock:
-        # Lock the loan alone, then read its schedule in the same snapshot-free way.
-        await db.execute("SELECT 1 FROM loans WHERE id = $1 FOR UPDATE", loan_id)
-    return await db.fetchrow(
-        f"SELECT {LOAN_COLUMNS}, {SCHEDULE}, "
-        "(SELECT max(paid_on) FROM loan_repayments r WHERE r.loan_id = l.id) AS last_paid_on "
-        "FROM loans l WHERE l.id = $1",
-        loan_id,
-    )
+    if not lock:
+        return await db.fetchrow(_READ, loan_id)
+    row = await db.fetchrow(_LOCK_AND_READ, loan_id)
+    if row is None or row["locked_version"] == row["version"]:
+        return row
+    return await db.fetchrow(_READ, loan_id)
 
 
 async def repayments_until(db: Db, loan_id: UUID, until: date) -> list[asyncpg.Record]:
@@ -145,26 +159,12 @@ async def record_repayment(
     lines: list[tuple[int, Decimal, Decimal]],
     now: datetime,
     paid_off_on: date | None,
+    folded: str = "",
+    folded_args: Sequence[Any] = (),
 ) -> asyncpg.Record | None:
-    return await db.fetchrow(
-        """WITH paid AS (
-               UPDATE loan_installments i
-               SET paid_interest = i.paid_interest + x.interest,
-                   paid_principal = i.paid_principal + x.principal
-               FROM unnest($3::smallint[], $4::numeric[], $5::numeric[])
-                    AS x(seq, interest, principal)
-               WHERE i.loan_id = $1 AND i.seq = x.seq
-           ),
-           repayment AS (
-               INSERT INTO loan_repayments (id, loan_id, paid_on, amount, principal_paid,
-                                            interest_paid, allocation, created_at, created_by)
-               VALUES ($6, $1, $7, $8, $9, $10, $11::jsonb, $12, $13)
-           )
-           UPDATE loans SET outstanding_principal = outstanding_principal - $9,
-                  state = CASE WHEN $14::date IS NULL THEN state ELSE 'paid_off' END,
-                  paid_off_on = $14, updated_at = $12, version = version + 1
-           WHERE id = $1 AND version = $2
-           RETURNING id, version, updated_at""",
+    """Post the repayment. ``folded`` CTEs (the request's audit entries and events, guarded by
+    ``updated``) are written by the same statement, and only if the loan was at ``version``."""
+    args = [
         loan_id,
         version,
         [line[0] for line in lines],
@@ -179,6 +179,32 @@ async def record_repayment(
         now,
         repayment["created_by"],
         paid_off_on,
+    ]
+    return await db.fetchrow(
+        f"""WITH paid AS (
+               UPDATE loan_installments i
+               SET paid_interest = i.paid_interest + x.interest,
+                   paid_principal = i.paid_principal + x.principal
+               FROM unnest($3::smallint[], $4::numeric[], $5::numeric[])
+                    AS x(seq, interest, principal)
+               WHERE i.loan_id = $1 AND i.seq = x.seq
+           ),
+           repayment AS (
+               INSERT INTO loan_repayments (id, loan_id, paid_on, amount, principal_paid,
+                                            interest_paid, allocation, created_at, created_by)
+               VALUES ($6, $1, $7, $8, $9, $10, $11::jsonb, $12, $13)
+           ),
+           updated AS (
+               UPDATE loans SET outstanding_principal = outstanding_principal - $9,
+                      state = CASE WHEN $14::date IS NULL THEN state ELSE 'paid_off' END,
+                      paid_off_on = $14, updated_at = $12, version = version + 1
+               WHERE id = $1 AND version = $2
+               RETURNING id, version, updated_at
+           ){"," if folded else ""}
+           {shift_params(folded, len(args))}
+           SELECT * FROM updated""",
+        *args,
+        *folded_args,
     )
 
 

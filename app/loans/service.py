@@ -90,6 +90,7 @@ def _out(
 ) -> LoanOut:
     data = dict(row)
     data.pop("last_paid_on", None)
+    data.pop("locked_version", None)
     # The schedule's amounts come from the database or from arithmetic on them, in fen.
     data["schedule"] = [
         InstallmentOut.model_construct(
@@ -325,17 +326,6 @@ async def repay(ctx: Ctx, *, loan_id: UUID, paid_on: date, amount: Decimal) -> R
         "allocation": dumps_str(allocation_json),
         "created_by": ctx.principal.key_id,
     }
-    updated = await repository.record_repayment(
-        ctx.db,
-        loan_id=loan_id,
-        version=row["version"],
-        repayment=repayment,
-        lines=lines,
-        now=ctx.now,
-        paid_off_on=paid_off_on,
-    )
-    if updated is None:
-        raise ConcurrentUpdate("the loan changed meanwhile; read it again")
     audit.record(
         ctx,
         action="loan.repayment_posted",
@@ -370,6 +360,23 @@ async def repay(ctx: Ctx, *, loan_id: UUID, paid_on: date, amount: Decimal) -> R
             },
             district_code=row["district_code"],
         )
+    # The posting and its audit entries (and the payoff's event) in one statement.
+    folded_args: list[Any] = []
+    folded = outbox.fold(ctx, folded_args, guard="updated")
+    updated = await repository.record_repayment(
+        ctx.db,
+        loan_id=loan_id,
+        version=row["version"],
+        repayment=repayment,
+        lines=lines,
+        now=ctx.now,
+        paid_off_on=paid_off_on,
+        folded=folded,
+        folded_args=folded_args,
+    )
+    if updated is None:
+        raise ConcurrentUpdate("the loan changed meanwhile; read it again")
+    if paid_off_on is not None:
         await pledges_service.release_for_loan(
             ctx,
             application_id=row["application_id"],
