@@ -4,25 +4,7 @@ basis date lies in it by state, and what the budget has left; bureaus see their 
 from tests.factories import at
 from tests.lifecycle import disbursed
 from tests.reports.helpers import report
-
-PROGRAM = {
-    "district_code": "440307",
-    "kind": "interest_subsidy",
-    "name": "Longgang IP loan interest subsidy 2026",
-    "share": "0.50",
-    "annual_budget": "1000000.00",
-    "budget_year": 2026,
-    "effective_from": "2026-01-01",
-    "effective_to": "2026-12-31",
-}
-
-
-async def _program(desk, **overrides):
-    response = await desk.client.post(
-        "/v1/subsidy-programs", json={**PROGRAM, **overrides}, headers=desk.admin
-    )
-    assert response.status_code == 201, response.text
-    return response.json()
+from tests.subsidies.test_subsidies import _program
 
 
 async def _claim(desk, clock, bureau, loan, paid_on, interest):
