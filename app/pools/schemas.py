@@ -88,25 +88,9 @@ class PoolStats(BaseModel):
     district_shares: dict[str, Ratio]
 
 
-class PoolOut(BaseModel):
-    id: UUID
-    name: str
-    state: PoolState
-    cut_off_date: IsoDate
-    target_balance: Money
-    criteria: Criteria
-    limits: Limits
-    stats: PoolStats
-    spv_name: str | None
-    transfer_date: IsoDate | None
-    locked_at: Timestamp | None
-    transferred_at: Timestamp | None
-    created_at: Timestamp
-    updated_at: Timestamp
-    version: int
+class SelectionSummary(BaseModel):
+    """What an automatic selection reached."""
 
-
-class SelectionOut(BaseModel):
     selected_count: int
     selected_balance: Money
     bound_balance: Money = Field(
@@ -123,4 +107,28 @@ class SelectionOut(BaseModel):
     )
     eligible_count: int
     solve_ms: int
+
+
+class PoolOut(BaseModel):
+    id: UUID
+    name: str
+    state: PoolState
+    cut_off_date: IsoDate
+    target_balance: Money
+    criteria: Criteria
+    limits: Limits
+    stats: PoolStats
+    spv_name: str | None
+    transfer_date: IsoDate | None
+    locked_at: Timestamp | None
+    transferred_at: Timestamp | None
+    last_selection: SelectionSummary | None = Field(
+        description="What the latest automatic selection reached; null before the first."
+    )
+    created_at: Timestamp
+    updated_at: Timestamp
+    version: int
+
+
+class SelectionOut(SelectionSummary):
     pool: PoolOut

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 from datetime import date
-from typing import Any
 from uuid import UUID
 
 import asyncpg
@@ -40,10 +39,6 @@ def _limits(row: asyncpg.Record) -> optimiser.Limits:
         max_industry_share=row["max_industry_share"],
         max_district_share=row["max_district_share"],
     )
-
-
-def _criteria(row: asyncpg.Record) -> dict[str, Any]:
-    return row["criteria"]
 
 
 async def _read(ctx: Ctx, pool_id: UUID) -> PoolOut:
@@ -145,7 +140,7 @@ async def select_loans(ctx: Ctx, *, pool_id: UUID) -> SelectionOut:
         pool_id=pool_id,
         cut_off=pool["cut_off_date"],
         as_of=ctx.now,
-        criteria=_criteria(pool),
+        criteria=pool["criteria"],
     )
     budget = ctx.settings.selection_time_budget_s
     # The solver holds the CPU for up to its budget: off the event loop, so that this
@@ -176,7 +171,7 @@ async def select_loans(ctx: Ctx, *, pool_id: UUID) -> SelectionOut:
         ctx.db,
         pool_id=pool_id,
         now=ctx.now,
-        changes={"last_selection": {**summary, "selected_balance": str(chosen.total)}},
+        changes={"last_selection": summary},
     )
     audit.record(
         ctx,
@@ -201,7 +196,7 @@ async def add_loan(ctx: Ctx, *, pool_id: UUID, loan_id: UUID) -> PoolOut:
     if facts.in_pool is not None:
         raise LoanAlreadyPooled(f"the loan is in pool {facts.in_pool}")
     reasons = rules.ineligibility(
-        facts, pool_id=pool_id, cut_off=pool["cut_off_date"], criteria=_criteria(pool)
+        facts, pool_id=pool_id, cut_off=pool["cut_off_date"], criteria=pool["criteria"]
     )
     if reasons:
         raise LoanNotEligible("; ".join(reasons), reasons=reasons)
@@ -256,7 +251,7 @@ async def lock_pool(ctx: Ctx, *, pool_id: UUID) -> PoolOut:
     facts = await repository.member_facts(ctx.db, pool_id=pool_id, cut_off=cut_off, as_of=ctx.now)
     if not facts:
         raise InvalidStateTransition("an empty pool cannot be locked", state="open")
-    criteria = _criteria(pool)
+    criteria = pool["criteria"]
     unfit = [
         f"{f.loan_id}: {', '.join(reasons)}"
         for f in facts

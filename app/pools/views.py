@@ -66,6 +66,7 @@ def pool_out(row: asyncpg.Record) -> PoolOut:
         transfer_date=row["transfer_date"],
         locked_at=row["locked_at"],
         transferred_at=row["transferred_at"],
+        last_selection=row["last_selection"],
         created_at=row["created_at"],
         updated_at=row["updated_at"],
         version=row["version"],

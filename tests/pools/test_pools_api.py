@@ -30,6 +30,7 @@ class TestCreate:
         assert pool["stats"]["loan_count"] == 0
         assert pool["stats"]["outstanding_principal"] == "0.00"
         assert pool["stats"]["wa_rate_bp"] is None
+        assert pool["last_selection"] is None
 
     async def test_a_future_cut_off_is_refused(self, book):
         response = await book.desk.client.post(
@@ -84,6 +85,8 @@ class TestSelection:
         )
         assert {r["loan_id"] for r in members} == {f["id"] for f in fives}
         assert six["id"] not in {r["loan_id"] for r in members}
+        pool = await book.get(result["pool"])
+        assert pool["last_selection"] == {k: v for k, v in result.items() if k != "pool"}
 
     async def test_limits_steer_the_selection(self, book):
         # Two obligors: A with 4m and 3m, B with 3m; at most 50% an obligor. Selection measures
