@@ -124,6 +124,27 @@ class TestSelection:
         assert (row["n"], row["id"]) == (1, keep["id"])
 
 
+class TestBalanceFilters:
+    async def test_min_and_max_balance_bound_the_cut_off_balance(self, book):
+        small = await book.loan("1000000.00")
+        middle = await book.loan("2000000.00")
+        large = await book.loan("3000000.00")
+        criteria = {"min_balance": "1500000.00", "max_balance": "2000000.00"}
+        pool = await book.pool("100000000.00", limits=NO_LIMITS, criteria=criteria)
+        result = await book.post(pool, "selection")
+        assert result["selected_count"] == 1 and result["selected_balance"] == "2000000.00"
+        member = await book.conn.fetchval(
+            "SELECT loan_id::text FROM pool_loans WHERE pool_id = $1", pool["id"]
+        )
+        assert member == middle["id"]
+        for loan, reason in ((small, "below 1500000.00"), (large, "above 2000000.00")):
+            response = await book.desk.client.post(
+                f"/v1/pools/{pool['id']}/loans", json={"loan_id": loan["id"]}, headers=book.desk_key
+            )
+            assert response.status_code == 409 and slug(response) == "loan-not-eligible"
+            assert reason in problem_of(response)["detail"]
+
+
 class TestEligibilityAtTheCutOff:
     """Loans disbursed on 10 January 2025 with instalments due on the 10th."""
 
