@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Query, Response
+from fastapi import Query
 
-from app.core.concurrency import set_etag
+from app.core.concurrency import etag
 from app.core.errors import (
     ConcurrentUpdate,
     InvalidStateTransition,
@@ -26,6 +26,7 @@ from app.loans.schemas import (
     RepaymentBody,
     RepaymentOut,
 )
+from app.loans.views import JsonView
 from app.pledges.errors import PledgeNotRegistered
 
 router = ApiRouter(tags=["loans"])
@@ -47,9 +48,7 @@ READERS = (
     ),
 )
 @access(Role.CREDIT_OFFICER)
-async def disburse_loan(
-    application_id: str, body: DisbursementBody, ctx: CtxDep, response: Response
-) -> LoanOut:
+async def disburse_loan(application_id: str, body: DisbursementBody, ctx: CtxDep) -> JsonView:
     """Disburse an approved application whose pledges are all registered: the loan for the
     approved amount at the locked rate, with its monthly schedule."""
     out = await service.disburse(
@@ -58,9 +57,11 @@ async def disburse_loan(
         disbursed_on=body.disbursed_on,
         repayment_method=body.repayment_method,
     )
-    response.headers["Location"] = f"/v1/loans/{out.id}"
-    set_etag(response, out.version)
-    return out
+    return JsonView(
+        out,
+        status_code=201,
+        headers={"Location": f"/v1/loans/{out['id']}", "ETag": etag(out["version"])},
+    )
 
 
 @router.get("/v1/loans", response_model=Page[LoanOut], responses=problems(NotFound))
@@ -73,9 +74,9 @@ async def list_loans(
     relationship_manager_id: Annotated[str | None, Query(max_length=64)] = None,
     cursor: str | None = None,
     limit: Annotated[Limit, Query()] = 50,
-) -> Page[LoanOut]:
+) -> JsonView:
     """Loans newest first, as of today; a relationship manager sees their own."""
-    return await service.list_loans(
+    page = await service.list_loans(
         ctx,
         state=state,
         enterprise_id=parse_id(enterprise_id, "enterprise") if enterprise_id else None,
@@ -84,17 +85,15 @@ async def list_loans(
         cursor=cursor,
         limit=limit,
     )
+    return JsonView(page)
 
 
 @router.get("/v1/loans/{loan_id}", response_model=LoanOut, responses=problems(NotFound))
 @access(*READERS)
-async def get_loan(
-    loan_id: str, ctx: CtxDep, response: Response, as_of: IsoDate | None = None
-) -> LoanOut:
+async def get_loan(loan_id: str, ctx: CtxDep, as_of: IsoDate | None = None) -> JsonView:
     """The loan and its schedule as of a date (default today; a future date projects it)."""
     out = await service.get_loan(ctx, loan_id=parse_id(loan_id, "loan"), as_of=as_of)
-    set_etag(response, out.version)
-    return out
+    return JsonView(out, headers={"ETag": etag(out["version"])})
 
 
 @router.post(
@@ -103,13 +102,14 @@ async def get_loan(
     response_model=RepaymentOut,
     responses=problems(NotFound, InvalidStateTransition, PreconditionFailed, ConcurrentUpdate),
 )
-@access(Role.CREDIT_OFFICER)
-async def post_repayment(loan_id: str, body: RepaymentBody, ctx: CtxDep) -> RepaymentOut:
+@access(Role.CREDIT_OFFICER, transactional=False)
+async def post_repayment(loan_id: str, body: RepaymentBody, ctx: CtxDep) -> JsonView:
     """Post a repayment: the oldest due amounts first, interest before principal; any remainder
     prepays principal. Returns the allocation and the loan."""
-    return await service.repay(
+    out = await service.repay(
         ctx, loan_id=parse_id(loan_id, "loan"), paid_on=body.paid_on, amount=body.amount
     )
+    return JsonView(out, status_code=201)
 
 
 @router.post(
@@ -120,12 +120,9 @@ async def post_repayment(loan_id: str, body: RepaymentBody, ctx: CtxDep) -> Repa
     ),
 )
 @access(Role.CREDIT_OFFICER)
-async def declare_default(
-    loan_id: str, body: DefaultBody, ctx: CtxDep, response: Response
-) -> LoanOut:
+async def declare_default(loan_id: str, body: DefaultBody, ctx: CtxDep) -> JsonView:
     """Declare a loan 90 or more days past due defaulted: its pledges are enforced."""
     out = await service.declare_default(
         ctx, loan_id=parse_id(loan_id, "loan"), as_of=body.as_of, reason=body.reason
     )
-    set_etag(response, out.version)
-    return out
+    return JsonView(out, headers={"ETag": etag(out["version"])})

@@ -29,6 +29,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import NamedTuple
 
 FEN = Decimal("0.01")
 _ZERO = Decimal("0.00")
@@ -42,8 +43,9 @@ class Overpayment(Exception):
         self.outstanding = outstanding
 
 
-@dataclass(frozen=True, slots=True)
-class InstallmentState:
+class InstallmentState(NamedTuple):
+    """An instalment and what has been paid on it (a tuple: postings build two dozen a call)."""
+
     seq: int
     due_date: date
     principal: Decimal

@@ -7,7 +7,7 @@ refused): the allocation of each depends on what was due on its date.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from contextlib import nullcontext
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -29,9 +29,9 @@ from app.core.errors import (
 from app.core.ids import uuid7
 from app.core.jsonutil import dumps_str
 from app.core.roles import Role
-from app.core.schemas import Page, decode_cursor, paged
+from app.core.schemas import decode_cursor
 from app.core.sql import Filters
-from app.loans import repository
+from app.loans import repository, views
 from app.loans.errors import DefaultNotAllowed
 from app.loans.repayment import (
     InstallmentState,
@@ -41,28 +41,11 @@ from app.loans.repayment import (
     outstanding_principal,
 )
 from app.loans.schedule import RepaymentMethod, build_schedule, maturity_date
-from app.loans.schemas import AllocationLine, InstallmentOut, LoanOut, RepaymentOut
 from app.pledges import service as pledges_service
 from app.pledges.errors import PledgeNotRegistered
 from app.subsidies import claims as subsidy_claims
 
 DEFAULT_AFTER_DAYS = 90
-
-
-def _states(schedule: list[dict[str, Any]]) -> list[InstallmentState]:
-    return [
-        InstallmentState(
-            seq=i["seq"],
-            due_date=date.fromisoformat(i["due_date"])
-            if isinstance(i["due_date"], str)
-            else i["due_date"],
-            principal=Decimal(i["principal"]),
-            interest=Decimal(i["interest"]),
-            paid_principal=Decimal(i["paid_principal"]),
-            paid_interest=Decimal(i["paid_interest"]),
-        )
-        for i in schedule
-    ]
 
 
 def _as_of_states(states: list[InstallmentState], repayments: list[Any]) -> list[InstallmentState]:
@@ -83,46 +66,6 @@ def _as_of_states(states: list[InstallmentState], repayments: list[Any]) -> list
         )
         for s in states
     ]
-
-
-def _out(
-    row: asyncpg.Record | dict[str, Any], states: list[InstallmentState], as_of: date
-) -> LoanOut:
-    data = dict(row)
-    data.pop("last_paid_on", None)
-    data.pop("locked_version", None)
-    # The schedule's amounts come from the database or from arithmetic on them, in fen.
-    data["schedule"] = [
-        InstallmentOut.model_construct(
-            seq=s.seq,
-            due_date=s.due_date,
-            principal=s.principal,
-            interest=s.interest,
-            paid_principal=s.paid_principal,
-            paid_interest=s.paid_interest,
-        )
-        for s in states
-    ]
-    data["outstanding_principal"] = outstanding_principal(states)
-    data["as_of"] = as_of
-    data["state"] = _state_as_of(data, as_of)
-    if data["state"] != "paid_off":
-        data["paid_off_on"] = None  # paid off only later
-    if data["state"] != "defaulted":
-        data["defaulted_on"] = data["default_reason"] = None  # declared only later
-    data["days_past_due"] = 0 if data["state"] == "paid_off" else days_past_due(states, as_of)
-    return LoanOut.model_validate(data)
-
-
-def _state_as_of(loan: dict[str, Any], as_of: date) -> str:
-    """The loan's state on ``as_of``: what it is today only from the date it became so; before
-    that it was active (a loan is disbursed active, and ends paid off or defaulted)."""
-    paid_off_on, defaulted_on = loan["paid_off_on"], loan["defaulted_on"]
-    if paid_off_on is not None and paid_off_on <= as_of:
-        return "paid_off"
-    if defaulted_on is not None and defaulted_on <= as_of:
-        return "defaulted"
-    return "active"
 
 
 def _visible(ctx: Ctx, row: asyncpg.Record | None) -> asyncpg.Record:
@@ -150,13 +93,13 @@ def _value_date(
 # --- reading -------------------------------------------------------------------------------
 
 
-async def get_loan(ctx: Ctx, *, loan_id: UUID, as_of: date | None) -> LoanOut:
+async def get_loan(ctx: Ctx, *, loan_id: UUID, as_of: date | None) -> dict[str, Any]:
     row = _visible(ctx, await repository.get(ctx.db, loan_id))
     as_of = as_of or ctx.today
-    states = _states(row["schedule"])
+    states = views.states(row["schedule"])
     if as_of < ctx.today:
         states = _as_of_states(states, await repository.repayments_until(ctx.db, loan_id, as_of))
-    return _out(row, states, as_of)
+    return views.loan(row, states, as_of)
 
 
 async def list_loans(
@@ -168,7 +111,7 @@ async def list_loans(
     relationship_manager_id: str | None,
     cursor: str | None,
     limit: int,
-) -> Page[LoanOut]:
+) -> dict[str, Any]:
     filters = Filters()
     if ctx.principal.role is Role.RELATIONSHIP_MANAGER:
         filters.add("l.relationship_manager_id = {}", ctx.principal.subject)
@@ -181,7 +124,7 @@ async def list_loans(
     rows = await repository.page(
         ctx.db, where=filters.where(), args=filters.args, limit_param=limit_param
     )
-    return paged(rows, limit, lambda r: _out(r, _states(r["schedule"]), ctx.today))
+    return views.page(rows, limit, ctx.today)
 
 
 # --- disbursement --------------------------------------------------------------------------
@@ -189,7 +132,7 @@ async def list_loans(
 
 async def disburse(
     ctx: Ctx, *, application_id: UUID, disbursed_on: date, repayment_method: str
-) -> LoanOut:
+) -> dict[str, Any]:
     app = await repository.application_for_disbursement(ctx.db, application_id)
     if app is None:
         raise NotFound("no such application")
@@ -283,14 +226,39 @@ async def disburse(
     )
     row = await repository.get(ctx.db, loan_id)
     assert row is not None
-    return _out(row, _states(row["schedule"]), ctx.today)
+    return views.loan(row, views.states(row["schedule"]), ctx.today)
 
 
 # --- repayments ----------------------------------------------------------------------------
 
 
-async def repay(ctx: Ctx, *, loan_id: UUID, paid_on: date, amount: Decimal) -> RepaymentOut:
-    row = _visible(ctx, await repository.get(ctx.db, loan_id, lock=True))
+async def repay(ctx: Ctx, *, loan_id: UUID, paid_on: date, amount: Decimal) -> dict[str, Any]:
+    """Post a repayment. First without a lock, in one statement that writes only if the loan
+    has not moved on since it was read (a version check): the common posting is then two round
+    trips, a read and a write that commits by itself. A posting that must do more (a payoff
+    releases the pledges, an interest payment in a subsidised district claims under the
+    programme's lock), or whose loan changed meanwhile, is made again from the start under the
+    loan's lock, in a transaction: concurrent postings to one loan queue there instead of
+    failing."""
+    posted = await _post(ctx, loan_id=loan_id, paid_on=paid_on, amount=amount, locked=False)
+    if posted is not None:
+        return posted
+    # Within an Idempotency-Key's unit of work (or a test's) the transaction is already open.
+    async with nullcontext() if ctx.db.in_transaction() else ctx.db.transaction():
+        posted = await _post(ctx, loan_id=loan_id, paid_on=paid_on, amount=amount, locked=True)
+        await outbox.flush(ctx)
+    assert posted is not None
+    return posted
+
+
+async def _post(
+    ctx: Ctx, *, loan_id: UUID, paid_on: date, amount: Decimal, locked: bool
+) -> dict[str, Any] | None:
+    """The posting; unlocked, None (having written nothing) when it must be made locked."""
+    if locked:
+        row = _visible(ctx, await repository.get(ctx.db, loan_id, lock=True))
+    else:
+        row = _visible(ctx, await repository.get_for_posting(ctx.db, loan_id, paid_on))
     check_if_match(ctx, row["version"])
     if row["state"] != "active":
         raise InvalidStateTransition(
@@ -300,7 +268,7 @@ async def repay(ctx: Ctx, *, loan_id: UUID, paid_on: date, amount: Decimal) -> R
     if row["last_paid_on"] is not None and row["last_paid_on"] > not_before:
         not_before, what = row["last_paid_on"], "the latest repayment already posted"
     _value_date(ctx, paid_on, "paid_on", not_before=not_before, what=what)
-    states = _states(row["schedule"])
+    states = views.states(row["schedule"])
     try:
         allocation = allocate(installments=states, amount=amount, paid_on=paid_on)
     except Overpayment as exc:
@@ -309,23 +277,17 @@ async def repay(ctx: Ctx, *, loan_id: UUID, paid_on: date, amount: Decimal) -> R
             errors=[field_error(["body", "amount"], "more than is outstanding")],
             outstanding=f"{exc.outstanding:.2f}",
         ) from None
-    lines = [(line.seq, line.interest, line.principal) for line in allocation.lines]
     outstanding = outstanding_principal(states)
     remaining = outstanding - allocation.principal_paid
     paid_off_on = paid_on if remaining == 0 else None
+    claims = allocation.interest_paid > 0
+    if not locked and (paid_off_on is not None or (claims and row["subsidised"])):
+        return None
+    lines = [(line.seq, line.interest, line.principal) for line in allocation.lines]
     repayment_id = uuid7()
     allocation_json = [
         {"seq": s, "interest": f"{i:.2f}", "principal": f"{p:.2f}"} for s, i, p in lines
     ]
-    repayment = {
-        "id": repayment_id,
-        "paid_on": paid_on,
-        "amount": amount,
-        "principal_paid": allocation.principal_paid,
-        "interest_paid": allocation.interest_paid,
-        "allocation": dumps_str(allocation_json),
-        "created_by": ctx.principal.key_id,
-    }
     audit.record(
         ctx,
         action="loan.repayment_posted",
@@ -367,7 +329,15 @@ async def repay(ctx: Ctx, *, loan_id: UUID, paid_on: date, amount: Decimal) -> R
         ctx.db,
         loan_id=loan_id,
         version=row["version"],
-        repayment=repayment,
+        repayment={
+            "id": repayment_id,
+            "paid_on": paid_on,
+            "amount": amount,
+            "principal_paid": allocation.principal_paid,
+            "interest_paid": allocation.interest_paid,
+            "allocation": dumps_str(allocation_json),
+            "created_by": ctx.principal.key_id,
+        },
         lines=lines,
         now=ctx.now,
         paid_off_on=paid_off_on,
@@ -375,6 +345,8 @@ async def repay(ctx: Ctx, *, loan_id: UUID, paid_on: date, amount: Decimal) -> R
         folded_args=folded_args,
     )
     if updated is None:
+        if not locked:
+            return None  # another posting got there first: again, under the lock
         raise ConcurrentUpdate("the loan changed meanwhile; read it again")
     if paid_off_on is not None:
         await pledges_service.release_for_loan(
@@ -384,7 +356,7 @@ async def repay(ctx: Ctx, *, loan_id: UUID, paid_on: date, amount: Decimal) -> R
             district_code=row["district_code"],
             reason="loan paid off",
         )
-    if allocation.interest_paid > 0:
+    if claims:
         await subsidy_claims.on_interest_paid(
             ctx,
             loan=row,
@@ -392,12 +364,10 @@ async def repay(ctx: Ctx, *, loan_id: UUID, paid_on: date, amount: Decimal) -> R
             paid_on=paid_on,
             interest=allocation.interest_paid,
         )
-    # The loan after the posting, from what this transaction holds locked and just wrote:
-    # no second read of the loan and its schedule.
+    # The loan after the posting, from what was read and just written: no second read.
     paid = {seq: (interest, principal) for seq, interest, principal in lines}
     after = [
-        replace(
-            s,
+        s._replace(
             paid_interest=s.paid_interest + paid[s.seq][0],
             paid_principal=s.paid_principal + paid[s.seq][1],
         )
@@ -405,24 +375,25 @@ async def repay(ctx: Ctx, *, loan_id: UUID, paid_on: date, amount: Decimal) -> R
         else s
         for s in states
     ]
-    loan_after = {**dict(row), "version": updated["version"], "updated_at": updated["updated_at"]}
+    loan_after = dict(row)
+    loan_after.update(version=updated["version"], updated_at=updated["updated_at"])
     if paid_off_on is not None:
         loan_after.update(state="paid_off", paid_off_on=paid_off_on)
-    return RepaymentOut(
-        id=repayment_id,
-        paid_on=paid_on,
-        amount=amount,
-        interest_paid=allocation.interest_paid,
-        principal_paid=allocation.principal_paid,
-        allocation=[AllocationLine(seq=s, interest=i, principal=p) for s, i, p in lines],
-        loan=_out(loan_after, after, ctx.today),
-    )
+    return {
+        "id": repayment_id,
+        "paid_on": paid_on,
+        "amount": f"{amount:.2f}",
+        "interest_paid": f"{allocation.interest_paid:.2f}",
+        "principal_paid": f"{allocation.principal_paid:.2f}",
+        "allocation": allocation_json,
+        "loan": views.loan(loan_after, after, ctx.today),
+    }
 
 
 # --- default -------------------------------------------------------------------------------
 
 
-async def declare_default(ctx: Ctx, *, loan_id: UUID, as_of: date, reason: str) -> LoanOut:
+async def declare_default(ctx: Ctx, *, loan_id: UUID, as_of: date, reason: str) -> dict[str, Any]:
     row = _visible(ctx, await repository.get(ctx.db, loan_id, lock=True))
     check_if_match(ctx, row["version"])
     if row["state"] != "active":
@@ -430,7 +401,7 @@ async def declare_default(ctx: Ctx, *, loan_id: UUID, as_of: date, reason: str) 
             f"cannot declare default on a loan that is {row['state']}", state=row["state"]
         )
     _value_date(ctx, as_of, "as_of", not_before=row["disbursed_on"], what="the disbursement")
-    states = _states(row["schedule"])
+    states = views.states(row["schedule"])
     if as_of < ctx.today:
         states = _as_of_states(states, await repository.repayments_until(ctx.db, loan_id, as_of))
     dpd = days_past_due(states, as_of)
@@ -484,4 +455,4 @@ async def declare_default(ctx: Ctx, *, loan_id: UUID, as_of: date, reason: str) 
     )
     fresh = await repository.get(ctx.db, loan_id)
     assert fresh is not None
-    return _out(fresh, _states(fresh["schedule"]), ctx.today)
+    return views.loan(fresh, views.states(fresh["schedule"]), ctx.today)

@@ -55,6 +55,8 @@ class Loan(Base):
     paid_off_on: Mapped[date | None] = mapped_column(Date)
     defaulted_on: Mapped[date | None] = mapped_column(Date)
     default_reason: Mapped[str | None] = mapped_column(Text)
+    # The value date of the latest repayment posted: a later posting may not be dated earlier.
+    last_paid_on: Mapped[date | None] = mapped_column(Date)
     # The transfer date of the securitisation pool the loan was sold into; serviced on as before.
     securitized_on: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime]

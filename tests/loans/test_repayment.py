@@ -1,6 +1,5 @@
 """Repayments: oldest due first, interest before principal, then prepayment; days past due."""
 
-from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -56,8 +55,7 @@ def apply(states: list[InstallmentState], allocation: Allocation) -> list[Instal
     for s in states:
         line = by_seq.get(s.seq)
         if line is not None:
-            s = replace(
-                s,
+            s = s._replace(
                 paid_interest=s.paid_interest + line.interest,
                 paid_principal=s.paid_principal + line.principal,
             )

@@ -1,0 +1,145 @@
+"""The loan view is the wire form of ``LoanOut``: it validates as one and serialises back to
+itself, for loans of every method, state and amount, so the documented schema and what the
+API sends cannot drift apart."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from uuid import uuid4
+
+import orjson
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from app.loans import views
+from app.loans.repayment import allocate
+from app.loans.schedule import RepaymentMethod, build_schedule
+from app.loans.schemas import LoanOut
+
+DISBURSED = date(2026, 1, 31)
+
+
+def _row(principal: Decimal, method: RepaymentMethod, months: int, **extra: object) -> dict:
+    created = datetime(2026, 1, 31, 2, 15, 7, 123456, tzinfo=UTC)
+    return {
+        "id": uuid4(),
+        "application_id": uuid4(),
+        "enterprise_id": uuid4(),
+        "relationship_manager_id": "RM-07",
+        "district_code": "440305",
+        "industry": "I65",
+        "principal": principal,
+        "rate_bp": 385,
+        "repayment_method": method.value,
+        "term_months": months,
+        "disbursed_on": DISBURSED,
+        "maturity_date": DISBURSED + timedelta(days=30 * months),
+        "paid_off_on": None,
+        "defaulted_on": None,
+        "default_reason": None,
+        "securitized_on": None,
+        "created_at": created,
+        "updated_at": created + timedelta(days=40),
+        "version": 4,
+        **extra,
+    }
+
+
+def _wire(view: dict) -> dict:
+    return orjson.loads(views.JsonView(view).body)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    fen=st.integers(min_value=1, max_value=99_999_999_999),
+    method=st.sampled_from(list(RepaymentMethod)),
+    months=st.integers(min_value=1, max_value=60),
+    paid_share=st.integers(min_value=0, max_value=100),
+    days_later=st.integers(min_value=0, max_value=2_000),
+    ending=st.sampled_from([None, "paid_off", "defaulted"]),
+)
+def test_a_loan_view_is_exactly_its_loan_out(fen, method, months, paid_share, days_later, ending):
+    principal = Decimal(fen) / 100
+    schedule = build_schedule(
+        principal=principal, rate_bp=385, term_months=months, disbursed_on=DISBURSED, method=method
+    )
+    states = views.states(
+        [
+            {
+                "seq": i.seq,
+                "due_date": i.due_date,
+                "principal": i.principal,
+                "interest": i.interest,
+                "paid_principal": Decimal("0.00"),
+                "paid_interest": Decimal("0.00"),
+            }
+            for i in schedule
+        ]
+    )
+    as_of = DISBURSED + timedelta(days=days_later)
+    amount = (principal * paid_share / 100).quantize(Decimal("0.01"))
+    if amount > 0:
+        allocation = allocate(installments=states, amount=amount, paid_on=DISBURSED)
+        paid = {line.seq: line for line in allocation.lines}
+        states = [
+            s.__class__(
+                seq=s.seq,
+                due_date=s.due_date,
+                principal=s.principal,
+                interest=s.interest,
+                paid_principal=s.paid_principal + paid[s.seq].principal,
+                paid_interest=s.paid_interest + paid[s.seq].interest,
+            )
+            if s.seq in paid
+            else s
+            for s in states
+        ]
+    extra: dict[str, object] = {}
+    if ending == "paid_off":
+        extra["paid_off_on"] = DISBURSED + timedelta(days=100)
+    elif ending == "defaulted":
+        extra.update(defaulted_on=DISBURSED + timedelta(days=400), default_reason="in default")
+    view = views.loan(_row(principal, method, months, **extra), states, as_of)
+
+    wire = _wire(view)
+    assert LoanOut.model_validate(wire).model_dump(mode="json") == wire
+    assert set(wire) == set(LoanOut.model_fields)
+    assert len(wire["schedule"]) == months
+
+
+def test_what_the_view_shows_as_of_a_date():
+    row = _row(
+        Decimal("1200000.00"),
+        RepaymentMethod.INTEREST_ONLY_BULLET,
+        12,
+        defaulted_on=date(2026, 9, 1),
+        default_reason="in default",
+    )
+    states = views.states(
+        [
+            {
+                "seq": 1,
+                "due_date": date(2026, 2, 28),
+                "principal": Decimal("1200000.00"),
+                "interest": Decimal("3850.00"),
+                "paid_principal": Decimal("0.00"),
+                "paid_interest": Decimal("0.00"),
+            }
+        ]
+    )
+    before = _wire(views.loan(row, states, date(2026, 8, 31)))
+    assert (before["state"], before["defaulted_on"], before["default_reason"]) == (
+        "active",
+        None,
+        None,
+    )
+    assert before["days_past_due"] == (date(2026, 8, 31) - date(2026, 2, 28)).days
+    after = _wire(views.loan(row, states, date(2026, 9, 1)))
+    assert (after["state"], after["defaulted_on"]) == ("defaulted", "2026-09-01")
+    # Timestamps at the Asia/Shanghai offset, money with two decimals, ids as strings.
+    assert after["created_at"] == "2026-01-31T10:15:07.123456+08:00"
+    assert after["principal"] == "1200000.00"
+    assert after["outstanding_principal"] == "1200000.00"
+    assert after["schedule"][0]["interest"] == "3850.00"
+    assert after["id"] == str(row["id"])
