@@ -5,6 +5,7 @@ generic)."""
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any
 
 
@@ -34,9 +35,11 @@ class Filters:
         return ("WHERE " + " AND ".join(self._clauses)) if self._clauses else ""
 
 
+@lru_cache(maxsize=256)
 def shift_params(sql: str, offset: int) -> str:
     """Renumber ``$n`` placeholders to ``$(n + offset)``, to place a fragment built on its own
-    (such as ``outbox.fold``) after a statement's own parameters."""
+    (such as ``outbox.fold``) after a statement's own parameters. Fragments come in few shapes,
+    so each is renumbered once."""
     if not offset:
         return sql
     return re.sub(r"\$(\d+)", lambda m: f"${int(m.group(1)) + offset}", sql)

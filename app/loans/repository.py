@@ -17,11 +17,13 @@ LOAN_COLUMNS = """l.id, l.application_id, l.enterprise_id, l.relationship_manage
     l.defaulted_on, l.default_reason, l.securitized_on, l.last_paid_on, l.created_at,
     l.updated_at, l.version"""
 
-# The schedule as an array of ``loan_installments`` rows, which the driver decodes into records
-# of dates and Decimals: a tenth of the server's cost of building the same as JSON, and nothing
-# to parse here.
-SCHEDULE = """(SELECT array_agg(i ORDER BY i.seq) FROM loan_installments i
-     WHERE i.loan_id = l.id) AS schedule"""
+# The schedule as one text, ``seq,due_date,principal,interest,paid_principal,paid_interest`` an
+# instalment, ``;`` between instalments, by ``seq`` (parsed by ``app.loans.views.states``).
+# Decoding two dozen rows of binary numerics cost the driver more than the rest of a posting's
+# read; a text and ``Decimal``s made from its digits cost a third of that.
+SCHEDULE = """(SELECT string_agg(concat_ws(',', i.seq, to_char(i.due_date, 'YYYY-MM-DD'),
+            i.principal, i.interest, i.paid_principal, i.paid_interest), ';' ORDER BY i.seq)
+     FROM loan_installments i WHERE i.loan_id = l.id) AS schedule"""
 
 _READ = f"SELECT {LOAN_COLUMNS}, {SCHEDULE} FROM loans l WHERE l.id = $1"
 

@@ -48,19 +48,32 @@ def money(value: Decimal) -> str:
     return text if text[-3:-2] == "." else f"{value:.2f}"
 
 
-def states(schedule: Sequence[Mapping[str, Any]] | None) -> list[InstallmentState]:
-    """The schedule as the driver returns it (``loan_installments`` rows, by ``seq``)."""
-    return [
-        InstallmentState(
-            i["seq"],
-            i["due_date"],
-            i["principal"],
-            i["interest"],
-            i["paid_principal"],
-            i["paid_interest"],
+def states(schedule: str | None) -> list[InstallmentState]:
+    """The schedule as the loan's read returns it (``app.loans.repository.SCHEDULE``)."""
+    if not schedule:
+        return []
+    out = []
+    for part in schedule.split(";"):
+        seq, due, principal, interest, paid_principal, paid_interest = part.split(",")
+        out.append(
+            InstallmentState(
+                int(seq),
+                date.fromisoformat(due),
+                _amount(principal),
+                _amount(interest),
+                _amount(paid_principal),
+                _amount(paid_interest),
+            )
         )
-        for i in schedule or ()
-    ]
+    return out
+
+
+_ZERO = Decimal("0.00")
+
+
+def _amount(text: str) -> Decimal:
+    # Most of a schedule is not yet paid: its zeros need no parsing.
+    return _ZERO if text == "0.00" else Decimal(text)
 
 
 def state_as_of(loan: Mapping[str, Any], as_of: date) -> str:
