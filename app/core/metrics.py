@@ -7,6 +7,7 @@ connection. Each API or worker process exposes its own HTTP counters.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 
@@ -37,9 +38,23 @@ def business_gauges(provider: GaugeProvider) -> GaugeProvider:
     return provider
 
 
+# The labelled series a process has used, by their labels: ``labels()`` checks and copies its
+# arguments on every call, a noticeable part of a cheap request.
+_requests: dict[tuple[str, str, int], Any] = {}
+_durations: dict[tuple[str, str], Any] = {}
+
+
 def observe_request(method: str, route: str, status: int, seconds: float) -> None:
-    HTTP_REQUESTS.labels(method, route, str(status)).inc()
-    HTTP_DURATION.labels(method, route).observe(seconds)
+    counter = _requests.get((method, route, status))
+    if counter is None:
+        counter = _requests[(method, route, status)] = HTTP_REQUESTS.labels(
+            method, route, str(status)
+        )
+    counter.inc()
+    histogram = _durations.get((method, route))
+    if histogram is None:
+        histogram = _durations[(method, route)] = HTTP_DURATION.labels(method, route)
+    histogram.observe(seconds)
 
 
 async def render(db: Db) -> bytes:

@@ -4,9 +4,9 @@ every request and response, one JSON log line per request, HTTP metrics, and the
 
 from __future__ import annotations
 
+import os
 import re
 import time
-import uuid
 from typing import Any
 
 import structlog
@@ -41,7 +41,7 @@ class RequestMiddleware:
         started = time.perf_counter()
         headers = dict(scope["headers"])
         incoming = headers.get(b"x-request-id", b"").decode("latin-1")
-        request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        request_id = incoming if _REQUEST_ID.match(incoming) else os.urandom(16).hex()
         scope["ipledge.request_id"] = request_id
         status_holder = [500]
         rid_header = (b"x-request-id", request_id.encode())
