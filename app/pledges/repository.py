@@ -58,14 +58,33 @@ async def move(
     sets: dict[str, Any],
     folded: str,
     folded_args: list[Any],
+    application_states: frozenset[str] | None = None,
 ) -> asyncpg.Record | None:
+    """Move the pledge if it is still at ``version`` and in ``from_state``. With
+    ``application_states`` the move also counts as a change of its application (whose answer
+    shows its pledges): it is made only while the application is in one of those states, and
+    the application's version moves with it, so a move of the application decided on what it
+    read before (a decline, a withdrawal) fails rather than overlook the pledge."""
     assignments = "".join(f", {column} = ${6 + i}" for i, column in enumerate(sets))
-    args = [pledge_id, version, from_state, to_state, now, *sets.values()]
+    args: list[Any] = [pledge_id, version, from_state, to_state, now, *sets.values()]
+    guard = ""
+    joined = ""
+    if application_states is not None:
+        args.append(sorted(application_states))
+        guard = f"""app AS (
+                UPDATE applications a SET version = a.version + 1, updated_at = $5
+                FROM pledges p
+                WHERE p.id = $1 AND a.id = p.application_id
+                  AND a.state = ANY(${len(args)}::text[])
+                RETURNING a.id
+            ),
+            """
+        joined = "FROM app WHERE p.application_id = app.id AND "
     return await db.fetchrow(
-        f"""WITH moved AS (
+        f"""WITH {guard}moved AS (
                 UPDATE pledges p SET state = $4, updated_at = $5, version = version + 1
                     {assignments}
-                WHERE p.id = $1 AND p.version = $2 AND p.state = $3
+                {joined or "WHERE "}p.id = $1 AND p.version = $2 AND p.state = $3
                 RETURNING {COLUMNS}
             ){"," if folded else ""}
             {shift_params(folded, len(args))}

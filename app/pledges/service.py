@@ -81,7 +81,13 @@ async def list_pledges(
 
 
 async def _move(
-    ctx: Ctx, row: asyncpg.Record, *, action: str, to_state: str, sets: dict[str, Any]
+    ctx: Ctx,
+    row: asyncpg.Record,
+    *,
+    action: str,
+    to_state: str,
+    sets: dict[str, Any],
+    application_states: frozenset[str] | None = None,
 ) -> PledgeOut:
     after = {"state": to_state, **sets}
     audit.record(
@@ -107,9 +113,12 @@ async def _move(
         sets=sets,
         folded=folded,
         folded_args=folded_args,
+        application_states=application_states,
     )
     if moved is None:
-        raise InvalidStateTransition("the pledge changed meanwhile; read it again")
+        raise InvalidStateTransition(
+            "the pledge or its application changed meanwhile; read it again"
+        )
     return _out(moved)
 
 
@@ -143,6 +152,8 @@ async def register(
         action="registered",
         to_state="registered",
         sets={"registration_no": registration_no, "registered_on": registered_on},
+        # A registration racing a decline or withdrawal: whichever commits second fails.
+        application_states=REGISTRABLE_WITH,
     )
 
 

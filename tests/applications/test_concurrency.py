@@ -106,3 +106,51 @@ async def test_idempotent_submission_replays(live_runtime, make_live_key, live_c
     again = await live_client.post(f"/v1/applications/{draft['id']}/submit", headers=headers)
     assert again.status_code == 200 and again.headers["idempotent-replayed"] == "true"
     assert again.content == ok[0].content
+
+
+async def test_a_registration_racing_a_decline_never_leaves_a_live_pledge(
+    live_runtime, make_live_key, live_client, clock
+):
+    """Whichever commits second fails: a declined application never keeps a pledge that is
+    still proposed or registered, and its audit trail says what became of each pledge."""
+    outcomes = set()
+    for _ in range(12):
+        desk = await _world(live_runtime, make_live_key, live_client, clock)
+        app = await desk.submit(await desk.create(assets=desk.assets))
+        await desk.act(app, "review")
+        pledge = app["pledges"][0]
+        register, decline = await asyncio.gather(
+            live_client.post(
+                f"/v1/pledges/{pledge['id']}/registration",
+                json={"registration_no": f"Y{pledge['id'][-12:]}", "registered_on": "2026-03-09"},
+                headers=desk.officer,
+            ),
+            live_client.post(
+                f"/v1/applications/{app['id']}/decision",
+                json={"outcome": "declined", "reason": "insufficient cover"},
+                headers=desk.officer,
+            ),
+        )
+        outcomes.add((register.status_code, decline.status_code))
+        assert register.status_code in (200, 409) and decline.status_code in (200, 409)
+        final = await desk.get(app)
+        states = {p["state"] for p in final["pledges"]}
+        if final["state"] == "declined":
+            assert states <= {"cancelled", "released"}, states
+        else:
+            assert decline.status_code == 409 and states == {"registered"}
+        async with live_runtime.database.connection() as db:
+            trail = await db.fetch(
+                "SELECT action FROM audit_events WHERE entity_type = 'pledge' "
+                "AND entity_id = $1 ORDER BY id",
+                pledge["id"],
+            )
+        moves = [r["action"] for r in trail]
+        expected = {
+            "cancelled": ["pledge.cancelled"],
+            "released": ["pledge.registered", "pledge.released"],
+            "registered": ["pledge.registered"],
+        }[states.pop()]
+        assert moves[-len(expected) :] == expected, moves
+    # Both orders come up over a dozen races on two cores; each is checked above.
+    assert outcomes <= {(200, 409), (409, 200), (200, 200)}
