@@ -64,9 +64,7 @@ class PrefixDispatch:
             if route is not None:
                 match, child_scope = route.matches(scope)
                 if match is Match.FULL:
-                    scope.setdefault("router", self.router)
-                    scope.update(child_scope)
-                    await route.handle(scope, receive, send)
+                    await self._enter(route, child_scope, scope, receive, send)
                     return
         routes = self.index.get(prefix)
         if routes:
@@ -74,19 +72,22 @@ class PrefixDispatch:
             for route in routes:
                 match, child_scope = route.matches(scope)
                 if match is Match.FULL:
-                    scope.setdefault("router", self.router)
-                    scope.update(child_scope)
-                    await route.handle(scope, receive, send)
+                    await self._enter(route, child_scope, scope, receive, send)
                     return
                 if match is Match.PARTIAL and partial is None:
                     partial = (route, child_scope)
             if partial is not None:
-                route, child_scope = partial
-                scope.setdefault("router", self.router)
-                scope.update(child_scope)
-                await route.handle(scope, receive, send)
+                await self._enter(*partial, scope, receive, send)
                 return
         await self.fallback(scope, receive, send)
+
+    async def _enter(
+        self, route: BaseRoute, child_scope: dict[str, Any], scope: dict[str, Any], *io: Any
+    ) -> None:
+        """What Starlette's router does once a route matched."""
+        scope.setdefault("router", self.router)
+        scope.update(child_scope)
+        await route.handle(scope, *io)
 
 
 def install(router: Router) -> None:
