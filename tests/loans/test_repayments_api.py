@@ -108,6 +108,32 @@ class TestAllocation:
         await _pay(desk, loan, "2026-04-10", "100.00", expect=422)
         await _pay(desk, loan, "2026-05-10", "100.00")
 
+    async def test_if_match_names_the_version_posted_against(self, desk, conn, clock):
+        loan = await disbursed(desk, conn, clock)
+        clock.set(at("2026-04-10T10:00:00+08:00"))
+        read = await desk.client.get(f"/v1/loans/{loan['id']}", headers=desk.officer)
+        tag = read.headers["etag"]
+
+        async def post(if_match: str):
+            return await desk.client.post(
+                f"/v1/loans/{loan['id']}/repayments",
+                json={"paid_on": "2026-04-10", "amount": "100.00"},
+                headers={**desk.officer, "If-Match": if_match},
+            )
+
+        posted = await post(tag)
+        assert posted.status_code == 201, posted.text
+        assert posted.json()["loan"]["version"] == read.json()["version"] + 1
+        # The same tag again is stale now: 412, and nothing is posted.
+        stale = await post(tag)
+        assert stale.status_code == 412 and slug(stale) == "precondition-failed", stale.text
+        after = await desk.client.get(f"/v1/loans/{loan['id']}", headers=desk.officer)
+        assert after.json() == posted.json()["loan"]
+        count = await conn.fetchval(
+            "SELECT count(*) FROM loan_repayments WHERE loan_id = $1", loan["id"]
+        )
+        assert count == 1
+
 
 class TestDaysPastDueAndDefault:
     async def test_as_of_reads(self, desk, conn, clock):

@@ -77,11 +77,7 @@ def test_a_loan_view_is_exactly_its_loan_out(fen, method, months, paid_share, da
         allocation = allocate(installments=states, amount=amount, paid_on=DISBURSED)
         paid = {line.seq: line for line in allocation.lines}
         states = [
-            s.__class__(
-                seq=s.seq,
-                due_date=s.due_date,
-                principal=s.principal,
-                interest=s.interest,
+            s._replace(
                 paid_principal=s.paid_principal + paid[s.seq].principal,
                 paid_interest=s.paid_interest + paid[s.seq].interest,
             )

@@ -24,6 +24,10 @@ async def test_registration_then_release(desk, conn, clock):
     assert registered["registration_no"] == "Y2026440000123"
     assert registered["registered_on"] == "2026-03-09"
     assert response.headers["etag"] == f'"{registered["version"]}"'
+    # The application shows its pledges: registering one is a change of it too.
+    after = (await desk.client.get(f"/v1/applications/{app['id']}", headers=desk.officer)).json()
+    assert after["version"] == app["version"] + 1
+    assert [p["state"] for p in after["pledges"]] == ["registered"]
     event = await conn.fetchrow(
         "SELECT * FROM outbox_events WHERE type = 'pledge.registered' AND data->>'pledge_id' = $1",
         pledge["id"],
