@@ -1,9 +1,13 @@
 """``make bench``: the benchmark suite, every figure a ratio against the floor of the same run.
 
-    python -m bench [--seconds 10] [--runs 1] [--only NAME ...] [--connections 16 64]
+    python -m bench [--seconds 10] [--warmup 3] [--runs 1] [--only NAME ...] [--connections 16 64]
 
 The floor (bench/floor_app.py) is measured first, then every HTTP scenario at the same
-connection counts, then the in-process measurements. Results go to stdout as a table and to
+connection counts, then the in-process measurements. Every load run, the floor's included, is
+preceded by a warm-up at the same connection count on requests of its own, whose figures are
+kept apart (``warmup_*``): the targets are about a service that is up, and the first seconds
+after a start, while each pooled connection plans its statements for the first time, are
+reported beside them rather than mixed in. Results go to stdout as a table and to
 bench/results/latest.json. Everything listens on 127.0.0.1 only.
 """
 
@@ -26,20 +30,39 @@ from bench.setup import BenchDatabase
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
-def _row(name: str, conns: int, result: harness.LoadResult, floor: harness.LoadResult) -> dict:
+def _row(
+    name: str,
+    conns: int,
+    result: harness.LoadResult,
+    floor: harness.LoadResult,
+    warmup: harness.LoadResult | None,
+) -> dict:
     return {
         "scenario": name,
         "connections": conns,
         **result.as_dict(),
         "rps_ratio": result.rps / floor.rps,
         "p99_ratio": result.p99_ms / floor.p99_ms if floor.p99_ms else None,
+        "warmup_rps": warmup.rps if warmup else None,
+        "warmup_p99_ms": warmup.p99_ms if warmup else None,
     }
+
+
+def _warm(
+    base: str, requests: list[harness.Request], conns: int, seconds: float
+) -> harness.LoadResult | None:
+    if seconds <= 0:
+        return None
+    return harness.load(base, requests, connections=conns, seconds=seconds)
 
 
 def _print_http(rows: list[dict], targets: dict[str, scenarios.HttpScenario]) -> None:
     print()
-    print("| scenario | conns | req/s | × floor | p50 ms | p99 ms | p99 × floor | target | |")
-    print("|---|---:|---:|---:|---:|---:|---:|---|---|")
+    print(
+        "| scenario | conns | req/s | × floor | p50 ms | p99 ms | p99 × floor "
+        "| warm-up p99 ms | target | |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---|---|")
     for r in rows:
         scenario = targets.get(r["scenario"])
         verdict = ""
@@ -52,9 +75,11 @@ def _print_http(rows: list[dict], targets: dict[str, scenarios.HttpScenario]) ->
                 ok = ok and r["p99_ratio"] is not None and r["p99_ratio"] <= scenario.max_p99_ratio
             verdict = "ok" if ok else "MISS"
         p99_ratio = "" if r["p99_ratio"] is None else f"{r['p99_ratio']:.2f}"
+        warm_p99 = "" if r["warmup_p99_ms"] is None else f"{r['warmup_p99_ms']:.1f}"
         print(
             f"| {r['scenario']} | {r['connections']} | {r['rps']:.0f} | {r['rps_ratio']:.2f} "
-            f"| {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {p99_ratio} | {target} | {verdict} |"
+            f"| {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {p99_ratio} | {warm_p99} "
+            f"| {target} | {verdict} |"
         )
         if r["errors"]:
             print(f"|   ↳ {r['errors']} errors of {r['requests']} requests | | | | | | | | |")
@@ -63,6 +88,7 @@ def _print_http(rows: list[dict], targets: dict[str, scenarios.HttpScenario]) ->
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--seconds", type=float, default=float(os.environ.get("BENCH_SECONDS", 10)))
+    parser.add_argument("--warmup", type=float, default=float(os.environ.get("BENCH_WARMUP", 3)))
     parser.add_argument("--runs", type=int, default=int(os.environ.get("BENCH_RUNS", 1)))
     parser.add_argument("--connections", type=int, nargs="+", default=[16, 64])
     parser.add_argument("--only", nargs="*", default=None, help="scenario names (prefix match)")
@@ -76,7 +102,8 @@ def main() -> None:
     db = BenchDatabase.create()
     print(
         f"bench database: {db.display}; {args.seconds:.0f} s per load run, "
-        f"{args.runs} run(s) each, connections {args.connections}",
+        f"after a {args.warmup:.0f} s warm-up, {args.runs} run(s) each, "
+        f"connections {args.connections}",
         file=sys.stderr,
     )
     asyncio.run(db.prepare())
@@ -88,13 +115,16 @@ def main() -> None:
     with harness.server("bench.floor_app:app", floor_env) as base:
         floor_requests = scenarios.floor_requests()
         for conns in args.connections:
+            warm = _warm(base, floor_requests, conns, args.warmup)
             runs = [
                 harness.load(base, floor_requests, connections=conns, seconds=args.seconds)
                 for _ in range(args.runs)
             ]
             floors[conns] = harness.median_result(runs)
             rows.append(
-                _row("floor: insert one row (raw asyncpg)", conns, floors[conns], floors[conns])
+                _row(
+                    "floor: insert one row (raw asyncpg)", conns, floors[conns], floors[conns], warm
+                )
             )
             print(
                 f"floor @{conns}: {floors[conns].rps:.0f} req/s, p99 {floors[conns].p99_ms:.1f} ms",
@@ -113,6 +143,11 @@ def main() -> None:
             if not wanted(scenario.name):
                 continue
             for conns in args.connections:
+                warm = None
+                if args.warmup > 0:
+                    warm_estimate = int(floors[conns].rps * args.warmup * 1.6) + 1000
+                    warm_requests = asyncio.run(db.run(scenario.prepare, warm_estimate))
+                    warm = _warm(base, warm_requests, conns, args.warmup)
                 estimate = int(floors[conns].rps * args.seconds * 1.6) + 1000
                 requests = asyncio.run(db.run(scenario.prepare, estimate))
                 runs = []
@@ -123,7 +158,7 @@ def main() -> None:
                     if scenario.unique and args.runs > 1:
                         requests = asyncio.run(db.run(scenario.prepare, estimate))
                 result = harness.median_result(runs)
-                rows.append(_row(scenario.name, conns, result, floors[conns]))
+                rows.append(_row(scenario.name, conns, result, floors[conns], warm))
                 print(
                     f"{scenario.name} @{conns}: {result.rps:.0f} req/s "
                     f"({result.rps / floors[conns].rps:.2f}× floor), p99 {result.p99_ms:.1f} ms",
@@ -152,6 +187,7 @@ def main() -> None:
         "at": datetime.now(UTC).isoformat(),
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
         "seconds": args.seconds,
+        "warmup_seconds": args.warmup,
         "runs": args.runs,
         "http": rows,
         "micro": micro,

@@ -114,6 +114,11 @@ def build_engine(url: str, settings: Settings, *, pool_size: int | None = None) 
         # Connections come back clean (every transaction is closed by ``Database.connection``),
         # so the pool's ROLLBACK on return would be a wasted round trip per request.
         pool_reset_on_return=None,
+        # The connection returned last is the next one out: a burst of 16 requests keeps ~16
+        # connections warm (their prepared statements planned, their backends' caches loaded)
+        # instead of cycling through all of them. Measured here: with FIFO, submission's p99 at 16
+        # connections over a server's first 6 s was 160 ms; with LIFO, 45 ms.
+        pool_use_lifo=True,
         json_deserializer=orjson.loads,
         connect_args={
             "server_settings": server_settings,
