@@ -20,6 +20,7 @@ import os
 import platform
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -49,11 +50,12 @@ def _row(
 
 
 def _warm(
-    base: str, requests: list[harness.Request], conns: int, seconds: float
+    base: str, requests: Callable[[], list[harness.Request]], conns: int, seconds: float
 ) -> harness.LoadResult | None:
+    """The warm-up before a load run (none when ``seconds`` is 0), on ``requests()``."""
     if seconds <= 0:
         return None
-    return harness.load(base, requests, connections=conns, seconds=seconds)
+    return harness.load(base, requests(), connections=conns, seconds=seconds)
 
 
 def _print_http(rows: list[dict], targets: dict[str, scenarios.HttpScenario]) -> None:
@@ -82,7 +84,7 @@ def _print_http(rows: list[dict], targets: dict[str, scenarios.HttpScenario]) ->
             f"| {target} | {verdict} |"
         )
         if r["errors"]:
-            print(f"|   ↳ {r['errors']} errors of {r['requests']} requests | | | | | | | | |")
+            print(f"|   ↳ {r['errors']} errors of {r['requests']} requests | | | | | | | | | |")
 
 
 def main() -> None:
@@ -115,7 +117,7 @@ def main() -> None:
     with harness.server("bench.floor_app:app", floor_env) as base:
         floor_requests = scenarios.floor_requests()
         for conns in args.connections:
-            warm = _warm(base, floor_requests, conns, args.warmup)
+            warm = _warm(base, lambda: floor_requests, conns, args.warmup)
             runs = [
                 harness.load(base, floor_requests, connections=conns, seconds=args.seconds)
                 for _ in range(args.runs)
@@ -143,11 +145,13 @@ def main() -> None:
             if not wanted(scenario.name):
                 continue
             for conns in args.connections:
-                warm = None
-                if args.warmup > 0:
-                    warm_estimate = int(floors[conns].rps * args.warmup * 1.6) + 1000
-                    warm_requests = asyncio.run(db.run(scenario.prepare, warm_estimate))
-                    warm = _warm(base, warm_requests, conns, args.warmup)
+                warm_estimate = int(floors[conns].rps * args.warmup * 1.6) + 1000
+                warm = _warm(
+                    base,
+                    lambda: asyncio.run(db.run(scenario.prepare, warm_estimate)),  # noqa: B023
+                    conns,
+                    args.warmup,
+                )
                 estimate = int(floors[conns].rps * args.seconds * 1.6) + 1000
                 requests = asyncio.run(db.run(scenario.prepare, estimate))
                 runs = []
