@@ -16,12 +16,16 @@ import asyncpg
 from app.core.db import Db
 from app.core.sql import shift_params
 
-DETAIL_COLUMNS = """
+BASE_COLUMNS = """
     a.id, a.reference, a.state, a.enterprise_id, a.relationship_manager_id, a.amount,
     a.term_months, a.purpose, a.district_code, a.industry, a.created_at, a.updated_at,
     a.version, a.received_at, a.tier_working_days, a.deadline_date, a.deadline_at,
     a.decided_at, a.outcome, a.approved_amount, a.rate_bp, a.quote_id, a.decision_reason,
-    a.return_reason, a.withdraw_reason,
+    a.return_reason, a.withdraw_reason"""
+
+DETAIL_COLUMNS = (
+    BASE_COLUMNS
+    + """,
     ARRAY(SELECT aa.ip_asset_id FROM application_assets aa
           WHERE aa.application_id = a.id ORDER BY aa.ip_asset_id) AS ip_asset_ids,
     (SELECT coalesce(jsonb_agg(jsonb_build_object(
@@ -43,6 +47,7 @@ DETAIL_COLUMNS = """
                 'rate_bp', q.rate_bp, 'created_at', q.created_at)
      FROM application_quotes q WHERE q.id = a.quote_id) AS quote
 """
+)
 
 
 async def get(db: Db, application_id: UUID) -> asyncpg.Record | None:
@@ -134,14 +139,19 @@ async def insert_draft(
     )
 
 
+# The statement reads no clock, pledge or quote: a draft has none before its first submission,
+# and a resubmission reads them afterwards (see ``service.submit_application``).
 SUBMIT_SQL = f"""
 WITH cur AS (
-    SELECT {DETAIL_COLUMNS},
-           (SELECT max(c.stopped_at) FROM approval_clocks c
-            WHERE c.application_id = a.id) AS last_stopped_at,
+    SELECT {BASE_COLUMNS},
+           ARRAY(SELECT aa.ip_asset_id FROM application_assets aa
+                 WHERE aa.application_id = a.id ORDER BY aa.ip_asset_id) AS ip_asset_ids,
+           coalesce(last.seq, 0) + 1 AS seq, last.stopped_at AS last_stopped_at,
            CASE WHEN a.amount <= 10000000.00 THEN 3
                 WHEN a.amount <= 30000000.00 THEN 5 ELSE 10 END AS tier
     FROM applications a
+    LEFT JOIN LATERAL (SELECT c.seq, c.stopped_at FROM approval_clocks c
+                       WHERE c.application_id = a.id ORDER BY c.seq DESC LIMIT 1) last ON true
     WHERE a.id = $1 AND ($2::text IS NULL OR a.relationship_manager_id = $2)
 ),
 app AS (
@@ -158,7 +168,7 @@ app AS (
       AND (cur.last_stopped_at IS NULL OR $5 >= cur.last_stopped_at)
     RETURNING a.id, cur.state AS prior_state, a.version, a.tier_working_days, a.deadline_date,
               a.deadline_at, a.district_code, a.reference, a.enterprise_id, a.amount,
-              a.relationship_manager_id, jsonb_array_length(cur.clocks) + 1 AS seq,
+              a.relationship_manager_id, cur.seq,
               cur.ip_asset_ids
 ),
 clock AS (
@@ -170,8 +180,8 @@ clock AS (
 ),
 pledge AS (
     INSERT INTO pledges (id, application_id, ip_asset_id, state, created_at, updated_at, version)
-    SELECT uuid7(), app.id, aa.ip_asset_id, 'proposed', $4, $4, 1
-    FROM app JOIN application_assets aa ON aa.application_id = app.id
+    SELECT uuid7(), app.id, asset, 'proposed', $4, $4, 1
+    FROM app, unnest(app.ip_asset_ids) AS asset
     WHERE app.prior_state = 'draft'
     RETURNING id, ip_asset_id
 ),
@@ -199,9 +209,9 @@ event AS (
                               'ip_asset_ids', to_jsonb(app.ip_asset_ids))
     FROM app
 )
-SELECT cur.*, app.version AS new_version, app.seq AS new_seq,
-       (SELECT coalesce(jsonb_agg(jsonb_build_object('id', p.id, 'ip_asset_id', p.ip_asset_id)),
-                        '[]') FROM pledge p) AS new_pledges
+SELECT cur.*, app.version AS new_version,
+       ARRAY(SELECT p.id FROM pledge p ORDER BY p.id) AS new_pledge_ids,
+       ARRAY(SELECT p.ip_asset_id FROM pledge p ORDER BY p.id) AS new_pledge_assets
 FROM cur JOIN app ON app.id = cur.id
 """
 

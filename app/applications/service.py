@@ -346,7 +346,8 @@ async def submit_application(
 ) -> ApplicationOut:
     """One statement (see ``repository.submit``); the reasons for a refusal are read only
     then. The deadline of every tier is worked out beforehand: the statement keeps the one
-    the amount falls in."""
+    the amount falls in. A first submission is answered from what the statement wrote; a
+    resubmission, which has earlier clocks and pledges, is read back once it has committed."""
     received = _received_at(ctx, received_at)
     if_match = if_match_version(ctx)
     index = await calendar_service.get_index(ctx.db)
@@ -378,10 +379,13 @@ async def submit_application(
         ) from None
     if row is None:
         raise await _submission_refusal(ctx, application_id, received, if_match)
+    if row["state"] != "draft":
+        # A resubmission: its earlier clocks and its pledges are read now.
+        return to_out(_visible(ctx, await repository.get(ctx.db, application_id)), ctx.now)
     tier = row["tier"]
     deadline_date, deadline_at = deadlines[(3, 5, 10).index(tier)]
     clock = {
-        "seq": row["new_seq"],
+        "seq": row["seq"],
         "tier_working_days": tier,
         "received_at": received,
         "deadline_date": deadline_date,
@@ -389,10 +393,18 @@ async def submit_application(
         "stopped_at": None,
         "stop_reason": None,
     }
-    new_pledges = [
-        {**p, "state": "proposed", "registration_no": None, "registered_on": None, "version": 1}
-        for p in row["new_pledges"]
+    pledges = [
+        {
+            "id": pledge_id,
+            "ip_asset_id": asset_id,
+            "state": "proposed",
+            "registration_no": None,
+            "registered_on": None,
+            "version": 1,
+        }
+        for pledge_id, asset_id in zip(row["new_pledge_ids"], row["new_pledge_assets"], strict=True)
     ]
+    # A draft has no clock, pledge or quote before its first submission.
     return to_out(
         {
             **dict(row),
@@ -403,8 +415,9 @@ async def submit_application(
             "tier_working_days": tier,
             "deadline_date": deadline_date,
             "deadline_at": deadline_at,
-            "clocks": [*row["clocks"], clock],
-            "pledges": sorted([*row["pledges"], *new_pledges], key=lambda p: str(p["id"])),
+            "clocks": [clock],
+            "pledges": pledges,
+            "quote": None,
         },
         ctx.now,
     )
