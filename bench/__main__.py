@@ -1,14 +1,18 @@
 """``make bench``: the benchmark suite, every figure a ratio against the floor of the same run.
 
-    python -m bench [--seconds 10] [--warmup 3] [--runs 1] [--only NAME ...] [--connections 16 64]
+    python -m bench [--seconds 5] [--pairs 3] [--warmup 3] [--only NAME ...] [--connections 16 64]
 
-The floor (bench/floor_app.py) is measured first, then every HTTP scenario at the same
-connection counts, then the in-process measurements. Every load run, the floor's included, is
-preceded by a warm-up at the same connection count on requests of its own, whose figures are
-kept apart (``warmup_*``): the targets are about a service that is up, and the first seconds
-after a start, while each pooled connection plans its statements for the first time, are
-reported beside them rather than mixed in. Results go to stdout as a table and to
-bench/results/latest.json. Everything listens on 127.0.0.1 only.
+The floor (bench/floor_app.py) and the service run side by side, and every HTTP scenario is
+measured in pairs: a load run of the floor, then one of the scenario (the next pair the other
+way round), ``--pairs`` times at each connection count. A ratio is the median of the pairs'
+ratios. The machine's own speed drifts by a fifth and more over a few minutes here; a floor
+measured once at the start would put that drift into every ratio after it, while a pair's two
+runs are seconds apart. Before its pairs, each side is warmed up at the same connection count
+on requests of its own, whose figures are kept apart (``warmup_*``): the targets are about a
+service that is up, and the first seconds after a start, while each pooled connection plans
+its statements for the first time, are reported beside them rather than mixed in. Then come
+the in-process measurements. Results go to stdout as a table and to bench/results/latest.json.
+Everything listens on 127.0.0.1 only.
 """
 
 from __future__ import annotations
@@ -18,10 +22,12 @@ import asyncio
 import json
 import os
 import platform
+import statistics
 import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -34,16 +40,28 @@ RESULTS = Path(__file__).resolve().parent / "results"
 def _row(
     name: str,
     conns: int,
-    result: harness.LoadResult,
-    floor: harness.LoadResult,
+    pairs: list[tuple[harness.LoadResult, harness.LoadResult]],
     warmup: harness.LoadResult | None,
 ) -> dict:
+    """A scenario's row from its (floor, scenario) pairs: medians, and the median of the
+    pairs' ratios."""
+    med = statistics.median
+    runs = [s for _, s in pairs]
     return {
         "scenario": name,
         "connections": conns,
-        **result.as_dict(),
-        "rps_ratio": result.rps / floor.rps,
-        "p99_ratio": result.p99_ms / floor.p99_ms if floor.p99_ms else None,
+        "rps": med(r.rps for r in runs),
+        "p50_ms": med(r.p50_ms for r in runs),
+        "p99_ms": med(r.p99_ms for r in runs),
+        "requests": sum(r.requests for r in runs),
+        "errors": sum(r.errors for r in runs),
+        "floor_rps": med(f.rps for f, _ in pairs),
+        "floor_p99_ms": med(f.p99_ms for f, _ in pairs),
+        "rps_ratio": med(s.rps / f.rps for f, s in pairs),
+        "p99_ratio": med(s.p99_ms / f.p99_ms for f, s in pairs)
+        if all(f.p99_ms for f, _ in pairs)
+        else None,
+        "pairs": [{"floor": f.as_dict(), "scenario": s.as_dict()} for f, s in pairs],
         "warmup_rps": warmup.rps if warmup else None,
         "warmup_p99_ms": warmup.p99_ms if warmup else None,
     }
@@ -58,13 +76,37 @@ def _warm(
     return harness.load(base, requests(), connections=conns, seconds=seconds)
 
 
+def _prepared(db: BenchDatabase, scenario: scenarios.HttpScenario, n: int) -> list[harness.Request]:
+    return asyncio.run(db.run(scenario.prepare, n))
+
+
+def _pair(
+    floor: tuple[str, list[harness.Request]],
+    scenario: tuple[str, list[harness.Request]],
+    *,
+    conns: int,
+    seconds: float,
+    scenario_first: bool,
+) -> tuple[harness.LoadResult, harness.LoadResult]:
+    """One load run of the floor and one of the scenario, back to back: (floor, scenario)."""
+
+    def run(side: tuple[str, list[harness.Request]]) -> harness.LoadResult:
+        return harness.load(side[0], side[1], connections=conns, seconds=seconds)
+
+    if scenario_first:
+        scenario_run = run(scenario)
+        return run(floor), scenario_run
+    floor_run = run(floor)
+    return floor_run, run(scenario)
+
+
 def _print_http(rows: list[dict], targets: dict[str, scenarios.HttpScenario]) -> None:
     print()
     print(
         "| scenario | conns | req/s | × floor | p50 ms | p99 ms | p99 × floor "
-        "| warm-up p99 ms | target | |"
+        "| floor req/s | floor p99 ms | warm-up p99 ms | target | |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---|---|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|")
     for r in rows:
         scenario = targets.get(r["scenario"])
         verdict = ""
@@ -80,18 +122,18 @@ def _print_http(rows: list[dict], targets: dict[str, scenarios.HttpScenario]) ->
         warm_p99 = "" if r["warmup_p99_ms"] is None else f"{r['warmup_p99_ms']:.1f}"
         print(
             f"| {r['scenario']} | {r['connections']} | {r['rps']:.0f} | {r['rps_ratio']:.2f} "
-            f"| {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {p99_ratio} | {warm_p99} "
-            f"| {target} | {verdict} |"
+            f"| {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {p99_ratio} | {r['floor_rps']:.0f} "
+            f"| {r['floor_p99_ms']:.1f} | {warm_p99} | {target} | {verdict} |"
         )
         if r["errors"]:
-            print(f"|   ↳ {r['errors']} errors of {r['requests']} requests | | | | | | | | | |")
+            print(f"|   ↳ {r['errors']} errors of {r['requests']} requests |" + " |" * 11)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("--seconds", type=float, default=float(os.environ.get("BENCH_SECONDS", 10)))
+    parser.add_argument("--seconds", type=float, default=float(os.environ.get("BENCH_SECONDS", 5)))
+    parser.add_argument("--pairs", type=int, default=int(os.environ.get("BENCH_PAIRS", 3)))
     parser.add_argument("--warmup", type=float, default=float(os.environ.get("BENCH_WARMUP", 3)))
-    parser.add_argument("--runs", type=int, default=int(os.environ.get("BENCH_RUNS", 1)))
     parser.add_argument("--connections", type=int, nargs="+", default=[16, 64])
     parser.add_argument("--only", nargs="*", default=None, help="scenario names (prefix match)")
     parser.add_argument("--skip-micro", action="store_true")
@@ -104,35 +146,15 @@ def main() -> None:
     db = BenchDatabase.create()
     print(
         f"bench database: {db.display}; {args.seconds:.0f} s per load run, "
-        f"after a {args.warmup:.0f} s warm-up, {args.runs} run(s) each, "
+        f"after a {args.warmup:.0f} s warm-up, {args.pairs} pair(s) with the floor each, "
         f"connections {args.connections}",
         file=sys.stderr,
     )
     asyncio.run(db.prepare())
 
     rows: list[dict[str, Any]] = []
-    floors: dict[int, harness.LoadResult] = {}
     pool = str(max(args.connections))
     floor_env = {"BENCH_FLOOR_DSN": db.libpq_url, "BENCH_POOL_SIZE": pool}
-    with harness.server("bench.floor_app:app", floor_env) as base:
-        floor_requests = scenarios.floor_requests()
-        for conns in args.connections:
-            warm = _warm(base, lambda: floor_requests, conns, args.warmup)
-            runs = [
-                harness.load(base, floor_requests, connections=conns, seconds=args.seconds)
-                for _ in range(args.runs)
-            ]
-            floors[conns] = harness.median_result(runs)
-            rows.append(
-                _row(
-                    "floor: insert one row (raw asyncpg)", conns, floors[conns], floors[conns], warm
-                )
-            )
-            print(
-                f"floor @{conns}: {floors[conns].rps:.0f} req/s, p99 {floors[conns].p99_ms:.1f} ms",
-                file=sys.stderr,
-            )
-
     app_env = {
         "IPLEDGE_DATABASE_URL": db.async_url,
         "IPLEDGE_DB_POOL_SIZE": pool,
@@ -140,32 +162,41 @@ def main() -> None:
         "IPLEDGE_LOG_LEVEL": "WARNING",
     }
     by_name = {s.name: s for s in scenarios.HTTP}
-    with harness.server("app.main:app_factory", app_env, factory=True) as base:
+    floor_requests = scenarios.floor_requests()
+    with (
+        harness.server("bench.floor_app:app", floor_env) as floor_base,
+        harness.server("app.main:app_factory", app_env, factory=True) as base,
+    ):
         for scenario in scenarios.HTTP:
             if not wanted(scenario.name):
                 continue
             for conns in args.connections:
-                warm_estimate = int(floors[conns].rps * args.warmup * 1.6) + 1000
-                warm = _warm(
-                    base,
-                    lambda: asyncio.run(db.run(scenario.prepare, warm_estimate)),  # noqa: B023
-                    conns,
-                    args.warmup,
-                )
-                estimate = int(floors[conns].rps * args.seconds * 1.6) + 1000
-                requests = asyncio.run(db.run(scenario.prepare, estimate))
-                runs = []
-                for _ in range(args.runs):
-                    runs.append(
-                        harness.load(base, requests, connections=conns, seconds=args.seconds)
+                floor_warm = _warm(floor_base, lambda: floor_requests, conns, args.warmup)
+                # Enough requests for a run at 1.6 times the floor's pace (each is sent once).
+                pace = floor_warm.rps if floor_warm else 4000.0
+                warm_size = int(pace * args.warmup * 1.6) + 1000
+                warm = _warm(base, partial(_prepared, db, scenario, warm_size), conns, args.warmup)
+                estimate = int(pace * args.seconds * 1.6) + 1000
+                requests = _prepared(db, scenario, estimate)
+                pairs = []
+                for i in range(args.pairs):
+                    if i and scenario.unique:
+                        requests = _prepared(db, scenario, estimate)
+                    pairs.append(
+                        _pair(
+                            (floor_base, floor_requests),
+                            (base, requests),
+                            conns=conns,
+                            seconds=args.seconds,
+                            scenario_first=i % 2 == 1,
+                        )
                     )
-                    if scenario.unique and args.runs > 1:
-                        requests = asyncio.run(db.run(scenario.prepare, estimate))
-                result = harness.median_result(runs)
-                rows.append(_row(scenario.name, conns, result, floors[conns], warm))
+                row = _row(scenario.name, conns, pairs, warm)
+                rows.append(row)
                 print(
-                    f"{scenario.name} @{conns}: {result.rps:.0f} req/s "
-                    f"({result.rps / floors[conns].rps:.2f}× floor), p99 {result.p99_ms:.1f} ms",
+                    f"{scenario.name} @{conns}: {row['rps']:.0f} req/s "
+                    f"({row['rps_ratio']:.2f}× floor at {row['floor_rps']:.0f}), "
+                    f"p99 {row['p99_ms']:.1f} ms ({row['p99_ratio'] or 0:.2f}× floor)",
                     file=sys.stderr,
                 )
 
@@ -192,7 +223,7 @@ def main() -> None:
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
         "seconds": args.seconds,
         "warmup_seconds": args.warmup,
-        "runs": args.runs,
+        "pairs": args.pairs,
         "http": rows,
         "micro": micro,
         "elapsed_s": round(time.monotonic() - started, 1),

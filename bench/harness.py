@@ -241,11 +241,6 @@ def load(
     )
 
 
-def median_result(results: list[LoadResult]) -> LoadResult:
-    results = sorted(results, key=lambda r: r.rps)
-    return results[len(results) // 2]
-
-
 def time_per_call(fn: Callable[[], Any], *, min_seconds: float = 0.5) -> float:
     """Seconds per call of ``fn``, measured over at least ``min_seconds`` (best of 3 batches)."""
     fn()
