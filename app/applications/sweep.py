@@ -20,6 +20,7 @@ key, and the work is only what intake brought in meanwhile.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from uuid import UUID
@@ -39,13 +40,36 @@ from app.worker import periodic
 
 log = structlog.get_logger("ipledge.sla")
 
-SWEEP_SQL = """
-WITH due AS (
+# At most this many clocks per statement, the earliest deadlines first; ``emit_due_events``
+# repeats the statement until one marks fewer. The order and the limit also keep the plan on
+# the partial index ``ix_approval_clocks_sweep``: without them, a table of a million clocks had
+# the planner expect a hundred thousand due (it takes the index's correlated conditions as
+# independent) and join all of ``applications`` by hash, 31 ms a pass instead of under one.
+SWEEP_BATCH = 1000
+
+
+@functools.cache
+def sweep_sql(batch: int) -> str:
+    return _SWEEP_SQL.replace("{batch}", str(int(batch)))
+
+
+_SWEEP_SQL = """
+WITH candidate AS (
+    SELECT c.id FROM approval_clocks c
+    WHERE c.stopped_at IS NULL
+      AND c.breached_notified_at IS NULL
+      AND c.deadline_date <= $2
+      AND (c.at_risk_notified_at IS NULL OR c.deadline_at < $1)
+    ORDER BY c.deadline_date
+    LIMIT {batch}
+),
+due AS (
     UPDATE approval_clocks c
     SET at_risk_notified_at = coalesce(c.at_risk_notified_at, $1),
         breached_notified_at = CASE WHEN c.deadline_at < $1 THEN $1 END
-    FROM applications a
-    WHERE a.id = c.application_id
+    FROM candidate k, applications a
+    WHERE c.id = k.id
+      AND a.id = c.application_id
       AND c.stopped_at IS NULL
       AND c.breached_notified_at IS NULL
       AND c.deadline_date <= $2
@@ -87,7 +111,8 @@ trail AS (
            $3
     FROM fired f
 )
-SELECT count(*) FILTER (WHERE type = 'application.sla_at_risk') AS at_risk,
+SELECT (SELECT count(*) FROM due) AS marked,
+       count(*) FILTER (WHERE type = 'application.sla_at_risk') AS at_risk,
        count(*) FILTER (WHERE type = 'application.sla_breached') AS breached
 FROM fired
 """
@@ -100,10 +125,19 @@ class SweepResult:
     deadlines_computed: int
 
 
-async def emit_due_events(db: Db, *, now: datetime, request_id: str) -> tuple[int, int]:
-    row = await db.fetchrow(SWEEP_SQL, now, business_date(now), request_id)
-    assert row is not None
-    return row["at_risk"], row["breached"]
+async def emit_due_events(
+    db: Db, *, now: datetime, request_id: str, batch: int = SWEEP_BATCH
+) -> tuple[int, int]:
+    """Report every clock due at ``now``, ``batch`` clocks a statement: (at risk, breached)."""
+    sql = sweep_sql(batch)
+    at_risk = breached = 0
+    while True:
+        row = await db.fetchrow(sql, now, business_date(now), request_id)
+        assert row is not None
+        at_risk += row["at_risk"]
+        breached += row["breached"]
+        if row["marked"] < batch:
+            return at_risk, breached
 
 
 def _first_id_since(moment: datetime) -> UUID:

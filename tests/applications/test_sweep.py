@@ -6,6 +6,7 @@ import asyncio
 import pytest
 
 from app.applications import sweep
+from app.core.db import Db
 from tests import factories
 from tests.factories import at
 
@@ -60,6 +61,21 @@ class TestInOneTransaction:
             "application.sla_at_risk",
             "application.sla_breached",
         ]
+
+    async def test_more_due_clocks_than_a_batch_are_all_reported_once(self, desk, clock, conn):
+        clock.set(at("2026-03-09T10:00:00+08:00"))
+        apps = [await desk.submit(await desk.create()) for _ in range(5)]
+        now = at("2026-03-20T10:00:00+08:00")
+        # Two clocks a statement: the five (and any other test's) take several statements.
+        db = Db(conn)
+        at_risk, breached = await sweep.emit_due_events(db, now=now, request_id="t", batch=2)
+        assert at_risk >= 5 and breached >= 5
+        for app in apps:
+            assert await _events(conn, app["id"]) == [
+                "application.sla_at_risk",
+                "application.sla_breached",
+            ]
+        assert await sweep.emit_due_events(db, now=now, request_id="t", batch=2) == (0, 0)
 
     async def test_stopped_clocks_are_not_reported(self, desk, clock, runtime, conn):
         clock.set(at("2026-03-09T10:00:00+08:00"))
