@@ -1,18 +1,19 @@
 """``make bench``: the benchmark suite, every figure a ratio against the floor of the same run.
 
-    python -m bench [--seconds 5] [--pairs 3] [--warmup 3] [--only NAME ...] [--connections 16 64]
+    python -m bench [--seconds 5] [--pairs 3] [--warmup 3] [--pool 32] [--only NAME ...]
 
 The floor (bench/floor_app.py) and the service run side by side, and every HTTP scenario is
 measured in pairs: a load run of the floor, then one of the scenario (the next pair the other
 way round), ``--pairs`` times at each connection count. A ratio is the median of the pairs'
-ratios. The machine's own speed drifts by a fifth and more over a few minutes here; a floor
-measured once at the start would put that drift into every ratio after it, while a pair's two
-runs are seconds apart. Before its pairs, each side is warmed up at the same connection count
-on requests of its own, whose figures are kept apart (``warmup_*``): the targets are about a
-service that is up, and the first seconds after a start, while each pooled connection plans
-its statements for the first time, are reported beside them rather than mixed in. Then come
-the in-process measurements. Results go to stdout as a table and to bench/results/latest.json.
-Everything listens on 127.0.0.1 only.
+ratios. Both servers hold a pool of the service's default size (``--pool``, 32), so at 64
+connections requests wait for a database connection in both. The machine's own speed drifts by
+a fifth and more over a few minutes here; a floor measured once at the start would put that
+drift into every ratio after it, while a pair's two runs are seconds apart. Before its pairs,
+each side is warmed up at the same connection count on requests of its own, whose figures are
+kept apart (``warmup_*``): the targets are about a service that is up, and the first seconds
+after a start, while each pooled connection plans its statements for the first time, are
+reported beside them rather than mixed in. Then come the in-process measurements. Results go to
+stdout as a table and to bench/results/latest.json. Everything listens on 127.0.0.1 only.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from app.config import Settings
 from bench import harness, scenarios
 from bench.setup import BenchDatabase
 
@@ -135,6 +137,12 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=int(os.environ.get("BENCH_PAIRS", 3)))
     parser.add_argument("--warmup", type=float, default=float(os.environ.get("BENCH_WARMUP", 3)))
     parser.add_argument("--connections", type=int, nargs="+", default=[16, 64])
+    parser.add_argument(
+        "--pool",
+        type=int,
+        default=int(os.environ.get("BENCH_POOL", Settings.model_fields["db_pool_size"].default)),
+        help="database connections of each server (the service's default)",
+    )
     parser.add_argument("--only", nargs="*", default=None, help="scenario names (prefix match)")
     parser.add_argument("--skip-micro", action="store_true")
     args = parser.parse_args()
@@ -147,13 +155,15 @@ def main() -> None:
     print(
         f"bench database: {db.display}; {args.seconds:.0f} s per load run, "
         f"after a {args.warmup:.0f} s warm-up, {args.pairs} pair(s) with the floor each, "
-        f"connections {args.connections}",
+        f"connections {args.connections}, a pool of {args.pool} for each server",
         file=sys.stderr,
     )
     asyncio.run(db.prepare())
 
     rows: list[dict[str, Any]] = []
-    pool = str(max(args.connections))
+    # Both servers hold their pools at once: the floor's opens in full at its start.
+    asyncio.run(db.require_connections(2 * args.pool + 8))
+    pool = str(args.pool)
     floor_env = {"BENCH_FLOOR_DSN": db.libpq_url, "BENCH_POOL_SIZE": pool}
     app_env = {
         "IPLEDGE_DATABASE_URL": db.async_url,
@@ -224,6 +234,7 @@ def main() -> None:
         "seconds": args.seconds,
         "warmup_seconds": args.warmup,
         "pairs": args.pairs,
+        "pool": args.pool,
         "http": rows,
         "micro": micro,
         "elapsed_s": round(time.monotonic() - started, 1),

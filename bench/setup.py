@@ -77,6 +77,19 @@ class BenchDatabase:
         finally:
             await conn.close()
 
+    async def require_connections(self, needed: int) -> None:
+        """Fail early, and say why, when the server admits fewer than ``needed`` clients."""
+        conn = await asyncpg.connect(self.libpq_url)
+        try:
+            allowed = int(await conn.fetchval("SHOW max_connections"))
+        finally:
+            await conn.close()
+        if allowed < needed:
+            raise SystemExit(
+                f"the bench needs {needed} connections at once and the server allows "
+                f"{allowed} (max_connections): lower --pool, or raise max_connections"
+            )
+
     async def run(self, fn: Callable[..., Awaitable[T]], *args: Any) -> T:
         """Run a set-up or measurement function with a ``BenchSession``."""
         settings = Settings(database_url=self.async_url)
