@@ -51,11 +51,11 @@ class BenchDatabase:
     def display(self) -> str:
         return make_url(self.async_url).render_as_string(hide_password=True)
 
+    def _admin_url(self) -> str:
+        return libpq_url(make_url(self.server_url).set(database="postgres").render_as_string(False))
+
     async def prepare(self) -> None:
-        admin_url = libpq_url(
-            make_url(self.server_url).set(database="postgres").render_as_string(False)
-        )
-        admin = await asyncpg.connect(admin_url)
+        admin = await asyncpg.connect(self._admin_url())
         try:
             await admin.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
             await admin.execute(f'CREATE DATABASE "{self.name}"')
@@ -76,6 +76,13 @@ class BenchDatabase:
             await conn.execute("ANALYZE bench_floor")
         finally:
             await conn.close()
+
+    async def drop(self) -> None:
+        admin = await asyncpg.connect(self._admin_url())
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+        finally:
+            await admin.close()
 
     async def require_connections(self, needed: int) -> None:
         """Fail early, and say why, when the server admits fewer than ``needed`` clients."""
