@@ -1,19 +1,20 @@
 """``make bench``: the benchmark suite, every figure a ratio against the floor of the same run.
 
-    python -m bench [--seconds 5] [--pairs 3] [--warmup 3] [--pool 32] [--only NAME ...]
+    python -m bench [--seconds 5] [--pairs 3] [--warmup 3] [--pool N] [--only NAME ...]
 
-The floor (bench/floor_app.py) and the service run side by side, and every HTTP scenario is
-measured in pairs: a load run of the floor, then one of the scenario (the next pair the other
-way round), ``--pairs`` times at each connection count. A ratio is the median of the pairs'
-ratios. Both servers hold a pool of the service's default size (``--pool``, 32), so at 64
-connections requests wait for a database connection in both. The machine's own speed drifts by
+Every HTTP scenario is measured in pairs with the floor (bench/floor_app.py): a load run of the
+floor, then one of the scenario (the next pair the other way round), ``--pairs`` times at each
+connection count; a ratio is the median of the pairs' ratios. The machine's own speed drifts by
 a fifth and more over a few minutes here; a floor measured once at the start would put that
-drift into every ratio after it, while a pair's two runs are seconds apart. Before its pairs,
-each side is warmed up at the same connection count on requests of its own, whose figures are
-kept apart (``warmup_*``): the targets are about a service that is up, and the first seconds
-after a start, while each pooled connection plans its statements for the first time, are
-reported beside them rather than mixed in. Then come the in-process measurements. Results go to
-stdout as a table and to bench/results/latest.json. Everything listens on 127.0.0.1 only.
+drift into every ratio after it, while a pair's two runs are seconds apart. Each server holds
+one database connection per client connection (``--pool``, the most connections measured), so
+only one is up at a time: the two pools would not fit in the database's connections together.
+After each start a server is warmed up at the same connection count on requests of its own,
+whose figures are kept apart (``warmup_*``): the targets are about a service that is up, and
+the first seconds after a start, while each pooled connection plans its statements for the
+first time, are reported beside them rather than mixed in. Then come the in-process
+measurements. Results go to stdout as a table and to bench/results/latest.json. Everything
+listens on 127.0.0.1 only.
 """
 
 from __future__ import annotations
@@ -27,12 +28,12 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
 
-from app.config import Settings
 from bench import harness, scenarios
 from bench.setup import BenchDatabase
 
@@ -82,24 +83,79 @@ def _prepared(db: BenchDatabase, scenario: scenarios.HttpScenario, n: int) -> li
     return asyncio.run(db.run(scenario.prepare, n))
 
 
-def _pair(
-    floor: tuple[str, list[harness.Request]],
-    scenario: tuple[str, list[harness.Request]],
-    *,
+class _Servers:
+    """The floor's server or the service's, one at a time: their pools (one connection per
+    client connection) would not fit in the database's connections together. Each is warmed
+    up after it starts."""
+
+    def __init__(self, specs: dict[str, tuple[str, dict[str, str], bool]], *, pool: int) -> None:
+        self.specs = specs
+        self.pool = str(pool)
+        self.up: str | None = None
+        self.base = ""
+        self.stack: ExitStack | None = None
+
+    def use(
+        self, name: str, warm: Callable[[str], harness.LoadResult | None]
+    ) -> tuple[str, harness.LoadResult | None]:
+        """The base URL of ``name``'s server, started (and warmed up) unless it is up."""
+        if self.up == name:
+            return self.base, None
+        self.close()
+        app, env, factory = self.specs[name]
+        pool_env = {"BENCH_POOL_SIZE": self.pool, "IPLEDGE_DB_POOL_SIZE": self.pool}
+        self.stack = ExitStack()
+        self.base = self.stack.enter_context(
+            harness.server(app, {**env, **pool_env}, factory=factory)
+        )
+        self.up = name
+        return self.base, warm(self.base)
+
+    def close(self) -> None:
+        if self.stack is not None:
+            self.stack.close()
+        self.stack, self.up = None, None
+
+
+def _measure(
+    servers: _Servers,
+    db: BenchDatabase,
+    scenario: scenarios.HttpScenario,
+    floor_requests: list[harness.Request],
     conns: int,
-    seconds: float,
-    scenario_first: bool,
-) -> tuple[harness.LoadResult, harness.LoadResult]:
-    """One load run of the floor and one of the scenario, back to back: (floor, scenario)."""
+    args: argparse.Namespace,
+) -> dict:
+    """``args.pairs`` pairs of load runs, floor then scenario and the next pair the other way
+    round; the scenario's requests sized for 1.6 times the floor's pace (each is sent once)."""
 
-    def run(side: tuple[str, list[harness.Request]]) -> harness.LoadResult:
-        return harness.load(side[0], side[1], connections=conns, seconds=seconds)
+    def run(base: str, requests: list[harness.Request]) -> harness.LoadResult:
+        return harness.load(base, requests, connections=conns, seconds=args.seconds)
 
-    if scenario_first:
-        scenario_run = run(scenario)
-        return run(floor), scenario_run
-    floor_run = run(floor)
-    return floor_run, run(scenario)
+    def warm_floor(base: str) -> harness.LoadResult | None:
+        return _warm(base, lambda: floor_requests, conns, args.warmup)
+
+    pace = 0.0
+    warmed: harness.LoadResult | None = None
+    requests: list[harness.Request] | None = None
+    pairs = []
+    for i in range(args.pairs):
+        got: dict[str, harness.LoadResult] = {}
+        for side in ("floor", "scenario") if i % 2 == 0 else ("scenario", "floor"):
+            if side == "floor":
+                base, _ = servers.use("floor", warm_floor)
+                got["floor"] = run(base, floor_requests)
+                pace = got["floor"].rps
+                continue
+            if requests is None or scenario.unique:
+                requests = _prepared(db, scenario, int(pace * args.seconds * 1.6) + 1000)
+            warm_requests = partial(_prepared, db, scenario, int(pace * args.warmup * 1.6) + 1000)
+            base, warm = servers.use(
+                "service", partial(_warm, requests=warm_requests, conns=conns, seconds=args.warmup)
+            )
+            warmed = warmed or warm
+            got["scenario"] = run(base, requests)
+        pairs.append((got["floor"], got["scenario"]))
+    return _row(scenario.name, conns, pairs, warmed)
 
 
 def _print_http(rows: list[dict], targets: dict[str, scenarios.HttpScenario]) -> None:
@@ -140,8 +196,8 @@ def main() -> None:
     parser.add_argument(
         "--pool",
         type=int,
-        default=int(os.environ.get("BENCH_POOL", Settings.model_fields["db_pool_size"].default)),
-        help="database connections of each server (the service's default)",
+        default=int(os.environ.get("BENCH_POOL", 0)) or None,
+        help="database connections of each server (default: the most connections measured)",
     )
     parser.add_argument("--only", nargs="*", default=None, help="scenario names (prefix match)")
     parser.add_argument("--skip-micro", action="store_true")
@@ -155,53 +211,37 @@ def main() -> None:
     print(
         f"bench database: {db.display}; {args.seconds:.0f} s per load run, "
         f"after a {args.warmup:.0f} s warm-up, {args.pairs} pair(s) with the floor each, "
-        f"connections {args.connections}, a pool of {args.pool} for each server",
+        f"connections {args.connections}, a pool of {args.pool or max(args.connections)}",
         file=sys.stderr,
     )
     asyncio.run(db.prepare())
 
     rows: list[dict[str, Any]] = []
-    # Both servers hold their pools at once: the floor's opens in full at its start.
-    asyncio.run(db.require_connections(2 * args.pool + 8))
-    pool = str(args.pool)
-    floor_env = {"BENCH_FLOOR_DSN": db.libpq_url, "BENCH_POOL_SIZE": pool}
-    app_env = {
-        "IPLEDGE_DATABASE_URL": db.async_url,
-        "IPLEDGE_DB_POOL_SIZE": pool,
-        "IPLEDGE_ACCESS_LOG": "false",
-        "IPLEDGE_LOG_LEVEL": "WARNING",
-    }
+    pool = args.pool or max(args.connections)
+    asyncio.run(db.require_connections(pool + 8))
+    servers = _Servers(
+        {
+            "floor": ("bench.floor_app:app", {"BENCH_FLOOR_DSN": db.libpq_url}, False),
+            "service": (
+                "app.main:app_factory",
+                {
+                    "IPLEDGE_DATABASE_URL": db.async_url,
+                    "IPLEDGE_ACCESS_LOG": "false",
+                    "IPLEDGE_LOG_LEVEL": "WARNING",
+                },
+                True,
+            ),
+        },
+        pool=pool,
+    )
     by_name = {s.name: s for s in scenarios.HTTP}
     floor_requests = scenarios.floor_requests()
-    with (
-        harness.server("bench.floor_app:app", floor_env) as floor_base,
-        harness.server("app.main:app_factory", app_env, factory=True) as base,
-    ):
+    try:
         for scenario in scenarios.HTTP:
             if not wanted(scenario.name):
                 continue
             for conns in args.connections:
-                floor_warm = _warm(floor_base, lambda: floor_requests, conns, args.warmup)
-                # Enough requests for a run at 1.6 times the floor's pace (each is sent once).
-                pace = floor_warm.rps if floor_warm else 4000.0
-                warm_size = int(pace * args.warmup * 1.6) + 1000
-                warm = _warm(base, partial(_prepared, db, scenario, warm_size), conns, args.warmup)
-                estimate = int(pace * args.seconds * 1.6) + 1000
-                requests = _prepared(db, scenario, estimate)
-                pairs = []
-                for i in range(args.pairs):
-                    if i and scenario.unique:
-                        requests = _prepared(db, scenario, estimate)
-                    pairs.append(
-                        _pair(
-                            (floor_base, floor_requests),
-                            (base, requests),
-                            conns=conns,
-                            seconds=args.seconds,
-                            scenario_first=i % 2 == 1,
-                        )
-                    )
-                row = _row(scenario.name, conns, pairs, warm)
+                row = _measure(servers, db, scenario, floor_requests, conns, args)
                 rows.append(row)
                 print(
                     f"{scenario.name} @{conns}: {row['rps']:.0f} req/s "
@@ -209,6 +249,8 @@ def main() -> None:
                     f"p99 {row['p99_ms']:.1f} ms ({row['p99_ratio'] or 0:.2f}× floor)",
                     file=sys.stderr,
                 )
+    finally:
+        servers.close()
 
     micro: list[dict[str, Any]] = []
     if not args.skip_micro:
@@ -234,7 +276,7 @@ def main() -> None:
         "seconds": args.seconds,
         "warmup_seconds": args.warmup,
         "pairs": args.pairs,
-        "pool": args.pool,
+        "pool": args.pool or max(args.connections),
         "http": rows,
         "micro": micro,
         "elapsed_s": round(time.monotonic() - started, 1),
