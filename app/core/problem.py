@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import asyncpg
+import sqlalchemy.exc
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -107,6 +108,10 @@ def install(app: FastAPI) -> None:
             exc, (asyncpg.exceptions.DeadlockDetectedError, asyncpg.exceptions.SerializationError)
         ):
             problem: DomainError = ConcurrentUpdate()
+        elif isinstance(exc, sqlalchemy.exc.TimeoutError):
+            # Every pooled connection stayed busy for the pool's whole timeout.
+            log.warning("database pool exhausted", request_id=_request_id(request))
+            problem = ServiceUnavailable("no database connection came free in time")
         else:
             log.warning(
                 "database unavailable", error=type(exc).__name__, request_id=_request_id(request)
@@ -125,5 +130,6 @@ def install(app: FastAPI) -> None:
         asyncpg.exceptions.DeadlockDetectedError,
         asyncpg.exceptions.SerializationError,
         TimeoutError,
+        sqlalchemy.exc.TimeoutError,
     ):
         app.add_exception_handler(exc_type, database_error)
