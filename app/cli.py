@@ -14,6 +14,13 @@ import typer
 from app.config import PROJECT_ROOT, get_settings
 from app.core.roles import Role
 
+# The API's event loop: asyncio's own, not uvloop. Measured here at 64 connections (one uvicorn
+# process on two cores shared with PostgreSQL and wrk; three 6-s runs of each, interleaved):
+# a submission's p99 was 82-89 ms on asyncio's loop against 99-327 ms on uvloop, and a draft's
+# creation 81-95 ms against 78-298 ms, two runs of three on uvloop above 250 ms in both, at
+# throughput within the runs' spread of each other. The worker keeps uvloop (see ``worker``).
+SERVE_LOOP = "asyncio"
+
 cli = typer.Typer(
     no_args_is_help=True, add_completion=False, help="ipledge: IP-pledge loan origination."
 )
@@ -81,7 +88,7 @@ def serve(
         host=host,
         port=port,
         workers=workers,
-        loop="uvloop",
+        loop=SERVE_LOOP,
         http="httptools",
         access_log=False,
         log_config=None,
@@ -99,7 +106,7 @@ def worker() -> None:
 
     app_logging.configure(get_settings().log_level)
     _pin_database_url()
-    # uvloop, as the API runs under: a fifth less CPU per webhook delivery.
+    # uvloop here: a fifth less CPU per webhook delivery.
     uvloop.run(worker_module.run_forever())
 
 

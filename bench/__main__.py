@@ -34,6 +34,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from app.cli import SERVE_LOOP
 from bench import harness, scenarios
 from bench.setup import BenchDatabase
 
@@ -88,7 +89,9 @@ class _Servers:
     client connection) would not fit in the database's connections together. Each is warmed
     up after it starts."""
 
-    def __init__(self, specs: dict[str, tuple[str, dict[str, str], bool]], *, pool: int) -> None:
+    def __init__(
+        self, specs: dict[str, tuple[str, dict[str, str], bool, str]], *, pool: int
+    ) -> None:
         self.specs = specs
         self.pool = str(pool)
         self.up: str | None = None
@@ -102,11 +105,11 @@ class _Servers:
         if self.up == name:
             return self.base, None
         self.close()
-        app, env, factory = self.specs[name]
+        app, env, factory, loop = self.specs[name]
         pool_env = {"BENCH_POOL_SIZE": self.pool, "IPLEDGE_DB_POOL_SIZE": self.pool}
         self.stack = ExitStack()
         self.base = self.stack.enter_context(
-            harness.server(app, {**env, **pool_env}, factory=factory)
+            harness.server(app, {**env, **pool_env}, factory=factory, loop=loop)
         )
         self.up = name
         return self.base, warm(self.base)
@@ -221,7 +224,7 @@ def main() -> None:
     asyncio.run(db.require_connections(pool + 8))
     servers = _Servers(
         {
-            "floor": ("bench.floor_app:app", {"BENCH_FLOOR_DSN": db.libpq_url}, False),
+            "floor": ("bench.floor_app:app", {"BENCH_FLOOR_DSN": db.libpq_url}, False, "uvloop"),
             "service": (
                 "app.main:app_factory",
                 {
@@ -230,6 +233,7 @@ def main() -> None:
                     "IPLEDGE_LOG_LEVEL": "WARNING",
                 },
                 True,
+                SERVE_LOOP,
             ),
         },
         pool=pool,

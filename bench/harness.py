@@ -21,6 +21,8 @@ from typing import Any
 
 import httpx
 
+from app.cli import SERVE_LOOP
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -70,15 +72,18 @@ def ensure_wrk() -> str:
 
 
 @contextmanager
-def server(app: str, env: dict[str, str], *, factory: bool = False) -> Iterator[str]:
-    """Run ``app`` under uvicorn (one process, uvloop, httptools) until the block ends."""
-    with server_process(app, env, factory=factory) as (base, _):
+def server(
+    app: str, env: dict[str, str], *, factory: bool = False, loop: str = SERVE_LOOP
+) -> Iterator[str]:
+    """Run ``app`` under uvicorn (one process, httptools, the event loop ``ipledge serve``
+    runs on unless told otherwise) until the block ends."""
+    with server_process(app, env, factory=factory, loop=loop) as (base, _):
         yield base
 
 
 @contextmanager
 def server_process(
-    app: str, env: dict[str, str], *, factory: bool = False
+    app: str, env: dict[str, str], *, factory: bool = False, loop: str = SERVE_LOOP
 ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """``server``, yielding the uvicorn process too (its ``pid`` is the server's own: one
     process, no reloader), for measurements that watch the server's memory."""
@@ -93,7 +98,7 @@ def server_process(
         "--port",
         str(port),
         "--loop",
-        "uvloop",
+        loop,
         "--http",
         "httptools",
         "--no-access-log",
