@@ -23,11 +23,15 @@ BASE_COLUMNS = """
     a.decided_at, a.outcome, a.approved_amount, a.rate_bp, a.quote_id, a.decision_reason,
     a.return_reason, a.withdraw_reason"""
 
+# The application's assets, in the order every answer lists them.
+IP_ASSET_IDS = """ARRAY(SELECT aa.ip_asset_id FROM application_assets aa
+          WHERE aa.application_id = a.id ORDER BY aa.ip_asset_id) AS ip_asset_ids"""
+
 DETAIL_COLUMNS = (
     BASE_COLUMNS
+    + ",\n    "
+    + IP_ASSET_IDS
     + """,
-    ARRAY(SELECT aa.ip_asset_id FROM application_assets aa
-          WHERE aa.application_id = a.id ORDER BY aa.ip_asset_id) AS ip_asset_ids,
     (SELECT coalesce(jsonb_agg(jsonb_build_object(
                 'seq', c.seq, 'tier_working_days', c.tier_working_days,
                 'received_at', c.received_at, 'deadline_date', c.deadline_date,
@@ -143,9 +147,7 @@ async def insert_draft(
 # and a resubmission reads them afterwards (see ``service.submit_application``).
 SUBMIT_SQL = f"""
 WITH cur AS (
-    SELECT {BASE_COLUMNS},
-           ARRAY(SELECT aa.ip_asset_id FROM application_assets aa
-                 WHERE aa.application_id = a.id ORDER BY aa.ip_asset_id) AS ip_asset_ids,
+    SELECT {BASE_COLUMNS}, {IP_ASSET_IDS},
            coalesce(last.seq, 0) + 1 AS seq, last.stopped_at AS last_stopped_at,
            CASE WHEN a.amount <= 10000000.00 THEN 3
                 WHEN a.amount <= 30000000.00 THEN 5 ELSE 10 END AS tier
