@@ -280,9 +280,12 @@ async def _post(
     outstanding = outstanding_principal(states)
     remaining = outstanding - allocation.principal_paid
     paid_off_on = paid_on if remaining == 0 else None
-    claims = allocation.interest_paid > 0
-    if not locked and (paid_off_on is not None or (claims and row["subsidised"])):
+    pays_interest = allocation.interest_paid > 0
+    if not locked and (paid_off_on is not None or (pays_interest and row["subsidised"])):
         return None
+    # Unlocked, the posting's read found no interest subsidy programme in force in the
+    # district on the value date, so there is nothing to claim and no programme to lock.
+    claims = pays_interest and locked
     lines = [(line.seq, line.interest, line.principal) for line in allocation.lines]
     repayment_id = uuid7()
     allocation_json = [
