@@ -113,6 +113,24 @@ async def quote_requests(session: BenchSession, n: int) -> list[Request]:
     return await _with_desk(session, work)
 
 
+async def _disbursed_two_months_ago(session: BenchSession, loans: list[str]) -> None:
+    """Move the loans' dates two months back, as if disbursed then, so that their first
+    instalments are due and a posting today pays interest, as most postings do. The API dates a
+    disbursement no earlier than its application's receipt, which is today here."""
+    async with session.database.connection() as db, db.transaction():
+        await db.execute(
+            """UPDATE loans SET disbursed_on = disbursed_on - interval '2 months',
+                      maturity_date = maturity_date - interval '2 months'
+               WHERE id = ANY ($1::uuid[])""",
+            loans,
+        )
+        await db.execute(
+            """UPDATE loan_installments SET due_date = due_date - interval '2 months'
+               WHERE loan_id = ANY ($1::uuid[])""",
+            loans,
+        )
+
+
 async def repayment_requests(session: BenchSession, n: int) -> list[Request]:
     """Small repayments spread over many active loans: each posting allocates to the oldest
     instalment's interest, and no loan is ever paid beyond what it owes."""
@@ -142,6 +160,7 @@ async def repayment_requests(session: BenchSession, n: int) -> list[Request]:
                 {"disbursed_on": today, "repayment_method": "equal_installment"},
             )
             loans.append(loan["id"])
+        await _disbursed_two_months_ago(desk.session, loans)
         headers = {**desk.headers[Role.CREDIT_OFFICER], "Content-Type": "application/json"}
         body = json.dumps({"paid_on": today, "amount": "1.00"})
         return [Request("POST", f"/v1/loans/{i}/repayments", headers, body) for i in loans]
