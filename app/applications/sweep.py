@@ -21,6 +21,7 @@ key, and the work is only what intake brought in meanwhile.
 from __future__ import annotations
 
 import functools
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from uuid import UUID
@@ -128,16 +129,26 @@ class SweepResult:
 async def emit_due_events(
     db: Db, *, now: datetime, request_id: str, batch: int = SWEEP_BATCH
 ) -> tuple[int, int]:
-    """Report every clock due at ``now``, ``batch`` clocks a statement: (at risk, breached)."""
+    """Report every clock due at ``now``, ``batch`` clocks a statement: (at risk, breached).
+
+    The statement runs on its generic plan, made once without the values: walk the partial
+    index in deadline order until ``batch`` clocks, and join each by primary key. Left to
+    choose, PostgreSQL plans it afresh on every pass once the table is large (a million clocks
+    here), because its estimate for the values at hand (next to nothing due) always looks
+    cheaper than the generic plan's: 0.35 ms of planning a pass, against 0.1 ms of work."""
     sql = sweep_sql(batch)
     at_risk = breached = 0
-    while True:
-        row = await db.fetchrow(sql, now, business_date(now), request_id)
-        assert row is not None
-        at_risk += row["at_risk"]
-        breached += row["breached"]
-        if row["marked"] < batch:
-            return at_risk, breached
+    async with nullcontext() if db.in_transaction() else db.transaction():
+        await db.execute("SET LOCAL plan_cache_mode = force_generic_plan")
+        while True:
+            row = await db.fetchrow(sql, now, business_date(now), request_id)
+            assert row is not None
+            at_risk += row["at_risk"]
+            breached += row["breached"]
+            if row["marked"] < batch:
+                break
+        await db.execute("SET LOCAL plan_cache_mode TO DEFAULT")
+    return at_risk, breached
 
 
 def _first_id_since(moment: datetime) -> UUID:
