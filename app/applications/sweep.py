@@ -139,7 +139,11 @@ async def emit_due_events(
     sql = sweep_sql(batch)
     at_risk = breached = 0
     async with nullcontext() if db.in_transaction() else db.transaction():
-        await db.execute("SET LOCAL plan_cache_mode = force_generic_plan")
+        # For this pass only: the caller's own setting comes back after it.
+        previous = await db.fetchval(
+            """WITH p AS MATERIALIZED (SELECT current_setting('plan_cache_mode') AS v)
+               SELECT v FROM p, set_config('plan_cache_mode', 'force_generic_plan', true)"""
+        )
         while True:
             row = await db.fetchrow(sql, now, business_date(now), request_id)
             assert row is not None
@@ -147,7 +151,7 @@ async def emit_due_events(
             breached += row["breached"]
             if row["marked"] < batch:
                 break
-        await db.execute("SET LOCAL plan_cache_mode TO DEFAULT")
+        await db.execute("SELECT set_config('plan_cache_mode', $1, true)", previous)
     return at_risk, breached
 
 

@@ -77,6 +77,14 @@ class TestInOneTransaction:
             ]
         assert await sweep.emit_due_events(db, now=now, request_id="t", batch=2) == (0, 0)
 
+    async def test_the_pass_leaves_the_callers_plan_setting_as_it_was(self, desk, clock, conn):
+        clock.set(at("2026-03-09T10:00:00+08:00"))
+        await desk.submit(await desk.create())
+        await conn.execute("SET LOCAL plan_cache_mode = force_custom_plan")
+        now = at("2026-03-20T10:00:00+08:00")
+        await sweep.emit_due_events(Db(conn), now=now, request_id="t", batch=2)
+        assert await conn.fetchval("SHOW plan_cache_mode") == "force_custom_plan"
+
     async def test_stopped_clocks_are_not_reported(self, desk, clock, runtime, conn):
         clock.set(at("2026-03-09T10:00:00+08:00"))
         returned = await desk.submit(await desk.create())
