@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import statistics
 import time
+import uuid
 from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -59,6 +60,23 @@ async def create_requests(session: BenchSession, n: int) -> list[Request]:
     )
     headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
     return [Request("POST", "/v1/applications", headers, body)]
+
+
+async def create_with_key_requests(session: BenchSession, n: int) -> list[Request]:
+    """The same drafts as ``create_requests``, each request with an Idempotency-Key of its own,
+    as a bank system retrying safely sends them: the key is claimed, looked up and stored with
+    the draft, in the request's transaction."""
+    (template,) = await create_requests(session, n)
+    prefix = uuid.uuid4().hex[:12]
+    return [
+        Request(
+            template.method,
+            template.path,
+            {**template.headers, "Idempotency-Key": f"bench-{prefix}-{i}"},
+            template.body,
+        )
+        for i in range(n)
+    ]
 
 
 async def seed_drafts(session: BenchSession, n: int) -> list[str]:

@@ -59,6 +59,11 @@ HTTP: list[HttpScenario] = [
         max_p99_ratio=2.0,
     ),
     HttpScenario(
+        "POST /v1/applications with an Idempotency-Key",
+        applications_bench.create_with_key_requests,
+        unique=True,
+    ),
+    HttpScenario(
         "POST /v1/applications/{id}/submit",
         applications_bench.submit_requests,
         unique=True,
