@@ -12,9 +12,12 @@ only one is up at a time: the two pools would not fit in the database's connecti
 After each start a server is warmed up at the same connection count on requests of its own,
 whose figures are kept apart (``warmup_*``): the targets are about a service that is up, and
 the first seconds after a start, while each pooled connection plans its statements for the
-first time, are reported beside them rather than mixed in. Then come the in-process
-measurements. Results go to stdout as a table and to bench/results/latest.json. Everything
-listens on 127.0.0.1 only.
+first time, are reported beside them rather than mixed in. Each load run also counts the CPU
+it cost per request, the server's process and PostgreSQL's processes on this machine
+(``harness.CpuWatch``), with its ratio to the floor's: on two cores shared with the database and
+wrk, throughput follows that cost, and the cost does not move with the machine's speed as much
+as a throughput ratio does. Then come the in-process measurements. Results go to stdout as a
+table and to bench/results/latest.json. Everything listens on 127.0.0.1 only.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ import platform
 import statistics
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from contextlib import ExitStack
 from datetime import UTC, datetime
 from functools import partial
@@ -65,10 +68,27 @@ def _row(
         "p99_ratio": med(s.p99_ms / f.p99_ms for f, s in pairs)
         if all(f.p99_ms for f, _ in pairs)
         else None,
+        # CPU per request (the server's and PostgreSQL's), and its ratio to the floor's: the
+        # cost itself, where a throughput ratio also moves with the machine's speed.
+        "server_cpu_ms": _median_of(s.server_cpu_ms for s in runs),
+        "db_cpu_ms": _median_of(s.db_cpu_ms for s in runs),
+        "floor_cpu_ms": _median_of(f.cpu_ms for f, _ in pairs),
+        "cpu_ratio": _median_of(
+            s.cpu_ms / f.cpu_ms if s.cpu_ms is not None and f.cpu_ms else None for f, s in pairs
+        ),
         "pairs": [{"floor": f.as_dict(), "scenario": s.as_dict()} for f, s in pairs],
         "warmup_rps": warmup.rps if warmup else None,
         "warmup_p99_ms": warmup.p99_ms if warmup else None,
     }
+
+
+def _median_of(values: Iterable[float | None]) -> float | None:
+    """The median, or None when any value is missing (a figure from some pairs only would
+    not be the same measurement)."""
+    got = list(values)
+    if not got or any(v is None for v in got):
+        return None
+    return statistics.median(v for v in got if v is not None)
 
 
 def _warm(
@@ -96,6 +116,7 @@ class _Servers:
         self.pool = str(pool)
         self.up: str | None = None
         self.base = ""
+        self.pid: int | None = None  # the server's process, for its CPU per request
         self.stack: ExitStack | None = None
 
     def use(
@@ -108,9 +129,10 @@ class _Servers:
         app, env, factory, loop = self.specs[name]
         pool_env = {"BENCH_POOL_SIZE": self.pool, "IPLEDGE_DB_POOL_SIZE": self.pool}
         self.stack = ExitStack()
-        self.base = self.stack.enter_context(
-            harness.server(app, {**env, **pool_env}, factory=factory, loop=loop)
+        self.base, proc = self.stack.enter_context(
+            harness.server_process(app, {**env, **pool_env}, factory=factory, loop=loop)
         )
+        self.pid = proc.pid
         self.up = name
         return self.base, warm(self.base)
 
@@ -132,7 +154,9 @@ def _measure(
     round; the scenario's requests sized for 1.6 times the floor's pace (each is sent once)."""
 
     def run(base: str, requests: list[harness.Request]) -> harness.LoadResult:
-        return harness.load(base, requests, connections=conns, seconds=args.seconds)
+        return harness.load(
+            base, requests, connections=conns, seconds=args.seconds, server_pid=servers.pid
+        )
 
     def warm_floor(base: str) -> harness.LoadResult | None:
         return _warm(base, lambda: floor_requests, conns, args.warmup)
@@ -165,9 +189,10 @@ def _print_http(rows: list[dict], targets: dict[str, scenarios.HttpScenario]) ->
     print()
     print(
         "| scenario | conns | req/s | × floor | p50 ms | p99 ms | p99 × floor "
-        "| floor req/s | floor p99 ms | warm-up p99 ms | target | |"
+        "| floor req/s | floor p99 ms | warm-up p99 ms | CPU ms/req (server + db) | CPU × floor "
+        "| target | |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|")
     for r in rows:
         scenario = targets.get(r["scenario"])
         verdict = ""
@@ -181,13 +206,18 @@ def _print_http(rows: list[dict], targets: dict[str, scenarios.HttpScenario]) ->
             verdict = "ok" if ok else "MISS"
         p99_ratio = "" if r["p99_ratio"] is None else f"{r['p99_ratio']:.2f}"
         warm_p99 = "" if r["warmup_p99_ms"] is None else f"{r['warmup_p99_ms']:.1f}"
+        cpu = ""
+        if r.get("server_cpu_ms") is not None and r.get("db_cpu_ms") is not None:
+            cpu = f"{r['server_cpu_ms']:.2f} + {r['db_cpu_ms']:.2f}"
+        cpu_ratio = "" if r.get("cpu_ratio") is None else f"{r['cpu_ratio']:.2f}"
         print(
             f"| {r['scenario']} | {r['connections']} | {r['rps']:.0f} | {r['rps_ratio']:.2f} "
             f"| {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {p99_ratio} | {r['floor_rps']:.0f} "
-            f"| {r['floor_p99_ms']:.1f} | {warm_p99} | {target} | {verdict} |"
+            f"| {r['floor_p99_ms']:.1f} | {warm_p99} | {cpu} | {cpu_ratio} | {target} "
+            f"| {verdict} |"
         )
         if r["errors"]:
-            print(f"|   ↳ {r['errors']} errors of {r['requests']} requests |" + " |" * 11)
+            print(f"|   ↳ {r['errors']} errors of {r['requests']} requests |" + " |" * 13)
 
 
 def main() -> None:

@@ -33,9 +33,74 @@ class LoadResult:
     p99_ms: float
     requests: int
     errors: int  # socket errors and non-2xx/3xx answers
+    # CPU per request during the run, in ms (``CpuWatch``): the server's process, and every
+    # PostgreSQL process on this machine. None where it could not be read.
+    server_cpu_ms: float | None = None
+    db_cpu_ms: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @property
+    def cpu_ms(self) -> float | None:
+        if self.server_cpu_ms is None or self.db_cpu_ms is None:
+            return None
+        return self.server_cpu_ms + self.db_cpu_ms
+
+
+_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _cpu_seconds(pid: int | str) -> float | None:
+    """User and system CPU of a process so far, from /proc (None once it has gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / _TICKS
+
+
+def _postgres_pids() -> list[str]:
+    pids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/comm") as f:
+                    if f.read().strip() == "postgres":
+                        pids.append(entry)
+            except OSError:
+                continue
+    return pids
+
+
+class CpuWatch:
+    """What a load run cost in CPU: the server's process, and PostgreSQL's processes, which
+    are found on this machine (none when the database is elsewhere; then no figure). Throughput
+    ratios move with the machine's speed (PostgreSQL's share of a request weighs more when the
+    machine is slow); CPU per request is the cost itself. A backend that starts or ends during
+    the run is not counted, so the pool should be warm (it is, after the warm-up)."""
+
+    def __init__(self, server_pid: int | None) -> None:
+        self.server_pid = server_pid
+        self.db_pids = _postgres_pids() if os.path.isdir("/proc") else []
+        self.start = self._read()
+
+    def _read(self) -> tuple[float | None, float | None]:
+        server = _cpu_seconds(self.server_pid) if self.server_pid is not None else None
+        db: float | None = None
+        if self.db_pids:
+            db = sum(t for pid in self.db_pids if (t := _cpu_seconds(pid)) is not None)
+        return server, db
+
+    def stop(self, result: LoadResult) -> LoadResult:
+        (server0, db0), (server1, db1) = self.start, self._read()
+        n = max(result.requests, 1)
+        if server0 is not None and server1 is not None:
+            result.server_cpu_ms = 1000 * (server1 - server0) / n
+        if db0 is not None and db1 is not None:
+            result.db_cpu_ms = 1000 * (db1 - db0) / n
+        return result
 
 
 @dataclass
@@ -205,9 +270,11 @@ def load(
     connections: int,
     seconds: float,
     threads: int = 2,
+    server_pid: int | None = None,
 ) -> LoadResult:
     """Drive ``base`` with wrk; requests are sent in order, each at most once unless the run
-    outlasts the list, in which case it wraps around."""
+    outlasts the list, in which case it wraps around. With ``server_pid``, the run's CPU per
+    request is measured too (``CpuWatch``)."""
     wrk = ensure_wrk()
     with tempfile.TemporaryDirectory() as tmp:
         req_file = Path(tmp) / "requests.tsv"
@@ -217,6 +284,7 @@ def load(
         script.write_text(
             _LUA % {"requests_file": req_file, "result_file": result_file, "threads": threads}
         )
+        watch = CpuWatch(server_pid) if server_pid is not None else None
         proc = subprocess.run(
             [
                 wrk,
@@ -237,13 +305,14 @@ def load(
             raise RuntimeError(f"wrk failed: {proc.stdout}\n{proc.stderr}")
         data = json.loads(result_file.read_text())
     duration_s = data["duration_us"] / 1e6
-    return LoadResult(
+    result = LoadResult(
         rps=data["requests"] / duration_s,
         p50_ms=data["p50_us"] / 1000,
         p99_ms=data["p99_us"] / 1000,
         requests=data["requests"],
         errors=data["errors"],
     )
+    return watch.stop(result) if watch is not None else result
 
 
 def time_per_call(fn: Callable[[], Any], *, min_seconds: float = 0.5) -> float:
