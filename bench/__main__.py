@@ -15,8 +15,8 @@ the first seconds after a start, while each pooled connection plans its statemen
 first time, are reported beside them rather than mixed in. Each load run also counts the CPU
 it cost per request, the server's process and PostgreSQL's processes on this machine
 (``harness.CpuWatch``), with its ratio to the floor's: on two cores shared with the database and
-wrk, throughput follows that cost, and the cost does not move with the machine's speed as much
-as a throughput ratio does. Then come the in-process measurements. Results go to stdout as a
+wrk, throughput follows that cost, and the split says whether the server or the database spends
+it. Then come the in-process measurements. Results go to stdout as a
 table and to bench/results/latest.json. Everything listens on 127.0.0.1 only.
 """
 
@@ -69,7 +69,7 @@ def _row(
         if all(f.p99_ms for f, _ in pairs)
         else None,
         # CPU per request (the server's and PostgreSQL's), and its ratio to the floor's: the
-        # cost itself, where a throughput ratio also moves with the machine's speed.
+        # cost whose effect the throughput ratio is.
         "server_cpu_ms": _median_of(s.server_cpu_ms for s in runs),
         "db_cpu_ms": _median_of(s.db_cpu_ms for s in runs),
         "floor_cpu_ms": _median_of(f.cpu_ms for f, _ in pairs),

@@ -76,10 +76,10 @@ def _postgres_pids() -> list[str]:
 
 class CpuWatch:
     """What a load run cost in CPU: the server's process, and PostgreSQL's processes, which
-    are found on this machine (none when the database is elsewhere; then no figure). Throughput
-    ratios move with the machine's speed (PostgreSQL's share of a request weighs more when the
-    machine is slow); CPU per request is the cost itself. A backend that starts or ends during
-    the run is not counted, so the pool should be warm (it is, after the warm-up)."""
+    are found on this machine (none when the database is elsewhere; then no figure). Where
+    req/s is the effect on cores shared by the server, the database and wrk, CPU per request
+    is the cost, split between the server and the database. A backend that starts or ends
+    during the run is not counted, so the pool should be warm (it is, after the warm-up)."""
 
     def __init__(self, server_pid: int | None) -> None:
         self.server_pid = server_pid
