@@ -16,8 +16,8 @@ first time, are reported beside them rather than mixed in. Each load run also co
 it cost per request, the server's process and PostgreSQL's processes on this machine
 (``harness.CpuWatch``), with its ratio to the floor's: on two cores shared with the database and
 wrk, throughput follows that cost, and the split says whether the server or the database spends
-it. Then come the in-process measurements. Results go to stdout as a
-table and to bench/results/latest.json. Everything listens on 127.0.0.1 only.
+it. Then come the in-process measurements. Results go to stdout as a table and to
+bench/results/latest.json. Everything listens on 127.0.0.1 only.
 """
 
 from __future__ import annotations
@@ -139,7 +139,7 @@ class _Servers:
     def close(self) -> None:
         if self.stack is not None:
             self.stack.close()
-        self.stack, self.up = None, None
+        self.stack, self.up, self.pid = None, None, None
 
 
 def _measure(
