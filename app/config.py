@@ -26,6 +26,11 @@ class Settings(BaseSettings):
     db_plan_cache_mode: str = Field(
         default="auto", pattern="^(auto|force_generic_plan|force_custom_plan)$"
     )
+    # Single-statement writes of concurrent requests sent together (``app.core.batch``): at
+    # most this many batches at the database at once (0: every request on its own connection),
+    # each of at most ``db_batch_max`` statements.
+    db_batch_inflight: int = Field(default=3, ge=0, le=64)
+    db_batch_max: int = Field(default=32, ge=1, le=1000)
     var_dir: Path = PROJECT_ROOT / "var"
 
     # HTTP

@@ -204,7 +204,13 @@ def make_key(conn: asyncpg.Connection, settings: Settings, clock: FixedClock) ->
 
 @pytest.fixture
 def live_runtime(engine: Any, settings: Settings, clock: FixedClock) -> Runtime:
-    return Runtime(settings=settings, database=Database(engine), clock=clock, owns_database=False)
+    """Committed mode: the pool and, as ``ipledge serve`` has it, the batcher."""
+    return Runtime(
+        settings=settings,
+        database=Database.for_settings(engine, settings),
+        clock=clock,
+        owns_database=False,
+    )
 
 
 @pytest.fixture

@@ -94,7 +94,7 @@ async def insert_draft(
     """Create a draft in one statement: only if the enterprise exists and holds every named
     asset; numbered from the reference sequence; linked to its assets; audited. None when it
     wrote nothing (see ``intake_diagnosis``)."""
-    return await db.fetchrow(
+    return await db.fetchrow_keyed(
         """WITH ent AS (
                 SELECT e.id, e.district_code, e.industry FROM enterprises e
                 WHERE e.id = $3
@@ -127,7 +127,7 @@ async def insert_draft(
                        NULL, $10::jsonb || jsonb_build_object('reference', app.reference), $14
                 FROM app
             )
-            SELECT reference, district_code, industry FROM app""",
+            SELECT id, reference, district_code, industry FROM app""",
         values["id"],
         values["year"],
         values["enterprise_id"],
@@ -239,7 +239,7 @@ async def submit(
     nothing (see ``submission_refusal``)."""
     (d3, i3), (d5, i5), (d10, i10) = deadlines
     role, subject, request_id = actor
-    return await db.fetchrow(
+    return await db.fetchrow_keyed(
         SUBMIT_SQL,
         application_id,
         relationship_manager_id,

@@ -4,11 +4,15 @@ SQLAlchemy owns the pool, the schema (``app.models``) and the migrations. Statem
 pooled asyncpg connection itself: on this stack a Core statement costs about 0.4 ms of Python
 per execution more than the driver does (see PERFORMANCE.md), which hot paths cannot afford.
 Repositories write SQL, or build it with SQLAlchemy Core (``Db`` compiles Core statements).
+
+A request whose effect is one statement outside a transaction gets a ``LazyDb``: it takes a
+pooled connection only for the statements that need one, and sends its ``fetchrow_keyed``
+statements through the process's batcher (``app.core.batch``) with other requests' ones.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -21,6 +25,7 @@ from sqlalchemy.sql import ClauseElement
 from sqlalchemy.util import greenlet_spawn
 
 from app.config import Settings
+from app.core.batch import Batcher
 
 _DIALECT = pg_asyncpg.dialect()
 
@@ -96,6 +101,11 @@ class Db:
     def in_transaction(self) -> bool:
         return self.conn.is_in_transaction()
 
+    async def fetchrow_keyed(self, sql: str, *args: Any) -> asyncpg.Record | None:
+        """A single-row statement whose row, if any, carries its first parameter in column
+        ``id``: outside a transaction it may be sent with others (``app.core.batch``)."""
+        return await self.fetchrow(sql, *args)
+
 
 def build_engine(url: str, settings: Settings, *, pool_size: int | None = None) -> AsyncEngine:
     server_settings = {
@@ -129,10 +139,26 @@ def build_engine(url: str, settings: Settings, *, pool_size: int | None = None) 
 
 
 class Database:
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(
+        self, engine: AsyncEngine, *, batch_inflight: int = 0, batch_max: int = 32
+    ) -> None:
         self.engine = engine
         self._bound: Db | None = None
         self._bound_lock: Any = None
+        self.batcher: Batcher | None = None
+        if batch_inflight > 0:
+            self.batcher = Batcher(
+                self._checkout,
+                max_inflight=batch_inflight,
+                max_batch=batch_max,
+                connection_errors=CONNECTION_ERRORS,
+            )
+
+    @classmethod
+    def for_settings(cls, engine: AsyncEngine, settings: Settings) -> Database:
+        return cls(
+            engine, batch_inflight=settings.db_batch_inflight, batch_max=settings.db_batch_max
+        )
 
     def bind(self, conn: asyncpg.Connection) -> None:
         """Tests: route every request through one connection (inside a transaction the test
@@ -146,14 +172,8 @@ class Database:
         self._bound = None
         self._bound_lock = None
 
-    @asynccontextmanager
-    async def connection(self) -> AsyncIterator[Db]:
-        if self._bound is not None:
-            # Each request in a savepoint: a statement that fails leaves the test's transaction
-            # usable, as it would leave a real connection in autocommit.
-            async with self._bound_lock, self._bound.conn.transaction():
-                yield self._bound
-            return
+    async def _checkout(self) -> tuple[asyncpg.Connection, Callable[[bool], Awaitable[None]]]:
+        """A pooled connection and the function that gives it back (``True``: discard it)."""
         # The pool's own checkout: one greenlet hop (~20 us here) instead of the three of
         # ``engine.connect()`` (~80 us). Connections come back clean, so returning one needs
         # no I/O; a broken or half-done one is invalidated instead.
@@ -167,7 +187,24 @@ class Database:
             if isinstance(exc.__cause__, asyncpg.PostgresError | asyncpg.InterfaceError):
                 raise exc.__cause__ from None
             raise
-        conn: asyncpg.Connection = fairy.driver_connection
+
+        async def release(discard: bool) -> None:
+            if discard:
+                await greenlet_spawn(fairy.invalidate)
+            else:
+                fairy.close()
+
+        return fairy.driver_connection, release
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[Db]:
+        if self._bound is not None:
+            # Each request in a savepoint: a statement that fails leaves the test's transaction
+            # usable, as it would leave a real connection in autocommit.
+            async with self._bound_lock, self._bound.conn.transaction():
+                yield self._bound
+            return
+        conn, release = await self._checkout()
         discard = False
         try:
             yield Db(conn)
@@ -175,10 +212,132 @@ class Database:
             discard = True
             raise
         finally:
-            if discard or conn.is_closed() or conn.is_in_transaction():
-                await greenlet_spawn(fairy.invalidate)
-            else:
-                fairy.close()
+            await release(discard or conn.is_closed() or conn.is_in_transaction())
+
+    @asynccontextmanager
+    async def lazy_connection(self) -> AsyncIterator[Db]:
+        """For a request outside a transaction: its single statement may go through the
+        batcher; a connection is taken only when another statement needs one."""
+        if self._bound is not None or self.batcher is None:
+            async with self.connection() as db:
+                yield db
+            return
+        db = LazyDb(self)
+        try:
+            yield db
+        except CONNECTION_ERRORS:
+            db.discard = True
+            raise
+        finally:
+            await db.release()
 
     async def dispose(self) -> None:
+        if self.batcher is not None:
+            await self.batcher.close()
         await self.engine.dispose()
+
+
+class LazyDb(Db):
+    """A ``Db`` that holds a connection only while one of its statements runs, or while a
+    transaction it opened is open (see ``lazy_connection``). So it never holds one while its
+    statement waits in the batcher's queue: requests holding every pooled connection while
+    the batcher waited for one would wait for ever."""
+
+    __slots__ = ("_database", "_pins", "_release", "discard")
+
+    def __init__(self, database: Database) -> None:
+        super().__init__(None)  # type: ignore[arg-type]
+        self._database = database
+        self._release: Callable[[bool], Awaitable[None]] | None = None
+        self._pins = 0
+        self.discard = False
+
+    async def _ensure(self) -> asyncpg.Connection:
+        if self.conn is None:
+            self.conn, self._release = await self._database._checkout()
+        return self.conn
+
+    async def _statement(self, run: Callable[[Db], Awaitable[Any]]) -> Any:
+        await self._ensure()
+        try:
+            return await run(self)
+        except CONNECTION_ERRORS:
+            self.discard = True
+            raise
+        finally:
+            if not self._pins:
+                await self.release()
+
+    async def fetch(self, query: str | ClauseElement, *args: Any) -> list[asyncpg.Record]:
+        return await self._statement(lambda db: Db.fetch(db, query, *args))
+
+    async def fetchrow(self, query: str | ClauseElement, *args: Any) -> asyncpg.Record | None:
+        return await self._statement(lambda db: Db.fetchrow(db, query, *args))
+
+    async def fetchval(self, query: str | ClauseElement, *args: Any) -> Any:
+        return await self._statement(lambda db: Db.fetchval(db, query, *args))
+
+    async def execute(self, query: str | ClauseElement, *args: Any) -> str:
+        return await self._statement(lambda db: Db.execute(db, query, *args))
+
+    async def executemany(self, sql: str, args: Sequence[Sequence[Any]]) -> None:
+        await self._statement(lambda db: Db.executemany(db, sql, args))
+
+    async def fetchrow_keyed(self, sql: str, *args: Any) -> asyncpg.Record | None:
+        batcher = self._database.batcher
+        if batcher is not None and not self._pins:
+            return await batcher.fetchrow(sql, args, key=args[0])
+        return await self.fetchrow(sql, *args)
+
+    def transaction(self, isolation: str | None = None) -> Any:
+        return _LazyTransaction(self, isolation)
+
+    def in_transaction(self) -> bool:
+        return self.conn is not None and self.conn.is_in_transaction()
+
+    async def release(self) -> None:
+        conn, release = self.conn, self._release
+        if conn is None or release is None:
+            return
+        self.conn = self._release = None
+        discard, self.discard = self.discard, False
+        await release(discard or conn.is_closed() or conn.is_in_transaction())
+
+
+class _LazyTransaction:
+    """``LazyDb.transaction()``: the connection is held from BEGIN to COMMIT or ROLLBACK."""
+
+    __slots__ = ("_db", "_isolation", "_transaction")
+
+    def __init__(self, db: LazyDb, isolation: str | None) -> None:
+        self._db = db
+        self._isolation = isolation
+        self._transaction: Any = None
+
+    async def __aenter__(self) -> Any:
+        db = self._db
+        conn = await db._ensure()
+        db._pins += 1
+        try:
+            self._transaction = conn.transaction(isolation=self._isolation)
+            return await self._transaction.__aenter__()
+        except BaseException:
+            await self._unpin(failed=True)
+            raise
+
+    async def __aexit__(self, *exc_info: Any) -> Any:
+        try:
+            return await self._transaction.__aexit__(*exc_info)
+        except CONNECTION_ERRORS:
+            self._db.discard = True
+            raise
+        finally:
+            await self._unpin(failed=isinstance(exc_info[1], CONNECTION_ERRORS))
+
+    async def _unpin(self, *, failed: bool) -> None:
+        db = self._db
+        db._pins -= 1
+        if failed:
+            db.discard = True
+        if not db._pins:
+            await db.release()

@@ -10,7 +10,10 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily
+from prometheus_client.registry import Collector
 
+from app.core.batch import BATCHERS
 from app.core.db import Db
 
 REGISTRY = CollectorRegistry(auto_describe=True)
@@ -28,6 +31,32 @@ HTTP_DURATION = Histogram(
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
     registry=REGISTRY,
 )
+
+
+class _BatchCollector(Collector):
+    """The batcher's counters (``app.core.batch``), read at scrape time."""
+
+    def collect(self) -> Any:
+        batchers = list(BATCHERS)
+        for name, help_text, attribute in (
+            ("ipledge_db_batches", "Round trips of the statement batcher.", "batches"),
+            (
+                "ipledge_db_batched_statements",
+                "Statements sent through the batcher (÷ batches: the mean batch size).",
+                "statements",
+            ),
+            (
+                "ipledge_db_batch_replays",
+                "Batches rolled back by a failing statement and run again one by one.",
+                "replays",
+            ),
+        ):
+            family = CounterMetricFamily(name, help_text)
+            family.add_metric([], sum(getattr(b, attribute) for b in batchers))
+            yield family
+
+
+REGISTRY.register(_BatchCollector())
 
 GaugeProvider = Callable[[Db], Awaitable[None]]
 _providers: list[GaugeProvider] = []

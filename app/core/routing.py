@@ -147,7 +147,11 @@ class ApiRoute(APIRoute):
                 request.state.principal = principal
                 return await handler(request)
 
-            async with state.database.connection() as db:
+            # A write that is one statement outside a transaction takes no connection up front:
+            # its statement may share a round trip with others' (``app.core.batch``).
+            single = writes and not rule.transactional and claim is None
+            database = state.database
+            async with database.lazy_connection() if single else database.connection() as db:
                 ctx = Ctx(
                     db=db,
                     principal=principal,

@@ -35,7 +35,10 @@ class Runtime:
         settings = settings or get_settings()
         url = resolve_database_url(settings)
         return cls(
-            settings=settings, database=Database(build_engine(url, settings, pool_size=pool_size))
+            settings=settings,
+            database=Database.for_settings(
+                build_engine(url, settings, pool_size=pool_size), settings
+            ),
         )
 
     async def close(self) -> None:

@@ -57,7 +57,7 @@ async def get(db: Db, loan_id: UUID, *, lock: bool = False) -> asyncpg.Record | 
 
 async def get_for_posting(db: Db, loan_id: UUID, paid_on: date) -> asyncpg.Record | None:
     """The loan, unlocked, and whether a posting dated ``paid_on`` may claim a subsidy."""
-    return await db.fetchrow(_READ_FOR_POSTING, loan_id, paid_on)
+    return await db.fetchrow_keyed(_READ_FOR_POSTING, loan_id, paid_on)
 
 
 async def repayments_until(db: Db, loan_id: UUID, until: date) -> list[asyncpg.Record]:
@@ -204,7 +204,7 @@ async def record_repayment(
         args.extend((seq, interest, principal))
         n = len(args)
         rows.append(f"(${n - 2}::smallint, ${n - 1}::numeric, ${n}::numeric)")
-    return await db.fetchrow(
+    return await db.fetchrow_keyed(
         f"""WITH updated AS (
                UPDATE loans SET outstanding_principal = outstanding_principal - $6,
                       state = CASE WHEN $11::date IS NULL THEN state ELSE 'paid_off' END,

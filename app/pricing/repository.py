@@ -95,7 +95,7 @@ WITH app AS (
     FROM applications a JOIN enterprises e ON e.id = a.enterprise_id
     WHERE a.id = $1
 )
-SELECT app.state, app.amount, app.term_months, app.industry, app.district_code,
+SELECT app.id, app.state, app.amount, app.term_months, app.industry, app.district_code,
        lpr.fixing_date AS lpr_date, lpr.one_year_bp AS lpr_bp,
        (SELECT p.id FROM subsidy_programs p
         WHERE p.district_code = app.district_code AND p.kind = 'risk_compensation'
@@ -129,7 +129,7 @@ CROSS JOIN LATERAL (
 
 
 async def quote_facts(db: Db, *, application_id: UUID, on: date) -> asyncpg.Record | None:
-    return await db.fetchrow(QUOTE_FACTS_SQL, application_id, on)
+    return await db.fetchrow_keyed(QUOTE_FACTS_SQL, application_id, on)
 
 
 # The quote and its audit event in one statement, so that quoting needs no transaction block
@@ -150,6 +150,7 @@ INSERT INTO audit_events
 SELECT $13, $14, $15, $16, 'quote.created', 'application_quote', quote.id::text,
        NULL, $17::jsonb, $18
 FROM quote
+RETURNING $1::uuid AS id
 """
 INSERT_QUOTE_SQL = _INSERT_QUOTE.format(guard="")
 INSERT_QUOTE_IN_STATES_SQL = _INSERT_QUOTE.format(
@@ -199,10 +200,10 @@ async def insert_quote(
         created_by.request_id,
     ]
     if only_in_states is None:
-        status = await db.execute(INSERT_QUOTE_SQL, *args)
+        row = await db.fetchrow_keyed(INSERT_QUOTE_SQL, *args)
     else:
-        status = await db.execute(INSERT_QUOTE_IN_STATES_SQL, *args, list(only_in_states))
-    return status == "INSERT 0 1"
+        row = await db.fetchrow_keyed(INSERT_QUOTE_IN_STATES_SQL, *args, list(only_in_states))
+    return row is not None
 
 
 async def quote(db: Db, *, application_id: UUID, quote_id: UUID) -> asyncpg.Record | None:

@@ -58,6 +58,63 @@ async def test_concurrent_submissions_pledging_one_asset(
     assert (live, clocks, submitted, events) == (1, 1, 1, 1)
 
 
+async def test_submissions_pledging_one_asset_in_one_batch(
+    live_runtime, make_live_key, live_client, clock
+):
+    """Six submissions of drafts that name one asset, held until they all wait in the
+    batcher's queue, go to the database in one round trip (``app.core.batch``): the pledge
+    index fails that batch, which is rolled back and run again statement by statement, so one
+    submission wins and each other one gets its own 409, with nothing of it written."""
+    desk = await _world(live_runtime, make_live_key, live_client, clock)
+    async with live_runtime.database.connection() as db:
+        own = await factories.ip_asset(db.conn, desk.enterprise_id)
+    lone = await desk.create(assets=[own])  # the one held at the gate
+    drafts = [await desk.create(assets=desk.assets) for _ in range(6)]
+    batcher = live_runtime.database.batcher
+    checkout, opened, holding = batcher._checkout, asyncio.Event(), asyncio.Event()
+
+    async def gated() -> object:
+        if not holding.is_set():
+            holding.set()
+            await opened.wait()
+        return await checkout()
+
+    batcher.max_inflight, batcher._checkout = 1, gated
+    before = (batcher.batches, batcher.replays)
+
+    def submit(draft: dict) -> asyncio.Task:
+        path = f"/v1/applications/{draft['id']}/submit"
+        return asyncio.create_task(live_client.post(path, headers=desk.rm))
+
+    first = submit(lone)
+    await asyncio.wait_for(holding.wait(), 10)
+    rest = [submit(d) for d in drafts]
+    for _ in range(2000):
+        if sum(len(q.items) for q in batcher._queues.values()) == len(rest):
+            break
+        await asyncio.sleep(0.001)
+    opened.set()
+    responses = await asyncio.gather(first, *rest)
+
+    assert responses[0].status_code == 200, responses[0].text
+    statuses = sorted(r.status_code for r in responses[1:])
+    assert statuses == [200] + [409] * 5, statuses
+    assert (batcher.batches - before[0], batcher.replays - before[1]) == (2, 1)
+    async with live_runtime.database.connection() as db:
+        counts = await db.fetchrow(
+            """SELECT (SELECT count(*) FROM pledges WHERE application_id = ANY($1::uuid[]))
+                          AS pledges,
+                      (SELECT count(*) FROM approval_clocks WHERE application_id = ANY($1::uuid[]))
+                          AS clocks,
+                      (SELECT count(*) FROM audit_events WHERE action = 'application.submitted'
+                       AND entity_id = ANY($1::text[])) AS audits,
+                      (SELECT count(*) FROM outbox_events WHERE type = 'application.submitted'
+                       AND data->>'application_id' = ANY($1::text[])) AS events""",
+            [d["id"] for d in drafts],
+        )
+    assert dict(counts) == {"pledges": 1, "clocks": 1, "audits": 1, "events": 1}
+
+
 async def test_two_concurrent_decisions_one_wins(live_runtime, make_live_key, live_client, clock):
     desk = await _world(live_runtime, make_live_key, live_client, clock)
     app = await desk.submit(await desk.create(assets=desk.assets))
