@@ -19,7 +19,6 @@ itself goes to every caller of the batch, as it would have gone to each.
 from __future__ import annotations
 
 import asyncio
-import weakref
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -31,8 +30,14 @@ import asyncpg
 # which the connection is still good.
 STATEMENT_ERRORS = (asyncpg.PostgresError, asyncpg.DataError)
 
-# Every batcher of the process, for /metrics.
-BATCHERS: weakref.WeakSet[Batcher] = weakref.WeakSet()
+
+class Totals:
+    """The process's counts over all its batchers, for /metrics (only ever growing)."""
+
+    batches = 0
+    statements = 0
+    replays = 0
+
 
 Checkout = Callable[[], Awaitable[tuple[asyncpg.Connection, Callable[[bool], Awaitable[None]]]]]
 
@@ -70,7 +75,6 @@ class Batcher:
         self.batches = 0
         self.statements = 0
         self.replays = 0
-        BATCHERS.add(self)
 
     async def fetchrow(self, sql: str, args: Sequence[Any], *, key: Any) -> asyncpg.Record | None:
         future: asyncio.Future[asyncpg.Record | None] = asyncio.get_running_loop().create_future()
@@ -121,6 +125,8 @@ class Batcher:
         try:
             self.batches += 1
             self.statements += len(batch)
+            Totals.batches += 1
+            Totals.statements += len(batch)
             if len(batch) == 1:
                 await self._alone(conn, sql, batch[0])
             else:
@@ -152,6 +158,7 @@ class Batcher:
         except STATEMENT_ERRORS:
             # Rolled back whole: each statement again, alone, for its own outcome.
             self.replays += 1
+            Totals.replays += 1
             for item in batch:
                 await self._alone(conn, sql, item)
             return

@@ -13,7 +13,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.core import CounterMetricFamily
 from prometheus_client.registry import Collector
 
-from app.core.batch import BATCHERS
+from app.core.batch import Totals
 from app.core.db import Db
 
 REGISTRY = CollectorRegistry(auto_describe=True)
@@ -37,7 +37,6 @@ class _BatchCollector(Collector):
     """The batcher's counters (``app.core.batch``), read at scrape time."""
 
     def collect(self) -> Any:
-        batchers = list(BATCHERS)
         for name, help_text, attribute in (
             ("ipledge_db_batches", "Round trips of the statement batcher.", "batches"),
             (
@@ -52,7 +51,7 @@ class _BatchCollector(Collector):
             ),
         ):
             family = CounterMetricFamily(name, help_text)
-            family.add_metric([], sum(getattr(b, attribute) for b in batchers))
+            family.add_metric([], getattr(Totals, attribute))
             yield family
 
 

@@ -298,3 +298,38 @@ async def test_a_lazy_connection_is_held_for_a_transaction_and_its_writes_go_dir
         assert (await _rows(database, table))[key] == 6
     finally:
         await database.dispose()
+
+
+async def test_metrics_count_the_batchers_round_trips_statements_and_replays(database, table):
+    """``/metrics`` sums every batcher of the process: statements ÷ batches is the mean batch
+    size an operator watches, replays how often a failing statement cost its batch a rerun."""
+    from prometheus_client import generate_latest
+
+    from app.core import metrics
+
+    def scraped() -> dict[str, float]:
+        lines = generate_latest(metrics.REGISTRY).decode().splitlines()
+        wanted = (
+            "ipledge_db_batches_total",
+            "ipledge_db_batched_statements_total",
+            "ipledge_db_batch_replays_total",
+        )
+        return {
+            name: float(value)
+            for name, value in (line.split(" ") for line in lines if line.startswith(wanted))
+        }
+
+    before = scraped()
+    batcher = _batcher(Gate(database))
+    taken = uuid.uuid4()
+    async with database.connection() as db:
+        await db.execute(f"INSERT INTO {table} (id, v) VALUES ($1, 1)", taken)
+    argsets = [(uuid.uuid4(), 1), (uuid.uuid4(), 2), (taken, 3), (uuid.uuid4(), 4)]
+    await _queued(batcher, INSERT.format(table=table), argsets)
+    after = scraped()
+
+    assert after["ipledge_db_batches_total"] - before["ipledge_db_batches_total"] == 2
+    assert (
+        after["ipledge_db_batched_statements_total"] - before["ipledge_db_batched_statements_total"]
+    ) == 4
+    assert after["ipledge_db_batch_replays_total"] - before["ipledge_db_batch_replays_total"] == 1
