@@ -9,7 +9,9 @@ it commits.
 
 from __future__ import annotations
 
+import asyncio
 import time
+import weakref
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, timedelta
@@ -44,6 +46,10 @@ _cached: CalendarIndex | None = None
 _checked_at = 0.0
 _changes_in_progress = 0
 _listeners: list[Listener] = []
+# One lock per event loop (a process has one; the tests start many).
+_refresh_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def invalidate() -> None:
@@ -63,29 +69,49 @@ async def load_index(db: Db) -> CalendarIndex:
     )
 
 
+def _fresh(cached: CalendarIndex | None, revision: int | None) -> bool:
+    if cached is None:
+        return False
+    if revision is not None:
+        return revision == cached.revision
+    return time.monotonic() - _checked_at < RECHECK_S
+
+
+def _refresh_lock() -> asyncio.Lock:
+    loop = asyncio.get_running_loop()
+    lock = _refresh_locks.get(loop)
+    if lock is None:
+        lock = _refresh_locks[loop] = asyncio.Lock()
+    return lock
+
+
 async def get_index(db: Db, *, revision: int | None = None) -> CalendarIndex:
     """The process's index. With ``revision`` (read by the caller, e.g. by folding
     ``CALENDAR_REVISION_SQL`` into its own statement): no query when it is the cached one.
-    Without: the revision is checked at most once a second."""
+    Without: the revision is checked at most once a second.
+
+    One request at a time checks or reloads it; the others wait for that one and take what it
+    found. (Each loading the calendar for itself, the first requests of a new process, 64 at
+    once, spent the first second of its life loading it 64 times.)"""
     global _cached, _checked_at
     if _changes_in_progress:
         return await load_index(db)
     cached = _cached
-    if cached is not None:
-        if revision is not None:
-            if revision == cached.revision:
-                return cached
-        elif time.monotonic() - _checked_at < RECHECK_S:
-            return cached
-        else:
+    if _fresh(cached, revision):
+        return cached  # type: ignore[return-value]
+    async with _refresh_lock():
+        cached = _cached
+        if _fresh(cached, revision):
+            return cached  # type: ignore[return-value]
+        if cached is not None and revision is None:
             current = await repository.revision(db)
             if current == cached.revision:
                 _checked_at = time.monotonic()
                 return cached
-    index = await load_index(db)
-    if not _changes_in_progress:
-        _cached, _checked_at = index, time.monotonic()
-    return index
+        index = await load_index(db)
+        if not _changes_in_progress:
+            _cached, _checked_at = index, time.monotonic()
+        return index
 
 
 def on_change(listener: Listener) -> Listener:

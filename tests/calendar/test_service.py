@@ -3,6 +3,7 @@ holding a change that has not committed."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date
 
 import pytest
@@ -46,6 +47,36 @@ class TestGetIndex:
         assert await service.get_index(db) is first  # revision unchanged: kept
         await repository.bump_revision(db)
         assert (await service.get_index(db)).revision != first.revision
+
+    async def test_requests_finding_it_stale_at_once_load_it_once(self, database_url, monkeypatch):
+        """Sixteen requests of a new process (nothing cached), each on a connection of its own:
+        one loads the calendar, the others wait for it and share what it loaded."""
+        from app.core.db import Database, build_engine
+        from tests.conftest import make_settings
+
+        engine = build_engine(database_url, make_settings(), pool_size=16)
+        database = Database(engine)
+        loads = 0
+        load_index = service.load_index
+
+        async def counted(db):
+            nonlocal loads
+            loads += 1
+            return await load_index(db)
+
+        monkeypatch.setattr(service, "load_index", counted)
+        service.invalidate()
+
+        async def request():
+            async with database.connection() as db:
+                return await service.get_index(db)
+
+        try:
+            indexes = await asyncio.gather(*[request() for _ in range(16)])
+        finally:
+            await engine.dispose()
+        assert loads == 1
+        assert all(index is indexes[0] for index in indexes)
 
     async def test_nothing_loaded_during_a_change_is_kept(self, conn):
         db = Db(conn)
