@@ -1,12 +1,13 @@
 """Statements of concurrent requests sent to PostgreSQL together.
 
 A request whose whole effect is one statement (a draft's creation, a submission) need not hold
-a connection of its own: it hands its statement to the batcher and awaits the row. While fewer
-than ``max_inflight`` batches are at the database, a statement goes at once, alone; while they
-all are, statements queue, and the next free slot takes every queued one of the same text (up
-to ``max_batch``) in one round trip, one pipelined Bind/Execute per statement and one Sync
-(asyncpg's ``fetchmany``), so one transaction and one commit. Under no load nothing waits;
-under load the round trips, the commits and the wake-ups of a backend are shared.
+a connection of its own: it hands its statement to the batcher and awaits the row. Statements
+queue by their text. Once the event loop's current pass is done (so the requests read in one
+wake-up of the loop go together), and whenever a batch comes back, each free slot of
+``max_inflight`` takes every queued statement of one text (up to ``max_batch``) in one round
+trip: one pipelined Bind/Execute per statement and one Sync (asyncpg's ``fetchmany``), so one
+transaction and one commit. Under no load a statement waits for nothing but the end of the
+loop's pass; under load the round trips, the commits and the wake-ups of a backend are shared.
 
 Each statement keeps its own meaning. Its row is found by a key the caller names (the first
 parameter, returned in column ``id``), and a batch never holds two statements with the same
@@ -70,6 +71,7 @@ class Batcher:
         self._queues: dict[str, _Queue] = {}
         self._ready: deque[str] = deque()
         self._inflight = 0
+        self._pump_soon = False
         self._tasks: set[asyncio.Task[None]] = set()
         # Counters, for /metrics (``app.core.metrics``) and the tests.
         self.batches = 0
@@ -84,10 +86,15 @@ class Batcher:
         if not queue.items:
             self._ready.append(sql)
         queue.items.append(_Item(args, key, future))
-        self._pump()
+        if not self._pump_soon:
+            # Sent once the loop's current pass is done, with whatever else that pass queued:
+            # the requests read in one wake-up of the loop go together.
+            self._pump_soon = True
+            asyncio.get_running_loop().call_soon(self._pump)
         return await future
 
     def _pump(self) -> None:
+        self._pump_soon = False
         while self._inflight < self.max_inflight and self._ready:
             sql = self._ready.popleft()
             queue = self._queues[sql]

@@ -76,8 +76,10 @@ def _batcher(gate: Gate, *, max_inflight: int = 1, max_batch: int = 32) -> Batch
 async def _queued(batcher: Batcher, sql: str, argsets: list[tuple[Any, ...]]) -> list[Any]:
     """Send the first statement (held at the gate), queue the others behind it, then open."""
     gate: Gate = batcher.gate  # type: ignore[attr-defined]
-    tasks = [asyncio.create_task(batcher.fetchrow(sql, args, key=args[0])) for args in argsets]
+    first, *rest = argsets
+    tasks = [asyncio.create_task(batcher.fetchrow(sql, first, key=first[0]))]
     await gate.holding.wait()
+    tasks += [asyncio.create_task(batcher.fetchrow(sql, args, key=args[0])) for args in rest]
     await asyncio.sleep(0)
     gate.open()
     return await asyncio.gather(*tasks, return_exceptions=True)
@@ -333,3 +335,19 @@ async def test_metrics_count_the_batchers_round_trips_statements_and_replays(dat
         after["ipledge_db_batched_statements_total"] - before["ipledge_db_batched_statements_total"]
     ) == 4
     assert after["ipledge_db_batch_replays_total"] - before["ipledge_db_batch_replays_total"] == 1
+
+
+async def test_statements_queued_in_one_pass_of_the_loop_go_together(database, table):
+    """With every slot free, what the requests of one wake-up of the loop queue (here five
+    tasks started together) still goes as one batch: the batcher sends once the pass is
+    done, rather than each statement alone the moment it arrives."""
+    batcher = Batcher(
+        database._checkout, max_inflight=3, max_batch=32, connection_errors=CONNECTION_ERRORS
+    )
+    ids = [uuid.uuid4() for _ in range(5)]
+    insert = INSERT.format(table=table)
+    rows = await asyncio.gather(*[batcher.fetchrow(insert, (i, 1), key=i) for i in ids])
+
+    assert [r["id"] for r in rows] == ids
+    assert (batcher.batches, batcher.statements) == (1, 5)
+    assert len({r["txid"] for r in rows}) == 1
