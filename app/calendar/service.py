@@ -69,12 +69,15 @@ async def load_index(db: Db) -> CalendarIndex:
     )
 
 
-def _fresh(cached: CalendarIndex | None, revision: int | None) -> bool:
+def _usable(revision: int | None) -> CalendarIndex | None:
+    """The cached index, if it may be served: of ``revision``, or checked less than
+    ``RECHECK_S`` ago."""
+    cached = _cached
     if cached is None:
-        return False
+        return None
     if revision is not None:
-        return revision == cached.revision
-    return time.monotonic() - _checked_at < RECHECK_S
+        return cached if revision == cached.revision else None
+    return cached if time.monotonic() - _checked_at < RECHECK_S else None
 
 
 def _refresh_lock() -> asyncio.Lock:
@@ -96,13 +99,14 @@ async def get_index(db: Db, *, revision: int | None = None) -> CalendarIndex:
     global _cached, _checked_at
     if _changes_in_progress:
         return await load_index(db)
-    cached = _cached
-    if _fresh(cached, revision):
-        return cached  # type: ignore[return-value]
+    usable = _usable(revision)
+    if usable is not None:
+        return usable
     async with _refresh_lock():
+        usable = _usable(revision)
+        if usable is not None:
+            return usable
         cached = _cached
-        if _fresh(cached, revision):
-            return cached  # type: ignore[return-value]
         if cached is not None and revision is None:
             current = await repository.revision(db)
             if current == cached.revision:

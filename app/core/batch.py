@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
@@ -50,11 +50,6 @@ class _Item:
     future: asyncio.Future[asyncpg.Record | None]
 
 
-@dataclass(slots=True)
-class _Queue:
-    items: deque[_Item] = field(default_factory=deque)
-
-
 class Batcher:
     def __init__(
         self,
@@ -68,7 +63,7 @@ class Batcher:
         self.max_inflight = max_inflight
         self.max_batch = max_batch
         self._connection_errors = connection_errors
-        self._queues: dict[str, _Queue] = {}
+        self._queues: dict[str, deque[_Item]] = {}
         self._ready: deque[str] = deque()
         self._inflight = 0
         self._pump_soon = False
@@ -82,10 +77,10 @@ class Batcher:
         future: asyncio.Future[asyncpg.Record | None] = asyncio.get_running_loop().create_future()
         queue = self._queues.get(sql)
         if queue is None:
-            queue = self._queues[sql] = _Queue()
-        if not queue.items:
+            queue = self._queues[sql] = deque()
+        if not queue:
             self._ready.append(sql)
-        queue.items.append(_Item(args, key, future))
+        queue.append(_Item(args, key, future))
         if not self._pump_soon:
             # Sent once the loop's current pass is done, with whatever else that pass queued:
             # the requests read in one wake-up of the loop go together.
@@ -101,8 +96,8 @@ class Batcher:
             batch: list[_Item] = []
             keys: set[Any] = set()
             held: list[_Item] = []
-            while queue.items and len(batch) < self.max_batch:
-                item = queue.items.popleft()
+            while queue and len(batch) < self.max_batch:
+                item = queue.popleft()
                 if item.future.done():  # its caller went away before it was sent
                     continue
                 if item.key in keys:
@@ -110,8 +105,8 @@ class Batcher:
                     continue
                 keys.add(item.key)
                 batch.append(item)
-            queue.items.extendleft(reversed(held))
-            if queue.items:
+            queue.extendleft(reversed(held))
+            if queue:
                 self._ready.append(sql)
             if not batch:
                 continue
@@ -125,8 +120,7 @@ class Batcher:
             conn, release = await self._checkout()
         except BaseException as exc:
             self._fail(batch, exc)
-            self._inflight -= 1
-            self._pump()
+            self._done()
             return
         discard = False
         try:
@@ -148,8 +142,12 @@ class Batcher:
             try:
                 await release(discard or conn.is_closed() or conn.is_in_transaction())
             finally:
-                self._inflight -= 1
-                self._pump()
+                self._done()
+
+    def _done(self) -> None:
+        """A batch is back (or never left): its slot takes what has queued meanwhile."""
+        self._inflight -= 1
+        self._pump()
 
     async def _alone(self, conn: asyncpg.Connection, sql: str, item: _Item) -> None:
         try:

@@ -225,10 +225,9 @@ class Database:
         db = LazyDb(self)
         try:
             yield db
-        except CONNECTION_ERRORS:
-            db.discard = True
-            raise
         finally:
+            # A statement or transaction gives its connection back when it ends; this is the
+            # guard for a request that leaves in the middle of one.
             await db.release()
 
     async def dispose(self) -> None:

@@ -90,7 +90,7 @@ async def test_submissions_pledging_one_asset_in_one_batch(
     await asyncio.wait_for(holding.wait(), 10)
     rest = [submit(d) for d in drafts]
     for _ in range(2000):
-        if sum(len(q.items) for q in batcher._queues.values()) == len(rest):
+        if sum(len(q) for q in batcher._queues.values()) == len(rest):
             break
         await asyncio.sleep(0.001)
     opened.set()
