@@ -25,7 +25,7 @@ Amounts are Decimals with two decimals; allocation only adds and subtracts, so n
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -83,7 +83,10 @@ class Allocation:
 
 
 def outstanding_principal(installments: Sequence[InstallmentState]) -> Decimal:
-    return _money(sum((i.unpaid_principal for i in installments), _ZERO))
+    # Two sums of the fields rather than one of a property: a posting takes this three times
+    # over two dozen instalments.
+    scheduled = sum([i.principal for i in installments], _ZERO)
+    return _money(scheduled - sum([i.paid_principal for i in installments], _ZERO))
 
 
 def outstanding_for_payment(installments: Sequence[InstallmentState], paid_on: date) -> Decimal:
@@ -91,7 +94,9 @@ def outstanding_for_payment(installments: Sequence[InstallmentState], paid_on: d
     principal = outstanding_principal(installments)
     if principal <= 0:
         return _ZERO
-    interest = sum((i.unpaid_interest for i in installments if i.due_date <= paid_on), _ZERO)
+    interest = sum(
+        [i.interest - i.paid_interest for i in installments if i.due_date <= paid_on], _ZERO
+    )
     return _money(principal + interest)
 
 
@@ -106,26 +111,18 @@ def allocate(
     if amount > outstanding:
         raise Overpayment(outstanding)
 
-    ordered = sorted(installments, key=lambda i: i.seq)
+    ordered = sorted(installments, key=_seq)
     paid: dict[int, list[Decimal]] = {}  # seq → [interest, principal]
     left = amount
-
-    def pay(seq: int, slot: int, owed: Decimal) -> None:
-        nonlocal left
-        if left <= 0 or owed <= 0:
-            return
-        part = min(left, owed)
+    for seq, slot, amount_owed in _owed_in_order(ordered, paid_on):
+        if amount_owed <= 0:
+            continue
+        part = amount_owed if amount_owed < left else left
         paid.setdefault(seq, [_ZERO, _ZERO])[slot] += part
         left -= part
-
-    for inst in ordered:
-        if inst.due_date <= paid_on:
-            pay(inst.seq, 0, inst.unpaid_interest)
-            pay(inst.seq, 1, inst.unpaid_principal)
-    for inst in ordered:
-        if inst.due_date > paid_on:
-            pay(inst.seq, 1, inst.unpaid_principal)
-    # The outstanding check above guarantees the two passes take the whole amount.
+        if left <= 0:
+            break
+    # The outstanding check above guarantees that what is owed takes the whole amount.
     assert left == 0
 
     lines = tuple(
@@ -139,11 +136,39 @@ def allocate(
     )
 
 
-def days_past_due(installments: Sequence[InstallmentState], as_of: date) -> int:
-    if outstanding_principal(installments) <= 0:
+def days_past_due(
+    installments: Sequence[InstallmentState], as_of: date, *, outstanding: Decimal | None = None
+) -> int:
+    """``outstanding``: the outstanding principal, when the caller already has it."""
+    if outstanding is None:
+        outstanding = outstanding_principal(installments)
+    if outstanding <= 0:
         return 0
-    overdue = [i.due_date for i in installments if i.due_date <= as_of and not i.settled]
+    overdue = [
+        i.due_date
+        for i in installments
+        if i.due_date <= as_of
+        and (i.paid_principal < i.principal or i.paid_interest < i.interest)  # not settled
+    ]
     return (as_of - min(overdue)).days if overdue else 0
+
+
+def _owed_in_order(
+    ordered: Sequence[InstallmentState], paid_on: date
+) -> Iterator[tuple[int, int, Decimal]]:
+    """What is owed, in the order a repayment pays it: ``(seq, slot, owed)``, slot 0 for
+    interest and 1 for principal (rules 1 and 2 of the module's docstring)."""
+    for inst in ordered:
+        if inst.due_date <= paid_on:
+            yield inst.seq, 0, inst.interest - inst.paid_interest
+            yield inst.seq, 1, inst.principal - inst.paid_principal
+    for inst in ordered:
+        if inst.due_date > paid_on:
+            yield inst.seq, 1, inst.principal - inst.paid_principal
+
+
+def _seq(installment: InstallmentState) -> int:
+    return installment.seq
 
 
 def _money(value: Decimal) -> Decimal:

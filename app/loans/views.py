@@ -52,28 +52,25 @@ def states(schedule: str | None) -> list[InstallmentState]:
     """The schedule as the loan's read returns it (``app.loans.repository.SCHEDULE``)."""
     if not schedule:
         return []
+    # Most of a schedule is not yet paid: its zeros need no parsing.
+    zero, parse_date, make = _ZERO, date.fromisoformat, InstallmentState
     out = []
     for part in schedule.split(";"):
         seq, due, principal, interest, paid_principal, paid_interest = part.split(",")
         out.append(
-            InstallmentState(
+            make(
                 int(seq),
-                date.fromisoformat(due),
-                _amount(principal),
-                _amount(interest),
-                _amount(paid_principal),
-                _amount(paid_interest),
+                parse_date(due),
+                Decimal(principal),
+                Decimal(interest),
+                zero if paid_principal == "0.00" else Decimal(paid_principal),
+                zero if paid_interest == "0.00" else Decimal(paid_interest),
             )
         )
     return out
 
 
 _ZERO = Decimal("0.00")
-
-
-def _amount(text: str) -> Decimal:
-    # Most of a schedule is not yet paid: its zeros need no parsing.
-    return _ZERO if text == "0.00" else Decimal(text)
 
 
 def state_as_of(loan: Mapping[str, Any], as_of: date) -> str:
@@ -92,6 +89,8 @@ def loan(row: Mapping[str, Any], schedule: Sequence[InstallmentState], as_of: da
     state = state_as_of(row, as_of)
     paid_off = state == "paid_off"
     defaulted = state == "defaulted"
+    outstanding = outstanding_principal(schedule)
+    m = money
     return {
         "id": row["id"],
         "application_id": row["application_id"],
@@ -100,7 +99,7 @@ def loan(row: Mapping[str, Any], schedule: Sequence[InstallmentState], as_of: da
         "district_code": row["district_code"],
         "industry": row["industry"],
         "principal": money(row["principal"]),
-        "outstanding_principal": money(outstanding_principal(schedule)),
+        "outstanding_principal": m(outstanding),
         "rate_bp": row["rate_bp"],
         "repayment_method": row["repayment_method"],
         "term_months": row["term_months"],
@@ -108,7 +107,7 @@ def loan(row: Mapping[str, Any], schedule: Sequence[InstallmentState], as_of: da
         "maturity_date": row["maturity_date"],
         "state": state,
         "as_of": as_of,
-        "days_past_due": 0 if paid_off else days_past_due(schedule, as_of),
+        "days_past_due": 0 if paid_off else days_past_due(schedule, as_of, outstanding=outstanding),
         # Paid off or defaulted only from the day it happened.
         "paid_off_on": row["paid_off_on"] if paid_off else None,
         "defaulted_on": row["defaulted_on"] if defaulted else None,
@@ -118,10 +117,10 @@ def loan(row: Mapping[str, Any], schedule: Sequence[InstallmentState], as_of: da
             {
                 "seq": s.seq,
                 "due_date": s.due_date,
-                "principal": money(s.principal),
-                "interest": money(s.interest),
-                "paid_principal": money(s.paid_principal),
-                "paid_interest": money(s.paid_interest),
+                "principal": m(s.principal),
+                "interest": m(s.interest),
+                "paid_principal": m(s.paid_principal),
+                "paid_interest": m(s.paid_interest),
             }
             for s in schedule
         ],
