@@ -1,8 +1,8 @@
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import Query, Response
+from fastapi import Query
 
 from app.applications import gauges as _gauges  # noqa: F401 - registers /metrics gauges
 from app.applications import service
@@ -17,7 +17,7 @@ from app.applications.schemas import (
     SubmitBody,
 )
 from app.applications.sla import FILTERABLE_SLA_STATES, SlaState
-from app.core.concurrency import set_etag
+from app.core.concurrency import etag
 from app.core.errors import (
     InvalidStateTransition,
     NotFound,
@@ -28,6 +28,7 @@ from app.core.ids import parse_id
 from app.core.roles import Role
 from app.core.routing import ApiRouter, CtxDep, access
 from app.core.schemas import IsoDate, Limit, Page
+from app.loans.views import JsonView
 from app.models.enterprise import INDUSTRIES
 from app.pricing.errors import LprUnavailable
 
@@ -39,20 +40,21 @@ SlaFilter = Literal[tuple(s.value for s in FILTERABLE_SLA_STATES)]  # type: igno
 Industry = Literal[INDUSTRIES]  # type: ignore[valid-type]
 
 
-def _answer(response: Response, out: ApplicationOut) -> ApplicationOut:
-    set_etag(response, out.version)
-    return out
+def _answer(out: dict[str, Any]) -> JsonView:
+    # The service's view is the body; ``response_model`` only documents it.
+    return JsonView(out, headers={"ETag": etag(out["version"])})
 
 
 @router.post("", status_code=201, response_model=ApplicationOut, responses=problems())
 @access(*INTAKE, transactional=False)
-async def create_application(
-    body: ApplicationCreate, ctx: CtxDep, response: Response
-) -> ApplicationOut:
+async def create_application(body: ApplicationCreate, ctx: CtxDep) -> JsonView:
     """Create an application in `draft`, naming the enterprise and the IP assets it pledges."""
     out = await service.create_application(ctx, body=body)
-    response.headers["Location"] = f"/v1/applications/{out.id}"
-    return _answer(response, out)
+    return JsonView(
+        out,
+        status_code=201,
+        headers={"Location": f"/v1/applications/{out['id']}", "ETag": etag(out["version"])},
+    )
 
 
 @router.get("", response_model=Page[ApplicationOut], responses=problems())
@@ -68,9 +70,9 @@ async def list_applications(
     received_to: IsoDate | None = None,
     cursor: str | None = None,
     limit: Annotated[Limit, Query()] = 50,
-) -> Page[ApplicationOut]:
+) -> JsonView:
     """Applications newest first. A relationship manager sees only their own."""
-    return await service.list_applications(
+    page = await service.list_applications(
         ctx,
         state=state,
         sla_state=SlaState(sla_state) if sla_state else None,
@@ -82,14 +84,15 @@ async def list_applications(
         cursor=cursor,
         limit=limit,
     )
+    return JsonView(page)
 
 
 @router.get("/{application_id}", response_model=ApplicationOut, responses=problems(NotFound))
 @access(*READERS)
-async def get_application(application_id: str, ctx: CtxDep, response: Response) -> ApplicationOut:
+async def get_application(application_id: str, ctx: CtxDep) -> JsonView:
     """The application with its SLA state as of now, its clocks and its pledges."""
     out = await service.get_application(ctx, application_id=parse_id(application_id, "application"))
-    return _answer(response, out)
+    return _answer(out)
 
 
 _MOVE_ERRORS = problems(NotFound, InvalidStateTransition, PreconditionFailed)
@@ -102,8 +105,8 @@ _MOVE_ERRORS = problems(NotFound, InvalidStateTransition, PreconditionFailed)
 )
 @access(*INTAKE, transactional=False)
 async def submit_application(
-    application_id: str, ctx: CtxDep, response: Response, body: SubmitBody | None = None
-) -> ApplicationOut:
+    application_id: str, ctx: CtxDep, body: SubmitBody | None = None
+) -> JsonView:
     """Submit (or resubmit after a return): starts the approval clock and proposes a pledge of
     every named asset. An asset already pledged elsewhere fails the whole submission (409)."""
     out = await service.submit_application(
@@ -111,42 +114,36 @@ async def submit_application(
         application_id=parse_id(application_id, "application"),
         received_at=body.received_at if body else None,
     )
-    return _answer(response, out)
+    return _answer(out)
 
 
 @router.post("/{application_id}/review", response_model=ApplicationOut, responses=_MOVE_ERRORS)
 @access(Role.CREDIT_OFFICER, transactional=False)
-async def review_application(
-    application_id: str, ctx: CtxDep, response: Response
-) -> ApplicationOut:
+async def review_application(application_id: str, ctx: CtxDep) -> JsonView:
     """Take a submitted application under review (the clock keeps running)."""
     out = await service.start_review(ctx, application_id=parse_id(application_id, "application"))
-    return _answer(response, out)
+    return _answer(out)
 
 
 @router.post("/{application_id}/return", response_model=ApplicationOut, responses=_MOVE_ERRORS)
 @access(Role.CREDIT_OFFICER, transactional=False)
-async def return_application(
-    application_id: str, body: ReasonBody, ctx: CtxDep, response: Response
-) -> ApplicationOut:
+async def return_application(application_id: str, body: ReasonBody, ctx: CtxDep) -> JsonView:
     """Return for information: stops the clock; resubmission starts a new one in full."""
     out = await service.return_for_information(
         ctx, application_id=parse_id(application_id, "application"), reason=body.reason
     )
-    return _answer(response, out)
+    return _answer(out)
 
 
 @router.post("/{application_id}/withdraw", response_model=ApplicationOut, responses=_MOVE_ERRORS)
 @access(*INTAKE, transactional=False)
-async def withdraw_application(
-    application_id: str, body: ReasonBody, ctx: CtxDep, response: Response
-) -> ApplicationOut:
+async def withdraw_application(application_id: str, body: ReasonBody, ctx: CtxDep) -> JsonView:
     """Withdraw: cancels proposed pledges (and releases registered ones of an approved
     application)."""
     out = await service.withdraw(
         ctx, application_id=parse_id(application_id, "application"), reason=body.reason
     )
-    return _answer(response, out)
+    return _answer(out)
 
 
 @router.post(
@@ -155,12 +152,10 @@ async def withdraw_application(
     responses=problems(NotFound, InvalidStateTransition, PreconditionFailed, LprUnavailable),
 )
 @access(Role.CREDIT_OFFICER)
-async def decide_application(
-    application_id: str, body: DecisionBody, ctx: CtxDep, response: Response
-) -> ApplicationOut:
+async def decide_application(application_id: str, body: DecisionBody, ctx: CtxDep) -> JsonView:
     """Approve (locking the rate of the named quote, or of a fresh one) or decline with a
     reason. Stops the clock."""
     out = await service.decide(
         ctx, application_id=parse_id(application_id, "application"), body=body
     )
-    return _answer(response, out)
+    return _answer(out)

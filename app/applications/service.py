@@ -3,6 +3,9 @@
 States: draft → submitted → under_review → approved | declined; submitted or under_review →
 awaiting_information → submitted again; withdrawn from any state but declined, withdrawn and
 disbursed; approved → disbursed (loans). Every other move is 409 invalid-state-transition.
+
+Every function answers with the application's view (``app.applications.views``): the wire form
+of ``ApplicationOut``, built without its models.
 """
 
 from __future__ import annotations
@@ -15,15 +18,9 @@ from uuid import UUID
 
 import asyncpg
 
-from app.applications import repository, sla
+from app.applications import repository, sla, views
 from app.applications.errors import IpAssetAlreadyPledged
-from app.applications.schemas import (
-    ApplicationCreate,
-    ApplicationOut,
-    ClockOut,
-    DecisionBody,
-    SlaOut,
-)
+from app.applications.schemas import ApplicationCreate, DecisionBody
 from app.calendar import service as calendar_service
 from app.calendar.errors import CalendarYearUnpublished
 from app.calendar.index import CalendarIndex
@@ -42,7 +39,7 @@ from app.core.errors import (
 from app.core.ids import uuid7
 from app.core.jsonutil import dumps_str, to_jsonable
 from app.core.roles import Role
-from app.core.schemas import SHANGHAI, Page, decode_cursor, paged
+from app.core.schemas import SHANGHAI, decode_cursor
 from app.core.sql import Filters
 from app.keys.service import RM_ID
 from app.pricing import service as pricing_service
@@ -53,45 +50,6 @@ _ASSET_IN_DETAIL = re.compile(r"\(ip_asset_id\)=\(([0-9a-f-]{36})\)")
 
 
 # --- reading -------------------------------------------------------------------------------
-
-
-def to_out(row: asyncpg.Record | dict[str, Any], now: datetime) -> ApplicationOut:
-    """The response for an application row, with every SLA state true at ``now``."""
-    data = dict(row)
-    clocks = data["clocks"]
-    current_seq = clocks[-1]["seq"] if clocks else None
-    clock_out = []
-    for clock in clocks:
-        parsed = ClockOut.model_validate({**clock, "state": sla.SlaState.RUNNING})
-        parsed.state = sla.clock_state(
-            deadline_date=parsed.deadline_date,
-            deadline_at=parsed.deadline_at,
-            stopped_at=parsed.stopped_at,
-            stop_reason=parsed.stop_reason,
-            is_current=clock["seq"] == current_seq,
-            now=now,
-        )
-        clock_out.append(parsed)
-    state = sla.application_sla_state(
-        state=data["state"],
-        deadline_date=data["deadline_date"],
-        deadline_at=data["deadline_at"],
-        decided_at=data["decided_at"],
-        now=now,
-    )
-    data["sla"] = (
-        None
-        if state is None or data["received_at"] is None  # never submitted: no clock
-        else SlaOut(
-            tier_working_days=data["tier_working_days"],
-            received_at=data["received_at"],
-            deadline_date=data["deadline_date"],
-            deadline_at=data["deadline_at"],
-            state=state,
-        )
-    )
-    data["clocks"] = clock_out
-    return ApplicationOut.model_validate(data)
 
 
 def _audit_move(ctx: Ctx, row: asyncpg.Record, action: str, after: dict[str, Any]) -> None:
@@ -111,9 +69,9 @@ def _visible(ctx: Ctx, row: asyncpg.Record | None, what: str = "application") ->
     return row
 
 
-async def get_application(ctx: Ctx, *, application_id: UUID) -> ApplicationOut:
+async def get_application(ctx: Ctx, *, application_id: UUID) -> dict[str, Any]:
     row = _visible(ctx, await repository.get(ctx.db, application_id))
-    return to_out(row, ctx.now)
+    return views.application(row, ctx.now)
 
 
 def _day_start(day: date) -> datetime:
@@ -132,7 +90,7 @@ async def list_applications(
     received_to: date | None,
     cursor: str | None,
     limit: int,
-) -> Page[ApplicationOut]:
+) -> dict[str, Any]:
     filters = Filters()
     if ctx.principal.role is Role.RELATIONSHIP_MANAGER:
         filters.add("a.relationship_manager_id = {}", ctx.principal.subject)
@@ -156,7 +114,7 @@ async def list_applications(
     rows = await repository.page(
         ctx.db, where=filters.where(), args=filters.args, limit_param=limit_param
     )
-    return paged(rows, limit, lambda r: to_out(r, ctx.now))
+    return views.page(rows, limit, ctx.now)
 
 
 # --- intake --------------------------------------------------------------------------------
@@ -215,7 +173,7 @@ def _actor(ctx: Ctx) -> tuple[Any, ...]:
     return principal.role.value, principal.subject, ctx.request_id
 
 
-async def create_application(ctx: Ctx, *, body: ApplicationCreate) -> ApplicationOut:
+async def create_application(ctx: Ctx, *, body: ApplicationCreate) -> dict[str, Any]:
     """One statement: checks the enterprise and its assets, numbers the draft, links the
     assets and writes the audit entry; the reasons for a refusal are read only then."""
     relationship_manager_id = _relationship_manager(ctx, body.relationship_manager_id)
@@ -277,7 +235,7 @@ async def create_application(ctx: Ctx, *, body: ApplicationCreate) -> Applicatio
         "clocks": [],
         "pledges": [],
     }
-    return to_out(draft, ctx.now)
+    return views.application(draft, ctx.now)
 
 
 # --- the clock -----------------------------------------------------------------------------
@@ -343,7 +301,7 @@ async def _submission_refusal(
 
 async def submit_application(
     ctx: Ctx, *, application_id: UUID, received_at: datetime | None
-) -> ApplicationOut:
+) -> dict[str, Any]:
     """One statement (see ``repository.submit``); the reasons for a refusal are read only
     then. The deadline of every tier is worked out beforehand: the statement keeps the one
     the amount falls in. A first submission is answered from what the statement wrote; a
@@ -381,7 +339,9 @@ async def submit_application(
         raise await _submission_refusal(ctx, application_id, received, if_match)
     if row["state"] != "draft":
         # A resubmission: its earlier clocks and its pledges are read now.
-        return to_out(_visible(ctx, await repository.get(ctx.db, application_id)), ctx.now)
+        return views.application(
+            _visible(ctx, await repository.get(ctx.db, application_id)), ctx.now
+        )
     tier = row["tier"]
     deadline_date, deadline_at = deadlines[(3, 5, 10).index(tier)]
     clock = {
@@ -405,7 +365,7 @@ async def submit_application(
         for pledge_id, asset_id in zip(row["new_pledge_ids"], row["new_pledge_assets"], strict=True)
     ]
     # A draft has no clock, pledge or quote before its first submission.
-    return to_out(
+    return views.application(
         {
             **dict(row),
             "state": "submitted",
@@ -437,7 +397,7 @@ async def _move(
     stop_reason: str | None,
     cancel_proposed: bool = False,
     release_registered: bool = False,
-) -> ApplicationOut:
+) -> dict[str, Any]:
     """Move the application in one statement (with the audit entries and events queued so
     far), then read it back for the response."""
     application_id = row["id"]
@@ -466,7 +426,7 @@ async def _move(
         raise await _lost_race(ctx, application_id, action)
     updated = await repository.get(ctx.db, application_id)
     assert updated is not None
-    return to_out(updated, ctx.now)
+    return views.application(updated, ctx.now)
 
 
 async def _load_for_change(ctx: Ctx, application_id: UUID) -> asyncpg.Record:
@@ -475,7 +435,7 @@ async def _load_for_change(ctx: Ctx, application_id: UUID) -> asyncpg.Record:
     return row
 
 
-async def start_review(ctx: Ctx, *, application_id: UUID) -> ApplicationOut:
+async def start_review(ctx: Ctx, *, application_id: UUID) -> dict[str, Any]:
     row = await _load_for_change(ctx, application_id)
     _audit_move(ctx, row, "review_started", {"state": "under_review"})
     return await _move(
@@ -489,7 +449,7 @@ async def start_review(ctx: Ctx, *, application_id: UUID) -> ApplicationOut:
     )
 
 
-async def return_for_information(ctx: Ctx, *, application_id: UUID, reason: str) -> ApplicationOut:
+async def return_for_information(ctx: Ctx, *, application_id: UUID, reason: str) -> dict[str, Any]:
     row = await _load_for_change(ctx, application_id)
     _audit_move(ctx, row, "returned", {"state": "awaiting_information", "reason": reason})
     return await _move(
@@ -503,7 +463,7 @@ async def return_for_information(ctx: Ctx, *, application_id: UUID, reason: str)
     )
 
 
-async def withdraw(ctx: Ctx, *, application_id: UUID, reason: str) -> ApplicationOut:
+async def withdraw(ctx: Ctx, *, application_id: UUID, reason: str) -> dict[str, Any]:
     row = await _load_for_change(ctx, application_id)
     running = row["state"] in sla.OPEN_STATES
     _audit_move(ctx, row, "withdrawn", {"state": "withdrawn", "reason": reason})
@@ -572,7 +532,7 @@ def _decision_event(ctx: Ctx, row: asyncpg.Record) -> dict[str, Any]:
     }
 
 
-async def decide(ctx: Ctx, *, application_id: UUID, body: DecisionBody) -> ApplicationOut:
+async def decide(ctx: Ctx, *, application_id: UUID, body: DecisionBody) -> dict[str, Any]:
     row = await _load_for_change(ctx, application_id)
     if row["state"] != "under_review":
         raise InvalidStateTransition(
