@@ -246,3 +246,140 @@ async def mark_defaulted(
         now,
     )
     return row is not None
+
+
+# A posting in one statement, for the common case: the read, the allocation (the rule of
+# ``app.loans.repayment``, oldest due first, interest before principal, the rest prepaying
+# principal oldest first), the writes and the audit entry. It writes only a posting that
+# ``app.loans.service._post`` would have written unlocked, with the same rows and the same
+# audit entry: to a visible active loan, dated from its last posting to today, of at most what
+# is owed, that neither pays the loan off nor pays interest in a district whose interest
+# subsidy programme is in force on the value date. Otherwise it writes nothing and returns no
+# row, and the posting is made as before; a concurrent change of the loan is seen as its new
+# version (the update's version check), and also leaves it to the locked posting.
+# ``tests/loans/test_posting_in_one.py`` holds the two ways of posting to each other.
+POST_IN_ONE_SQL = f"""WITH l AS (
+    SELECT {LOAN_COLUMNS},
+        EXISTS (SELECT 1 FROM subsidy_programs p
+                WHERE p.district_code = l.district_code AND p.kind = 'interest_subsidy'
+                  AND p.effective_from <= $2
+                  AND (p.effective_to IS NULL OR p.effective_to >= $2)) AS subsidised
+    FROM loans l
+    WHERE l.id = $1 AND l.state = 'active'
+      AND ($5::text IS NULL OR l.relationship_manager_id = $5)
+      AND $2 <= $4::date AND $2 >= l.disbursed_on
+      AND (l.last_paid_on IS NULL OR $2 >= l.last_paid_on)
+),
+i AS (
+    SELECT i.seq, i.due_date, i.principal, i.interest, i.paid_principal, i.paid_interest
+    FROM loan_installments i JOIN l ON i.loan_id = l.id
+),
+owed AS (
+    -- What is owed, slot 0 interest and 1 principal, with what is paid before it: due
+    -- instalments first (interest, then principal), then the principal of the others.
+    SELECT o.seq, o.slot, o.owed,
+           sum(o.owed) OVER (ORDER BY o.later, o.seq, o.slot) - o.owed AS ahead
+    FROM (SELECT i.seq, s.slot, s.owed, i.due_date > $2 AS later
+          FROM i CROSS JOIN LATERAL (VALUES (0, i.interest - i.paid_interest),
+                                            (1, i.principal - i.paid_principal)) AS s(slot, owed)
+          WHERE s.owed > 0 AND (s.slot = 1 OR i.due_date <= $2)) o
+),
+lines AS (
+    SELECT seq,
+           round(coalesce(sum(least(owed, $3 - ahead)) FILTER (WHERE slot = 0), 0), 2) AS interest,
+           round(coalesce(sum(least(owed, $3 - ahead)) FILTER (WHERE slot = 1), 0), 2)
+             AS principal
+    FROM owed WHERE ahead < $3 GROUP BY seq
+),
+ok AS (
+    SELECT l.*, t.outstanding, t.interest_paid, t.principal_paid,
+           (SELECT jsonb_agg(jsonb_build_object('seq', seq, 'interest', interest::text,
+                                                'principal', principal::text) ORDER BY seq)
+            FROM lines) AS allocation,
+           (SELECT string_agg(concat_ws(',', seq, interest, principal), ';' ORDER BY seq)
+            FROM lines) AS lines
+    FROM l, (SELECT (SELECT round(sum(principal - paid_principal), 2) FROM i) AS outstanding,
+                    (SELECT coalesce(sum(owed), 0) FROM owed) AS payable,
+                    (SELECT round(coalesce(sum(interest), 0), 2) FROM lines) AS interest_paid,
+                    (SELECT round(coalesce(sum(principal), 0), 2) FROM lines) AS principal_paid
+            ) t
+    WHERE $3 <= t.payable AND t.outstanding - t.principal_paid > 0
+      AND NOT (t.interest_paid > 0 AND l.subsidised)
+),
+updated AS (
+    UPDATE loans SET outstanding_principal = loans.outstanding_principal - ok.principal_paid,
+           last_paid_on = $2, updated_at = $6::timestamptz, version = loans.version + 1
+    FROM ok WHERE loans.id = ok.id AND loans.version = ok.version
+    RETURNING loans.id, loans.version, loans.updated_at
+),
+paid AS (
+    UPDATE loan_installments i
+    SET paid_interest = i.paid_interest + x.interest,
+        paid_principal = i.paid_principal + x.principal
+    FROM updated, lines x
+    WHERE i.loan_id = updated.id AND i.seq = x.seq
+),
+repayment AS (
+    INSERT INTO loan_repayments (id, loan_id, paid_on, amount, principal_paid, interest_paid,
+                                 allocation, created_at, created_by)
+    SELECT $7::uuid, updated.id, $2, $3, ok.principal_paid, ok.interest_paid, ok.allocation, $6,
+           $8::uuid
+    FROM updated, ok
+),
+audit AS (
+    INSERT INTO audit_events (occurred_at, actor_key_id, actor_role, actor_subject, action,
+                              entity_type, entity_id, before, after, request_id)
+    SELECT $6, $8, $9::text, $10::text, 'loan.repayment_posted', 'loan', updated.id::text,
+           jsonb_build_object('outstanding_principal', ok.outstanding::text),
+           jsonb_build_object('repayment_id', $7::text, 'paid_on', $12::text, 'amount', $13::text,
+                              'allocation', ok.allocation,
+                              'outstanding_principal',
+                              (ok.outstanding - ok.principal_paid)::text),
+           $11::text
+    FROM updated, ok
+)
+SELECT ok.*, updated.version AS new_version, updated.updated_at AS new_updated_at,
+       (SELECT string_agg(concat_ws(',', i.seq, to_char(i.due_date, 'YYYY-MM-DD'),
+                                    i.principal, i.interest,
+                                    i.paid_principal + coalesce(x.principal, 0),
+                                    i.paid_interest + coalesce(x.interest, 0)),
+                          ';' ORDER BY i.seq)
+        FROM i LEFT JOIN lines x ON x.seq = i.seq) AS schedule
+FROM updated, ok"""
+
+
+async def post_in_one(
+    db: Db,
+    *,
+    loan_id: UUID,
+    paid_on: date,
+    amount: Decimal,
+    today: date,
+    relationship_manager_id: str | None,
+    now: datetime,
+    repayment_id: UUID,
+    actor_key_id: UUID | None,
+    actor_role: str,
+    actor_subject: str,
+    request_id: str,
+) -> asyncpg.Record | None:
+    """``POST_IN_ONE_SQL``: the loan after the posting (its columns as read, ``new_version``,
+    ``new_updated_at``, the ``schedule`` after it, ``lines`` of the allocation as
+    ``seq,interest,principal;...``, ``outstanding`` before it, ``principal_paid``,
+    ``interest_paid``), or None when it wrote nothing."""
+    return await db.fetchrow_keyed(
+        POST_IN_ONE_SQL,
+        loan_id,
+        paid_on,
+        amount,
+        today,
+        relationship_manager_id,
+        now,
+        repayment_id,
+        actor_key_id,
+        actor_role,
+        actor_subject,
+        request_id,
+        paid_on.isoformat(),
+        str(amount),
+    )
