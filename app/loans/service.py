@@ -233,18 +233,14 @@ async def disburse(
 
 
 async def repay(ctx: Ctx, *, loan_id: UUID, paid_on: date, amount: Decimal) -> dict[str, Any]:
-    """Post a repayment. First without a lock. Without If-Match, in one statement that reads,
-    allocates and writes (``repository.POST_IN_ONE_SQL``): the common posting is one round
-    trip. With If-Match (whose tags are checked here), a read, then one statement that writes
-    only if the loan has not moved on since (a version check). A posting that must do more (a
-    payoff releases the pledges, an interest payment in a subsidised district claims under the
-    programme's lock), that is refused (its error is explained here), or whose loan changed
-    meanwhile, is made again from the start under the loan's lock, in a transaction:
-    concurrent postings to one loan queue there instead of failing."""
-    if ctx.if_match is None:
-        posted = await _post_in_one(ctx, loan_id=loan_id, paid_on=paid_on, amount=amount)
-    else:
-        posted = await _post(ctx, loan_id=loan_id, paid_on=paid_on, amount=amount, locked=False)
+    """Post a repayment. First without a lock, in one statement that writes only if the loan
+    has not moved on since it was read (a version check): the common posting is then two round
+    trips, a read and a write that commits by itself. A posting that must do more (a payoff
+    releases the pledges, an interest payment in a subsidised district claims under the
+    programme's lock), or whose loan changed meanwhile, is made again from the start under the
+    loan's lock, in a transaction: concurrent postings to one loan queue there instead of
+    failing."""
+    posted = await _post(ctx, loan_id=loan_id, paid_on=paid_on, amount=amount, locked=False)
     if posted is not None:
         return posted
     # Within an Idempotency-Key's unit of work (or a test's) the transaction is already open.
@@ -253,48 +249,6 @@ async def repay(ctx: Ctx, *, loan_id: UUID, paid_on: date, amount: Decimal) -> d
         await outbox.flush(ctx)
     assert posted is not None
     return posted
-
-
-async def _post_in_one(
-    ctx: Ctx, *, loan_id: UUID, paid_on: date, amount: Decimal
-) -> dict[str, Any] | None:
-    """``repository.POST_IN_ONE_SQL``; None, having written nothing, when the posting is for
-    ``_post`` to make or refuse."""
-    principal = ctx.principal
-    repayment_id = uuid7()
-    row = await repository.post_in_one(
-        ctx.db,
-        loan_id=loan_id,
-        paid_on=paid_on,
-        amount=amount,
-        today=ctx.today,
-        relationship_manager_id=principal.subject
-        if principal.role is Role.RELATIONSHIP_MANAGER
-        else None,
-        now=ctx.now,
-        repayment_id=repayment_id,
-        actor_key_id=principal.key_id,
-        actor_role=principal.role.value,
-        actor_subject=principal.subject,
-        request_id=ctx.request_id,
-    )
-    if row is None:
-        return None
-    allocation = []
-    for line in row["lines"].split(";"):
-        seq, interest, paid_principal = line.split(",")
-        allocation.append({"seq": int(seq), "interest": interest, "principal": paid_principal})
-    loan_after = dict(row)
-    loan_after.update(version=row["new_version"], updated_at=row["new_updated_at"])
-    return {
-        "id": repayment_id,
-        "paid_on": paid_on,
-        "amount": f"{amount:.2f}",
-        "interest_paid": f"{row['interest_paid']:.2f}",
-        "principal_paid": f"{row['principal_paid']:.2f}",
-        "allocation": allocation,
-        "loan": views.loan(loan_after, views.states(row["schedule"]), ctx.today),
-    }
 
 
 async def _post(
