@@ -28,7 +28,7 @@ from app.core.ids import parse_id
 from app.core.roles import Role
 from app.core.routing import ApiRouter, CtxDep, access
 from app.core.schemas import IsoDate, Limit, Page
-from app.loans.views import JsonView
+from app.core.views import JsonView
 from app.models.enterprise import INDUSTRIES
 from app.pricing.errors import LprUnavailable
 

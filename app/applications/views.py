@@ -19,7 +19,7 @@ from typing import Any
 
 from app.applications import sla
 from app.core.schemas import encode_cursor, to_shanghai
-from app.loans.views import money
+from app.core.views import money
 from app.pricing.schemas import QuoteOut
 
 

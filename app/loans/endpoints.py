@@ -16,6 +16,7 @@ from app.core.ids import parse_id
 from app.core.roles import Role
 from app.core.routing import ApiRouter, CtxDep, access
 from app.core.schemas import IsoDate, Limit, Page
+from app.core.views import JsonView
 from app.loans import service
 from app.loans.errors import DefaultNotAllowed
 from app.loans.schemas import (
@@ -26,7 +27,6 @@ from app.loans.schemas import (
     RepaymentBody,
     RepaymentOut,
 )
-from app.loans.views import JsonView
 from app.pledges.errors import PledgeNotRegistered
 
 router = ApiRouter(tags=["loans"])

@@ -15,37 +15,10 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Any
-from uuid import UUID
-
-import orjson
-from starlette.responses import Response
 
 from app.core.schemas import encode_cursor, to_shanghai
+from app.core.views import money
 from app.loans.repayment import InstallmentState, days_past_due, outstanding_principal
-
-
-def _uuid(value: Any) -> str:
-    # The driver's UUIDs are a subclass orjson does not take as its own.
-    if isinstance(value, UUID):
-        return str(value)
-    raise TypeError(f"not part of a view: {type(value).__name__}")
-
-
-class JsonView(Response):
-    """An answer whose body is a view: plain JSON types, dates and UUIDs, serialised once."""
-
-    media_type = "application/json"
-
-    def render(self, content: Any) -> bytes:
-        return orjson.dumps(content, default=_uuid)
-
-
-def money(value: Decimal) -> str:
-    """Two decimals, as ``Money`` answers. Amounts here are ``numeric(20, 2)`` values or sums
-    of them, whose own text already is that form, and ``str`` costs a quarter of formatting;
-    anything else is formatted."""
-    text = str(value)
-    return text if text[-3:-2] == "." else f"{value:.2f}"
 
 
 def states(schedule: str | None) -> list[InstallmentState]:

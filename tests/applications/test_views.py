@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from app.applications import repository, sla, views
 from app.applications.schemas import ApplicationOut, ApplicationState, ClockOut, SlaOut
 from app.core.db import Db
-from app.loans.views import JsonView
+from app.core.views import JsonView
 from tests import factories, lifecycle
 from tests.factories import at
 

@@ -12,6 +12,7 @@ import orjson
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from app.core.views import JsonView
 from app.loans import views
 from app.loans.repayment import allocate
 from app.loans.schedule import RepaymentMethod, build_schedule
@@ -47,7 +48,7 @@ def _row(principal: Decimal, method: RepaymentMethod, months: int, **extra: obje
 
 
 def _wire(view: dict) -> dict:
-    return orjson.loads(views.JsonView(view).body)
+    return orjson.loads(JsonView(view).body)
 
 
 @settings(max_examples=150, deadline=None)
