@@ -78,6 +78,36 @@ class TestGetIndex:
         assert loads == 1
         assert all(index is indexes[0] for index in indexes)
 
+    async def test_while_one_request_rechecks_the_others_are_served_at_once(
+        self, conn, monkeypatch
+    ):
+        db = Db(conn)
+        first = await service.get_index(db)
+        monkeypatch.setattr(service, "RECHECK_S", 0.0)
+        checking, release = asyncio.Event(), asyncio.Event()
+        revision = repository.revision
+
+        async def held(db):
+            checking.set()
+            await release.wait()
+            return await revision(db)
+
+        monkeypatch.setattr(repository, "revision", held)
+        checker = asyncio.create_task(service.get_index(db))
+        await checking.wait()
+        try:
+            # The check is in flight: another request neither waits for it nor checks again.
+            assert await asyncio.wait_for(service.get_index(db), timeout=1) is first
+            # One that names a revision other than the cached one does wait for a reload.
+            waiting = asyncio.create_task(service.get_index(db, revision=first.revision + 1))
+            await asyncio.sleep(0.05)
+            assert not waiting.done()
+        finally:
+            release.set()
+        assert await checker is first
+        reloaded = await waiting
+        assert reloaded is not first and reloaded.revision == first.revision
+
     async def test_nothing_loaded_during_a_change_is_kept(self, conn):
         db = Db(conn)
         with service.changing():
