@@ -85,6 +85,12 @@ class KeyCache:
             return hit[1]
         pending = self._inflight.get(key_id)
         if pending is not None:
+            if hit is not None:
+                # Aged out and being loaded again by another request: served as it was until
+                # a moment ago. (Revoked keys are forgotten at once, not aged out, so none is
+                # served here.) Waiting for that round trip held up every request of the
+                # key once per TTL.
+                return hit[1]
             return await asyncio.shield(pending)
         future: asyncio.Future[KeyRow] = asyncio.get_running_loop().create_future()
         self._inflight[key_id] = future

@@ -1,7 +1,9 @@
 """API keys: 401 for a missing, malformed, unknown or revoked key; 403 for a role that may
 never do the action; keys shown once and stored only as a hash."""
 
+import asyncio
 import hashlib
+from uuid import uuid4
 
 import pytest
 from fastapi import FastAPI
@@ -152,3 +154,55 @@ class TestEveryOperationHasAnAccessRule:
         for route in routes:
             assert route.access.public is False, route.path
             assert route.access.roles, route.path
+
+
+class TestKeyCache:
+    """The cache in front of the key table, on a loader the test holds."""
+
+    TTL = 0.05
+
+    def _cache(self, rows):
+        from app.core import auth
+
+        release = asyncio.Event()
+        loads = []
+
+        async def load(key_id):
+            loads.append(key_id)
+            await release.wait()
+            return rows[key_id]
+
+        return auth.KeyCache(load, ttl_s=self.TTL), release, loads
+
+    async def test_an_aged_out_key_is_served_while_one_request_reloads_it(self):
+        key = uuid4()
+        cache, release, loads = self._cache({key: ("admin", None, b"h")})
+        release.set()
+        assert await cache._row(key) == ("admin", None, b"h")
+        await asyncio.sleep(self.TTL * 2)  # aged out
+        release.clear()
+        reloading = asyncio.create_task(cache._row(key))
+        await asyncio.sleep(0)
+        try:
+            # Others neither wait for the reload nor start one of their own.
+            assert await asyncio.wait_for(cache._row(key), timeout=1) == ("admin", None, b"h")
+            assert len(loads) == 2
+        finally:
+            release.set()
+        assert await reloading == ("admin", None, b"h")
+
+    async def test_a_forgotten_key_waits_for_its_load(self):
+        key = uuid4()
+        cache, release, loads = self._cache({key: ("admin", None, b"h")})
+        release.set()
+        assert await cache._row(key) == ("admin", None, b"h")
+        cache.forget(key)  # as a revocation notice does
+        release.clear()
+        first = asyncio.create_task(cache._row(key))
+        await asyncio.sleep(0)
+        second = asyncio.create_task(cache._row(key))
+        await asyncio.sleep(0.05)
+        assert not second.done()  # nothing to serve meanwhile: it waits for the one load
+        release.set()
+        assert await first == await second == ("admin", None, b"h")
+        assert len(loads) == 2
