@@ -7,7 +7,7 @@ an in-process client on the bench database before the load starts.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -97,8 +97,10 @@ async def _under_review(desk: _Desk, count: int, today: str) -> list[str]:
 
 
 def _today() -> str:
-    # The service's business day, so that value dates are never in its future.
-    return business_date(datetime.now(UTC) - timedelta(minutes=5)).isoformat()
+    # The service's business day, read from the same clock: never in its future, and never
+    # before the receipt of an application submitted now (a margin of a few minutes here made
+    # every disbursement a 422 in the first minutes after midnight in Shanghai).
+    return business_date(datetime.now(UTC)).isoformat()
 
 
 async def quote_requests(session: BenchSession, n: int) -> list[Request]:
