@@ -40,9 +40,9 @@ SlaFilter = Literal[tuple(s.value for s in FILTERABLE_SLA_STATES)]  # type: igno
 Industry = Literal[INDUSTRIES]  # type: ignore[valid-type]
 
 
-def _answer(out: dict[str, Any]) -> JsonView:
+def _answer(out: dict[str, Any], *, status_code: int = 200, **headers: str) -> JsonView:
     # The service's view is the body; ``response_model`` only documents it.
-    return JsonView(out, headers={"ETag": etag(out["version"])})
+    return JsonView(out, status_code=status_code, headers={**headers, "ETag": etag(out["version"])})
 
 
 @router.post("", status_code=201, response_model=ApplicationOut, responses=problems())
@@ -50,11 +50,7 @@ def _answer(out: dict[str, Any]) -> JsonView:
 async def create_application(body: ApplicationCreate, ctx: CtxDep) -> JsonView:
     """Create an application in `draft`, naming the enterprise and the IP assets it pledges."""
     out = await service.create_application(ctx, body=body)
-    return JsonView(
-        out,
-        status_code=201,
-        headers={"Location": f"/v1/applications/{out['id']}", "ETag": etag(out["version"])},
-    )
+    return _answer(out, status_code=201, Location=f"/v1/applications/{out['id']}")
 
 
 @router.get("", response_model=Page[ApplicationOut], responses=problems())
