@@ -55,13 +55,15 @@ HTTP: list[HttpScenario] = [
     HttpScenario(
         "POST /v1/applications (create a draft)",
         applications_bench.create_requests,
-        min_rps_ratio=0.5,
+        min_rps_ratio=0.7,
         max_p99_ratio=2.0,
     ),
     HttpScenario(
         "POST /v1/applications with an Idempotency-Key",
         applications_bench.create_with_key_requests,
         unique=True,
+        min_rps_ratio=0.6,
+        max_p99_ratio=2.0,
     ),
     HttpScenario(
         "POST /v1/applications/{id}/submit",
@@ -75,11 +77,13 @@ HTTP: list[HttpScenario] = [
         "POST /v1/applications/{id}/quotes",
         lending_bench.quote_requests,
         min_rps_ratio=0.5,
+        max_p99_ratio=2.0,
     ),
     HttpScenario(
         "POST /v1/loans/{id}/repayments",
         lending_bench.repayment_requests,
         min_rps_ratio=0.5,
+        max_p99_ratio=2.0,
     ),
 ]
 
