@@ -5,6 +5,9 @@ UTF-8 without a byte-order mark, a header row, comma-separated, RFC 4180 quoting
 line ends. Money has two decimals, shares and coverage four, dates are ISO 8601. A loan with
 several pledged assets lists them in one cell each, separated by ``;``, in the same order in
 every such column. The README documents every column.
+
+A locked (or transferred) pool's tape never changes: its members' facts and pledge cells are
+the ones kept at the lock.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from typing import Any
 from uuid import UUID
 
 from app.core.db import Database
-from app.pools import repository
+from app.pools import tape_repository
 
 COLUMNS = (
     "pool_id",
@@ -101,8 +104,8 @@ async def stream(
     as_of: datetime,
 ) -> AsyncIterator[bytes]:
     """The tape's bytes. ``slots`` bounds the tapes this process streams at once (each holds a
-    connection until its client has read the last row); ``as_of`` is the instant the listed
-    valuations were recorded by: a locked pool's lock, whose frozen pledged values they sum to."""
+    connection until its client has read the last row). A locked pool's rows are the facts
+    kept at its lock; an open pool's list the valuations recorded by ``as_of``."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(COLUMNS)
@@ -121,7 +124,7 @@ async def stream(
                 # server's 60 s idle-in-transaction default between two chunks.
                 await db.execute(f"SET LOCAL idle_in_transaction_session_timeout = '{_IDLE}'")
             rows = 0
-            rows_in = repository.tape_rows(db, pool_id=pool_id, cut_off=cut_off, as_of=as_of)
+            rows_in = tape_repository.tape_rows(db, pool_id=pool_id, cut_off=cut_off, as_of=as_of)
             async for row in rows_in:
                 writer.writerow(_line(pool_text, cut_off_text, row))
                 rows += 1

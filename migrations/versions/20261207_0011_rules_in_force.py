@@ -1,4 +1,5 @@
-"""Subsidy programmes are in force only within their budget year.
+"""Subsidy programmes are in force only within their budget year, and a locked pool's tape
+keeps the pledge cells it had at the lock.
 
 Programmes. A programme is in force on a date within its effective period *and* its budget
 year (``app.subsidies.in_force``); from now on an effective period must lie within the budget
@@ -17,6 +18,12 @@ year, and the ``in_budget_year`` check holds every row to it. Rows stored before
 Downgrading drops the check but keeps the clamped dates: the days cut off were never days
 the programme was in force on.
 
+Pools. ``pool_loans.pledges_at_lock`` keeps, per member of a locked or transferred pool, the
+tape's pledge cells (count, kinds, numbers, registration numbers, valuations and their dates)
+as they stood at the lock, so that no valuation posted afterwards, whatever its timestamp, can
+change the tape. Pools locked before are filled from the valuations recorded by their lock
+(exactly what their tape showed until now).
+
 Revision ID: 0011
 Revises: 0010
 Create Date: 2026-12-07 03:00:00
@@ -26,6 +33,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import postgresql
 
 revision = "0011"
 down_revision = "0010"
@@ -39,6 +47,33 @@ IN_BUDGET_YEAR = (
     "extract(year FROM effective_from) = budget_year "
     "AND (effective_to IS NULL OR extract(year FROM effective_to) = budget_year)"
 )
+
+# The tape's pledge cells of loan ``l`` as its pool ``po`` was locked: the valuations current
+# on the cut-off among those recorded by the lock.
+_PLEDGES_AT_LOCK = """
+UPDATE pool_loans pl SET pledges_at_lock = to_jsonb(a)
+FROM pools po, loans l, LATERAL (
+    SELECT count(*) AS pledge_count,
+           string_agg(ia.kind, ';' ORDER BY ia.kind, ia.number) AS kinds,
+           string_agg(ia.number, ';' ORDER BY ia.kind, ia.number) AS numbers,
+           string_agg(coalesce(p.registration_no, ''), ';' ORDER BY ia.kind, ia.number)
+               AS registration_nos,
+           string_agg(coalesce(v.value::text, ''), ';' ORDER BY ia.kind, ia.number)
+               AS valuations,
+           string_agg(coalesce(v.valuation_date::text, ''), ';' ORDER BY ia.kind, ia.number)
+               AS valuation_dates
+    FROM pledges p
+    JOIN ip_assets ia ON ia.id = p.ip_asset_id
+    LEFT JOIN LATERAL (
+        SELECT iv.value, iv.valuation_date FROM ip_asset_valuations iv
+        WHERE iv.ip_asset_id = p.ip_asset_id AND iv.valuation_date <= po.cut_off_date
+          AND iv.created_at <= po.locked_at
+        ORDER BY iv.valuation_date DESC, iv.id DESC LIMIT 1
+    ) v ON true
+    WHERE p.application_id = l.application_id AND p.state <> 'cancelled'
+) a
+WHERE po.id = pl.pool_id AND po.state <> 'open' AND l.id = pl.loan_id
+"""
 
 
 def _refuse_programmes_never_in_force() -> None:
@@ -79,9 +114,15 @@ def upgrade() -> None:
     op.create_check_constraint(
         op.f("ck_subsidy_programs_in_budget_year"), "subsidy_programs", IN_BUDGET_YEAR
     )
+    op.add_column(
+        "pool_loans",
+        sa.Column("pledges_at_lock", postgresql.JSONB(astext_type=sa.Text()), nullable=True),
+    )
+    op.execute(_PLEDGES_AT_LOCK)
 
 
 def downgrade() -> None:
+    op.drop_column("pool_loans", "pledges_at_lock")
     op.drop_constraint(
         op.f("ck_subsidy_programs_in_budget_year"), "subsidy_programs", type_="check"
     )
