@@ -80,7 +80,7 @@ def neutralised(cells: Iterable[object]) -> list[str]:
     """The cells as text (``None`` as empty, as the csv module writes it), each with a leading
     ``'`` when a spreadsheet would take it for a formula. On the tape's hot path: one pass, no
     call a cell."""
-    out = []
+    out: list[str] = []
     for cell in cells:
         text = cell if isinstance(cell, str) else "" if cell is None else str(cell)
         out.append("'" + text if text[:1] in FORMULA_STARTS else text)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from app.core.errors import ValidationFailed, field_error
 
@@ -74,7 +75,7 @@ def in_force_during_sql(p: str, start: str, end: str) -> str:
 def check_period(period: Period) -> None:
     """Refuse (422, naming the field) an effective period that reaches outside the budget
     year: on such dates the programme would be announced but could never pay a claim."""
-    errors = []
+    errors: list[dict[str, Any]] = []
     if period.effective_from.year != period.budget_year:
         errors.append(
             field_error(
