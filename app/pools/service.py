@@ -5,7 +5,8 @@ Every change to a pool's membership takes the pool's row lock first, so changes 
 happen one at a time; a loan's membership is its primary key in ``pool_loans``, so two pools
 can never hold one loan. The facts of each member at the cut-off (balance, rate, instalments
 left, days past due, pledged value) are stored when it joins and taken again at lock, after
-which they are frozen: the statistics and the tape are read from them, and always agree.
+which they are frozen, with the tape's pledge cells: the statistics and the tape are read from
+them, always agree, and never change.
 """
 
 from __future__ import annotations
