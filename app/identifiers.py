@@ -85,10 +85,12 @@ def patent_check_digit(body: str) -> str:
     return "X" if check == 10 else str(check)
 
 
-def normalise_patent_number(kind: str, value: str) -> str:
+def normalise_patent_number(kind: str, value: str, *, current_year: int | None = None) -> str:
     """The application number as ``201710601862.3`` (or ``98100001.X``): the optional ``ZL``
     prefix and any spaces dropped, the check digit dotted. ``ValueError`` when it is malformed,
-    its check digit is wrong or its type digit is not ``kind``'s."""
+    its check digit is wrong, its type digit is not ``kind``'s or, given ``current_year`` (the
+    Asia/Shanghai year of the caller's clock), its filing year is later than that: nobody has
+    filed next year's application yet."""
     if kind not in PATENT_TYPE_DIGITS:
         raise ValueError(f"{kind!r} is not a kind of patent")
     # Numbers are often printed grouped, "ZL 2016 2 0161392.4": the spaces carry nothing.
@@ -106,9 +108,17 @@ def normalise_patent_number(kind: str, value: str) -> str:
         if year < _NEW_FORM_FIRST_YEAR:
             raise ValueError(f"12-digit application numbers start in 2003, not {year}")
     else:
-        year, type_digit = int(body[:2]), body[2]
-        if 4 <= year <= 84:
-            raise ValueError(f"8-digit application numbers run from 1985 to 2003, not {year:02d}")
+        short_year, type_digit = int(body[:2]), body[2]
+        if 4 <= short_year <= 84:
+            raise ValueError(
+                f"8-digit application numbers run from 1985 to 2003, not {short_year:02d}"
+            )
+        year = short_year + (1900 if short_year >= 85 else 2000)
+    if current_year is not None and year > current_year:
+        raise ValueError(
+            f"the filing year {year} is later than the current year {current_year}: "
+            "the number is mistyped"
+        )
     if check != patent_check_digit(body):
         raise ValueError("the check digit does not match the number: the number is mistyped")
     if type_digit not in PATENT_TYPE_DIGITS[kind]:
@@ -147,10 +157,12 @@ def normalise_software_copyright_number(value: str) -> str:
     return text
 
 
-def normalise_ip_number(kind: str, value: str) -> str:
-    """The registration or application number of an IP asset of ``kind``, canonical."""
+def normalise_ip_number(kind: str, value: str, *, current_year: int | None = None) -> str:
+    """The registration or application number of an IP asset of ``kind``, canonical. A
+    patent's filing year is checked against ``current_year`` when it is given (the input
+    schema knows no clock; the service, which does, passes it)."""
     if kind in PATENT_TYPE_DIGITS:
-        return normalise_patent_number(kind, value)
+        return normalise_patent_number(kind, value, current_year=current_year)
     if kind == "trademark":
         return normalise_trademark_number(value)
     if kind == "software_copyright":

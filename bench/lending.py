@@ -68,7 +68,7 @@ async def _under_review(desk: _Desk, count: int, today: str) -> list[str]:
     ids = []
     for asset in assets:
         await desk.call(
-            Role.ADMIN,
+            Role.CREDIT_OFFICER,
             "POST",
             f"/v1/ip-assets/{asset}/valuations",
             {

@@ -28,7 +28,7 @@ import psutil
 from app.core.clock import business_date
 from app.core.db import Db
 from app.core.roles import Role
-from app.pools import repository, tape
+from app.pools import repository, tape, tape_repository
 from bench import harness
 from bench import pools as pools_bench
 from bench.setup import BenchSession
@@ -206,6 +206,10 @@ async def _seed(
             await db.execute(_INSTALMENTS)
         if locked_pool is not None:
             await db.execute(_LOCKED_POOL.format(pool=locked_pool, cut_off=cut_off.isoformat()))
+            # The pledge cells a lock keeps, which a locked pool's tape reads.
+            await tape_repository.freeze_pledge_cells(
+                db, pool_id=locked_pool, cut_off=cut_off, as_of=datetime.now(UTC)
+            )
     await db.execute(_VACUUM)
 
 

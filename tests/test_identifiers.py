@@ -205,6 +205,35 @@ class TestPatentNumber:
                 "invention_patent", f"05100001.{patent_check_digit('05100001')}"
             )
 
+    def test_a_filing_year_after_the_current_year_is_refused(self):
+        body = "202710601862"
+        number = f"{body}.{patent_check_digit(body)}"
+        with pytest.raises(
+            ValueError, match="filing year 2027 is later than the current year 2026"
+        ):
+            normalise_patent_number("invention_patent", number, current_year=2026)
+        with pytest.raises(ValueError, match="later than the current year"):
+            normalise_ip_number("invention_patent", number, current_year=2026)
+        assert normalise_patent_number("invention_patent", number, current_year=2027) == number
+        # Without a year to compare with, only the number's form is checked.
+        assert normalise_patent_number("invention_patent", number) == number
+
+    @given(patent_cases, st.integers(min_value=2003, max_value=2099))
+    def test_accepted_exactly_when_filed_no_later_than_the_current_year(self, case, current):
+        kind, body = case
+        number = f"{body}.{patent_check_digit(body)}"
+        # The filing year as a reader of the number sees it: YYYY, or 19YY / 20YY before 2003.
+        year = (
+            int(body[:4])
+            if len(body) == 12
+            else int(body[:2]) + (1900 if body[0] in "89" else 2000)
+        )
+        if year <= current:
+            assert normalise_patent_number(kind, number, current_year=current) == number
+        else:
+            with pytest.raises(ValueError, match="later than the current year"):
+                normalise_patent_number(kind, number, current_year=current)
+
     @given(patent_cases)
     def test_appending_the_check_digit_always_validates(self, case):
         kind, body = case

@@ -60,9 +60,11 @@ async def get_ip_asset(asset_id: str, ctx: CtxDep) -> IpAssetOut:
     response_model=ValuationOut,
     responses=problems(NotFound),
 )
-@access(BANK_ROLES)
+@access(Role.BANK_SYSTEM, Role.RELATIONSHIP_MANAGER, Role.CREDIT_OFFICER)
 async def add_ip_asset_valuation(asset_id: str, body: ValuationCreate, ctx: CtxDep) -> ValuationOut:
-    """Record an appraisal. The newest (by valuation date) becomes the current valuation."""
+    """Record an appraisal. The newest (by valuation date) becomes the current valuation.
+    Valuations are the credit side's to record (bank systems, relationship managers, credit
+    officers): they feed pricing and the coverage investors read in a pool's tape."""
     return await service.add_valuation(
         ctx, asset_id=parse_id(asset_id, "IP asset"), valuation_in=body
     )

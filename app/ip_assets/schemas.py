@@ -19,7 +19,8 @@ class IpAssetCreate(Strict):
         max_length=64,
         description="Patent application number (`201710601862.3`; a `ZL` prefix, spaces and "
         "an undotted check digit are accepted), trademark registration number (digits), or "
-        "software copyright registration number. Answered in canonical form.",
+        "software copyright registration number. Answered in canonical form. A patent's "
+        "filing year is no later than the current year (Asia/Shanghai).",
         examples=["201710601862.3"],
     )
     title: str = Field(min_length=1, max_length=300)

@@ -51,7 +51,19 @@ def _asset(row: asyncpg.Record) -> IpAssetOut:
     )
 
 
+def _check_filing_year(ctx: Ctx, asset_in: IpAssetCreate) -> None:
+    """A patent filed in a year still to come is a mistyped number (SPEC 3.1); the year is
+    today's in Asia/Shanghai, by the request's clock."""
+    try:
+        normalise_ip_number(asset_in.kind, asset_in.number, current_year=ctx.today.year)
+    except ValueError as exc:
+        raise ValidationFailed(
+            str(exc), errors=[field_error(["body", "number"], str(exc))]
+        ) from None
+
+
 async def create_ip_asset(ctx: Ctx, *, asset_in: IpAssetCreate) -> IpAssetOut:
+    _check_filing_year(ctx, asset_in)
     asset_id = uuid7()
     row = await repository.insert(
         ctx.db,
@@ -119,13 +131,15 @@ async def get_ip_asset(ctx: Ctx, *, asset_id: UUID) -> IpAssetOut:
     return _asset(row)
 
 
-def _number_candidates(kind: str | None, number: str) -> list[tuple[str, str]]:
-    """The (kind, canonical number) pairs a searched number can mean."""
+def _number_candidates(kind: str | None, number: str, year: int) -> list[tuple[str, str]]:
+    """The (kind, canonical number) pairs a searched number can mean in ``year``."""
     kinds = [kind] if kind is not None else list(IP_KINDS)
     candidates, reasons = [], []
     for candidate_kind in kinds:
         try:
-            candidates.append((candidate_kind, normalise_ip_number(candidate_kind, number)))
+            candidates.append(
+                (candidate_kind, normalise_ip_number(candidate_kind, number, current_year=year))
+            )
         except ValueError as exc:
             reasons.append(str(exc))
     if not candidates:
@@ -143,7 +157,7 @@ async def list_ip_assets(
     cursor: str | None,
     limit: int,
 ) -> Page[IpAssetOut]:
-    numbers = _number_candidates(kind, number) if number is not None else None
+    numbers = _number_candidates(kind, number, ctx.today.year) if number is not None else None
     rows = await repository.page(
         ctx.db,
         holder_enterprise_id=holder_enterprise_id,

@@ -89,4 +89,8 @@ class PoolLoan(Base):
     remaining_months: Mapped[int] = mapped_column(SmallInteger)
     days_past_due: Mapped[int] = mapped_column(Integer)
     pledged_value: Mapped[Decimal]
+    # The tape's pledge cells (``pledge_count``, ``kinds``, ``numbers``, ``registration_nos``,
+    # ``valuations``, ``valuation_dates``) as they stood at the lock; null while the pool is
+    # open, whose tape reads them as they are.
+    pledges_at_lock: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     added_at: Mapped[datetime]

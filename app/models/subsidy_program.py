@@ -13,8 +13,10 @@ from app.core.models import Base, uuid_pk
 
 class SubsidyProgram(Base):
     """A district's programme: interest subsidy or risk compensation, with its share, caps and
-    annual budget, all data. ``committed`` is the sum of the programme's pending, approved and
-    paid claims, kept under the programme's row lock so the budget can never be exceeded."""
+    annual budget, all data; its effective period lies within its budget year (no
+    ``effective_to``: to the year's end). ``committed`` is the sum of the programme's pending,
+    approved and paid claims, kept under the programme's row lock so the budget can never be
+    exceeded."""
 
     __tablename__ = "subsidy_programs"
     __table_args__ = (
@@ -29,6 +31,12 @@ class SubsidyProgram(Base):
         CheckConstraint("committed >= 0 AND committed <= annual_budget", name="within_budget"),
         CheckConstraint(
             "effective_to IS NULL OR effective_to >= effective_from", name="effective_period"
+        ),
+        # The effective period lies within the budget year (``app.subsidies.in_force``).
+        CheckConstraint(
+            "extract(year FROM effective_from) = budget_year "
+            "AND (effective_to IS NULL OR extract(year FROM effective_to) = budget_year)",
+            name="in_budget_year",
         ),
         Index("ix_subsidy_programs_district_code_kind", "district_code", "kind"),
     )

@@ -146,7 +146,9 @@ async def transfer_pool(
     responses={
         200: {
             "description": "The loan-level data tape: UTF-8 CSV with a header row, one row a "
-            "loan (the README documents each column).",
+            "loan (docs/data-tape.md documents each column). A cell a spreadsheet would read "
+            "as a formula (starting with =, +, -, @, a tab or a carriage return) is written "
+            "with a leading '. A locked or transferred pool's tape never changes.",
             "content": {"text/csv": {"schema": {"type": "string"}}},
             "headers": {
                 "X-Tape-Rows": {

@@ -4,7 +4,7 @@ recent, and an index on ``paid_on`` finds them."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 from uuid import UUID
@@ -369,50 +369,3 @@ async def mark_securitized(db: Db, *, pool_id: UUID, on: date, now: datetime) ->
         on,
         now,
     )
-
-
-# $1 the pool, $2 its cut-off date, $3 the instant the valuations listed were recorded by.
-TAPE = """
-SELECT pl.loan_id, ap.reference AS application_reference, l.enterprise_id,
-       e.name AS enterprise_name, e.credit_code, pl.district_code, pl.industry,
-       l.principal AS original_balance, pl.cut_off_balance, pl.rate_bp, l.repayment_method,
-       l.disbursed_on, l.maturity_date, pl.remaining_months, pl.days_past_due,
-       a.pledge_count, a.kinds, a.numbers, a.registration_nos, a.valuations, a.valuation_dates,
-       pl.pledged_value
-FROM pool_loans pl
-JOIN loans l ON l.id = pl.loan_id
-JOIN enterprises e ON e.id = l.enterprise_id
-JOIN applications ap ON ap.id = l.application_id
-CROSS JOIN LATERAL (
-    SELECT count(*) AS pledge_count,
-           string_agg(ia.kind, ';' ORDER BY ia.kind, ia.number) AS kinds,
-           string_agg(ia.number, ';' ORDER BY ia.kind, ia.number) AS numbers,
-           string_agg(coalesce(p.registration_no, ''), ';' ORDER BY ia.kind, ia.number)
-               AS registration_nos,
-           string_agg(coalesce(v.value::text, ''), ';' ORDER BY ia.kind, ia.number)
-               AS valuations,
-           string_agg(coalesce(v.valuation_date::text, ''), ';' ORDER BY ia.kind, ia.number)
-               AS valuation_dates
-    FROM pledges p
-    JOIN ip_assets ia ON ia.id = p.ip_asset_id
-    LEFT JOIN LATERAL (
-        SELECT iv.value, iv.valuation_date FROM ip_asset_valuations iv
-        WHERE iv.ip_asset_id = p.ip_asset_id AND iv.valuation_date <= $2
-          AND iv.created_at <= $3
-        ORDER BY iv.valuation_date DESC, iv.id DESC LIMIT 1
-    ) v ON true
-    WHERE p.application_id = l.application_id AND p.state <> 'cancelled'
-) a
-WHERE pl.pool_id = $1
-ORDER BY pl.loan_id"""
-
-
-async def tape_rows(
-    db: Db, *, pool_id: UUID, cut_off: date, as_of: datetime
-) -> AsyncIterator[asyncpg.Record]:
-    """The tape's rows, fetched a thousand at a time through a cursor (inside the caller's
-    transaction), so that memory stays flat whatever the pool's size. The valuations listed
-    are those recorded by ``as_of`` (a locked pool's lock), the ones its frozen pledged value
-    was summed from."""
-    async for row in db.conn.cursor(TAPE, pool_id, cut_off, as_of, prefetch=1000):
-        yield row

@@ -5,7 +5,8 @@ Every change to a pool's membership takes the pool's row lock first, so changes 
 happen one at a time; a loan's membership is its primary key in ``pool_loans``, so two pools
 can never hold one loan. The facts of each member at the cut-off (balance, rate, instalments
 left, days past due, pledged value) are stored when it joins and taken again at lock, after
-which they are frozen: the statistics and the tape are read from them, and always agree.
+which they are frozen, with the tape's pledge cells: the statistics and the tape are read from
+them, always agree, and never change.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from app.core.errors import InvalidStateTransition, NotFound, ValidationFailed, 
 from app.core.ids import uuid7
 from app.core.schemas import Page, decode_cursor, paged
 from app.core.sql import Filters
-from app.pools import repository, rules, views
+from app.pools import repository, rules, tape_repository, views
 from app.pools import selection as optimiser
 from app.pools.errors import LoanAlreadyPooled, LoanNotEligible, PoolLimitViolated
 from app.pools.schemas import PoolCreate, PoolOut, PoolState, SelectionOut
@@ -240,9 +241,9 @@ async def remove_loan(ctx: Ctx, *, pool_id: UUID, loan_id: UUID) -> PoolOut:
 
 
 async def lock_pool(ctx: Ctx, *, pool_id: UUID) -> PoolOut:
-    """Freeze membership and cut-off facts. Each member is checked again (a loan may have
-    defaulted, or a back-dated posting changed its cut-off facts, since it joined), then every
-    share is measured against the pool's actual outstanding principal."""
+    """Freeze membership and cut-off facts, and the tape's pledge cells. Each member is checked
+    again (a loan may have defaulted, or a back-dated posting changed its cut-off facts, since
+    it joined), then every share is measured against the pool's actual outstanding principal."""
     pool = await _open_for_change(ctx, pool_id, doing="lock")
     cut_off = pool["cut_off_date"]
     # The members held until this commits: a back-dated repayment or a default landing between
@@ -266,6 +267,9 @@ async def lock_pool(ctx: Ctx, *, pool_id: UUID) -> PoolOut:
     if broken:
         raise PoolLimitViolated("; ".join(broken), violations=broken)
     await repository.add_members(ctx.db, pool_id=pool_id, facts=facts, now=ctx.now)
+    await tape_repository.freeze_pledge_cells(
+        ctx.db, pool_id=pool_id, cut_off=cut_off, as_of=ctx.now
+    )
     await repository.touch(
         ctx.db, pool_id=pool_id, now=ctx.now, changes={"state": "locked", "locked_at": ctx.now}
     )

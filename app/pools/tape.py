@@ -4,7 +4,19 @@ database cursor in chunks, so that memory stays flat whatever the pool's size.
 UTF-8 without a byte-order mark, a header row, comma-separated, RFC 4180 quoting, ``\\r\\n``
 line ends. Money has two decimals, shares and coverage four, dates are ISO 8601. A loan with
 several pledged assets lists them in one cell each, separated by ``;``, in the same order in
-every such column. The README documents every column.
+every such column. ``docs/data-tape.md`` documents every column.
+
+A locked (or transferred) pool's tape never changes: its members' facts and pledge cells are
+the ones kept at the lock.
+
+Cells a spreadsheet would read as a formula are neutralised (OWASP's advice on CSV
+injection): every cell, of every column, that starts with ``=``, ``+``, ``-``, ``@``, a tab
+or a carriage return gets a leading ``'``. The rule applies to all cells rather than to text
+columns only, so a text column added later is covered without a second thought. It costs the
+numbers nothing: money, counts, terms and days past due are never negative in the tape (the
+database holds balances above zero and values, terms and days at zero or more), and a rate is
+the LPR plus a spread less at most 20 bp, positive for any LPR above 20 bp; a negative rate,
+should one ever occur, would carry the ``'`` like any other cell.
 """
 
 from __future__ import annotations
@@ -12,14 +24,14 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from uuid import UUID
 
 from app.core.db import Database
-from app.pools import repository
+from app.pools import tape_repository
 
 COLUMNS = (
     "pool_id",
@@ -56,8 +68,23 @@ _PLACES = Decimal("0.0001")
 _IDLE = "15min"
 
 
+# What a spreadsheet reads as the start of a formula (OWASP, CSV injection).
+FORMULA_STARTS = frozenset("=+-@\t\r")
+
+
 def _money(value: Decimal) -> str:
     return f"{value:.2f}"
+
+
+def neutralised(cells: Iterable[object]) -> list[str]:
+    """The cells as text (``None`` as empty, as the csv module writes it), each with a leading
+    ``'`` when a spreadsheet would take it for a formula. On the tape's hot path: one pass, no
+    call a cell."""
+    out: list[str] = []
+    for cell in cells:
+        text = cell if isinstance(cell, str) else "" if cell is None else str(cell)
+        out.append("'" + text if text[:1] in FORMULA_STARTS else text)
+    return out
 
 
 def _line(pool_id: str, cut_off: str, row: Any) -> list[Any]:
@@ -101,8 +128,8 @@ async def stream(
     as_of: datetime,
 ) -> AsyncIterator[bytes]:
     """The tape's bytes. ``slots`` bounds the tapes this process streams at once (each holds a
-    connection until its client has read the last row); ``as_of`` is the instant the listed
-    valuations were recorded by: a locked pool's lock, whose frozen pledged values they sum to."""
+    connection until its client has read the last row). A locked pool's rows are the facts
+    kept at its lock; an open pool's list the valuations recorded by ``as_of``."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(COLUMNS)
@@ -121,9 +148,9 @@ async def stream(
                 # server's 60 s idle-in-transaction default between two chunks.
                 await db.execute(f"SET LOCAL idle_in_transaction_session_timeout = '{_IDLE}'")
             rows = 0
-            rows_in = repository.tape_rows(db, pool_id=pool_id, cut_off=cut_off, as_of=as_of)
+            rows_in = tape_repository.tape_rows(db, pool_id=pool_id, cut_off=cut_off, as_of=as_of)
             async for row in rows_in:
-                writer.writerow(_line(pool_text, cut_off_text, row))
+                writer.writerow(neutralised(_line(pool_text, cut_off_text, row)))
                 rows += 1
                 if rows % _CHUNK_ROWS == 0:
                     yield buffer.getvalue().encode()

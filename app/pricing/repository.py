@@ -12,6 +12,8 @@ import asyncpg
 
 from app.core.db import Db
 from app.core.jsonutil import dumps_str
+from app.models.pledge import LIVE_PLEDGE_STATES
+from app.subsidies import in_force
 
 _LPR_COLUMNS = "fixing_date, one_year_bp, five_year_bp, created_at, updated_at, version"
 _QUOTE_COLUMNS = (
@@ -84,12 +86,14 @@ async def lpr_page(db: Db, *, before: date | None, limit: int) -> list[asyncpg.R
 # --- Quotes -----------------------------------------------------------------------------------
 
 # Everything a quote rests on, in one statement: the application and its enterprise, the LPR
-# in force, the district's active risk-compensation programme covering the enterprise, and the
-# application's assets with the valuation current on the quote date (newest by valuation date,
-# then id) and their protection expiry. The assets come back as parallel arrays ordered by id,
-# so money stays numeric (a json aggregate would pass it through a float). No row: no such
-# application.
-QUOTE_FACTS_SQL = """
+# in force, the district's risk-compensation programme in force on the quote date covering the
+# enterprise (the one definition of "in force", ``app.subsidies.in_force``: a default that day
+# would claim on it), and the assets of the application's live pledges (``proposed`` or
+# ``registered``: a released or cancelled pledge secures nothing) with the valuation current on
+# the quote date (newest by valuation date, then id) and their protection expiry. The assets
+# come back as parallel arrays ordered by id, so money stays numeric (a json aggregate would
+# pass it through a float). No row: no such application.
+_QUOTE_FACTS = """
 WITH app AS (
     SELECT a.id, a.state, a.amount, a.term_months, e.industry, e.district_code
     FROM applications a JOIN enterprises e ON e.id = a.enterprise_id
@@ -99,7 +103,7 @@ SELECT app.id, app.state, app.amount, app.term_months, app.industry, app.distric
        lpr.fixing_date AS lpr_date, lpr.one_year_bp AS lpr_bp,
        (SELECT p.id FROM subsidy_programs p
         WHERE p.district_code = app.district_code AND p.kind = 'risk_compensation'
-          AND p.effective_from <= $2 AND (p.effective_to IS NULL OR p.effective_to >= $2)
+          AND {program_in_force}
           AND (p.industries IS NULL OR app.industry = ANY (p.industries))
         ORDER BY p.effective_from DESC, p.id DESC LIMIT 1) AS risk_compensation_program_id,
        assets.ids AS asset_ids, assets.kinds AS asset_kinds, assets.numbers AS asset_numbers,
@@ -116,20 +120,34 @@ CROSS JOIN LATERAL (
            array_agg(ia.protection_expires_on ORDER BY ia.id) AS expiries,
            array_agg(v.value ORDER BY ia.id) AS valuation_values,
            array_agg(v.valuation_date ORDER BY ia.id) AS valuation_dates
-    FROM application_assets aa
-    JOIN ip_assets ia ON ia.id = aa.ip_asset_id
+    FROM pledges pg
+    JOIN ip_assets ia ON ia.id = pg.ip_asset_id
     LEFT JOIN LATERAL (
         SELECT iv.value, iv.valuation_date FROM ip_asset_valuations iv
         WHERE iv.ip_asset_id = ia.id AND iv.valuation_date <= $2
         ORDER BY iv.valuation_date DESC, iv.id DESC LIMIT 1
     ) v ON true
-    WHERE aa.application_id = app.id
+    WHERE pg.application_id = app.id AND pg.state = ANY ({live_states})
 ) assets
 """
+QUOTE_FACTS_SQL = _QUOTE_FACTS.format(
+    program_in_force=in_force.in_force_sql("p", "$2"),
+    live_states="ARRAY[" + ", ".join(f"'{s}'" for s in LIVE_PLEDGE_STATES) + "]",
+)
 
 
 async def quote_facts(db: Db, *, application_id: UUID, on: date) -> asyncpg.Record | None:
     return await db.fetchrow_keyed(QUOTE_FACTS_SQL, application_id, on)
+
+
+async def live_pledged_assets(db: Db, *, application_id: UUID) -> set[UUID]:
+    """The assets the application's live pledges (``proposed`` or ``registered``) hold now."""
+    rows = await db.fetch(
+        "SELECT ip_asset_id FROM pledges WHERE application_id = $1 AND state = ANY ($2::text[])",
+        application_id,
+        list(LIVE_PLEDGE_STATES),
+    )
+    return {r["ip_asset_id"] for r in rows}
 
 
 # The quote and its audit event in one statement, so that quoting needs no transaction block

@@ -318,7 +318,36 @@ async def quote_for_decision(
             "quote_id or spread_bp",
             errors=[field_error(["body", "spread_bp"], "differs from the named quote's spread")],
         )
+    await _check_pledges_still_live(ctx, quote)
     return quote
+
+
+def _priced_assets(quote: QuoteOut) -> set[UUID]:
+    """The pledged assets a quote was priced on (counted towards coverage or not)."""
+    assets: set[UUID] = set()
+    for component in quote.components:
+        if component.code == "pledge_coverage":
+            for listed in (*component.facts["counted"], *component.facts["not_counted"]):
+                assets.add(UUID(listed["ip_asset_id"]))
+    return assets
+
+
+async def _check_pledges_still_live(ctx: Ctx, quote: QuoteOut) -> None:
+    """A decision counts only the pledges live when it is taken: a quote priced on a pledge
+    released (or cancelled) since cannot be locked (422 on ``quote_id``)."""
+    priced = _priced_assets(quote)
+    if not priced:
+        return
+    gone = priced - await repository.live_pledged_assets(
+        ctx.db, application_id=quote.application_id
+    )
+    if gone:
+        named = ", ".join(sorted(str(a) for a in gone))
+        raise ValidationFailed(
+            f"quote {quote.id} was priced on pledges no longer live (IP assets {named}); omit "
+            "quote_id to have the application priced on its live pledges now",
+            errors=[field_error(["body", "quote_id"], "priced on a pledge no longer live")],
+        )
 
 
 async def list_quotes(

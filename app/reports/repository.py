@@ -13,6 +13,7 @@ import asyncpg
 
 from app.core.db import Db
 from app.models.enterprise import INDUSTRIES
+from app.subsidies import in_force
 
 SLA_STATES = (
     "met",
@@ -201,8 +202,9 @@ async def campaign_figures(
     return await db.fetch(_CAMPAIGN.format(scope=scope), *args)
 
 
-# A programme is in force on the dates of its effective period that fall in its budget year
-# (claims are only made on those); it is reported when that window meets the period.
+# A programme is reported when it is in force (``app.subsidies.in_force``: the dates of its
+# effective period that fall in its budget year, the only dates claims are made on) on some
+# date of the period.
 _SUBSIDIES = """
 WITH per_program AS (
     SELECT p.id AS program_id, p.district_code, p.kind, p.name, p.budget_year,
@@ -216,9 +218,7 @@ WITH per_program AS (
     FROM subsidy_programs p
     LEFT JOIN subsidy_claims c
            ON c.program_id = p.id AND c.basis_date >= $1 AND c.basis_date <= $2
-    WHERE greatest(p.effective_from, make_date(p.budget_year, 1, 1)) <= $2
-      AND least(coalesce(p.effective_to, 'infinity'::date), make_date(p.budget_year, 12, 31))
-          >= $1
+    WHERE {program_in_force}
       {scope}
     GROUP BY p.id
 )
@@ -241,4 +241,7 @@ async def subsidy_figures(
     if district_code is not None:
         args.append(district_code)
         scope = "AND p.district_code = $3"
-    return await db.fetch(_SUBSIDIES.format(scope=scope), *args)
+    sql = _SUBSIDIES.format(
+        program_in_force=in_force.in_force_during_sql("p", "$1", "$2"), scope=scope
+    )
+    return await db.fetch(sql, *args)

@@ -8,29 +8,25 @@ from uuid import UUID
 import asyncpg
 
 from app.core.db import Db
+from app.subsidies.in_force import in_force_sql
+
+# The programmes a claim falls under: the district's programmes of the kind in force on the
+# date, covering the industry; locked in id order, so concurrent claimants never deadlock.
+_APPLICABLE = f"""
+SELECT id, district_code, kind, name, share, cap_per_loan, cap_per_enterprise_year, annual_budget,
+       budget_year, committed, budget_exhausted_at
+FROM subsidy_programs p
+WHERE district_code = $1 AND kind = $2 AND {in_force_sql("p", "$3")}
+  AND (industries IS NULL OR $4 = ANY(industries))
+ORDER BY id
+FOR UPDATE"""
 
 
 async def lock_applicable_programs(
     db: Db, *, district_code: str, kind: str, on: date, industry: str
 ) -> list[asyncpg.Record]:
-    """The programmes a claim falls under, locked (in id order, so concurrent claimants never
-    deadlock): the district's programmes of the kind in force on the date, for that budget
-    year, covering the industry."""
-    return await db.fetch(
-        """SELECT id, district_code, kind, name, share, cap_per_loan, cap_per_enterprise_year,
-                  annual_budget, budget_year, committed, budget_exhausted_at
-           FROM subsidy_programs
-           WHERE district_code = $1 AND kind = $2 AND effective_from <= $3
-             AND (effective_to IS NULL OR effective_to >= $3)
-             AND budget_year = extract(year FROM $3::date)
-             AND (industries IS NULL OR $4 = ANY(industries))
-           ORDER BY id
-           FOR UPDATE""",
-        district_code,
-        kind,
-        on,
-        industry,
-    )
+    """The programmes a claim on ``on`` falls under (``_APPLICABLE``), locked."""
+    return await db.fetch(_APPLICABLE, district_code, kind, on, industry)
 
 
 async def claimed(

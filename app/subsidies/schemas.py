@@ -26,8 +26,13 @@ class ProgramCreate(Strict):
     cap_per_enterprise_year: Money | None = None
     annual_budget: Money
     budget_year: int = Field(ge=2000, le=2200)
-    effective_from: IsoDate
-    effective_to: IsoDate | None = None
+    effective_from: IsoDate = Field(description="The first day in force; in the budget year.")
+    effective_to: IsoDate | None = Field(
+        default=None,
+        description="The last day in force, in the budget year; omitted: the year's end. A "
+        "programme is in force on the days of this period (claims, the risk-sharing discount "
+        "and the subsidies report alike).",
+    )
     industries: list[Industry] | None = Field(
         default=None, min_length=1, description="Eligible industries; all when omitted."
     )

@@ -17,7 +17,7 @@ from app.core.ids import uuid7
 from app.core.roles import Role
 from app.core.schemas import Page, decode_cursor, paged
 from app.core.sql import Filters
-from app.subsidies import repository
+from app.subsidies import in_force, repository
 from app.subsidies.claims import claim_event
 from app.subsidies.schemas import ClaimOut, ProgramCreate, ProgramOut
 
@@ -34,6 +34,13 @@ def _visible(ctx: Ctx, row: asyncpg.Record | None, what: str) -> asyncpg.Record:
 
 
 async def create_program(ctx: Ctx, *, body: ProgramCreate) -> ProgramOut:
+    in_force.check_period(
+        in_force.Period(
+            effective_from=body.effective_from,
+            effective_to=body.effective_to,
+            budget_year=body.budget_year,
+        )
+    )
     values = {
         **body.model_dump(),
         "id": uuid7(),

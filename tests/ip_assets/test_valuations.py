@@ -59,15 +59,25 @@ class TestAdd:
         assert event["after"]["id"] == created["id"]
         assert event["after"]["value"] == "8500000.50"
 
-    @pytest.mark.parametrize(
-        "role", ["bank_system", "relationship_manager", "credit_officer", "securitization", "admin"]
-    )
-    async def test_every_bank_role_may_value(self, client, key_for, asset, role):
+    @pytest.mark.parametrize("role", ["bank_system", "relationship_manager", "credit_officer"])
+    async def test_the_credit_side_may_value(self, client, key_for, asset, role):
         ip_asset = await asset()
         response = await client.post(
             f"/v1/ip-assets/{ip_asset.id}/valuations", json=valuation(), headers=await key_for(role)
         )
         assert response.status_code == 201
+
+    @pytest.mark.parametrize("role", ["securitization", "admin"])
+    async def test_the_securitization_desk_and_admins_may_not(
+        self, client, key_for, asset, role, conn
+    ):
+        """SPEC section 5: the desk that sells the pool may not value its collateral."""
+        ip_asset = await asset()
+        response = await client.post(
+            f"/v1/ip-assets/{ip_asset.id}/valuations", json=valuation(), headers=await key_for(role)
+        )
+        assert response.status_code == 403
+        assert await _valuation_count(conn, ip_asset.id) == 0
 
     async def test_district_bureau_may_not(self, client, key_for, asset, conn):
         ip_asset = await asset()
@@ -158,14 +168,14 @@ class TestCurrentValuation:
 class TestList:
     async def test_newest_first_paged(self, client, key_for, asset):
         ip_asset = await asset()
-        headers = await key_for("securitization")
+        officer, headers = await key_for("credit_officer"), await key_for("securitization")
         path = f"/v1/ip-assets/{ip_asset.id}/valuations"
         dates = ["2025-06-01", "2026-01-10", "2024-12-31", "2026-01-10"]
         made = []
         for i, on in enumerate(dates):
             await tick()
             response = await client.post(
-                path, json=valuation(value=f"{i + 1}000000.00", valuation_date=on), headers=headers
+                path, json=valuation(value=f"{i + 1}000000.00", valuation_date=on), headers=officer
             )
             made.append(response.json()["id"])
         expected = [made[3], made[1], made[0], made[2]]

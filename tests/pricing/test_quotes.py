@@ -207,7 +207,7 @@ class TestFactsFromTheDatabase:
             ({"effective_from": TODAY}, True),
             ({"effective_from": TODAY + timedelta(1)}, False),
             ({"effective_to": TODAY}, True),
-            ({"effective_from": date(2025, 1, 1), "effective_to": TODAY - timedelta(1)}, False),
+            ({"effective_from": date(2026, 1, 1), "effective_to": TODAY - timedelta(1)}, False),
         ],
     )
     async def test_active_risk_compensation_programme_of_the_district(

@@ -47,7 +47,8 @@ ACCESS: dict[tuple[str, str], frozenset[Role]] = {
     ("POST", "/v1/ip-assets"): roles(BANK_SYSTEM, RM, ADMIN),
     ("GET", "/v1/ip-assets"): BANK,
     ("GET", "/v1/ip-assets/{asset_id}"): BANK,
-    ("POST", "/v1/ip-assets/{asset_id}/valuations"): BANK,
+    # SPEC section 5: valuations are the credit side's; they flow into pricing and the tape.
+    ("POST", "/v1/ip-assets/{asset_id}/valuations"): roles(BANK_SYSTEM, RM, OFFICER),
     ("GET", "/v1/ip-assets/{asset_id}/valuations"): BANK,
     # Applications. README Decisions: admins do not originate or decide credit.
     ("POST", "/v1/applications"): roles(BANK_SYSTEM, RM),
