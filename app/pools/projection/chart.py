@@ -3,21 +3,26 @@ each month, drawn with matplotlib into SVG.
 
 matplotlib is imported when a chart is first drawn, not when the service starts: most
 processes never draw one. Only its object API is used (no pyplot, whose global state is not
-for threads), on the Agg-family SVG canvas, so that charts can be drawn off the event loop.
+for threads), on the SVG canvas, so that charts can be drawn off the event loop.
 """
 
 from __future__ import annotations
 
 import io
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from app.pools.schemas import ProjectionOut
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 _WIDTH_IN, _HEIGHT_IN = 10.0, 7.0
 
 
 def _yuan(value: float, _position: int) -> str:
-    """A tick in CNY: ¥ and millions with one decimal (¥12.5m), or thousands below a million."""
+    """A tick in CNY: ¥ and millions with one decimal (¥12.5m), thousands below a million."""
     if abs(value) >= 1_000_000:
         return f"¥{value / 1_000_000:,.1f}m"
     if value == 0:
@@ -39,44 +44,63 @@ def title(projection: ProjectionOut) -> str:
 
 
 def svg(projection: ProjectionOut) -> bytes:
+    """The chart as SVG, its text kept as text and its ids fixed, so that one projection
+    always draws the same bytes."""
     import matplotlib
+
+    with matplotlib.rc_context({"svg.hashsalt": "ipledge", "svg.fonttype": "none"}):
+        figure = draw(projection)
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="svg", metadata={"Date": None})
+    return buffer.getvalue()
+
+
+def draw(projection: ProjectionOut) -> Figure:
     from matplotlib.backends.backend_svg import FigureCanvasSVG
     from matplotlib.figure import Figure
     from matplotlib.ticker import FuncFormatter
 
-    dates = [row.date for row in projection.rows]
-    names = [t.name for t in projection.tranches]
-    with matplotlib.rc_context({"svg.hashsalt": "ipledge", "svg.fonttype": "none"}):
-        figure = Figure(figsize=(_WIDTH_IN, _HEIGHT_IN), layout="constrained")
-        FigureCanvasSVG(figure)
-        balances, collections = figure.subplots(2, 1, sharex=True, height_ratios=(3, 2))
-        figure.suptitle(title(projection), fontsize=12)
-        series = [
-            [float(row.tranches[j].ending_balance) for row in projection.rows]
-            for j in range(len(names))
+    figure = Figure(figsize=(_WIDTH_IN, _HEIGHT_IN), layout="constrained")
+    FigureCanvasSVG(figure)
+    balances, collections = figure.subplots(2, 1, sharex=True, height_ratios=(3, 2))
+    figure.suptitle(title(projection), fontsize=12)
+    _balances(balances, projection)
+    _collections(collections, projection)
+    for axes in (balances, collections):
+        axes.yaxis.set_major_formatter(FuncFormatter(_yuan))
+        axes.grid(alpha=0.3)
+    return figure
+
+
+def _balances(axes: Axes, projection: ProjectionOut) -> None:
+    # From the cut-off, where each tranche holds its original balance.
+    dates = [projection.cut_off_date, *(row.date for row in projection.rows)]
+    series = [
+        [
+            float(t.original_balance),
+            *(float(row.tranches[j].ending_balance) for row in projection.rows),
         ]
-        balances.stackplot(
-            dates, *series, labels=[f"{n} (tranche balance)" for n in names], alpha=0.85
-        )
-        balances.set_ylabel("Tranche balances at month end (CNY)")
-        balances.legend(loc="upper right", fontsize=9)
-        balances.grid(alpha=0.3)
-        parts = (
-            ("scheduled principal", [float(r.scheduled_principal) for r in projection.rows]),
-            ("prepayments", [float(r.prepayments) for r in projection.rows]),
-            ("recoveries", [float(r.recoveries) for r in projection.rows]),
-            ("interest", [float(r.interest_collected) for r in projection.rows]),
-        )
-        bottom = [0.0] * len(dates)
-        for label, values in parts:
-            collections.bar(dates, values, bottom=bottom, width=20, label=label)
-            bottom = [b + v for b, v in zip(bottom, values, strict=True)]
-        collections.set_ylabel("Pool collections a month (CNY)")
-        collections.set_xlabel("Month (payment date)")
-        collections.legend(loc="upper right", fontsize=9, ncols=2)
-        collections.grid(alpha=0.3)
-        for axes in (balances, collections):
-            axes.yaxis.set_major_formatter(FuncFormatter(_yuan))
-        buffer = io.BytesIO()
-        figure.savefig(buffer, format="svg", metadata={"Date": None})
-    return buffer.getvalue()
+        for j, t in enumerate(projection.tranches)
+    ]
+    labels = [f"{t.name} (tranche balance)" for t in projection.tranches]
+    axes.stackplot(dates, *series, labels=labels, alpha=0.85)
+    axes.set_ylabel("Tranche balances at month end (CNY)")
+    axes.legend(loc="upper right", fontsize=9)
+
+
+def _collections(axes: Axes, projection: ProjectionOut) -> None:
+    rows = projection.rows
+    dates = [row.date for row in rows]
+    parts = (
+        ("scheduled principal", [float(r.scheduled_principal) for r in rows]),
+        ("prepayments", [float(r.prepayments) for r in rows]),
+        ("recoveries", [float(r.recoveries) for r in rows]),
+        ("interest", [float(r.interest_collected) for r in rows]),
+    )
+    bottom = [0.0] * len(dates)
+    for label, values in parts:
+        axes.bar(dates, values, bottom=bottom, width=20, label=label)
+        bottom = [b + v for b, v in zip(bottom, values, strict=True)]
+    axes.set_ylabel("Pool collections a month (CNY)")
+    axes.set_xlabel("Month (payment date)")
+    axes.legend(loc="upper right", fontsize=9, ncols=2)
