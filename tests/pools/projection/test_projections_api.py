@@ -156,7 +156,9 @@ class TestStoredAndShown:
         found = D(out["breakeven_cdr"])
         assert D(0) < found <= 1
         at = (await project(book, pool, body({**stress, "cdr": str(found)}))).json()
-        below = (await project(book, pool, body({**stress, "cdr": str(found - D("0.0001"))}))).json()
+        below = (
+            await project(book, pool, body({**stress, "cdr": str(found - D("0.0001"))}))
+        ).json()
         assert D(at["tranches"][0]["loss"]) > 0
         assert below["tranches"][0]["loss"] == "0.00"
 
@@ -178,7 +180,9 @@ class TestStoredAndShown:
         assert [(p["cpr"], p["cdr"]) for p in points] == [
             (c, d) for c in ("0.0000", "0.1000") for d in ("0.0000", "0.0500", "0.5000")
         ]
-        assert all(t["loss"] == "0.00" for p in points if p["cdr"] == "0.0000" for t in p["tranches"])
+        assert all(
+            t["loss"] == "0.00" for p in points if p["cdr"] == "0.0000" for t in p["tranches"]
+        )
         junior_losses = [D(p["tranches"][1]["loss"]) for p in points[:3]]
         assert junior_losses == sorted(junior_losses) and junior_losses[2] > 0
 
@@ -195,7 +199,12 @@ class TestRefused:
                 ["body", "scenario", "recovery_lag_months"],
             ),
             (
-                {"structure": {**STRUCTURE, "tranches": [{"name": "A", "share": "0.9", "coupon_bp": 1}]}},
+                {
+                    "structure": {
+                        **STRUCTURE,
+                        "tranches": [{"name": "A", "share": "0.9", "coupon_bp": 1}],
+                    }
+                },
                 ["body", "structure", "tranches"],
             ),
             ({"structure": {"tranches": [], "fees_bp": 0}}, ["body", "structure", "tranches"]),
