@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Query, Request, Response
 from fastapi.responses import StreamingResponse
@@ -207,7 +207,7 @@ async def export_pool_tape(pool_id: str, request: Request) -> StreamingResponse:
 # --- projections (SPEC 3.9a) ----------------------------------------------------------------
 
 _CSV = "text/csv"
-_PROJECTION_CONTENT = {
+_PROJECTION_CONTENT: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "The projection; with `Accept: text/csv`, its monthly rows as CSV (a "
         "header row, then one line a month: the pool's columns, then each tranche's as "

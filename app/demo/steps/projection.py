@@ -24,7 +24,8 @@ def _demo_pool(run: Run, desk: str) -> dict[str, Any]:
     """The pool the previous step locked: the newest locked pool of today's demo name, whose
     target is the demo loan's balance."""
     prefix = f"Nanshan IP ABS demo {run.today:%Y%m%d}"
-    for pool in run.api.get("/v1/pools", desk, state="locked", limit=20)["items"]:
+    pools: list[dict[str, Any]] = run.api.get("/v1/pools", desk, state="locked", limit=20)["items"]
+    for pool in pools:
         if pool["name"].startswith(prefix) and pool["target_balance"] == run.loan.get(
             "outstanding_principal"
         ):

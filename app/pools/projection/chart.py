@@ -12,6 +12,8 @@ import io
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from app.pools.schemas import ProjectionOut
 
 if TYPE_CHECKING:
@@ -74,7 +76,9 @@ def draw(projection: ProjectionOut) -> Figure:
 
 def _balances(axes: Axes, projection: ProjectionOut) -> None:
     # From the cut-off, where each tranche holds its original balance.
-    dates = [projection.cut_off_date, *(row.date for row in projection.rows)]
+    dates = np.array(
+        [projection.cut_off_date, *(row.date for row in projection.rows)], dtype="datetime64[D]"
+    )
     series = [
         [
             float(t.original_balance),
@@ -90,7 +94,7 @@ def _balances(axes: Axes, projection: ProjectionOut) -> None:
 
 def _collections(axes: Axes, projection: ProjectionOut) -> None:
     rows = projection.rows
-    dates = [row.date for row in rows]
+    dates = np.array([row.date for row in rows], dtype="datetime64[D]")
     parts = (
         ("scheduled principal", [float(r.scheduled_principal) for r in rows]),
         ("prepayments", [float(r.prepayments) for r in rows]),

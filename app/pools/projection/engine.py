@@ -58,7 +58,7 @@ def aggregate(cut_off_fen: Fen, principal_fen: Fen, interest_fen: Fen) -> PoolSc
 
 def monthly_rate(annual: float) -> float:
     """1 − (1 − annual)^(1/12): the monthly rate that compounds to the annual one."""
-    return 1.0 - (1.0 - annual) ** (1.0 / 12.0)
+    return 1.0 - float((1.0 - annual) ** (1.0 / 12.0))
 
 
 def _fen(flow: Floats) -> Fen:
@@ -84,7 +84,7 @@ def _split(reduction: Fen, parts: Floats) -> Fen:
     order = np.argsort(floors - parts, axis=0, kind="stable")  # largest fraction first
     ranks = np.empty_like(order)
     np.put_along_axis(ranks, order, np.arange(3)[:, None].repeat(parts.shape[1], axis=1), 0)
-    out = whole + (ranks < units).astype(np.int64)
+    out: Fen = whole + (ranks < units).astype(np.int64)
     # Float error may leave the sum a fen off where a fraction sat on the boundary: the
     # largest cause takes the difference.
     off = reduction - out.sum(axis=0)
