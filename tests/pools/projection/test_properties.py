@@ -213,3 +213,34 @@ def _at(scenario: Scenario, step: int) -> Scenario:
         recovery_rate=scenario.recovery_rate,
         recovery_lag_months=scenario.recovery_lag_months,
     )
+
+
+@SETTINGS
+@given(pools(), scenarios)
+def test_the_pool_is_the_sum_of_its_loans(pool: Pool, scenario: Scenario) -> None:
+    """Projecting the aggregated schedule is projecting each loan and adding up: every flow
+    within a fen a loan a month (each loan's projection is rounded on its own)."""
+    whole = engine.collateral(pool.schedule, scenario)
+    alone = [
+        engine.collateral(
+            engine.aggregate(
+                pool.cut_off[k : k + 1], pool.principal[k : k + 1], pool.interest[k : k + 1]
+            ),
+            scenario,
+        )
+        for k in range(len(pool.cut_off))
+    ]
+    loans = len(alone)
+    for name in (
+        "defaults",
+        "scheduled_principal",
+        "prepayments",
+        "interest",
+        "recoveries",
+        "ending",
+    ):
+        summed = np.zeros(whole.months, dtype=np.int64)
+        for one in alone:
+            flow = getattr(one, name)
+            summed[: len(flow)] += flow
+        assert np.abs(summed - getattr(whole, name)).max() <= 1.5 * loans, name
