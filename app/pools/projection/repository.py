@@ -13,44 +13,59 @@ from app.core.db import Db
 from app.core.jsonutil import dumps_str
 
 # $1 the pool, $2 its cut-off. Each member's instalments due after the cut-off, less what had
-# been paid on them by the cut-off (the repayments dated later are undone), each in its month
-# after the cut-off: month t ends on the cut-off's day t months on (the month's last day where
-# it has none). A member's last instalment takes any difference between its cut-off balance
-# and its remaining scheduled principal (a prepayment posted after the cut-off re-amortises
-# the stored schedule), so that the months' principal adds up to the cut-off balances.
+# been paid on them by the cut-off (the repayments dated later are undone). A member's last
+# instalment takes any difference between its cut-off balance and its remaining scheduled
+# principal (a prepayment posted after the cut-off re-amortises the stored schedule), so that
+# the months' principal adds up to the cut-off balances. Summed by due date first (a few
+# hundred dates, whatever the pool's size), then each date put in its month after the
+# cut-off: month t ends on the cut-off's day t months on (the month's last day where it has
+# none).
 _SCHEDULE = """
-WITH members AS MATERIALIZED (
-    SELECT loan_id, cut_off_balance FROM pool_loans WHERE pool_id = $1
-),
-later AS (
-    SELECT r.loan_id, (x->>'seq')::int AS seq,
-           sum((x->>'principal')::numeric) AS principal, sum((x->>'interest')::numeric) AS interest
+WITH later AS MATERIALIZED (
+    -- What repayments dated after the cut-off paid on instalments due after it: few rows.
+    SELECT i.loan_id, i.due_date, sum((x->>'principal')::numeric) AS principal,
+           sum((x->>'interest')::numeric) AS interest
     FROM loan_repayments r
-    JOIN members m ON m.loan_id = r.loan_id
+    JOIN pool_loans m ON m.loan_id = r.loan_id AND m.pool_id = $1
     CROSS JOIN LATERAL jsonb_array_elements(r.allocation) AS x
-    WHERE r.paid_on > $2
+    JOIN loan_installments i ON i.loan_id = r.loan_id AND i.seq = (x->>'seq')::int
+    WHERE r.paid_on > $2 AND i.due_date > $2
     GROUP BY 1, 2
 ),
-due AS (
-    SELECT i.loan_id, m.cut_off_balance, i.due_date,
-           i.principal - i.paid_principal + coalesce(l.principal, 0) AS principal,
-           i.interest - i.paid_interest + coalesce(l.interest, 0) AS interest,
-           ((extract(year FROM i.due_date) - extract(year FROM $2::date)) * 12
-            + extract(month FROM i.due_date) - extract(month FROM $2::date))::int AS months
-    FROM members m
+per_loan AS (
+    SELECT i.loan_id, sum(i.principal - i.paid_principal) AS principal,
+           max(i.due_date) AS last_due
+    FROM pool_loans m
     JOIN loan_installments i ON i.loan_id = m.loan_id AND i.due_date > $2
-    LEFT JOIN later l ON l.loan_id = i.loan_id AND l.seq = i.seq
+    WHERE m.pool_id = $1
+    GROUP BY 1
 ),
-placed AS (
-    SELECT principal, interest,
-           months + (due_date > $2::date + make_interval(months => months))::int AS period,
-           CASE WHEN row_number() OVER (PARTITION BY loan_id ORDER BY due_date DESC) = 1
-                THEN cut_off_balance - sum(principal) OVER (PARTITION BY loan_id)
-                ELSE 0 END AS balance_left
-    FROM due
+by_date AS (
+    SELECT i.due_date, sum(i.principal - i.paid_principal) AS principal,
+           sum(i.interest - i.paid_interest) AS interest
+    FROM pool_loans m
+    JOIN loan_installments i ON i.loan_id = m.loan_id AND i.due_date > $2
+    WHERE m.pool_id = $1
+    GROUP BY 1
+    UNION ALL
+    SELECT due_date, principal, interest FROM later
+    UNION ALL
+    SELECT p.last_due, m.cut_off_balance - p.principal - coalesce(l.principal, 0), 0
+    FROM per_loan p
+    JOIN pool_loans m ON m.loan_id = p.loan_id AND m.pool_id = $1
+    LEFT JOIN (SELECT loan_id, sum(principal) AS principal FROM later GROUP BY 1) l
+        ON l.loan_id = p.loan_id
+),
+months AS (
+    SELECT principal, interest, due_date,
+           ((date_part('year', due_date) - date_part('year', $2::date)) * 12
+            + date_part('month', due_date) - date_part('month', $2::date))::int AS months
+    FROM by_date
+    WHERE principal <> 0 OR interest <> 0
 )
-SELECT period, greatest(sum(principal + balance_left), 0) AS principal, sum(interest) AS interest
-FROM placed GROUP BY period ORDER BY period"""
+SELECT months + (due_date > $2::date + make_interval(months => months))::int AS period,
+       greatest(sum(principal), 0) AS principal, sum(interest) AS interest
+FROM months GROUP BY 1 ORDER BY 1"""
 
 _COLUMNS = """id, pool_id, pool_state, cut_off_date, loan_count, cut_off_balance, scenario,
     structure, breakeven, breakeven_cdr, result, created_at, version"""
