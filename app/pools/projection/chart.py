@@ -2,8 +2,9 @@
 each month, drawn with matplotlib into SVG.
 
 matplotlib is imported when a chart is first drawn, not when the service starts: most
-processes never draw one. Only its object API is used (no pyplot, whose global state is not
-for threads), on the SVG canvas, so that charts can be drawn off the event loop.
+processes never draw one. Only its object API is used, on the headless Agg canvas (no pyplot,
+whose global state is not for threads, and no display), so that charts can be drawn off the
+event loop; ``savefig`` writes the figure as SVG.
 """
 
 from __future__ import annotations
@@ -58,12 +59,12 @@ def svg(projection: ProjectionOut) -> bytes:
 
 
 def draw(projection: ProjectionOut) -> Figure:
-    from matplotlib.backends.backend_svg import FigureCanvasSVG
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
     from matplotlib.ticker import FuncFormatter
 
     figure = Figure(figsize=(_WIDTH_IN, _HEIGHT_IN), layout="constrained")
-    FigureCanvasSVG(figure)
+    FigureCanvasAgg(figure)
     balances, collections = figure.subplots(2, 1, sharex=True, height_ratios=(3, 2))
     figure.suptitle(title(projection), fontsize=12)
     _balances(balances, projection)

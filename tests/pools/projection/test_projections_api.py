@@ -144,6 +144,9 @@ class TestStoredAndShown:
         assert chart.headers["content-type"].startswith("image/svg+xml")
         assert chart.text.lstrip().startswith("<?xml") and "<svg" in chart.text
         assert "CDR 8%" in chart.text and "Senior (tranche balance)" in chart.text
+        assert "Tranche balances at month end (CNY)" in chart.text and "¥" in chart.text
+        again = await book.desk.client.get(f"{location}/chart.svg", headers=book.desk.admin)
+        assert again.content == chart.content  # one projection, one drawing
         assert await conn.fetchval(
             "SELECT count(*) FROM audit_events WHERE action = 'pool.projected' AND entity_id = $1",
             out["id"],
