@@ -14,6 +14,7 @@ from bench import lending as lending_bench
 from bench import loans as loans_bench
 from bench import pools as pools_bench
 from bench import pools_api as pools_api_bench
+from bench import projections as projections_bench
 from bench import reports as reports_bench
 from bench import webhooks as webhooks_bench
 from bench.harness import Request
@@ -91,6 +92,7 @@ MICRO: list[Measurement] = [
     Measurement("deadline arithmetic", calendar_bench.deadline_arithmetic),
     Measurement("schedule generation, 60 months", loans_bench.schedule_generation),
     Measurement(pools_bench.NAME, pools_bench.pool_selection),
+    Measurement(projections_bench.NAME, projections_bench.projections),
     Measurement("lists and the SLA sweep at 10k and 1M applications", applications_bench.at_scale),
     Measurement("webhooks: event write cost", webhooks_bench.event_write_cost),
     Measurement("webhooks: relay throughput", webhooks_bench.relay_throughput),

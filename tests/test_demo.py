@@ -40,6 +40,7 @@ STEPS = (
     "repayment",
     "webhook",
     "pool",
+    "projection",
 )
 SUMMARY_LINE = re.compile(r"^\s*(\d+)\s+(\w+)\s+(done|partial|skipped|failed|not run)\s+(.*)$")
 
@@ -211,6 +212,7 @@ def test_every_step_against_a_service_configured_for_the_demo(demo_database_url)
     assert "signature: verified with the standardwebhooks library" in output
     assert "data tape exported:" in output
     assert "pool locked: membership and cut-off balances frozen" in output
+    assert "chart saved to:" in output and "senior break-even CDR:" in output
 
 
 @pytest.mark.committed

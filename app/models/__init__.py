@@ -13,6 +13,7 @@ from app.models.loan import Loan, LoanInstallment, LoanRepayment
 from app.models.outbox_event import OutboxEvent
 from app.models.pledge import Pledge
 from app.models.pool import Pool, PoolLoan
+from app.models.pool_projection import PoolProjection
 from app.models.pricing import ApplicationQuote, LprFixing
 from app.models.subsidy_claim import SubsidyClaim
 from app.models.subsidy_program import SubsidyProgram
@@ -44,6 +45,7 @@ __all__ = [
     "Pledge",
     "Pool",
     "PoolLoan",
+    "PoolProjection",
     "SubsidyClaim",
     "SubsidyProgram",
     "WebhookAttempt",

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Query, Request, Response
 from fastapi.responses import StreamingResponse
@@ -15,12 +15,19 @@ from app.core.routing import ApiRouter, CtxDep, access
 from app.core.schemas import Limit, Page
 from app.pools import service, tape
 from app.pools.errors import LoanAlreadyPooled, LoanNotEligible, PoolLimitViolated
+from app.pools.projection import chart as projection_chart
+from app.pools.projection import present as projection_present
+from app.pools.projection import service as projection_service
 from app.pools.schemas import (
+    GridOut,
     PoolCreate,
     PoolLoanAdd,
     PoolOut,
     PoolState,
     PoolTransfer,
+    ProjectionCreate,
+    ProjectionGrid,
+    ProjectionOut,
     SelectionOut,
 )
 
@@ -196,4 +203,119 @@ async def export_pool_tape(pool_id: str, request: Request) -> StreamingResponse:
             # a locked pool, whose membership is frozen.
             "X-Tape-Rows": str(pool["loan_count"]),
         },
+    )
+
+
+# --- projections (SPEC 3.9a) ----------------------------------------------------------------
+
+_CSV = "text/csv"
+_PROJECTION_CONTENT: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The projection; with `Accept: text/csv`, its monthly rows as CSV (a "
+        "header row, then one line a month: the pool's columns, then each tranche's as "
+        "`<name>_<column>`).",
+        "content": {_CSV: {"schema": {"type": "string"}}},
+    },
+}
+
+
+def _wants_csv(request: Request) -> bool:
+    """CSV when the caller's Accept names text/csv ahead of (or without) JSON."""
+    accept = request.headers.get("accept", "")
+    kinds = [part.split(";")[0].strip().lower() for part in accept.split(",")]
+    if _CSV not in kinds:
+        return False
+    return "application/json" not in kinds or kinds.index(_CSV) < kinds.index("application/json")
+
+
+def _present(request: Request, out: ProjectionOut, status: int) -> Response | ProjectionOut:
+    if _wants_csv(request):
+        return Response(
+            projection_present.to_csv(out.rows),
+            status_code=status,
+            media_type="text/csv; charset=utf-8",
+            headers={
+                "Content-Disposition": f'attachment; filename="projection-{out.id}.csv"',
+            },
+        )
+    return out
+
+
+@router.post(
+    "/{pool_id}/projections",
+    status_code=201,
+    response_model=ProjectionOut,
+    responses={201: _PROJECTION_CONTENT[200], **problems(NotFound)},
+)
+@access(Role.SECURITIZATION)
+async def create_pool_projection(
+    pool_id: str, body: ProjectionCreate, ctx: CtxDep, request: Request, response: Response
+) -> Response | ProjectionOut:
+    """Project the pool's monthly cash flows under a scenario (CPR, CDR, recovery rate and lag)
+    and a structure (tranches senior first, fees), from its cut-off balances and its loans'
+    schedules after the cut-off (an open pool: its current members). The answer is stored:
+    read it again by its `id`. With `breakeven`, also the smallest CDR at which the senior
+    tranche loses principal. Conventions: docs/projections.md."""
+    out = await projection_service.create_projection(
+        ctx, pool_id=parse_id(pool_id, "pool"), body=body
+    )
+    response.headers["Location"] = f"/v1/pools/{out.pool_id}/projections/{out.id}"
+    set_etag(response, out.version)
+    presented = _present(request, out, 201)
+    if isinstance(presented, Response):
+        presented.headers["Location"] = response.headers["Location"]
+    return presented
+
+
+@router.get(
+    "/{pool_id}/projections/{projection_id}",
+    response_model=ProjectionOut,
+    responses={**_PROJECTION_CONTENT, **problems(NotFound)},
+)
+@access(*READERS)
+async def get_pool_projection(
+    pool_id: str, projection_id: str, ctx: CtxDep, request: Request, response: Response
+) -> Response | ProjectionOut:
+    """A stored projection, exactly as first answered; its monthly rows as CSV with
+    `Accept: text/csv`."""
+    out = await projection_service.get_projection(
+        ctx,
+        pool_id=parse_id(pool_id, "pool"),
+        projection_id=parse_id(projection_id, "projection"),
+    )
+    set_etag(response, out.version)
+    return _present(request, out, 200)
+
+
+@router.get(
+    "/{pool_id}/projections/{projection_id}/chart.svg",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "Each tranche's balance over time and the pool's monthly "
+            "collections, as SVG.",
+            "content": {"image/svg+xml": {"schema": {"type": "string"}}},
+        },
+        **problems(NotFound),
+    },
+)
+@access(*READERS)
+async def get_pool_projection_chart(pool_id: str, projection_id: str, ctx: CtxDep) -> Response:
+    """The stored projection drawn: tranche balances over time and pool collections."""
+    out = await projection_service.get_projection(
+        ctx,
+        pool_id=parse_id(pool_id, "pool"),
+        projection_id=parse_id(projection_id, "projection"),
+    )
+    image = await asyncio.to_thread(projection_chart.svg, out)
+    return Response(image, media_type="image/svg+xml")
+
+
+@router.post("/{pool_id}/projection-grid", response_model=GridOut, responses=problems(NotFound))
+@access(Role.SECURITIZATION)
+async def project_pool_grid(pool_id: str, body: ProjectionGrid, ctx: CtxDep) -> GridOut:
+    """Every CPR × CDR pair of the lists (at most 10 × 10) under one structure: each
+    tranche's loss, WAL and unpaid interest per pair. Computed, not stored."""
+    return await projection_service.projection_grid(
+        ctx, pool_id=parse_id(pool_id, "pool"), body=body
     )

@@ -4,8 +4,17 @@ from decimal import Decimal
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    Field,
+    PlainSerializer,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
+from app.core.jsonutil import ExponentNumber
 from app.core.schemas import IsoDate, Money, PositiveMoney, Ratio, Share, Strict, Timestamp
 from app.models.enterprise import INDUSTRIES
 
@@ -132,3 +141,180 @@ class PoolOut(BaseModel):
 
 class SelectionOut(SelectionSummary):
     pool: PoolOut
+
+
+# --- projections (SPEC 3.9a) ----------------------------------------------------------------
+
+
+def _parse_rate(value: object) -> Decimal:
+    if isinstance(value, (bool, ExponentNumber)):
+        raise ValueError("a rate is a decimal such as 0.05")
+    if isinstance(value, (int, Decimal)):
+        rate = Decimal(value)
+    elif isinstance(value, str):
+        try:
+            rate = Decimal(value)
+        except ArithmeticError:
+            raise ValueError("a rate is a decimal such as 0.05") from None
+    else:
+        raise ValueError("a rate is a decimal such as 0.05")
+    if not rate.is_finite() or not (0 <= rate <= 1):
+        raise ValueError("a rate lies within 0–1")
+    exponent = rate.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -4:
+        raise ValueError("a rate has at most four decimals")
+    return rate.quantize(Decimal("0.0001"))
+
+
+AnnualRate = Annotated[
+    Decimal,
+    BeforeValidator(_parse_rate),
+    PlainSerializer(lambda d: f"{d:.4f}", return_type=str),
+    WithJsonSchema(
+        {
+            "anyOf": [{"type": "string"}, {"type": "number", "minimum": 0, "maximum": 1}],
+            "examples": ["0.05"],
+            "description": "A decimal within 0–1, at most four places.",
+        },
+        mode="validation",
+    ),
+    WithJsonSchema({"type": "string", "examples": ["0.0500"]}, mode="serialization"),
+]
+
+
+class Scenario(Strict):
+    cpr: AnnualRate = Field(description="Conditional prepayment rate, a year.")
+    cdr: AnnualRate = Field(description="Conditional default rate, a year.")
+    recovery_rate: AnnualRate = Field(description="The share of a default recovered.")
+    recovery_lag_months: int = Field(
+        strict=True, ge=0, le=120, description="Months from a default to its recovery."
+    )
+
+
+class TrancheIn(Strict):
+    name: str = Field(min_length=1, max_length=40, pattern=r"^[^\x00-\x1f\x7f]+$")
+    share: Share = Field(description="Of the pool's cut-off balance; the shares add to 1.")
+    coupon_bp: int = Field(strict=True, ge=0, le=10_000, description="A year, in basis points.")
+
+
+class Structure(Strict):
+    tranches: list[TrancheIn] = Field(
+        min_length=1, max_length=10, description="Senior first; principal is paid in this order."
+    )
+    fees_bp: int = Field(
+        default=0,
+        strict=True,
+        ge=0,
+        le=10_000,
+        description="A year on the pool's beginning balance, paid before any coupon.",
+    )
+
+    @field_validator("tranches")
+    @classmethod
+    def _tranches(cls, tranches: list[TrancheIn]) -> list[TrancheIn]:
+        total = sum((t.share for t in tranches), Decimal(0))
+        if total != 1:
+            raise ValueError(f"the tranches' shares add to {total}, not 1")
+        names = [t.name for t in tranches]
+        if len(set(names)) != len(names):
+            raise ValueError("tranche names must differ")
+        return tranches
+
+
+class ProjectionCreate(Strict):
+    scenario: Scenario
+    structure: Structure
+    breakeven: bool = Field(
+        default=False,
+        strict=True,
+        description="Also search the smallest CDR (to 0.0001) at which the senior tranche "
+        "loses principal, the rest of the scenario held.",
+    )
+
+
+class TrancheMonth(BaseModel):
+    name: str
+    interest_paid: Money
+    principal_paid: Money
+    writedown: Money = Field(description="Principal lost this month.")
+    ending_balance: Money
+    shortfall: Money = Field(description="Interest due and unpaid, carried to the next month.")
+
+
+class ProjectionRow(BaseModel):
+    period: int
+    date: IsoDate
+    beginning_balance: Money
+    scheduled_principal: Money
+    prepayments: Money
+    defaults: Money
+    recoveries: Money
+    interest_collected: Money
+    fees: Money
+    released: Money = Field(description="Interest left after fees and coupons, released.")
+    ending_balance: Money
+    tranches: list[TrancheMonth]
+
+
+class TrancheTotal(BaseModel):
+    name: str
+    original_balance: Money
+    principal_paid: Money
+    interest_paid: Money
+    loss: Money
+    interest_shortfall: Money = Field(description="Interest still owed at the end.")
+    wal_years: Ratio | None = Field(
+        description="Σ t/12 × principal paid in month t / Σ principal paid; null when none is."
+    )
+    first_payment_date: IsoDate | None = Field(description="The first month paying principal.")
+    last_payment_date: IsoDate | None = Field(description="The last month paying principal.")
+
+
+class ProjectionOut(BaseModel):
+    id: UUID
+    pool_id: UUID
+    pool_state: PoolState = Field(description="The pool's state when projected.")
+    cut_off_date: IsoDate
+    loan_count: int
+    cut_off_balance: Money
+    scenario: Scenario
+    structure: Structure
+    breakeven: bool
+    breakeven_cdr: Ratio | None = Field(
+        description="With `breakeven`: the smallest CDR at which the senior tranche loses "
+        "principal; null when none does (or not asked)."
+    )
+    rows: list[ProjectionRow]
+    tranches: list[TrancheTotal]
+    created_at: Timestamp
+    version: int
+
+
+class ProjectionGrid(Strict):
+    """Every CPR × CDR pair, the rest of the scenario and the structure held."""
+
+    cpr: list[AnnualRate] = Field(min_length=1, max_length=10)
+    cdr: list[AnnualRate] = Field(min_length=1, max_length=10)
+    recovery_rate: AnnualRate
+    recovery_lag_months: int = Field(strict=True, ge=0, le=120)
+    structure: Structure
+
+
+class GridTranche(BaseModel):
+    name: str
+    loss: Money
+    wal_years: Ratio | None
+    interest_shortfall: Money
+
+
+class GridPoint(BaseModel):
+    cpr: AnnualRate
+    cdr: AnnualRate
+    tranches: list[GridTranche]
+
+
+class GridOut(BaseModel):
+    pool_id: UUID
+    cut_off_date: IsoDate
+    cut_off_balance: Money
+    points: list[GridPoint] = Field(description="CPR-major: each CPR with every CDR in turn.")

@@ -103,6 +103,12 @@ ACCESS: dict[tuple[str, str], frozenset[Role]] = {
     ("POST", "/v1/pools/{pool_id}/lock"): roles(SECURITIZATION),
     ("POST", "/v1/pools/{pool_id}/transfer"): roles(SECURITIZATION),
     ("GET", "/v1/pools/{pool_id}/tape"): roles(SECURITIZATION, ADMIN),
+    ("POST", "/v1/pools/{pool_id}/projections"): roles(SECURITIZATION),
+    ("GET", "/v1/pools/{pool_id}/projections/{projection_id}"): roles(SECURITIZATION, ADMIN),
+    ("GET", "/v1/pools/{pool_id}/projections/{projection_id}/chart.svg"): roles(
+        SECURITIZATION, ADMIN
+    ),
+    ("POST", "/v1/pools/{pool_id}/projection-grid"): roles(SECURITIZATION),
     # The calendar: any key reads; admins publish and correct.
     ("GET", "/v1/calendar/working-days"): ANY_KEY,
     ("GET", "/v1/calendar/days"): ANY_KEY,

@@ -2,7 +2,7 @@
 ``/docs`` (linked from the service's own OpenAPI document)."""
 
 from app.demo.state import Step
-from app.demo.steps import origination, pool, servicing, setup
+from app.demo.steps import origination, pool, projection, servicing, setup
 
 STEPS = (
     Step(
@@ -72,5 +72,11 @@ STEPS = (
         "a small securitisation pool and its data tape",
         pool.pool,
         (("POST", "/v1/pools/{pool_id}/selection"), ("GET", "/v1/pools/{pool_id}/tape")),
+    ),
+    Step(
+        "projection",
+        "the pool's cash flows under stress, its tranches and the chart",
+        projection.projection,
+        (("POST", "/v1/pools/{pool_id}/projections"),),
     ),
 )

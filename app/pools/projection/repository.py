@@ -1,0 +1,108 @@
+"""Projections in SQL: the pool's schedule after its cut-off, aggregated by month in the
+database, and the stored projections."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from app.core.db import Db
+from app.core.jsonutil import dumps_str
+
+# $1 the pool, $2 its cut-off. Each member's instalments due after the cut-off, less what had
+# been paid on them by the cut-off (the repayments dated later are undone). A member's last
+# instalment takes any difference between its cut-off balance and its remaining scheduled
+# principal (a prepayment posted after the cut-off re-amortises the stored schedule), so that
+# the months' principal adds up to the cut-off balances. Summed by due date first (a few
+# hundred dates, whatever the pool's size), then each date put in its month after the
+# cut-off: month t ends on the cut-off's day t months on (the month's last day where it has
+# none).
+_SCHEDULE = """
+WITH later AS MATERIALIZED (
+    -- What repayments dated after the cut-off paid on instalments due after it: few rows.
+    SELECT i.loan_id, i.due_date, sum((x->>'principal')::numeric) AS principal,
+           sum((x->>'interest')::numeric) AS interest
+    FROM loan_repayments r
+    JOIN pool_loans m ON m.loan_id = r.loan_id AND m.pool_id = $1
+    CROSS JOIN LATERAL jsonb_array_elements(r.allocation) AS x
+    JOIN loan_installments i ON i.loan_id = r.loan_id AND i.seq = (x->>'seq')::int
+    WHERE r.paid_on > $2 AND i.due_date > $2
+    GROUP BY 1, 2
+),
+per_loan AS (
+    SELECT i.loan_id, sum(i.principal - i.paid_principal) AS principal,
+           max(i.due_date) AS last_due
+    FROM pool_loans m
+    JOIN loan_installments i ON i.loan_id = m.loan_id AND i.due_date > $2
+    WHERE m.pool_id = $1
+    GROUP BY 1
+),
+by_date AS (
+    SELECT i.due_date, sum(i.principal - i.paid_principal) AS principal,
+           sum(i.interest - i.paid_interest) AS interest
+    FROM pool_loans m
+    JOIN loan_installments i ON i.loan_id = m.loan_id AND i.due_date > $2
+    WHERE m.pool_id = $1
+    GROUP BY 1
+    UNION ALL
+    SELECT due_date, principal, interest FROM later
+    UNION ALL
+    SELECT p.last_due, m.cut_off_balance - p.principal - coalesce(l.principal, 0), 0
+    FROM per_loan p
+    JOIN pool_loans m ON m.loan_id = p.loan_id AND m.pool_id = $1
+    LEFT JOIN (SELECT loan_id, sum(principal) AS principal FROM later GROUP BY 1) l
+        ON l.loan_id = p.loan_id
+),
+months AS (
+    SELECT principal, interest, due_date,
+           ((date_part('year', due_date) - date_part('year', $2::date)) * 12
+            + date_part('month', due_date) - date_part('month', $2::date))::int AS months
+    FROM by_date
+    WHERE principal <> 0 OR interest <> 0
+)
+SELECT months + (due_date > $2::date + make_interval(months => months))::int AS period,
+       greatest(sum(principal), 0) AS principal, sum(interest) AS interest
+FROM months GROUP BY 1 ORDER BY 1"""
+
+_COLUMNS = """id, pool_id, pool_state, cut_off_date, loan_count, cut_off_balance, scenario,
+    structure, breakeven, breakeven_cdr, result, created_at, version"""
+
+
+async def schedule(db: Db, *, pool_id: UUID, cut_off: date) -> list[asyncpg.Record]:
+    """``period``, ``principal`` and ``interest`` for each month after the cut-off that has an
+    instalment of the pool's members, in order."""
+    return await db.fetch(_SCHEDULE, pool_id, cut_off)
+
+
+async def insert(db: Db, *, values: dict[str, Any]) -> None:
+    await db.execute(
+        """INSERT INTO pool_projections (id, pool_id, pool_state, cut_off_date, loan_count,
+               cut_off_balance, scenario, structure, breakeven, breakeven_cdr, result,
+               created_at, created_by, version)
+           VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8::jsonb, $9, $10, $11::jsonb, $12,
+                   $13, 1)""",
+        values["id"],
+        values["pool_id"],
+        values["pool_state"],
+        values["cut_off_date"],
+        values["loan_count"],
+        values["cut_off_balance"],
+        dumps_str(values["scenario"]),
+        dumps_str(values["structure"]),
+        values["breakeven"],
+        values["breakeven_cdr"],
+        dumps_str(values["result"]),
+        values["created_at"],
+        values["created_by"],
+    )
+
+
+async def get(db: Db, *, pool_id: UUID, projection_id: UUID) -> asyncpg.Record | None:
+    return await db.fetchrow(
+        f"SELECT {_COLUMNS} FROM pool_projections WHERE id = $1 AND pool_id = $2",
+        projection_id,
+        pool_id,
+    )
