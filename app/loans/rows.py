@@ -8,6 +8,7 @@ comes as numeric text with exactly two decimals, so its fen are its digits.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from decimal import Decimal
@@ -104,3 +105,23 @@ def instalment_params(rows: Sequence[Instalment]) -> list[tuple[Any, ...]]:
         )
         for i in rows
     ]
+
+
+def as_allocated(stored: Schedule, records: Iterable[Mapping[str, Any]]) -> Schedule:
+    """The stored schedule with only the given repayments' stored allocations paid: how a loan
+    closed before the servicing engine is shown as of a date before its payoff."""
+    paid: dict[int, list[int]] = {i.seq: [0, 0, 0] for i in stored}
+    for record in records:
+        allocation = record["allocation"]
+        lines = json.loads(allocation) if isinstance(allocation, str) else allocation
+        for line in lines:
+            slot = paid.setdefault(line["seq"], [0, 0, 0])
+            slot[0] += to_fen(Decimal(line["principal"]))
+            slot[1] += to_fen(Decimal(line["interest"]))
+            slot[2] += to_fen(Decimal(line.get("penalty_interest", "0")))
+    return tuple(
+        i._replace(
+            paid_principal=paid[i.seq][0], paid_interest=paid[i.seq][1], paid_penalty=paid[i.seq][2]
+        )
+        for i in stored
+    )
