@@ -290,3 +290,52 @@ async def mark_defaulted(
         review_on,
     )
     return row is not None
+
+
+async def lock_for_review(db: Db, *, today: date, limit: int) -> list[UUID]:
+    """Loans whose class may have changed by ``today``, locked; those another transaction
+    holds (a posting, or another worker's sweep) are skipped: their holder sees to them."""
+    rows = await db.fetch(
+        """SELECT id FROM loans
+           WHERE state <> 'paid_off'
+             AND (classification_review_on IS NULL OR classification_review_on <= $1)
+           ORDER BY classification_review_on NULLS FIRST, id
+           LIMIT $2 FOR UPDATE SKIP LOCKED""",
+        today,
+        limit,
+    )
+    return [r["id"] for r in rows]
+
+
+async def read_many(db: Db, ids: Sequence[UUID]) -> list[asyncpg.Record]:
+    """The loans, read in a snapshot taken after they were locked."""
+    return await db.fetch(
+        f"SELECT {LOAN_COLUMNS}, {SCHEDULE} FROM loans l WHERE l.id = ANY($1)", ids
+    )
+
+
+async def set_classifications(
+    db: Db,
+    *,
+    ids: Sequence[UUID],
+    classes: Sequence[str],
+    review_on: Sequence[date],
+    changed: Sequence[bool],
+    now: datetime,
+) -> None:
+    """Store each loan's class and next review date; a loan whose class changed moves to a
+    new version (a posting that read it before then is made again, and sees the change)."""
+    await db.execute(
+        """UPDATE loans l SET classification = u.classification,
+                  classification_review_on = u.review_on,
+                  version = l.version + CASE WHEN u.changed THEN 1 ELSE 0 END,
+                  updated_at = CASE WHEN u.changed THEN $5 ELSE l.updated_at END
+           FROM unnest($1::uuid[], $2::text[], $3::date[], $4::bool[])
+                AS u(id, classification, review_on, changed)
+           WHERE l.id = u.id""",
+        list(ids),
+        list(classes),
+        list(review_on),
+        list(changed),
+        now,
+    )
