@@ -45,12 +45,16 @@ async def schedule_as_of(ctx: Ctx, row: Any, as_of: date) -> ledger.Schedule:
     if row["last_paid_on"] is None or as_of >= row["last_paid_on"]:
         return stored
     records = await repository.repayments_until(ctx.db, row["id"], as_of)
-    terms = rows.terms(row, ctx.settings.penalty_uplift)
+    return replayed(row, records, ctx.settings.penalty_uplift)
+
+
+def replayed(row: Any, records: list[Any], uplift: Decimal) -> ledger.Schedule:
+    """The schedule after ``records`` (the loan's repayments up to a date, in posting order)."""
     try:
-        schedule, _ = servicing.replay(terms, rows.repayments(records))
+        schedule, _ = servicing.replay(rows.terms(row, uplift), rows.repayments(records))
     except (ledger.Overpayment, ledger.PayoffRequired):
         # A loan closed under earlier rules keeps the allocations it was posted with.
-        return rows.as_allocated(stored, records)
+        return rows.as_allocated(rows.schedule(row["schedule"]), records)
     return schedule
 
 
