@@ -19,6 +19,7 @@ from typing import Any
 from uuid import UUID
 
 from app.core.db import Database
+from app.loans.classification import classify
 from app.pools import repository
 
 COLUMNS = (
@@ -39,6 +40,7 @@ COLUMNS = (
     "maturity_date",
     "remaining_months",
     "days_past_due",
+    "classification",
     "pledge_count",
     "ip_asset_kinds",
     "ip_asset_numbers",
@@ -58,6 +60,13 @@ _IDLE = "15min"
 
 def _money(value: Decimal) -> str:
     return f"{value:.2f}"
+
+
+def _classification(row: Any, cut_off: str) -> str:
+    """The loan's risk class at the cut-off, by the servicing engine's bands."""
+    defaulted_on = row["defaulted_on"]
+    defaulted = defaulted_on is not None and defaulted_on.isoformat() <= cut_off
+    return classify(row["days_past_due"], defaulted=defaulted).value
 
 
 def _line(pool_id: str, cut_off: str, row: Any) -> list[Any]:
@@ -81,6 +90,7 @@ def _line(pool_id: str, cut_off: str, row: Any) -> list[Any]:
         row["maturity_date"].isoformat(),
         row["remaining_months"],
         row["days_past_due"],
+        _classification(row, cut_off),
         row["pledge_count"],
         row["kinds"] or "",
         row["numbers"] or "",
