@@ -29,7 +29,7 @@ def value_date(
 ) -> date:
     """A value date: not in the future (unless ``future``: a read that projects), and not
     before ``not_before``."""
-    loc = [where, field]
+    loc: list[str | int] = [where, field]
     if value > ctx.today and not future:
         raise ValidationFailed(
             f"{field} may not be in the future", errors=[field_error(loc, "in the future")]

@@ -16,7 +16,7 @@ from __future__ import annotations
 from contextlib import nullcontext
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 from app.core import audit, outbox
@@ -48,16 +48,43 @@ NEVER = date(9999, 12, 31)  # a review date for a class no passing of days can c
 async def repay(
     ctx: Ctx, *, loan_id: UUID, paid_on: date, amount: Decimal, option: str
 ) -> dict[str, Any]:
-    args = {"loan_id": loan_id, "paid_on": paid_on, "amount": amount, "option": option}
-    posted = await _post(ctx, locked=False, **args)
+    request = _Request(loan_id, paid_on, amount, option)
+    posted = await _post(ctx, request, locked=False)
     if posted is not None:
         return posted
     # Within an Idempotency-Key's unit of work (or a test's) the transaction is already open.
     async with nullcontext() if ctx.db.in_transaction() else ctx.db.transaction():
-        posted = await _post(ctx, locked=True, **args)
+        posted = await _post(ctx, request, locked=True)
         await outbox.flush(ctx)
     assert posted is not None
     return posted
+
+
+class _Request(NamedTuple):
+    loan_id: UUID
+    paid_on: date
+    amount: Decimal
+    option: str
+
+
+async def _read_checked(ctx: Ctx, request: _Request, *, locked: bool) -> Any:
+    """The loan, visible to the caller, active, at the If-Match version, and the value date
+    not before its disbursement or latest posting nor in the future."""
+    loan_id, paid_on = request.loan_id, request.paid_on
+    if locked:
+        row = visible(ctx, await repository.get(ctx.db, loan_id, lock=True))
+    else:
+        row = visible(ctx, await repository.get_for_posting(ctx.db, loan_id, paid_on))
+    check_if_match(ctx, row["version"])
+    if row["state"] != "active":
+        raise InvalidStateTransition(
+            f"cannot post a repayment to a loan that is {row['state']}", state=row["state"]
+        )
+    not_before, what = row["disbursed_on"], "the disbursement"
+    if row["last_paid_on"] is not None and row["last_paid_on"] > not_before:
+        not_before, what = row["last_paid_on"], "the latest repayment already posted"
+    value_date(ctx, paid_on, "paid_on", not_before=not_before, what=what)
+    return row
 
 
 def _engine_post(
@@ -81,23 +108,10 @@ def _engine_post(
         ) from None
 
 
-async def _post(
-    ctx: Ctx, *, loan_id: UUID, paid_on: date, amount: Decimal, option: str, locked: bool
-) -> dict[str, Any] | None:
+async def _post(ctx: Ctx, request: _Request, *, locked: bool) -> dict[str, Any] | None:
     """The posting; unlocked, None (having written nothing) when it must be made locked."""
-    if locked:
-        row = visible(ctx, await repository.get(ctx.db, loan_id, lock=True))
-    else:
-        row = visible(ctx, await repository.get_for_posting(ctx.db, loan_id, paid_on))
-    check_if_match(ctx, row["version"])
-    if row["state"] != "active":
-        raise InvalidStateTransition(
-            f"cannot post a repayment to a loan that is {row['state']}", state=row["state"]
-        )
-    not_before, what = row["disbursed_on"], "the disbursement"
-    if row["last_paid_on"] is not None and row["last_paid_on"] > not_before:
-        not_before, what = row["last_paid_on"], "the latest repayment already posted"
-    value_date(ctx, paid_on, "paid_on", not_before=not_before, what=what)
+    row = await _read_checked(ctx, request, locked=locked)
+    paid_on, amount, option = request.paid_on, request.amount, request.option
     before = rows.schedule(row["schedule"])
     posting = _engine_post(ctx, row, before, paid_on, amount, option)
     pays_interest = posting.interest_paid > 0
@@ -108,9 +122,20 @@ async def _post(
     changes = _record(ctx, row, before, posting, repayment_id, paid_on, amount, allocation_json)
     folded_args: list[Any] = []
     folded = outbox.fold(ctx, folded_args, guard="updated")
+    answer = {
+        "id": repayment_id,
+        "paid_on": paid_on,
+        "amount": f"{amount:.2f}",
+        "interest_paid": f"{to_money(posting.interest_paid):.2f}",
+        "principal_paid": f"{to_money(posting.principal_paid):.2f}",
+        "penalty_interest_paid": f"{to_money(posting.penalty_paid):.2f}",
+        "prepaid_principal": f"{to_money(posting.prepaid_principal):.2f}",
+        "prepayment_option": option,
+        "allocation": allocation_json,
+    }
     updated = await repository.record_repayment(
         ctx.db,
-        loan_id=loan_id,
+        loan_id=request.loan_id,
         version=row["version"],
         repayment={
             "id": repayment_id,
@@ -134,6 +159,22 @@ async def _post(
         if not locked:
             return None  # another posting got there first: again, under the lock
         raise ConcurrentUpdate("the loan changed meanwhile; read it again")
+    await _consequences(ctx, row, posting, repayment_id, paid_on, claims=pays_interest and locked)
+    loan_after = dict(row)
+    loan_after.update(version=updated["version"], updated_at=updated["updated_at"])
+    if posting.paid_off:
+        loan_after.update(state="paid_off", paid_off_on=paid_on)
+    uplift = ctx.settings.penalty_uplift
+    answer["loan"] = views.loan(loan_after, posting.schedule, ctx.today, uplift)
+    return answer
+
+
+async def _consequences(
+    ctx: Ctx, row: Any, posting: Posting, repayment_id: UUID, paid_on: date, *, claims: bool
+) -> None:
+    """A payoff releases the pledges; interest paid claims under a subsidy programme. (Unlocked,
+    the posting's read found no interest subsidy programme in force in the district on the
+    value date, so there is nothing to claim and no programme to lock.)"""
     if posting.paid_off:
         await pledges_service.release_for_loan(
             ctx,
@@ -142,9 +183,7 @@ async def _post(
             district_code=row["district_code"],
             reason="loan paid off",
         )
-    if pays_interest and locked:
-        # Unlocked, the posting's read found no interest subsidy programme in force in the
-        # district on the value date, so there is nothing to claim and no programme to lock.
+    if claims:
         await subsidy_claims.on_interest_paid(
             ctx,
             loan=row,
@@ -152,23 +191,6 @@ async def _post(
             paid_on=paid_on,
             interest=to_money(posting.interest_paid),
         )
-    loan_after = dict(row)
-    loan_after.update(version=updated["version"], updated_at=updated["updated_at"])
-    if posting.paid_off:
-        loan_after.update(state="paid_off", paid_off_on=paid_on)
-    uplift = ctx.settings.penalty_uplift
-    return {
-        "id": repayment_id,
-        "paid_on": paid_on,
-        "amount": f"{amount:.2f}",
-        "interest_paid": f"{to_money(posting.interest_paid):.2f}",
-        "principal_paid": f"{to_money(posting.principal_paid):.2f}",
-        "penalty_interest_paid": f"{to_money(posting.penalty_paid):.2f}",
-        "prepaid_principal": f"{to_money(posting.prepaid_principal):.2f}",
-        "prepayment_option": option,
-        "allocation": allocation_json,
-        "loan": views.loan(loan_after, posting.schedule, ctx.today, uplift),
-    }
 
 
 def _record(
@@ -206,26 +228,8 @@ def _record(
             "outstanding_principal": remaining,
         },
     )
-    if posting.paid_off:
-        audit.record(
-            ctx,
-            action="loan.paid_off",
-            entity_type="loan",
-            entity_id=row["id"],
-            before={"state": "active"},
-            after={"state": "paid_off", "paid_off_on": paid_off_on},
-        )
-        outbox.emit(
-            ctx,
-            "loan.paid_off",
-            {
-                "loan_id": row["id"],
-                "application_id": row["application_id"],
-                "enterprise_id": row["enterprise_id"],
-                "paid_off_on": paid_off_on,
-            },
-            district_code=row["district_code"],
-        )
+    if paid_off_on is not None:
+        _announce_payoff(ctx, row, paid_off_on)
     announce_class_change(ctx, row, cls, reason="repayment")
     old = {i.seq: i for i in before}
     return {
@@ -238,6 +242,28 @@ def _record(
             "classification_review_on": review_on,
         },
     }
+
+
+def _announce_payoff(ctx: Ctx, row: Any, paid_off_on: date) -> None:
+    audit.record(
+        ctx,
+        action="loan.paid_off",
+        entity_type="loan",
+        entity_id=row["id"],
+        before={"state": "active"},
+        after={"state": "paid_off", "paid_off_on": paid_off_on},
+    )
+    outbox.emit(
+        ctx,
+        "loan.paid_off",
+        {
+            "loan_id": row["id"],
+            "application_id": row["application_id"],
+            "enterprise_id": row["enterprise_id"],
+            "paid_off_on": paid_off_on,
+        },
+        district_code=row["district_code"],
+    )
 
 
 def announce_class_change(ctx: Ctx, row: Any, cls: str, *, reason: str) -> bool:

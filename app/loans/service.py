@@ -222,6 +222,15 @@ async def disburse(
 # --- default -------------------------------------------------------------------------------
 
 
+def _defaulted_class(ctx: Ctx, row: Any) -> tuple[str, date]:
+    """The class today once defaulted (at least substandard), announced with the default, and
+    when it may next change."""
+    today = rows.schedule(row["schedule"])
+    cls = classify_schedule(today, ctx.today, defaulted=True).value
+    announce_class_change(ctx, row, cls, reason="default")
+    return cls, next_change(today, ctx.today, defaulted=True) or NEVER
+
+
 async def declare_default(ctx: Ctx, *, loan_id: UUID, as_of: date, reason: str) -> dict[str, Any]:
     row = visible(ctx, await repository.get(ctx.db, loan_id, lock=True))
     check_if_match(ctx, row["version"])
@@ -236,10 +245,7 @@ async def declare_default(ctx: Ctx, *, loan_id: UUID, as_of: date, reason: str) 
             f"the loan is {dpd} days past due on {as_of}; default needs {DEFAULT_AFTER_DAYS}",
             days_past_due=dpd,
         )
-    # The class today, defaulted: at least substandard; announced with the default.
-    today = rows.schedule(row["schedule"])
-    cls = classify_schedule(today, ctx.today, defaulted=True).value
-    announce_class_change(ctx, row, cls, reason="default")
+    cls, review_on = _defaulted_class(ctx, row)
     if not await repository.mark_defaulted(
         ctx.db,
         loan_id=loan_id,
@@ -248,7 +254,7 @@ async def declare_default(ctx: Ctx, *, loan_id: UUID, as_of: date, reason: str) 
         reason=reason,
         now=ctx.now,
         classification=cls,
-        review_on=next_change(today, ctx.today, defaulted=True) or NEVER,
+        review_on=review_on,
     ):
         raise ConcurrentUpdate("the loan changed meanwhile; read it again")
     outstanding = Decimal(row["outstanding_principal"])
