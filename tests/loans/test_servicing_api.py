@@ -127,3 +127,64 @@ class TestClassification:
         assert (await _read(desk, loan, as_of="2026-04-10"))["classification"] == "normal"
         assert (await _read(desk, loan, as_of="2026-04-11"))["classification"] == "special_mention"
         assert (await _read(desk, loan, as_of="2027-04-06"))["classification"] == "loss"
+
+
+class TestStoredEqualsReplay:
+    async def test_the_stored_schedule_is_the_replay_of_the_repayments(self, desk, conn, clock):
+        from app.config import Settings
+        from app.loans import rows
+        from app.loans.servicing import replay
+
+        loan = await disbursed(desk, conn, clock, method="equal_installment", amount="900000.00")
+        clock.set(at("2026-07-01T10:00:00+08:00"))
+        first = loan["schedule"][0]
+        level = Decimal(first["principal"]) + Decimal(first["interest"])
+        # On time, late (with penalty owing), early with a prepayment shortening the term, and
+        # a part payment.
+        for paid_on, amount, option in (
+            ("2026-04-10", level, "reduce_installment"),
+            ("2026-05-20", level, "reduce_installment"),
+            ("2026-06-05", level * 3, "shorten_term"),
+            ("2026-06-30", Decimal("1234.56"), "reduce_installment"),
+        ):
+            response = await desk.client.post(
+                f"/v1/loans/{loan['id']}/repayments",
+                json={
+                    "paid_on": paid_on,
+                    "amount": f"{amount:.2f}",
+                    "prepayment_option": option,
+                },
+                headers=desk.officer,
+            )
+            assert response.status_code == 201, response.text
+        row = await conn.fetchrow(
+            "SELECT principal, rate_bp, repayment_method, term_months, disbursed_on "
+            "FROM loans WHERE id = $1::uuid",
+            loan["id"],
+        )
+        records = await conn.fetch(
+            "SELECT paid_on, amount, prepayment_option FROM loan_repayments "
+            "WHERE loan_id = $1::uuid ORDER BY paid_on, created_at, id",
+            loan["id"],
+        )
+        schedule, _ = replay(rows.terms(row, Settings().penalty_uplift), rows.repayments(records))
+        view = await _read(desk, loan)
+        assert len(view["schedule"]) < len(loan["schedule"])  # the term was shortened
+        assert [
+            (i["seq"], i["principal"], i["interest"], i["paid_principal"], i["paid_interest"])
+            for i in view["schedule"]
+        ] == [
+            (
+                i.seq,
+                f"{Decimal(i.principal) / 100:.2f}",
+                f"{Decimal(i.interest) / 100:.2f}",
+                f"{Decimal(i.paid_principal) / 100:.2f}",
+                f"{Decimal(i.paid_interest) / 100:.2f}",
+            )
+            for i in schedule
+        ]
+        # And a read as of a date between postings replays up to it: on 1 June the late May
+        # payment is in, the June prepayment is not.
+        june = await _read(desk, loan, as_of="2026-06-01")
+        assert len(june["schedule"]) == len(loan["schedule"])
+        assert june["schedule"][1]["paid_interest"] == loan["schedule"][1]["interest"]
