@@ -33,8 +33,11 @@ def penalty_base_to(inst: Instalment, on: date) -> int:
 
 def penalty_total(base: int, rate_bp: int, uplift: Fraction) -> int:
     """Penalty interest in fen on ``base`` fen-days, half-up."""
-    factor = 1 + uplift
-    return half_up(base * rate_bp * factor.numerator, _DAILY_BP * factor.denominator)
+    if base == 0:
+        return 0
+    # × (1 + uplift), in integers: (den + num) / den.
+    den = uplift.denominator
+    return half_up(base * rate_bp * (den + uplift.numerator), _DAILY_BP * den)
 
 
 def penalty_due(inst: Instalment, on: date, terms: Terms) -> int:

@@ -13,6 +13,7 @@ from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 from fractions import Fraction
+from functools import lru_cache
 from typing import NamedTuple
 
 from app.loans.schedule import FEN, RepaymentMethod
@@ -146,6 +147,7 @@ def outstanding_principal(schedule: Schedule) -> int:
     return sum(i.principal for i in schedule) - sum(i.paid_principal for i in schedule)
 
 
+@lru_cache(maxsize=16)
 def uplift_fraction(uplift: float | Decimal | Fraction) -> Fraction:
     """The uplift setting as an exact fraction (a float setting is read by its decimal text)."""
     if isinstance(uplift, float):

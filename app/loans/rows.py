@@ -29,8 +29,8 @@ from app.loans.schedule import RepaymentMethod
 
 
 def _fen(text: str) -> int:
-    whole, _, cents = text.partition(".")
-    return int(whole) * 100 + int(cents or 0) if cents else int(whole) * 100
+    """Numeric text with exactly two decimals (the columns' scale) as fen: its digits."""
+    return int(text.replace(".", ""))
 
 
 def schedule(text: str | None) -> Schedule:

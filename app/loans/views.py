@@ -26,8 +26,9 @@ _CENTS = [f"{c:02d}" for c in range(100)]
 
 def money_fen(fen: int) -> str:
     """Fen as the wire's money text, two decimals."""
-    whole, cents = divmod(fen, 100)
-    return f"{whole}.{_CENTS[cents]}"
+    if fen == 0:  # most paid amounts of a schedule
+        return "0.00"
+    return f"{fen // 100}.{_CENTS[fen % 100]}"
 
 
 def state_as_of(loan: Mapping[str, Any], as_of: date) -> str:
