@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 
@@ -51,6 +52,9 @@ class Settings(BaseSettings):
     # Applications
     max_backdate_days: int = Field(default=30, ge=0)
     default_spread_bp: int = Field(default=100, ge=0, le=10_000)
+
+    # Loans: penalty interest on overdue principal runs at the loan's rate × (1 + this).
+    penalty_uplift: Decimal = Field(default=Decimal("0.5"), ge=0, le=10, decimal_places=4)
 
     # Webhooks
     webhooks_allow_private: bool = False

@@ -19,6 +19,7 @@ import structlog
 
 from app.config import Settings
 from app.core.runtime import Runtime
+from app.loans.sweep import classification_sweep
 
 log = structlog.get_logger("ipledge.worker")
 
@@ -72,6 +73,9 @@ async def purge_idempotency_records(runtime: Runtime) -> int:
     async with runtime.database.connection() as db:
         status = await db.execute("DELETE FROM idempotency_records WHERE created_at <= $1", cutoff)
     return int(status.split()[-1])
+
+
+periodic("loan_classification_sweep", lambda s: s.sla_sweep_interval_s)(classification_sweep)
 
 
 async def _loop(job: Job, runtime: Runtime, stop: asyncio.Event) -> None:

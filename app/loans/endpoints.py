@@ -10,6 +10,7 @@ from app.core.errors import (
     InvalidStateTransition,
     NotFound,
     PreconditionFailed,
+    ValidationFailed,
     problems,
 )
 from app.core.ids import parse_id
@@ -17,13 +18,14 @@ from app.core.roles import Role
 from app.core.routing import ApiRouter, CtxDep, access
 from app.core.schemas import IsoDate, Limit, Page
 from app.core.views import JsonView
-from app.loans import service
-from app.loans.errors import DefaultNotAllowed
+from app.loans import posting, service
+from app.loans.errors import DefaultNotAllowed, Overpayment, PayoffRequired
 from app.loans.schemas import (
     DefaultBody,
     DisbursementBody,
     LoanOut,
     LoanState,
+    PayoffOut,
     RepaymentBody,
     RepaymentOut,
 )
@@ -100,16 +102,42 @@ async def get_loan(loan_id: str, ctx: CtxDep, as_of: IsoDate | None = None) -> J
     "/v1/loans/{loan_id}/repayments",
     status_code=201,
     response_model=RepaymentOut,
-    responses=problems(NotFound, InvalidStateTransition, PreconditionFailed, ConcurrentUpdate),
+    responses=problems(
+        NotFound,
+        InvalidStateTransition,
+        PreconditionFailed,
+        ConcurrentUpdate,
+        Overpayment,
+        PayoffRequired,
+    ),
 )
 @access(Role.CREDIT_OFFICER, transactional=False)
 async def post_repayment(loan_id: str, body: RepaymentBody, ctx: CtxDep) -> JsonView:
-    """Post a repayment: the oldest due amounts first, interest before principal; any remainder
-    prepays principal. Returns the allocation and the loan."""
-    out = await service.repay(
-        ctx, loan_id=parse_id(loan_id, "loan"), paid_on=body.paid_on, amount=body.amount
+    """Post a repayment as of `paid_on`: what is overdue first, oldest first (penalty
+    interest, interest, principal); then the current instalment's interest and principal; the
+    remainder prepays principal and the later instalments are re-amortised by
+    `prepayment_option`. Exactly the payoff amount pays the loan off; more is refused."""
+    out = await posting.repay(
+        ctx,
+        loan_id=parse_id(loan_id, "loan"),
+        paid_on=body.paid_on,
+        amount=body.amount,
+        option=body.prepayment_option,
     )
     return JsonView(out, status_code=201)
+
+
+@router.get(
+    "/v1/loans/{loan_id}/payoff",
+    response_model=PayoffOut,
+    responses=problems(NotFound, ValidationFailed),
+)
+@access(Role.CREDIT_OFFICER, Role.BANK_SYSTEM, Role.RELATIONSHIP_MANAGER)
+async def get_payoff(loan_id: str, ctx: CtxDep, on: IsoDate | None = None) -> JsonView:
+    """The exact amount that closes the loan on `on` (default today; not before the
+    disbursement; a future date projects it), and its parts."""
+    out = await service.payoff_quote(ctx, loan_id=parse_id(loan_id, "loan"), on=on)
+    return JsonView(out)
 
 
 @router.post(

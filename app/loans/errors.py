@@ -9,3 +9,19 @@ class DefaultNotAllowed(DomainError):
         409,
         "A loan may be declared defaulted only once it is 90 or more days past due",
     )
+
+
+class Overpayment(DomainError):
+    slug, status, title = (
+        "overpayment",
+        422,
+        "The amount is more than the payoff amount on its value date",
+    )
+
+
+class PayoffRequired(DomainError):
+    slug, status, title = (
+        "payoff-required",
+        422,
+        "A repayment that repays all principal must be the payoff amount",
+    )

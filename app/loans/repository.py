@@ -14,15 +14,16 @@ from app.core.sql import shift_params
 LOAN_COLUMNS = """l.id, l.application_id, l.enterprise_id, l.relationship_manager_id,
     l.district_code, l.industry, l.principal, l.outstanding_principal, l.rate_bp,
     l.repayment_method, l.term_months, l.disbursed_on, l.maturity_date, l.state, l.paid_off_on,
-    l.defaulted_on, l.default_reason, l.securitized_on, l.last_paid_on, l.created_at,
-    l.updated_at, l.version"""
+    l.defaulted_on, l.default_reason, l.securitized_on, l.last_paid_on, l.classification,
+    l.classification_review_on, l.created_at, l.updated_at, l.version"""
 
-# The schedule as one text, ``seq,due_date,principal,interest,paid_principal,paid_interest`` an
-# instalment, ``;`` between instalments, by ``seq`` (parsed by ``app.loans.views.states``).
-# Decoding two dozen rows of binary numerics cost the driver more than the rest of a posting's
-# read; a text and ``Decimal``s made from its digits cost a third of that.
+# The schedule as one text, by ``seq`` (parsed by ``app.loans.rows.schedule``). Decoding two dozen
+# rows of binary numerics cost the driver more than the rest of a posting's read; a text and
+# fen made from its digits cost a third of that.
 SCHEDULE = """(SELECT string_agg(concat_ws(',', i.seq, to_char(i.due_date, 'YYYY-MM-DD'),
-            i.principal, i.interest, i.paid_principal, i.paid_interest), ';' ORDER BY i.seq)
+            i.principal, i.interest, i.paid_principal, i.paid_interest, i.paid_penalty,
+            i.penalty_fen_days, coalesce(to_char(i.penalty_to, 'YYYY-MM-DD'), '')),
+            ';' ORDER BY i.seq)
      FROM loan_installments i WHERE i.loan_id = l.id) AS schedule"""
 
 _READ = f"SELECT {LOAN_COLUMNS}, {SCHEDULE} FROM loans l WHERE l.id = $1"
@@ -61,8 +62,10 @@ async def get_for_posting(db: Db, loan_id: UUID, paid_on: date) -> asyncpg.Recor
 
 
 async def repayments_until(db: Db, loan_id: UUID, until: date) -> list[asyncpg.Record]:
+    """The loan's repayments dated on or before ``until``, in the order they were posted."""
     return await db.fetch(
-        "SELECT allocation FROM loan_repayments WHERE loan_id = $1 AND paid_on <= $2",
+        """SELECT paid_on, amount, prepayment_option, allocation FROM loan_repayments
+           WHERE loan_id = $1 AND paid_on <= $2 ORDER BY paid_on, created_at, id""",
         loan_id,
         until,
     )
@@ -163,29 +166,32 @@ async def insert_loan(
     return row is not None
 
 
+Instalment = tuple[int, date, Decimal, Decimal, Decimal, Decimal, Decimal, int, date | None]
+
+
 async def record_repayment(
     db: Db,
     *,
     loan_id: UUID,
     version: int,
     repayment: dict[str, Any],
-    lines: list[tuple[int, Decimal, Decimal]],
-    now: datetime,
-    paid_off_on: date | None,
+    changed: Sequence[Instalment],
+    last_seq: int,
+    loan: dict[str, Any],
     folded: str = "",
     folded_args: Sequence[Any] = (),
 ) -> asyncpg.Record | None:
     """Post the repayment in one statement, only if the loan is still at ``version``: every
-    other part (the instalments paid, the repayment, the ``folded`` CTEs of the request's audit
-    entries and events) reads the loan's update, so none is written without it. Returns None,
-    having written nothing, when the loan has moved on. The update waits for a concurrent
-    holder of the loan's lock and then sees its outcome.
+    other part (the instalments it changed, those a shortened term drops, the repayment, the
+    ``folded`` CTEs of the request's audit entries and events) reads the loan's update, so none
+    is written without it. Returns None, having written nothing, when the loan has moved on.
+    The update waits for a concurrent holder of the loan's lock and then sees its outcome.
 
-    The instalments paid are a VALUES list of their own length, not arrays: PostgreSQL plans a
-    prepared statement once (a generic plan) only when that plan is not costlier than one made
+    The instalments changed are a VALUES list of their own length, not arrays: PostgreSQL plans
+    a prepared statement once (a generic plan) only when that plan is not costlier than one made
     for the values at hand, and an array of unknown length made it so, which had the statement
-    planned afresh at every posting. One text per number of instalments paid (mostly one or
-    two) keeps the plan."""
+    planned afresh at every posting. One text per number of instalments changed (mostly one or
+    two; a prepayment re-amortises the rest) keeps the plan."""
     args: list[Any] = [
         loan_id,
         version,
@@ -195,35 +201,62 @@ async def record_repayment(
         repayment["principal_paid"],
         repayment["interest_paid"],
         repayment["allocation"],
-        now,
+        loan["now"],
         repayment["created_by"],
-        paid_off_on,
+        loan["paid_off_on"],
+        repayment["penalty_interest_paid"],
+        repayment["prepaid_principal"],
+        repayment["prepayment_option"],
+        loan["maturity_date"],
+        loan["classification"],
+        loan["classification_review_on"],
+        last_seq,
     ]
     rows = []
-    for seq, interest, principal in lines:
-        args.extend((seq, interest, principal))
-        n = len(args)
-        rows.append(f"(${n - 2}::smallint, ${n - 1}::numeric, ${n}::numeric)")
+    for row in changed:
+        first = len(args) + 1
+        args.extend(row[:1] + row[2:])
+        rows.append(
+            f"(${first}::smallint, ${first + 1}::numeric, ${first + 2}::numeric, "
+            f"${first + 3}::numeric, ${first + 4}::numeric, ${first + 5}::numeric, "
+            f"${first + 6}::bigint, ${first + 7}::date)"
+        )
+    paid = (
+        f"""paid AS (
+               UPDATE loan_installments i
+               SET principal = x.principal, interest = x.interest,
+                   paid_principal = x.paid_principal, paid_interest = x.paid_interest,
+                   paid_penalty = x.paid_penalty, penalty_fen_days = x.fen_days,
+                   penalty_to = x.penalty_to
+               FROM updated, (VALUES {", ".join(rows)}) AS x(seq, principal, interest,
+                    paid_principal, paid_interest, paid_penalty, fen_days, penalty_to)
+               WHERE i.loan_id = $1 AND i.seq = x.seq
+           ),"""
+        if rows
+        else ""
+    )
     return await db.fetchrow_keyed(
         f"""WITH updated AS (
                UPDATE loans SET outstanding_principal = outstanding_principal - $6,
                       state = CASE WHEN $11::date IS NULL THEN state ELSE 'paid_off' END,
                       paid_off_on = $11, last_paid_on = $4, updated_at = $9,
-                      version = version + 1
+                      maturity_date = $15, classification = $16,
+                      classification_review_on = $17, version = version + 1
                WHERE id = $1 AND version = $2
                RETURNING id, version, updated_at
            ),
-           paid AS (
-               UPDATE loan_installments i
-               SET paid_interest = i.paid_interest + x.interest,
-                   paid_principal = i.paid_principal + x.principal
-               FROM updated, (VALUES {", ".join(rows)}) AS x(seq, interest, principal)
-               WHERE i.loan_id = $1 AND i.seq = x.seq
+           {paid}
+           dropped AS (
+               DELETE FROM loan_installments i USING updated
+               WHERE i.loan_id = $1 AND i.seq > $18
            ),
            repayment AS (
                INSERT INTO loan_repayments (id, loan_id, paid_on, amount, principal_paid,
-                                            interest_paid, allocation, created_at, created_by)
-               SELECT $3, updated.id, $4, $5, $6, $7, $8::jsonb, $9, $10 FROM updated
+                                            interest_paid, penalty_interest_paid,
+                                            prepaid_principal, prepayment_option, allocation,
+                                            created_at, created_by)
+               SELECT $3, updated.id, $4, $5, $6, $7, $12, $13, $14, $8::jsonb, $9, $10
+               FROM updated
            ){"," if folded else ""}
            {shift_params(folded, len(args))}
            SELECT * FROM updated""",
@@ -233,16 +266,76 @@ async def record_repayment(
 
 
 async def mark_defaulted(
-    db: Db, *, loan_id: UUID, version: int, on: date, reason: str, now: datetime
+    db: Db,
+    *,
+    loan_id: UUID,
+    version: int,
+    on: date,
+    reason: str,
+    now: datetime,
+    classification: str,
+    review_on: date,
 ) -> bool:
     row = await db.fetchrow(
         """UPDATE loans SET state = 'defaulted', defaulted_on = $3, default_reason = $4,
-                  updated_at = $5, version = version + 1
+                  updated_at = $5, classification = $6, classification_review_on = $7,
+                  version = version + 1
            WHERE id = $1 AND version = $2 AND state = 'active' RETURNING id""",
         loan_id,
         version,
         on,
         reason,
         now,
+        classification,
+        review_on,
     )
     return row is not None
+
+
+async def lock_for_review(db: Db, *, today: date, limit: int) -> list[UUID]:
+    """Loans whose class may have changed by ``today``, locked; those another transaction
+    holds (a posting, or another worker's sweep) are skipped: their holder sees to them."""
+    rows = await db.fetch(
+        """SELECT id FROM loans
+           WHERE state <> 'paid_off'
+             AND (classification_review_on IS NULL OR classification_review_on <= $1)
+           ORDER BY classification_review_on NULLS FIRST, id
+           LIMIT $2 FOR UPDATE SKIP LOCKED""",
+        today,
+        limit,
+    )
+    return [r["id"] for r in rows]
+
+
+async def read_many(db: Db, ids: Sequence[UUID]) -> list[asyncpg.Record]:
+    """The loans, read in a snapshot taken after they were locked."""
+    return await db.fetch(
+        f"SELECT {LOAN_COLUMNS}, {SCHEDULE} FROM loans l WHERE l.id = ANY($1)", ids
+    )
+
+
+async def set_classifications(
+    db: Db,
+    *,
+    ids: Sequence[UUID],
+    classes: Sequence[str],
+    review_on: Sequence[date],
+    changed: Sequence[bool],
+    now: datetime,
+) -> None:
+    """Store each loan's class and next review date; a loan whose class changed moves to a
+    new version (a posting that read it before then is made again, and sees the change)."""
+    await db.execute(
+        """UPDATE loans l SET classification = u.classification,
+                  classification_review_on = u.review_on,
+                  version = l.version + CASE WHEN u.changed THEN 1 ELSE 0 END,
+                  updated_at = CASE WHEN u.changed THEN $5 ELSE l.updated_at END
+           FROM unnest($1::uuid[], $2::text[], $3::date[], $4::bool[])
+                AS u(id, classification, review_on, changed)
+           WHERE l.id = u.id""",
+        list(ids),
+        list(classes),
+        list(review_on),
+        list(changed),
+        now,
+    )

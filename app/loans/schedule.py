@@ -216,3 +216,22 @@ _BUILDERS: dict[RepaymentMethod, Callable[[int, int, int], Rows]] = {
     RepaymentMethod.EQUAL_INSTALLMENT: _equal_installment,
     RepaymentMethod.EQUAL_PRINCIPAL: _equal_principal,
 }
+
+
+# -- for re-amortisation (``app.loans.reamortise``) -------------------------------------------
+
+
+def amortise_fen(method: RepaymentMethod, principal_fen: int, rate_bp: int, n: int) -> Rows:
+    """The ``(principal, interest)`` rows, in fen, of ``n`` monthly instalments repaying
+    ``principal_fen`` under ``method``: the disbursement's rules applied to a balance."""
+    return _BUILDERS[RepaymentMethod(method)](principal_fen, rate_bp, n)
+
+
+def monthly_interest_fen(balance_fen: int, rate_bp: int) -> int:
+    """A month's interest on a balance: balance × rate / 12, half-up to the fen."""
+    return _interest(balance_fen, rate_bp)
+
+
+def half_up(numerator: int, denominator: int) -> int:
+    """numerator / denominator rounded half-up, both non-negative."""
+    return _half_up(numerator, denominator)

@@ -9,6 +9,8 @@ from app.core.schemas import IsoDate, Money, PositiveMoney, Strict, Timestamp
 
 RepaymentMethodName = Literal["interest_only_bullet", "equal_installment", "equal_principal"]
 LoanState = Literal["active", "paid_off", "defaulted"]
+PrepaymentOptionName = Literal["reduce_installment", "shorten_term"]
+ClassificationName = Literal["normal", "special_mention", "substandard", "doubtful", "loss"]
 
 
 class DisbursementBody(Strict):
@@ -19,6 +21,12 @@ class DisbursementBody(Strict):
 class RepaymentBody(Strict):
     paid_on: IsoDate = Field(description="Value date: not in the future, not before disbursement.")
     amount: PositiveMoney
+    prepayment_option: PrepaymentOptionName = Field(
+        default="reduce_installment",
+        description="How the instalments after the current one are re-amortised when the "
+        "repayment prepays principal: keep their number and lower each, or keep each and "
+        "drop the last ones.",
+    )
 
 
 class DefaultBody(Strict):
@@ -33,6 +41,7 @@ class InstallmentOut(BaseModel):
     interest: Money
     paid_principal: Money
     paid_interest: Money
+    paid_penalty_interest: Money
 
 
 class LoanOut(BaseModel):
@@ -52,6 +61,13 @@ class LoanOut(BaseModel):
     state: LoanState
     as_of: IsoDate = Field(description="The date `days_past_due` and the paid amounts are as of.")
     days_past_due: int
+    penalty_interest_due: Money = Field(
+        description="Penalty interest on overdue principal accrued to `as_of` and not paid."
+    )
+    classification: ClassificationName = Field(
+        description="Risk class (五级分类) by days past due as of `as_of`; a defaulted loan is "
+        "at least substandard."
+    )
     paid_off_on: IsoDate | None
     defaulted_on: IsoDate | None
     default_reason: str | None
@@ -66,6 +82,7 @@ class LoanOut(BaseModel):
 
 class AllocationLine(BaseModel):
     seq: int
+    penalty_interest: Money
     interest: Money
     principal: Money
 
@@ -75,6 +92,25 @@ class RepaymentOut(BaseModel):
     paid_on: IsoDate
     amount: Money
     interest_paid: Money
-    principal_paid: Money
+    principal_paid: Money = Field(description="Including `prepaid_principal`.")
+    penalty_interest_paid: Money
+    prepaid_principal: Money = Field(
+        description="Principal paid beyond the instalments' scheduled amounts."
+    )
+    prepayment_option: PrepaymentOptionName
     allocation: list[AllocationLine]
     loan: LoanOut
+
+
+class PayoffOut(BaseModel):
+    loan_id: UUID
+    on: IsoDate
+    amount: Money = Field(description="Exactly what closes the loan on `on`: the sum of the parts.")
+    overdue_principal: Money
+    overdue_interest: Money
+    penalty_interest: Money = Field(description="On overdue principal, accrued to `on`.")
+    accrued_interest: Money = Field(
+        description="The current period's interest accrued to `on` at rate / 360 a day on the "
+        "principal not yet due, less what of it is paid."
+    )
+    outstanding_principal: Money = Field(description="The principal not yet due.")

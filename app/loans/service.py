@@ -7,39 +7,26 @@ refused): the allocation of each depends on what was due on its date.
 
 from __future__ import annotations
 
-from contextlib import nullcontext
 from datetime import date
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-import asyncpg
-
 from app.core import audit, outbox
 from app.core.clock import business_date
 from app.core.concurrency import check_if_match
 from app.core.context import Ctx
-from app.core.errors import (
-    ConcurrentUpdate,
-    InvalidStateTransition,
-    NotFound,
-    ValidationFailed,
-    field_error,
-)
+from app.core.errors import ConcurrentUpdate, InvalidStateTransition, NotFound
 from app.core.ids import uuid7
-from app.core.jsonutil import dumps_str
 from app.core.roles import Role
 from app.core.schemas import decode_cursor
 from app.core.sql import Filters
-from app.loans import repository, views
+from app.loans import ledger, payoff, repository, rows, servicing, views
+from app.loans.access import value_date, visible
+from app.loans.accrual import days_past_due
+from app.loans.classification import classify_schedule, next_change
 from app.loans.errors import DefaultNotAllowed
-from app.loans.repayment import (
-    InstallmentState,
-    Overpayment,
-    allocate,
-    days_past_due,
-    outstanding_principal,
-)
+from app.loans.posting import NEVER, announce_class_change
 from app.loans.schedule import RepaymentMethod, build_schedule, maturity_date
 from app.pledges import service as pledges_service
 from app.pledges.errors import PledgeNotRegistered
@@ -48,58 +35,61 @@ from app.subsidies import claims as subsidy_claims
 DEFAULT_AFTER_DAYS = 90
 
 
-def _as_of_states(states: list[InstallmentState], repayments: list[Any]) -> list[InstallmentState]:
-    """The schedule as it stood on a past date: only repayments dated on or before it."""
-    paid: dict[int, list[Decimal]] = {s.seq: [Decimal(0), Decimal(0)] for s in states}
-    for repayment in repayments:
-        for line in repayment["allocation"]:
-            paid[line["seq"]][0] += Decimal(line["principal"])
-            paid[line["seq"]][1] += Decimal(line["interest"])
-    return [
-        InstallmentState(
-            seq=s.seq,
-            due_date=s.due_date,
-            principal=s.principal,
-            interest=s.interest,
-            paid_principal=paid[s.seq][0],
-            paid_interest=paid[s.seq][1],
-        )
-        for s in states
-    ]
-
-
-def _visible(ctx: Ctx, row: asyncpg.Record | None) -> asyncpg.Record:
-    if row is None or not ctx.principal.owns_rm(row["relationship_manager_id"]):
-        raise NotFound("no such loan")
-    return row
-
-
-def _value_date(
-    ctx: Ctx, value: date, field: str, *, not_before: date | None = None, what: str = ""
-) -> date:
-    loc = ["body", field]
-    if value > ctx.today:
-        raise ValidationFailed(
-            f"{field} may not be in the future", errors=[field_error(loc, "in the future")]
-        )
-    if not_before is not None and value < not_before:
-        raise ValidationFailed(
-            f"{field} may not be before {what} ({not_before})",
-            errors=[field_error(loc, f"before {what}")],
-        )
-    return value
-
-
 # --- reading -------------------------------------------------------------------------------
 
 
+async def schedule_as_of(ctx: Ctx, row: Any, as_of: date) -> ledger.Schedule:
+    """The loan's schedule as it stood at the end of ``as_of``: as stored when no repayment is
+    dated after it, else its repayments up to then replayed through the engine."""
+    stored = rows.schedule(row["schedule"])
+    if row["last_paid_on"] is None or as_of >= row["last_paid_on"]:
+        return stored
+    records = await repository.repayments_until(ctx.db, row["id"], as_of)
+    return replayed(row, records, ctx.settings.penalty_uplift)
+
+
+def replayed(row: Any, records: list[Any], uplift: Decimal) -> ledger.Schedule:
+    """The schedule after ``records`` (the loan's repayments up to a date, in posting order)."""
+    try:
+        schedule, _ = servicing.replay(rows.terms(row, uplift), rows.repayments(records))
+    except (ledger.Overpayment, ledger.PayoffRequired):
+        # A loan closed under earlier rules keeps the allocations it was posted with.
+        return rows.as_allocated(rows.schedule(row["schedule"]), records)
+    return schedule
+
+
 async def get_loan(ctx: Ctx, *, loan_id: UUID, as_of: date | None) -> dict[str, Any]:
-    row = _visible(ctx, await repository.get(ctx.db, loan_id))
+    row = visible(ctx, await repository.get(ctx.db, loan_id))
     as_of = as_of or ctx.today
-    states = views.states(row["schedule"])
-    if as_of < ctx.today:
-        states = _as_of_states(states, await repository.repayments_until(ctx.db, loan_id, as_of))
-    return views.loan(row, states, as_of)
+    schedule = await schedule_as_of(ctx, row, as_of)
+    return views.loan(row, schedule, as_of, ctx.settings.penalty_uplift)
+
+
+async def payoff_quote(ctx: Ctx, *, loan_id: UUID, on: date | None) -> dict[str, Any]:
+    row = visible(ctx, await repository.get(ctx.db, loan_id))
+    on = on or ctx.today
+    value_date(
+        ctx,
+        on,
+        "on",
+        not_before=row["disbursed_on"],
+        what="the disbursement",
+        where="query",
+        future=True,
+    )
+    schedule = await schedule_as_of(ctx, row, on)
+    quote = payoff.quote(schedule, on, rows.terms(row, ctx.settings.penalty_uplift))
+    m = views.money_fen
+    return {
+        "loan_id": row["id"],
+        "on": on,
+        "amount": m(quote.amount),
+        "overdue_principal": m(quote.overdue_principal),
+        "overdue_interest": m(quote.overdue_interest),
+        "penalty_interest": m(quote.penalty_interest),
+        "accrued_interest": m(quote.accrued_interest),
+        "outstanding_principal": m(quote.outstanding_principal),
+    }
 
 
 async def list_loans(
@@ -121,10 +111,10 @@ async def list_loans(
     filters.when(relationship_manager_id, "l.relationship_manager_id = {}")
     filters.when(decode_cursor(cursor), "l.id < {}")
     limit_param = filters.param(limit + 1)
-    rows = await repository.page(
+    records = await repository.page(
         ctx.db, where=filters.where(), args=filters.args, limit_param=limit_param
     )
-    return views.page(rows, limit, ctx.today)
+    return views.page(records, limit, ctx.today, ctx.settings.penalty_uplift)
 
 
 # --- disbursement --------------------------------------------------------------------------
@@ -147,7 +137,7 @@ async def disburse(
             pledge_ids=[str(p) for p in app["unregistered"]],
         )
     received = business_date(app["first_received_at"])
-    _value_date(
+    value_date(
         ctx, disbursed_on, "disbursed_on", not_before=received, what="the application's receipt"
     )
     method = RepaymentMethod(repayment_method)
@@ -226,195 +216,45 @@ async def disburse(
     )
     row = await repository.get(ctx.db, loan_id)
     assert row is not None
-    return views.loan(row, views.states(row["schedule"]), ctx.today)
-
-
-# --- repayments ----------------------------------------------------------------------------
-
-
-async def repay(ctx: Ctx, *, loan_id: UUID, paid_on: date, amount: Decimal) -> dict[str, Any]:
-    """Post a repayment. First without a lock, in one statement that writes only if the loan
-    has not moved on since it was read (a version check): the common posting is then two round
-    trips, a read and a write that commits by itself. A posting that must do more (a payoff
-    releases the pledges, an interest payment in a subsidised district claims under the
-    programme's lock), or whose loan changed meanwhile, is made again from the start under the
-    loan's lock, in a transaction: concurrent postings to one loan queue there instead of
-    failing."""
-    posted = await _post(ctx, loan_id=loan_id, paid_on=paid_on, amount=amount, locked=False)
-    if posted is not None:
-        return posted
-    # Within an Idempotency-Key's unit of work (or a test's) the transaction is already open.
-    async with nullcontext() if ctx.db.in_transaction() else ctx.db.transaction():
-        posted = await _post(ctx, loan_id=loan_id, paid_on=paid_on, amount=amount, locked=True)
-        await outbox.flush(ctx)
-    assert posted is not None
-    return posted
-
-
-async def _post(
-    ctx: Ctx, *, loan_id: UUID, paid_on: date, amount: Decimal, locked: bool
-) -> dict[str, Any] | None:
-    """The posting; unlocked, None (having written nothing) when it must be made locked."""
-    if locked:
-        row = _visible(ctx, await repository.get(ctx.db, loan_id, lock=True))
-    else:
-        row = _visible(ctx, await repository.get_for_posting(ctx.db, loan_id, paid_on))
-    check_if_match(ctx, row["version"])
-    if row["state"] != "active":
-        raise InvalidStateTransition(
-            f"cannot post a repayment to a loan that is {row['state']}", state=row["state"]
-        )
-    not_before, what = row["disbursed_on"], "the disbursement"
-    if row["last_paid_on"] is not None and row["last_paid_on"] > not_before:
-        not_before, what = row["last_paid_on"], "the latest repayment already posted"
-    _value_date(ctx, paid_on, "paid_on", not_before=not_before, what=what)
-    states = views.states(row["schedule"])
-    try:
-        allocation = allocate(installments=states, amount=amount, paid_on=paid_on)
-    except Overpayment as exc:
-        raise ValidationFailed(
-            f"more than is outstanding: at most {exc.outstanding:.2f} may be paid on {paid_on}",
-            errors=[field_error(["body", "amount"], "more than is outstanding")],
-            outstanding=f"{exc.outstanding:.2f}",
-        ) from None
-    outstanding = outstanding_principal(states)
-    remaining = outstanding - allocation.principal_paid
-    paid_off_on = paid_on if remaining == 0 else None
-    pays_interest = allocation.interest_paid > 0
-    if not locked and (paid_off_on is not None or (pays_interest and row["subsidised"])):
-        return None
-    # Unlocked, the posting's read found no interest subsidy programme in force in the
-    # district on the value date, so there is nothing to claim and no programme to lock.
-    claims = pays_interest and locked
-    lines = [(line.seq, line.interest, line.principal) for line in allocation.lines]
-    repayment_id = uuid7()
-    allocation_json = [
-        {"seq": s, "interest": f"{i:.2f}", "principal": f"{p:.2f}"} for s, i, p in lines
-    ]
-    audit.record(
-        ctx,
-        action="loan.repayment_posted",
-        entity_type="loan",
-        entity_id=loan_id,
-        before={"outstanding_principal": outstanding},
-        after={
-            "repayment_id": repayment_id,
-            "paid_on": paid_on,
-            "amount": amount,
-            "allocation": allocation_json,
-            "outstanding_principal": remaining,
-        },
-    )
-    if paid_off_on is not None:
-        audit.record(
-            ctx,
-            action="loan.paid_off",
-            entity_type="loan",
-            entity_id=loan_id,
-            before={"state": "active"},
-            after={"state": "paid_off", "paid_off_on": paid_off_on},
-        )
-        outbox.emit(
-            ctx,
-            "loan.paid_off",
-            {
-                "loan_id": loan_id,
-                "application_id": row["application_id"],
-                "enterprise_id": row["enterprise_id"],
-                "paid_off_on": paid_off_on,
-            },
-            district_code=row["district_code"],
-        )
-    # The posting and its audit entries (and the payoff's event) in one statement.
-    folded_args: list[Any] = []
-    folded = outbox.fold(ctx, folded_args, guard="updated")
-    updated = await repository.record_repayment(
-        ctx.db,
-        loan_id=loan_id,
-        version=row["version"],
-        repayment={
-            "id": repayment_id,
-            "paid_on": paid_on,
-            "amount": amount,
-            "principal_paid": allocation.principal_paid,
-            "interest_paid": allocation.interest_paid,
-            "allocation": dumps_str(allocation_json),
-            "created_by": ctx.principal.key_id,
-        },
-        lines=lines,
-        now=ctx.now,
-        paid_off_on=paid_off_on,
-        folded=folded,
-        folded_args=folded_args,
-    )
-    if updated is None:
-        if not locked:
-            return None  # another posting got there first: again, under the lock
-        raise ConcurrentUpdate("the loan changed meanwhile; read it again")
-    if paid_off_on is not None:
-        await pledges_service.release_for_loan(
-            ctx,
-            application_id=row["application_id"],
-            on=paid_on,
-            district_code=row["district_code"],
-            reason="loan paid off",
-        )
-    if claims:
-        await subsidy_claims.on_interest_paid(
-            ctx,
-            loan=row,
-            repayment_id=repayment_id,
-            paid_on=paid_on,
-            interest=allocation.interest_paid,
-        )
-    # The loan after the posting, from what was read and just written: no second read.
-    paid = {seq: (interest, principal) for seq, interest, principal in lines}
-    after = [
-        s._replace(
-            paid_interest=s.paid_interest + paid[s.seq][0],
-            paid_principal=s.paid_principal + paid[s.seq][1],
-        )
-        if s.seq in paid
-        else s
-        for s in states
-    ]
-    loan_after = dict(row)
-    loan_after.update(version=updated["version"], updated_at=updated["updated_at"])
-    if paid_off_on is not None:
-        loan_after.update(state="paid_off", paid_off_on=paid_off_on)
-    return {
-        "id": repayment_id,
-        "paid_on": paid_on,
-        "amount": f"{amount:.2f}",
-        "interest_paid": f"{allocation.interest_paid:.2f}",
-        "principal_paid": f"{allocation.principal_paid:.2f}",
-        "allocation": allocation_json,
-        "loan": views.loan(loan_after, after, ctx.today),
-    }
+    return views.loan(row, rows.schedule(row["schedule"]), ctx.today, ctx.settings.penalty_uplift)
 
 
 # --- default -------------------------------------------------------------------------------
 
 
+def _defaulted_class(ctx: Ctx, row: Any) -> tuple[str, date]:
+    """The class today once defaulted (at least substandard), announced with the default, and
+    when it may next change."""
+    today = rows.schedule(row["schedule"])
+    cls = classify_schedule(today, ctx.today, defaulted=True).value
+    announce_class_change(ctx, row, cls, reason="default")
+    return cls, next_change(today, ctx.today, defaulted=True) or NEVER
+
+
 async def declare_default(ctx: Ctx, *, loan_id: UUID, as_of: date, reason: str) -> dict[str, Any]:
-    row = _visible(ctx, await repository.get(ctx.db, loan_id, lock=True))
+    row = visible(ctx, await repository.get(ctx.db, loan_id, lock=True))
     check_if_match(ctx, row["version"])
     if row["state"] != "active":
         raise InvalidStateTransition(
             f"cannot declare default on a loan that is {row['state']}", state=row["state"]
         )
-    _value_date(ctx, as_of, "as_of", not_before=row["disbursed_on"], what="the disbursement")
-    states = views.states(row["schedule"])
-    if as_of < ctx.today:
-        states = _as_of_states(states, await repository.repayments_until(ctx.db, loan_id, as_of))
-    dpd = days_past_due(states, as_of)
+    value_date(ctx, as_of, "as_of", not_before=row["disbursed_on"], what="the disbursement")
+    dpd = days_past_due(await schedule_as_of(ctx, row, as_of), as_of)
     if dpd < DEFAULT_AFTER_DAYS:
         raise DefaultNotAllowed(
             f"the loan is {dpd} days past due on {as_of}; default needs {DEFAULT_AFTER_DAYS}",
             days_past_due=dpd,
         )
+    cls, review_on = _defaulted_class(ctx, row)
     if not await repository.mark_defaulted(
-        ctx.db, loan_id=loan_id, version=row["version"], on=as_of, reason=reason, now=ctx.now
+        ctx.db,
+        loan_id=loan_id,
+        version=row["version"],
+        on=as_of,
+        reason=reason,
+        now=ctx.now,
+        classification=cls,
+        review_on=review_on,
     ):
         raise ConcurrentUpdate("the loan changed meanwhile; read it again")
     outstanding = Decimal(row["outstanding_principal"])
@@ -458,4 +298,6 @@ async def declare_default(ctx: Ctx, *, loan_id: UUID, as_of: date, reason: str) 
     )
     fresh = await repository.get(ctx.db, loan_id)
     assert fresh is not None
-    return views.loan(fresh, views.states(fresh["schedule"]), ctx.today)
+    return views.loan(
+        fresh, rows.schedule(fresh["schedule"]), ctx.today, ctx.settings.penalty_uplift
+    )

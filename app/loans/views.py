@@ -17,33 +17,18 @@ from decimal import Decimal
 from typing import Any
 
 from app.core.schemas import encode_cursor, to_shanghai
-from app.core.views import money
-from app.loans.repayment import InstallmentState, days_past_due, outstanding_principal
+from app.loans import rows
+from app.loans.ledger import Schedule, Terms
+from app.loans.servicing import standing
+
+_CENTS = [f"{c:02d}" for c in range(100)]
 
 
-def states(schedule: str | None) -> list[InstallmentState]:
-    """The schedule as the loan's read returns it (``app.loans.repository.SCHEDULE``)."""
-    if not schedule:
-        return []
-    # Most of a schedule is not yet paid: its zeros need no parsing.
-    zero, parse_date, make = _ZERO, date.fromisoformat, InstallmentState
-    out = []
-    for part in schedule.split(";"):
-        seq, due, principal, interest, paid_principal, paid_interest = part.split(",")
-        out.append(
-            make(
-                int(seq),
-                parse_date(due),
-                Decimal(principal),
-                Decimal(interest),
-                zero if paid_principal == "0.00" else Decimal(paid_principal),
-                zero if paid_interest == "0.00" else Decimal(paid_interest),
-            )
-        )
-    return out
-
-
-_ZERO = Decimal("0.00")
+def money_fen(fen: int) -> str:
+    """Fen as the wire's money text, two decimals."""
+    if fen == 0:  # most paid amounts of a schedule
+        return "0.00"
+    return f"{fen // 100}.{_CENTS[fen % 100]}"
 
 
 def state_as_of(loan: Mapping[str, Any], as_of: date) -> str:
@@ -57,13 +42,16 @@ def state_as_of(loan: Mapping[str, Any], as_of: date) -> str:
     return "active"
 
 
-def loan(row: Mapping[str, Any], schedule: Sequence[InstallmentState], as_of: date) -> dict:
+def loan(
+    row: Mapping[str, Any], schedule: Schedule, as_of: date, uplift: Decimal
+) -> dict[str, Any]:
     """The loan as of ``as_of``, with ``schedule`` as it stood then."""
     state = state_as_of(row, as_of)
     paid_off = state == "paid_off"
     defaulted = state == "defaulted"
-    outstanding = outstanding_principal(schedule)
-    m = money
+    terms: Terms = rows.terms(row, uplift)
+    now = standing(schedule, as_of, terms, defaulted=defaulted)
+    m = money_fen
     return {
         "id": row["id"],
         "application_id": row["application_id"],
@@ -71,16 +59,18 @@ def loan(row: Mapping[str, Any], schedule: Sequence[InstallmentState], as_of: da
         "relationship_manager_id": row["relationship_manager_id"],
         "district_code": row["district_code"],
         "industry": row["industry"],
-        "principal": money(row["principal"]),
-        "outstanding_principal": m(outstanding),
+        "principal": m(terms.principal),
+        "outstanding_principal": m(now.outstanding_principal),
         "rate_bp": row["rate_bp"],
         "repayment_method": row["repayment_method"],
         "term_months": row["term_months"],
         "disbursed_on": row["disbursed_on"],
-        "maturity_date": row["maturity_date"],
+        "maturity_date": schedule[-1].due_date if schedule else row["maturity_date"],
         "state": state,
         "as_of": as_of,
-        "days_past_due": 0 if paid_off else days_past_due(schedule, as_of, outstanding=outstanding),
+        "days_past_due": 0 if paid_off else now.days_past_due,
+        "penalty_interest_due": m(now.penalty_interest_due),
+        "classification": "normal" if paid_off else now.classification.value,
         # Paid off or defaulted only from the day it happened.
         "paid_off_on": row["paid_off_on"] if paid_off else None,
         "defaulted_on": row["defaulted_on"] if defaulted else None,
@@ -94,6 +84,7 @@ def loan(row: Mapping[str, Any], schedule: Sequence[InstallmentState], as_of: da
                 "interest": m(s.interest),
                 "paid_principal": m(s.paid_principal),
                 "paid_interest": m(s.paid_interest),
+                "paid_penalty_interest": m(s.paid_penalty),
             }
             for s in schedule
         ],
@@ -103,10 +94,12 @@ def loan(row: Mapping[str, Any], schedule: Sequence[InstallmentState], as_of: da
     }
 
 
-def page(rows: Sequence[Mapping[str, Any]], limit: int, as_of: date) -> dict:
+def page(
+    records: Sequence[Mapping[str, Any]], limit: int, as_of: date, uplift: Decimal
+) -> dict[str, Any]:
     """A page of loans from ``limit + 1`` rows newest first (see ``app.core.schemas.paged``)."""
-    shown = rows[:limit]
+    shown = records[:limit]
     return {
-        "items": [loan(row, states(row["schedule"]), as_of) for row in shown],
-        "next_cursor": encode_cursor(shown[-1]["id"]) if len(rows) > limit else None,
+        "items": [loan(r, rows.schedule(r["schedule"]), as_of, uplift) for r in shown],
+        "next_cursor": encode_cursor(shown[-1]["id"]) if len(records) > limit else None,
     }

@@ -5,7 +5,17 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Integer, SmallInteger, Text
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    SmallInteger,
+    Text,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -13,6 +23,8 @@ from app.core.models import Base, uuid_pk
 
 REPAYMENT_METHODS = ("interest_only_bullet", "equal_installment", "equal_principal")
 LOAN_STATES = ("active", "paid_off", "defaulted")
+CLASSIFICATIONS = ("normal", "special_mention", "substandard", "doubtful", "loss")
+PREPAYMENT_OPTIONS = ("reduce_installment", "shorten_term")
 
 
 class Loan(Base):
@@ -36,6 +48,16 @@ class Loan(Base):
         Index("ix_loans_relationship_manager_id_id", "relationship_manager_id", "id"),
         Index("ix_loans_enterprise_id", "enterprise_id"),
         Index("ix_loans_district_code_id", "district_code", "id"),
+        CheckConstraint(
+            "classification IN ('normal', 'special_mention', 'substandard', 'doubtful', 'loss')",
+            name="classification",
+        ),
+        # The classification sweep reads the loans whose class may have changed by today.
+        Index(
+            "ix_loans_classification_review_on",
+            "classification_review_on",
+            postgresql_where=text("state <> 'paid_off'"),
+        ),
     )
 
     id: Mapped[uuid_pk]
@@ -59,6 +81,10 @@ class Loan(Base):
     last_paid_on: Mapped[date | None] = mapped_column(Date)
     # The transfer date of the securitisation pool the loan was sold into; serviced on as before.
     securitized_on: Mapped[date | None] = mapped_column(Date)
+    # The risk class last announced (``loan.classification_changed``), and the date on which
+    # it may next change with the passing of days (null: to be worked out by the sweep).
+    classification: Mapped[str] = mapped_column(Text, server_default="normal")
+    classification_review_on: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     created_by: Mapped[UUID | None]
@@ -74,6 +100,7 @@ class LoanInstallment(Base):
             "AND paid_interest <= interest",
             name="paid_within_due",
         ),
+        CheckConstraint("paid_penalty >= 0 AND penalty_fen_days >= 0", name="penalty"),
     )
 
     loan_id: Mapped[UUID] = mapped_column(ForeignKey("loans.id"), primary_key=True)
@@ -83,13 +110,23 @@ class LoanInstallment(Base):
     interest: Mapped[Decimal]
     paid_principal: Mapped[Decimal]
     paid_interest: Mapped[Decimal]
+    # Penalty interest paid, and the overdue principal accrued for it up to ``penalty_to``
+    # in fen-days (unpaid principal × days), so that it is rounded once, on its total.
+    paid_penalty: Mapped[Decimal] = mapped_column(server_default="0")
+    penalty_fen_days: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    penalty_to: Mapped[date | None] = mapped_column(Date)
 
 
 class LoanRepayment(Base):
     __tablename__ = "loan_repayments"
     __table_args__ = (
         CheckConstraint("amount > 0", name="amount_positive"),
-        CheckConstraint("amount = principal_paid + interest_paid", name="allocated"),
+        CheckConstraint(
+            "amount = principal_paid + interest_paid + penalty_interest_paid", name="allocated"
+        ),
+        CheckConstraint(
+            "prepayment_option IN ('reduce_installment', 'shorten_term')", name="prepayment_option"
+        ),
         Index("ix_loan_repayments_loan_id_id", "loan_id", "id"),
         # Pools undo the repayments dated after their cut-off to see each loan as it stood then.
         Index("ix_loan_repayments_paid_on", "paid_on"),
@@ -101,6 +138,10 @@ class LoanRepayment(Base):
     amount: Mapped[Decimal]
     principal_paid: Mapped[Decimal]
     interest_paid: Mapped[Decimal]
+    penalty_interest_paid: Mapped[Decimal] = mapped_column(server_default="0")
+    # Of ``principal_paid``, what prepaid principal beyond the instalments' scheduled amounts.
+    prepaid_principal: Mapped[Decimal] = mapped_column(server_default="0")
+    prepayment_option: Mapped[str] = mapped_column(Text, server_default="reduce_installment")
     allocation: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
     created_at: Mapped[datetime]
     created_by: Mapped[UUID | None]

@@ -31,6 +31,7 @@ from typing import Any
 from uuid import UUID
 
 from app.core.db import Database
+from app.loans.classification import classify
 from app.pools import tape_repository
 
 COLUMNS = (
@@ -51,6 +52,7 @@ COLUMNS = (
     "maturity_date",
     "remaining_months",
     "days_past_due",
+    "classification",
     "pledge_count",
     "ip_asset_kinds",
     "ip_asset_numbers",
@@ -87,6 +89,13 @@ def neutralised(cells: Iterable[object]) -> list[str]:
     return out
 
 
+def _classification(row: Any, cut_off: str) -> str:
+    """The loan's risk class at the cut-off, by the servicing engine's bands."""
+    defaulted_on = row["defaulted_on"]
+    defaulted = defaulted_on is not None and defaulted_on.isoformat() <= cut_off
+    return classify(row["days_past_due"], defaulted=defaulted).value
+
+
 def _line(pool_id: str, cut_off: str, row: Any) -> list[Any]:
     balance: Decimal = row["cut_off_balance"]
     coverage = (row["pledged_value"] / balance).quantize(_PLACES, rounding=ROUND_HALF_UP)
@@ -108,6 +117,7 @@ def _line(pool_id: str, cut_off: str, row: Any) -> list[Any]:
         row["maturity_date"].isoformat(),
         row["remaining_months"],
         row["days_past_due"],
+        _classification(row, cut_off),
         row["pledge_count"],
         row["kinds"] or "",
         row["numbers"] or "",

@@ -47,7 +47,7 @@ _TAPE = """
 SELECT pl.loan_id, ap.reference AS application_reference, l.enterprise_id,
        e.name AS enterprise_name, e.credit_code, pl.district_code, pl.industry,
        l.principal AS original_balance, pl.cut_off_balance, pl.rate_bp, l.repayment_method,
-       l.disbursed_on, l.maturity_date, pl.remaining_months, pl.days_past_due,
+       l.disbursed_on, l.maturity_date, pl.remaining_months, pl.days_past_due, l.defaulted_on,
        a.pledge_count, a.kinds, a.numbers, a.registration_nos, a.valuations, a.valuation_dates,
        pl.pledged_value
 FROM pool_loans pl

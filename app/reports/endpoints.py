@@ -4,12 +4,12 @@ from typing import Annotated
 
 from fastapi import Query
 
-from app.core.errors import problems
+from app.core.errors import ValidationFailed, problems
 from app.core.roles import BANK_ROLES, Role
 from app.core.routing import ApiRouter, CtxDep, access
 from app.core.schemas import IsoDate
-from app.reports import service
-from app.reports.schemas import CampaignReport, SlaReport, SubsidyReport
+from app.reports import portfolio, service
+from app.reports.schemas import CampaignReport, PortfolioReport, SlaReport, SubsidyReport
 
 router = ApiRouter(prefix="/v1/reports", tags=["reports"])
 
@@ -70,3 +70,20 @@ async def get_subsidy_report(ctx: CtxDep, from_: From, to: To) -> SubsidyReport:
     has `remaining` now. Over a programme's whole budget year, `remaining` is `budget` minus
     (`claimed` − `rejected`). A district bureau sees its own district's programmes only."""
     return await service.subsidy_report(ctx, start=from_, end=to)
+
+
+@router.get("/portfolio", response_model=PortfolioReport, responses=problems(ValidationFailed))
+@access(BANK_ROLES, Role.DISTRICT_BUREAU)
+async def get_portfolio_report(
+    ctx: CtxDep,
+    as_of: Annotated[
+        IsoDate | None, Query(description="The date the loans are classed on; default today.")
+    ] = None,
+) -> PortfolioReport:
+    """The loans outstanding on `as_of` by risk class (五级分类: normal, special mention,
+    substandard, doubtful, loss, by days past due; a defaulted loan at least substandard),
+    each as its own view shows it on that date: per class and in total, the loan count and
+    outstanding principal, and `npl_ratio`, the substandard, doubtful and loss balances over
+    all balances. A relationship manager sees their own loans, a district bureau its
+    district's."""
+    return await portfolio.portfolio_report(ctx, as_of=as_of)

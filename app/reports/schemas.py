@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
 
-from app.core.schemas import Money, Ratio, Timestamp
+from app.core.schemas import IsoDate, Money, Ratio, Timestamp
 from app.subsidies.schemas import ProgramKind
 
 WorkingDays = Annotated[
@@ -124,3 +124,23 @@ class SubsidyReport(Period):
         description="Programmes in force during the period, by district, budget year and name."
     )
     total: SubsidyFigures
+
+
+ClassificationName = Literal["normal", "special_mention", "substandard", "doubtful", "loss"]
+
+
+class PortfolioClass(BaseModel):
+    classification: ClassificationName | None = Field(description="Null on the total.")
+    loan_count: int
+    outstanding_principal: Money
+
+
+class PortfolioReport(BaseModel):
+    as_of: IsoDate
+    classes: list[PortfolioClass] = Field(description="Every class, normal to loss.")
+    total: PortfolioClass
+    npl_ratio: str = Field(
+        description="Substandard + doubtful + loss balances ÷ all balances, half-up to four "
+        'decimals; "0.0000" with no loans.',
+        pattern=r"^\d\.\d{4}$",
+    )

@@ -14,6 +14,7 @@ EVENT_TYPES: tuple[str, ...] = (
     "loan.disbursed",
     "loan.paid_off",
     "loan.defaulted",
+    "loan.classification_changed",
     "subsidy.claim.created",
     "subsidy.claim.approved",
     "subsidy.claim.rejected",

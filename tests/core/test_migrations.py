@@ -3,8 +3,10 @@ models and the migrated schema agree (autogenerate finds nothing to do); and mig
 fill a new column from existing rows fill it right."""
 
 import asyncio
+import json
 import uuid
-from datetime import date
+from datetime import UTC, date, datetime
+from decimal import Decimal
 
 import asyncpg
 import pytest
@@ -140,4 +142,175 @@ def test_0008_backfills_the_latest_repayment_date(scratch_url):
     migrate.downgrade(scratch_url, "0007")
     migrate.upgrade(scratch_url)
     assert asyncio.run(_last_paid_on(scratch_url)) == expected
+    migrate.downgrade(scratch_url, "base")
+
+
+# -- 0010: every loan's schedule re-derived by the servicing engine -------------------------
+
+# 1,000,000.00 at 300 bp, equal principal over 12 months from 5 January 2026: 83,333.33 a
+# month (the 12th 83,333.37), the first month's interest 1,000,000 × 0.03 / 12 = 2,500.00.
+_SCHEDULE_0009 = [
+    (seq, date(2026 + (seq // 12), seq % 12 + 1, 5), principal, interest)
+    for seq, principal, interest in [
+        (1, "83333.33", "2500.00"),
+        (2, "83333.33", "2291.67"),
+        (3, "83333.33", "2083.33"),
+        (4, "83333.33", "1875.00"),
+        (5, "83333.33", "1666.67"),
+        (6, "83333.33", "1458.33"),
+        (7, "83333.33", "1250.00"),
+        (8, "83333.33", "1041.67"),
+        (9, "83333.33", "833.33"),
+        (10, "83333.33", "625.00"),
+        (11, "83333.33", "416.67"),
+        (12, "83333.37", "208.33"),
+    ]
+]
+# Posted under the earlier rules: the instalment on its due date; 50,000.00 on 20 February,
+# which then prepaid instalment 2's principal and left its interest owing; 10,000.00 on
+# 15 April, to instalment 2's interest and principal. Under the servicing engine the second
+# pays instalment 2's interest first, the third penalty interest first.
+_REPAYMENTS_0009 = [
+    (date(2026, 2, 5), "85833.33", [(1, "2500.00", "83333.33")]),
+    (date(2026, 2, 20), "50000.00", [(2, "0.00", "50000.00")]),
+    (date(2026, 4, 15), "10000.00", [(2, "2291.67", "7708.33")]),
+]
+
+
+async def _old_shape_loan(url: str, *, repaid: bool) -> uuid.UUID:
+    """A loan as revision 0009 stores it (foreign keys off: only the loan's own tables)."""
+    conn = await asyncpg.connect(libpq_url(url))
+    loan_id = uuid.uuid4()
+    try:
+        await conn.execute("SET session_replication_role = replica")
+        await conn.execute(
+            """INSERT INTO loans (id, application_id, enterprise_id, relationship_manager_id,
+                   district_code, industry, principal, outstanding_principal, rate_bp,
+                   repayment_method, term_months, disbursed_on, maturity_date, state,
+                   created_at, updated_at, version, last_paid_on)
+               VALUES ($1, $2, $3, 'RM-1', '440305', 'other', 1000000.00, $4, 300,
+                       'equal_principal', 12, DATE '2026-01-05', DATE '2027-01-05',
+                       'active', now(), now(), 1, $5)""",
+            loan_id,
+            uuid.uuid4(),
+            uuid.uuid4(),
+            Decimal("858958.34") if repaid else Decimal("1000000.00"),
+            date(2026, 4, 15) if repaid else None,
+        )
+        paid: dict[int, list[Decimal]] = {}
+        for paid_on, amount, lines in _REPAYMENTS_0009 if repaid else []:
+            for seq, interest, principal in lines:
+                slot = paid.setdefault(seq, [Decimal(0), Decimal(0)])
+                slot[0] += Decimal(principal)
+                slot[1] += Decimal(interest)
+            await conn.execute(
+                """INSERT INTO loan_repayments (id, loan_id, paid_on, amount, principal_paid,
+                       interest_paid, allocation, created_at)
+                   VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, now())""",
+                uuid.uuid4(),
+                loan_id,
+                paid_on,
+                Decimal(amount),
+                sum(Decimal(p) for _, _, p in lines),
+                sum(Decimal(i) for _, i, _ in lines),
+                json.dumps([{"seq": s, "interest": i, "principal": p} for s, i, p in lines]),
+            )
+        for seq, due, principal, interest in _SCHEDULE_0009:
+            p, i = paid.get(seq, [Decimal(0), Decimal(0)])
+            await conn.execute(
+                """INSERT INTO loan_installments (loan_id, seq, due_date, principal, interest,
+                       paid_principal, paid_interest) VALUES ($1, $2, $3, $4, $5, $6, $7)""",
+                loan_id,
+                seq,
+                due,
+                Decimal(principal),
+                Decimal(interest),
+                p,
+                i,
+            )
+    finally:
+        await conn.close()
+    return loan_id
+
+
+async def _post_under_new_rules(url: str, loan_id: uuid.UUID) -> None:
+    """The same repayments posted to a fresh loan by the service's own posting path."""
+    from app.config import Settings
+    from app.core.context import Ctx, Principal
+    from app.core.db import Db
+    from app.core.roles import Role
+    from app.loans import posting
+
+    conn = await asyncpg.connect(libpq_url(url))
+    try:
+        await conn.execute("SET session_replication_role = replica")
+        for paid_on, amount, _ in _REPAYMENTS_0009:
+            ctx = Ctx(
+                db=Db(conn),
+                principal=Principal(key_id=None, role=Role.CREDIT_OFFICER),
+                now=datetime(2026, 6, 1, 2, 0, tzinfo=UTC),
+                settings=Settings(),
+                request_id="migration-test",
+            )
+            await posting.repay(
+                ctx,
+                loan_id=loan_id,
+                paid_on=paid_on,
+                amount=Decimal(amount),
+                option="reduce_installment",
+            )
+    finally:
+        await conn.close()
+
+
+async def _loan_state(url: str, loan_id: uuid.UUID) -> dict:
+    conn = await asyncpg.connect(libpq_url(url))
+    try:
+        loan = await conn.fetchrow(
+            """SELECT outstanding_principal, maturity_date, state, last_paid_on FROM loans
+               WHERE id = $1""",
+            loan_id,
+        )
+        schedule = await conn.fetch(
+            """SELECT seq, due_date, principal, interest, paid_principal, paid_interest,
+                      paid_penalty, penalty_fen_days, penalty_to
+               FROM loan_installments WHERE loan_id = $1 ORDER BY seq""",
+            loan_id,
+        )
+        repayments = await conn.fetch(
+            """SELECT paid_on, amount, principal_paid, interest_paid, penalty_interest_paid,
+                      prepaid_principal, prepayment_option, allocation
+               FROM loan_repayments WHERE loan_id = $1 ORDER BY paid_on""",
+            loan_id,
+        )
+        return {
+            "loan": dict(loan),
+            "schedule": [dict(r) for r in schedule],
+            "repayments": [dict(r) for r in repayments],
+        }
+    finally:
+        await conn.close()
+
+
+def test_0010_a_migrated_loan_equals_the_same_loan_posted_under_the_new_rules(scratch_url):
+    migrate.downgrade(scratch_url, "base")
+    migrate.upgrade(scratch_url, "0009")
+    migrated = asyncio.run(_old_shape_loan(scratch_url, repaid=True))
+    fresh = asyncio.run(_old_shape_loan(scratch_url, repaid=False))
+    migrate.upgrade(scratch_url)
+    asyncio.run(_post_under_new_rules(scratch_url, fresh))
+    expected = asyncio.run(_loan_state(scratch_url, fresh))
+    got = asyncio.run(_loan_state(scratch_url, migrated))
+    assert got == expected
+    # And the new rules did apply: the second repayment paid instalment 2's interest first,
+    # the third penalty interest on instalment 2's principal overdue since 5 March.
+    second, third = got["repayments"][1], got["repayments"][2]
+    assert second["interest_paid"] == Decimal("2291.67")
+    assert third["penalty_interest_paid"] > 0
+    assert got["loan"]["outstanding_principal"] == Decimal("1000000.00") - sum(
+        r["principal_paid"] for r in got["repayments"]
+    )
+    migrate.downgrade(scratch_url, "0009")
+    migrate.upgrade(scratch_url)
+    assert asyncio.run(_loan_state(scratch_url, migrated)) == got
     migrate.downgrade(scratch_url, "base")

@@ -11,10 +11,10 @@ from tests.factories import at
 from tests.lifecycle import disbursed
 
 
-async def _pay(desk, loan, paid_on, amount, expect=201):
+async def _pay(desk, loan, paid_on, amount, expect=201, **extra):
     response = await desk.client.post(
         f"/v1/loans/{loan['id']}/repayments",
-        json={"paid_on": paid_on, "amount": amount},
+        json={"paid_on": paid_on, "amount": amount, **extra},
         headers=desk.officer,
     )
     assert response.status_code == expect, response.text
@@ -32,28 +32,78 @@ class TestAllocation:
         first = loan["schedule"][0]
         clock.set(at("2026-04-12T10:00:00+08:00"))
         paid = await _pay(desk, loan, "2026-04-10", "1000.00")
-        assert paid["allocation"] == [{"seq": 1, "interest": "1000.00", "principal": "0.00"}]
+        assert paid["allocation"] == [
+            {"seq": 1, "penalty_interest": "0.00", "interest": "1000.00", "principal": "0.00"}
+        ]
+        assert paid["prepaid_principal"] == "0.00"
         assert paid["loan"]["schedule"][0]["paid_interest"] == "1000.00"
         assert Decimal(first["interest"]) > Decimal("1000.00")
         assert paid["loan"]["outstanding_principal"] == "1200000.00"
         assert paid["loan"]["days_past_due"] == 2
 
-    async def test_exact_instalment_then_prepayment(self, desk, conn, clock):
+    async def test_exact_instalment_then_the_next_then_prepayment(self, desk, conn, clock):
         loan = await disbursed(desk, conn, clock, method="equal_installment", amount="600000.00")
-        one = loan["schedule"][0]
+        one, two = loan["schedule"][0], loan["schedule"][1]
         due = Decimal(one["interest"]) + Decimal(one["principal"])
         clock.set(at("2026-04-10T10:00:00+08:00"))
         paid = await _pay(desk, loan, "2026-04-10", f"{due:.2f}")
         assert paid["allocation"] == [
-            {"seq": 1, "interest": one["interest"], "principal": one["principal"]}
+            {
+                "seq": 1,
+                "penalty_interest": "0.00",
+                "interest": one["interest"],
+                "principal": one["principal"],
+            }
         ]
         assert paid["loan"]["days_past_due"] == 0
         extra = await _pay(desk, loan, "2026-04-10", "10000.00")
-        # Nothing else is due: the payment prepays the next instalment's principal.
-        assert extra["allocation"] == [{"seq": 2, "interest": "0.00", "principal": "10000.00"}]
-        assert Decimal(extra["loan"]["outstanding_principal"]) == (
-            Decimal("600000.00") - Decimal(one["principal"]) - Decimal("10000.00")
+        # Instalment 2 (due 10 May) is current: its interest first, then its principal.
+        assert extra["allocation"] == [
+            {
+                "seq": 2,
+                "penalty_interest": "0.00",
+                "interest": two["interest"],
+                "principal": f"{Decimal('10000.00') - Decimal(two['interest']):.2f}",
+            }
+        ]
+        assert extra["prepaid_principal"] == "0.00"
+        # The rest of instalment 2 and 100,000.00 more: the 100,000.00 prepays principal and
+        # instalments 3.. are re-amortised on what remains, each interest that balance × r / 12.
+        rest = Decimal(two["interest"]) + Decimal(two["principal"]) - Decimal("10000.00")
+        big = await _pay(desk, loan, "2026-04-10", f"{rest + Decimal('100000.00'):.2f}")
+        assert big["prepaid_principal"] == "100000.00"
+        after = big["loan"]
+        balance = Decimal(after["outstanding_principal"])
+        assert balance == Decimal("600000.00") - Decimal(one["principal"]) - Decimal(
+            two["principal"]
+        ) - Decimal("100000.00")
+        # Instalment 3's interest: balance × 0.0385... / 12 at the loan's rate, half-up.
+        rate = Decimal(loan["rate_bp"]) / 10000 / 12
+        assert Decimal(after["schedule"][2]["interest"]) == (balance * rate).quantize(
+            Decimal("0.01"), rounding="ROUND_HALF_UP"
         )
+        assert sum(Decimal(i["principal"]) for i in after["schedule"]) == Decimal("600000.00")
+        assert len(after["schedule"]) == len(loan["schedule"])
+
+    async def test_shorten_term_drops_instalments_and_moves_maturity(self, desk, conn, clock):
+        loan = await disbursed(desk, conn, clock, method="equal_principal", amount="1200000.00")
+        one = loan["schedule"][0]
+        clock.set(at("2026-04-01T10:00:00+08:00"))
+        due = Decimal(one["interest"]) + Decimal(one["principal"])
+        paid = await _pay(
+            desk,
+            loan,
+            "2026-04-01",
+            f"{due + Decimal('500000.00'):.2f}",
+            prepayment_option="shorten_term",
+        )
+        # 12 × 100,000.00; after the first and 500,000.00 prepaid, 600,000.00 remain: six more
+        # instalments of 100,000.00, so the schedule ends with the seventh.
+        assert paid["prepayment_option"] == "shorten_term"
+        schedule = paid["loan"]["schedule"]
+        assert len(schedule) == 7
+        assert paid["loan"]["maturity_date"] == schedule[-1]["due_date"]
+        assert [i["principal"] for i in schedule[1:]] == ["100000.00"] * 6
 
     async def test_overpayment_is_422_and_changes_nothing(self, desk, conn, clock):
         loan = await disbursed(desk, conn, clock, method="interest_only_bullet", amount="100000.00")
@@ -65,8 +115,8 @@ class TestAllocation:
             json={"paid_on": "2026-04-10", "amount": f"{limit + Decimal('0.01'):.2f}"},
             headers=desk.officer,
         )
-        assert response.status_code == 422
-        assert problem_of(response)["outstanding"] == f"{limit:.2f}"
+        assert response.status_code == 422 and slug(response) == "overpayment"
+        assert problem_of(response)["payoff_amount"] == f"{limit:.2f}"
         unchanged = (await desk.client.get(f"/v1/loans/{loan['id']}", headers=desk.officer)).json()
         assert unchanged["version"] == loan["version"]
         assert all(i["paid_interest"] == "0.00" for i in unchanged["schedule"])
@@ -140,8 +190,14 @@ class TestDaysPastDueAndDefault:
         loan = await disbursed(desk, conn, clock, method="equal_principal")
         clock.set(at("2026-05-01T10:00:00+08:00"))
         first = loan["schedule"][0]
-        due = f"{Decimal(first['interest']) + Decimal(first['principal']):.2f}"
-        await _pay(desk, loan, "2026-04-20", due)
+        # Ten days late: penalty interest on the principal first.
+        quote = await desk.client.get(
+            f"/v1/loans/{loan['id']}", params={"as_of": "2026-04-20"}, headers=desk.officer
+        )
+        penalty = Decimal(quote.json()["penalty_interest_due"])
+        assert penalty > 0
+        due = Decimal(first["interest"]) + Decimal(first["principal"]) + penalty
+        await _pay(desk, loan, "2026-04-20", f"{due:.2f}")
 
         async def read(as_of):
             response = await desk.client.get(
@@ -157,9 +213,13 @@ class TestDaysPastDueAndDefault:
     async def test_as_of_before_a_back_dated_payoff_shows_the_loan_active(self, desk, conn, clock):
         loan = await disbursed(desk, conn, clock, method="interest_only_bullet", amount="100000.00")
         clock.set(at("2026-06-01T10:00:00+08:00"))
-        interest = Decimal(loan["schedule"][0]["interest"])
-        # Posted on 1 June, paid on 20 April (ten days after the first instalment fell due).
-        paid = await _pay(desk, loan, "2026-04-20", f"{interest + Decimal('100000.00'):.2f}")
+        # Posted on 1 June, paid on 20 April (ten days after the first instalment fell due):
+        # the payoff quote for that day, paid exactly.
+        quote = await desk.client.get(
+            f"/v1/loans/{loan['id']}/payoff", params={"on": "2026-04-20"}, headers=desk.officer
+        )
+        assert quote.status_code == 200, quote.text
+        paid = await _pay(desk, loan, "2026-04-20", quote.json()["amount"])
         assert paid["loan"]["state"] == "paid_off"
 
         async def read(as_of):

@@ -13,10 +13,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app.core.views import JsonView
-from app.loans import views
-from app.loans.repayment import allocate
-from app.loans.schedule import RepaymentMethod, build_schedule
+from app.loans import payoff, rows, views
+from app.loans.ledger import Repayment, Terms, to_fen
+from app.loans.schedule import RepaymentMethod
 from app.loans.schemas import LoanOut
+from app.loans.servicing import initial_schedule, post
+
+UPLIFT = Decimal("0.5")
 
 DISBURSED = date(2026, 1, 31)
 
@@ -62,41 +65,32 @@ def _wire(view: dict) -> dict:
 )
 def test_a_loan_view_is_exactly_its_loan_out(fen, method, months, paid_share, days_later, ending):
     principal = Decimal(fen) / 100
-    schedule = build_schedule(
-        principal=principal, rate_bp=385, term_months=months, disbursed_on=DISBURSED, method=method
-    )
+    terms = Terms(to_fen(principal), 385, method, DISBURSED, months)
+    schedule = initial_schedule(terms)
     # The schedule in the form the loan's read gives it.
-    states = views.states(
+    schedule = rows.schedule(
         ";".join(
-            f"{i.seq},{i.due_date.isoformat()},{i.principal},{i.interest},0.00,0.00"
+            f"{i.seq},{i.due_date.isoformat()},{Decimal(i.principal) / 100:.2f},"
+            f"{Decimal(i.interest) / 100:.2f},0.00,0.00,0.00,0,"
             for i in schedule
         )
     )
     as_of = DISBURSED + timedelta(days=days_later)
-    amount = (principal * paid_share / 100).quantize(Decimal("0.01"))
+    paid_on = DISBURSED + timedelta(days=paid_share)
+    amount = payoff.quote(schedule, paid_on, terms).amount * paid_share // 100
     if amount > 0:
-        allocation = allocate(installments=states, amount=amount, paid_on=DISBURSED)
-        paid = {line.seq: line for line in allocation.lines}
-        states = [
-            s._replace(
-                paid_principal=s.paid_principal + paid[s.seq].principal,
-                paid_interest=s.paid_interest + paid[s.seq].interest,
-            )
-            if s.seq in paid
-            else s
-            for s in states
-        ]
+        schedule = post(schedule, terms, Repayment(paid_on, amount)).schedule
     extra: dict[str, object] = {}
     if ending == "paid_off":
         extra["paid_off_on"] = DISBURSED + timedelta(days=100)
     elif ending == "defaulted":
         extra.update(defaulted_on=DISBURSED + timedelta(days=400), default_reason="in default")
-    view = views.loan(_row(principal, method, months, **extra), states, as_of)
+    view = views.loan(_row(principal, method, months, **extra), schedule, as_of, UPLIFT)
 
     wire = _wire(view)
     assert LoanOut.model_validate(wire).model_dump(mode="json") == wire
     assert set(wire) == set(LoanOut.model_fields)
-    assert len(wire["schedule"]) == months
+    assert len(wire["schedule"]) <= months
 
 
 def test_what_the_view_shows_as_of_a_date():
@@ -107,15 +101,19 @@ def test_what_the_view_shows_as_of_a_date():
         defaulted_on=date(2026, 9, 1),
         default_reason="in default",
     )
-    states = views.states("1,2026-02-28,1200000.00,3850.00,0.00,0.00")
-    before = _wire(views.loan(row, states, date(2026, 8, 31)))
+    states = rows.schedule("1,2026-02-28,1200000.00,3850.00,0.00,0.00,0.00,0,")
+    before = _wire(views.loan(row, states, date(2026, 8, 31), UPLIFT))
     assert (before["state"], before["defaulted_on"], before["default_reason"]) == (
         "active",
         None,
         None,
     )
     assert before["days_past_due"] == (date(2026, 8, 31) - date(2026, 2, 28)).days
-    after = _wire(views.loan(row, states, date(2026, 9, 1)))
+    # Overdue since 28 February: 184 days on 31 August, substandard; penalty interest
+    # 1,200,000 × 0.0385 × 1.5 / 360 × 184 = 35,420.00.
+    assert before["classification"] == "substandard"
+    assert before["penalty_interest_due"] == "35420.00"
+    after = _wire(views.loan(row, states, date(2026, 9, 1), UPLIFT))
     assert (after["state"], after["defaulted_on"]) == ("defaulted", "2026-09-01")
     # Timestamps at the Asia/Shanghai offset, money with two decimals, ids as strings.
     assert after["created_at"] == "2026-01-31T10:15:07.123456+08:00"

@@ -79,10 +79,15 @@ class Book:
         return response.json()
 
     async def repay(self, loan: dict, *, paid_on: str, amount: str | None = None) -> dict:
-        """Pay the first instalment (or ``amount``) on ``paid_on``."""
+        """Pay the first instalment, with any penalty interest it owes by then (or
+        ``amount``) on ``paid_on``."""
         if amount is None:
             first = loan["schedule"][0]
-            amount = str(Decimal(first["principal"]) + Decimal(first["interest"]))
+            then = await self.desk.client.get(
+                f"/v1/loans/{loan['id']}", params={"as_of": paid_on}, headers=self.desk.officer
+            )
+            penalty = Decimal(then.json()["penalty_interest_due"])
+            amount = str(Decimal(first["principal"]) + Decimal(first["interest"]) + penalty)
         response = await self.desk.client.post(
             f"/v1/loans/{loan['id']}/repayments",
             json={"paid_on": paid_on, "amount": amount},

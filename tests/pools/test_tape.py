@@ -57,6 +57,7 @@ class TestTape:
         assert len(two["registration_nos"].split(";")) == 2
         assert two["district_code"] == "440307" and two["industry"] == "biomedicine"
         assert two["cut_off_date"] == "2025-01-31" and two["days_past_due"] == "0"
+        assert two["classification"] == "normal"
         assert two["remaining_months"] == "12" and two["original_balance"] == "3000000.00"
         assert two["application_reference"].startswith("ZCR-")
         assert by_id[loans[2]["id"]]["cut_off_balance"] == "2000000.00"

@@ -75,6 +75,7 @@ ACCESS: dict[tuple[str, str], frozenset[Role]] = {
     ("GET", "/v1/loans/{loan_id}"): BANK,
     ("POST", "/v1/loans/{loan_id}/repayments"): roles(OFFICER),
     ("POST", "/v1/loans/{loan_id}/default"): roles(OFFICER),
+    ("GET", "/v1/loans/{loan_id}/payoff"): roles(OFFICER, BANK_SYSTEM, RM),
     # District subsidies: admins define programmes; the district's bureau reads and decides.
     ("POST", "/v1/subsidy-programs"): roles(ADMIN),
     ("GET", "/v1/subsidy-programs"): roles(ADMIN, BUREAU),
@@ -119,6 +120,7 @@ ACCESS: dict[tuple[str, str], frozenset[Role]] = {
     ("GET", "/v1/reports/sla"): BANK,
     ("GET", "/v1/reports/campaign"): BANK,
     ("GET", "/v1/reports/subsidies"): BANK | {BUREAU},
+    ("GET", "/v1/reports/portfolio"): BANK | {BUREAU},
     # Keys and audit: admins.
     ("POST", "/v1/api-keys"): roles(ADMIN),
     ("GET", "/v1/api-keys"): roles(ADMIN),

@@ -57,6 +57,7 @@ RM_OPERATIONS = [
     ("POST", "/v1/applications/{application_id}/withdraw", {"reason": "x"}, "application_id"),
     ("GET", "/v1/loans/{loan_id}", None, "loan_id"),
     ("GET", "/v1/loans/{loan_id}?as_of=2026-03-31", None, "loan_id"),
+    ("GET", "/v1/loans/{loan_id}/payoff", None, "loan_id"),
     ("GET", "/v1/pledges/{pledge_id}", None, "pledge_id"),
 ]
 

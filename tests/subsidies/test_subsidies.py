@@ -113,9 +113,12 @@ class TestInterestSubsidy:
             claim["id"],
         )
         assert event["district_code"] == "440307"
-        # A principal-only payment earns nothing.
+        # The next instalment's interest (the current instalment's, paid early) earns a claim;
+        # then, that interest paid, a principal-only payment earns nothing.
+        await _pay(desk, loan, "2026-04-10", f"{interest:.2f}")
+        assert len(await _claims(desk, bureau, program_id=program["id"])) == 2
         await _pay(desk, loan, "2026-04-10", "1000.00")
-        assert len(await _claims(desk, bureau, program_id=program["id"])) == 1
+        assert len(await _claims(desk, bureau, program_id=program["id"])) == 2
 
     async def test_half_fen_rounds_up(self, desk, conn, clock, make_key):
         await _program(desk, share="0.5")

@@ -1,0 +1,296 @@
+"""Repayment posting: the servicing engine's posting written back to the loan (SPEC.md 3.6).
+
+A posting reads the loan and its schedule, computes the allocation, re-amortisation and the
+loan's risk class in Python (``app.loans.allocation``), and writes the changed instalments,
+the repayment, the loan and the request's audit entries and events in one statement that takes
+effect only if the loan is still at the version read. First without a lock: the common posting
+is then a read and one write that commits by itself. A posting that must do more (a payoff
+releases the pledges, an interest payment in a subsidised district claims under the
+programme's lock), or whose loan changed meanwhile, is made again from the start under the
+loan's lock, in a transaction: concurrent postings to one loan queue there instead of failing.
+See docs/decisions/0101-loan-servicing.md.
+"""
+
+from __future__ import annotations
+
+from contextlib import nullcontext
+from datetime import date
+from decimal import Decimal
+from typing import Any, NamedTuple
+from uuid import UUID
+
+from app.core import audit, outbox
+from app.core.concurrency import check_if_match
+from app.core.context import Ctx
+from app.core.errors import ConcurrentUpdate, InvalidStateTransition
+from app.core.ids import uuid7
+from app.core.jsonutil import dumps_str
+from app.loans import ledger, repository, rows, views
+from app.loans.access import value_date, visible
+from app.loans.allocation import post
+from app.loans.classification import classify_schedule, next_change
+from app.loans.errors import Overpayment, PayoffRequired
+from app.loans.ledger import (
+    Posting,
+    PrepaymentOption,
+    Repayment,
+    Schedule,
+    outstanding_principal,
+    to_fen,
+    to_money,
+)
+from app.pledges import service as pledges_service
+from app.subsidies import claims as subsidy_claims
+
+NEVER = date(9999, 12, 31)  # a review date for a class no passing of days can change
+
+
+async def repay(
+    ctx: Ctx, *, loan_id: UUID, paid_on: date, amount: Decimal, option: str
+) -> dict[str, Any]:
+    request = _Request(loan_id, paid_on, amount, option)
+    posted = await _post(ctx, request, locked=False)
+    if posted is not None:
+        return posted
+    # Within an Idempotency-Key's unit of work (or a test's) the transaction is already open.
+    async with nullcontext() if ctx.db.in_transaction() else ctx.db.transaction():
+        posted = await _post(ctx, request, locked=True)
+        await outbox.flush(ctx)
+    assert posted is not None
+    return posted
+
+
+class _Request(NamedTuple):
+    loan_id: UUID
+    paid_on: date
+    amount: Decimal
+    option: str
+
+
+async def _read_checked(ctx: Ctx, request: _Request, *, locked: bool) -> Any:
+    """The loan, visible to the caller, active, at the If-Match version, and the value date
+    not before its disbursement or latest posting nor in the future."""
+    loan_id, paid_on = request.loan_id, request.paid_on
+    if locked:
+        row = visible(ctx, await repository.get(ctx.db, loan_id, lock=True))
+    else:
+        row = visible(ctx, await repository.get_for_posting(ctx.db, loan_id, paid_on))
+    check_if_match(ctx, row["version"])
+    if row["state"] != "active":
+        raise InvalidStateTransition(
+            f"cannot post a repayment to a loan that is {row['state']}", state=row["state"]
+        )
+    not_before, what = row["disbursed_on"], "the disbursement"
+    if row["last_paid_on"] is not None and row["last_paid_on"] > not_before:
+        not_before, what = row["last_paid_on"], "the latest repayment already posted"
+    value_date(ctx, paid_on, "paid_on", not_before=not_before, what=what)
+    return row
+
+
+def _engine_post(
+    ctx: Ctx, row: Any, schedule: Schedule, paid_on: date, amount: Decimal, option: str
+) -> Posting:
+    terms = rows.terms(row, ctx.settings.penalty_uplift)
+    try:
+        return post(schedule, terms, Repayment(paid_on, to_fen(amount), PrepaymentOption(option)))
+    except ledger.Overpayment as exc:
+        payoff = f"{to_money(exc.payoff):.2f}"
+        raise Overpayment(
+            f"more than the payoff amount: at most {payoff} may be paid on {paid_on}",
+            payoff_amount=payoff,
+        ) from None
+    except ledger.PayoffRequired as exc:
+        payoff = f"{to_money(exc.payoff):.2f}"
+        raise PayoffRequired(
+            f"this would repay all principal but not the interest accrued; "
+            f"{payoff} closes the loan on {paid_on}",
+            payoff_amount=payoff,
+        ) from None
+
+
+async def _post(ctx: Ctx, request: _Request, *, locked: bool) -> dict[str, Any] | None:
+    """The posting; unlocked, None (having written nothing) when it must be made locked."""
+    row = await _read_checked(ctx, request, locked=locked)
+    paid_on, amount, option = request.paid_on, request.amount, request.option
+    before = rows.schedule(row["schedule"])
+    posting = _engine_post(ctx, row, before, paid_on, amount, option)
+    pays_interest = posting.interest_paid > 0
+    if not locked and (posting.paid_off or (pays_interest and row["subsidised"])):
+        return None
+    repayment_id = uuid7()
+    allocation_json = rows.allocation_json(posting)
+    changes = _record(ctx, row, before, posting, repayment_id, paid_on, amount, allocation_json)
+    folded_args: list[Any] = []
+    folded = outbox.fold(ctx, folded_args, guard="updated")
+    answer = {
+        "id": repayment_id,
+        "paid_on": paid_on,
+        "amount": f"{amount:.2f}",
+        "interest_paid": f"{to_money(posting.interest_paid):.2f}",
+        "principal_paid": f"{to_money(posting.principal_paid):.2f}",
+        "penalty_interest_paid": f"{to_money(posting.penalty_paid):.2f}",
+        "prepaid_principal": f"{to_money(posting.prepaid_principal):.2f}",
+        "prepayment_option": option,
+        "allocation": allocation_json,
+    }
+    updated = await repository.record_repayment(
+        ctx.db,
+        loan_id=request.loan_id,
+        version=row["version"],
+        repayment={
+            "id": repayment_id,
+            "paid_on": paid_on,
+            "amount": amount,
+            "principal_paid": to_money(posting.principal_paid),
+            "interest_paid": to_money(posting.interest_paid),
+            "penalty_interest_paid": to_money(posting.penalty_paid),
+            "prepaid_principal": to_money(posting.prepaid_principal),
+            "prepayment_option": option,
+            "allocation": dumps_str(allocation_json),
+            "created_by": ctx.principal.key_id,
+        },
+        changed=rows.instalment_params(changes["changed"]),
+        last_seq=posting.schedule[-1].seq,
+        loan=changes["loan"],
+        folded=folded,
+        folded_args=folded_args,
+    )
+    if updated is None:
+        if not locked:
+            return None  # another posting got there first: again, under the lock
+        raise ConcurrentUpdate("the loan changed meanwhile; read it again")
+    await _consequences(ctx, row, posting, repayment_id, paid_on, claims=pays_interest and locked)
+    loan_after = dict(row)
+    loan_after.update(version=updated["version"], updated_at=updated["updated_at"])
+    if posting.paid_off:
+        loan_after.update(state="paid_off", paid_off_on=paid_on)
+    uplift = ctx.settings.penalty_uplift
+    answer["loan"] = views.loan(loan_after, posting.schedule, ctx.today, uplift)
+    return answer
+
+
+async def _consequences(
+    ctx: Ctx, row: Any, posting: Posting, repayment_id: UUID, paid_on: date, *, claims: bool
+) -> None:
+    """A payoff releases the pledges; interest paid claims under a subsidy programme. (Unlocked,
+    the posting's read found no interest subsidy programme in force in the district on the
+    value date, so there is nothing to claim and no programme to lock.)"""
+    if posting.paid_off:
+        await pledges_service.release_for_loan(
+            ctx,
+            application_id=row["application_id"],
+            on=paid_on,
+            district_code=row["district_code"],
+            reason="loan paid off",
+        )
+    if claims:
+        await subsidy_claims.on_interest_paid(
+            ctx,
+            loan=row,
+            repayment_id=repayment_id,
+            paid_on=paid_on,
+            interest=to_money(posting.interest_paid),
+        )
+
+
+def _record(
+    ctx: Ctx,
+    row: Any,
+    before: Schedule,
+    posting: Posting,
+    repayment_id: UUID,
+    paid_on: date,
+    amount: Decimal,
+    allocation_json: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """Queue the posting's audit entries and events; return what the write changes."""
+    after = posting.schedule
+    outstanding = to_money(outstanding_principal(before))
+    remaining = to_money(outstanding_principal(after))
+    paid_off_on = paid_on if posting.paid_off else None
+    if posting.paid_off:
+        cls, review_on = "normal", NEVER
+    else:
+        cls = classify_schedule(after, ctx.today, defaulted=False).value
+        review_on = next_change(after, ctx.today, defaulted=False) or NEVER
+    audit.record(
+        ctx,
+        action="loan.repayment_posted",
+        entity_type="loan",
+        entity_id=row["id"],
+        before={"outstanding_principal": outstanding},
+        after={
+            "repayment_id": repayment_id,
+            "paid_on": paid_on,
+            "amount": amount,
+            "allocation": allocation_json,
+            "prepaid_principal": to_money(posting.prepaid_principal),
+            "outstanding_principal": remaining,
+        },
+    )
+    if paid_off_on is not None:
+        _announce_payoff(ctx, row, paid_off_on)
+    announce_class_change(ctx, row, cls, reason="repayment")
+    old = {i.seq: i for i in before}
+    return {
+        "changed": [i for i in after if old.get(i.seq) != i],
+        "loan": {
+            "now": ctx.now,
+            "paid_off_on": paid_off_on,
+            "maturity_date": after[-1].due_date,
+            "classification": cls,
+            "classification_review_on": review_on,
+        },
+    }
+
+
+def _announce_payoff(ctx: Ctx, row: Any, paid_off_on: date) -> None:
+    audit.record(
+        ctx,
+        action="loan.paid_off",
+        entity_type="loan",
+        entity_id=row["id"],
+        before={"state": "active"},
+        after={"state": "paid_off", "paid_off_on": paid_off_on},
+    )
+    outbox.emit(
+        ctx,
+        "loan.paid_off",
+        {
+            "loan_id": row["id"],
+            "application_id": row["application_id"],
+            "enterprise_id": row["enterprise_id"],
+            "paid_off_on": paid_off_on,
+        },
+        district_code=row["district_code"],
+    )
+
+
+def announce_class_change(ctx: Ctx, row: Any, cls: str, *, reason: str) -> bool:
+    """Queue ``loan.classification_changed`` (and its audit entry) when ``cls`` differs from
+    the class last announced; the caller stores ``cls`` in the same transaction."""
+    if cls == row["classification"]:
+        return False
+    change = {"classification": cls, "as_of": ctx.today}
+    audit.record(
+        ctx,
+        action="loan.classification_changed",
+        entity_type="loan",
+        entity_id=row["id"],
+        before={"classification": row["classification"]},
+        after={**change, "reason": reason},
+    )
+    outbox.emit(
+        ctx,
+        "loan.classification_changed",
+        {
+            "loan_id": row["id"],
+            "application_id": row["application_id"],
+            "enterprise_id": row["enterprise_id"],
+            "previous_classification": row["classification"],
+            **change,
+            "reason": reason,
+        },
+        district_code=row["district_code"],
+    )
+    return True
