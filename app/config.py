@@ -44,6 +44,12 @@ class Settings(BaseSettings):
     # Revocation is also pushed to every process at once (LISTEN/NOTIFY); this bounds the lag
     # when that notification is missed.
     key_cache_ttl_s: float = Field(default=30.0, ge=0)
+    # The bank's OpenID Connect provider (app.core.oidc): bearer tokens are accepted when an
+    # issuer is set; role and subject are read from these claims.
+    oidc_issuer: str | None = None
+    oidc_audience: str | None = None
+    oidc_role_claim: str = "ipledge_role"
+    oidc_subject_claim: str = "ipledge_subject"
 
     # Idempotency
     idempotency_ttl_hours: int = Field(default=24, ge=1)
