@@ -3,18 +3,25 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
+# openapi-python-client, which make test runs over the OpenAPI document, in a venv of its own
+GENERATOR := $(VENV)/generator
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: install run worker test lint fmt openapi migrate key bench fuzz soak clean
+.PHONY: install run worker test lint fmt openapi migrate key bench fuzz soak clean client client-check
 
-$(STAMP): pyproject.toml constraints.txt
+$(STAMP): pyproject.toml constraints.txt clients/python/pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip==26.3
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev,embedded]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev,embedded]' -e clients/python
 	@touch $(STAMP)
 
-install: $(STAMP)
+$(GENERATOR)/.installed-stamp: clients/python/openapi-python-client.txt $(STAMP)
+	@test -x $(GENERATOR)/bin/python || $(BIN)/python -m venv $(GENERATOR)
+	$(GENERATOR)/bin/python -m pip install --quiet -r clients/python/openapi-python-client.txt
+	@touch $@
+
+install: $(STAMP) $(GENERATOR)/.installed-stamp
 
 ## make run: the API on $(HOST):$(PORT); the embedded PostgreSQL when IPLEDGE_DATABASE_URL is unset
 run: install
@@ -28,6 +35,7 @@ worker: install
 test: install
 	$(BIN)/ruff check .
 	$(BIN)/ipledge openapi --check
+	$(BIN)/python clients/python/generate.py --check
 	$(BIN)/pytest
 
 lint: install
@@ -39,6 +47,14 @@ fmt: install
 
 openapi: install
 	$(BIN)/ipledge openapi
+
+## make client: regenerate the OpenAPI document and the Python client's models and operations
+## (clients/python) from it; make client-check fails when the committed client is behind
+client: openapi
+	$(BIN)/python clients/python/generate.py
+
+client-check: install
+	$(BIN)/python clients/python/generate.py --check
 
 migrate: install
 	$(BIN)/ipledge migrate
