@@ -64,12 +64,11 @@ key: install
 	$(BIN)/ipledge keys create --role $(ROLE) $(if $(SUBJECT),--subject $(SUBJECT),)
 
 ## make demo [RELAY=1]: a guided end-to-end run against the API on $(HOST):$(PORT), printing
-## each step and where to look in /docs. For every step, in three terminals:
-##   IPLEDGE_WEBHOOKS_ALLOW_PRIVATE=true IPLEDGE_MAX_BACKDATE_DAYS=120 make run
-##   IPLEDGE_WEBHOOKS_ALLOW_PRIVATE=true make worker
-##   make demo
-## (the receiver is on 127.0.0.1; receipts are back-dated to cross a holiday and to have an
-## instalment due). RELAY=1 delivers the webhook from the demo itself, with no worker running.
+## each step and where to look in /docs, through the Python client (clients/python). After
+## `make run` on the embedded PostgreSQL every step runs; with no worker running the demo
+## delivers its webhook itself (RELAY=1: at once). A service with IPLEDGE_DATABASE_URL keeps
+## the strict defaults: give it IPLEDGE_WEBHOOKS_ALLOW_PRIVATE=true IPLEDGE_MAX_BACKDATE_DAYS=120
+## for every step.
 .PHONY: demo
 demo: install
 	$(BIN)/ipledge demo --url http://$(HOST):$(PORT) $(if $(RELAY),--relay,)

@@ -82,6 +82,17 @@ class Settings(BaseSettings):
     tape_concurrency: int = Field(default=4, ge=1, le=100)
 
 
+# Development defaults of the embedded mode (no IPLEDGE_DATABASE_URL: a developer's machine,
+# ``make run``), pinned in the environment with the embedded database's URL unless set
+# otherwise: webhooks may go to 127.0.0.1, and receipts reach back four months (far enough to
+# cross a public holiday and to book a loan whose first instalment has fallen due), so the
+# demo runs every step. A service given a database URL keeps the strict defaults above.
+EMBEDDED_DEFAULTS = {
+    "IPLEDGE_WEBHOOKS_ALLOW_PRIVATE": "true",
+    "IPLEDGE_MAX_BACKDATE_DAYS": "120",
+}
+
+
 @lru_cache
 def get_settings() -> Settings:
     return Settings()

@@ -220,3 +220,19 @@ class TestAsync:
         assert enterprise.district_code == "440307"
         keys = {r.headers["idempotency-key"] for r in script.requests}
         assert len(script.requests) == 2 and len(keys) == 1
+
+
+class TestAnyRequest:
+    def test_raw_requests_get_keys_retries_and_problems_too(self):
+        script = Script(
+            httpx.Response(503, headers={"retry-after": "1"}),
+            httpx.Response(201, json={"ok": True}, headers={"idempotent-replayed": "true"}),
+            problem(404, "not-found"),
+        )
+        api = client_for(script)
+        answer = api.request("POST", "/v1/things", json={"a": "1.00"})
+        assert answer.headers["idempotent-replayed"] == "true"
+        assert script.requests[0].headers["idempotency-key"]
+        assert script.requests[0].content == script.requests[1].content == b'{"a": "1.00"}'
+        with pytest.raises(ic.NotFound):
+            api.request("GET", "/v1/things/1")

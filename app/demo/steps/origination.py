@@ -60,7 +60,7 @@ def enterprise(run: Run) -> None:
             )
             break
         except ApiError as exc:
-            if exc.slug != "duplicate-credit-code" or attempt == 2:
+            if exc.problem_slug != "duplicate-credit-code" or attempt == 2:
                 raise
     created = response.json()
     run.enterprise = created
@@ -102,7 +102,7 @@ def _asset(run: Run, asset: Asset, holder_id: str, valued_on: date) -> str:
             created = run.api.post("/v1/ip-assets", rm, asset.body(holder_id, run.rng))
             break
         except ApiError as exc:
-            if exc.slug != "duplicate-ip-asset" or attempt == 2:
+            if exc.problem_slug != "duplicate-ip-asset" or attempt == 2:
                 raise
     valuation = {
         "value": asset.value,

@@ -67,9 +67,7 @@ def pool(run: Run) -> None:
 
 
 def _export_tape(run: Run, desk: str, pool_id: str) -> None:
-    response = run.api.request(
-        "GET", f"/v1/pools/{pool_id}/tape", key=desk, expect=(200,), accept="text/csv"
-    )
+    response = run.api.request("GET", f"/v1/pools/{pool_id}/tape", key=desk, accept="text/csv")
     rows = list(csv.reader(io.StringIO(response.text)))
     header, records = (rows[0], rows[1:]) if rows else ([], [])
     path = Path(get_settings().var_dir) / "demo" / f"tape-{pool_id}.csv"

@@ -4,6 +4,7 @@ asyncio), over the transport that authenticates, retries and raises problems."""
 from __future__ import annotations
 
 from types import TracebackType
+from typing import Any
 
 import httpx
 
@@ -25,6 +26,11 @@ class Client(Operations):
         http: httpx.Client | None = None,
     ) -> None:
         self._http = Transport(base_url, token=token, retry=retry, timeout=timeout, http=http)
+
+    def request(self, method: str, path: str, **options: Any) -> httpx.Response:
+        """Any request, with the keys, retries and problems of the operations (``json=`` for
+        a body, ``params=``, ``accept=``, ``idempotency_key=``, ``headers=``)."""
+        return self._http.request(method, path, **options)
 
     def close(self) -> None:
         self._http.close()
@@ -54,6 +60,9 @@ class AsyncClient(AsyncOperations):
         http: httpx.AsyncClient | None = None,
     ) -> None:
         self._http = AsyncTransport(base_url, token=token, retry=retry, timeout=timeout, http=http)
+
+    async def request(self, method: str, path: str, **options: Any) -> httpx.Response:
+        return await self._http.request(method, path, **options)
 
     async def aclose(self) -> None:
         await self._http.aclose()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json as _json
 import random
 import time
 import uuid
@@ -115,6 +116,7 @@ class _Calls:
         params: Mapping[str, Any] | None = None,
         body: BaseModel | Mapping[str, Any] | None = None,
         body_model: type[BaseModel] | None = None,
+        json: Any = None,
         accept: str = "application/json",
         idempotency_key: str | None = None,
         headers: Mapping[str, str] | None = None,
@@ -129,6 +131,9 @@ class _Calls:
                 assert body_model is not None
                 body = body_model.model_validate(body)
             content = body.model_dump_json(exclude_unset=True, by_alias=True).encode()
+        elif json is not None:
+            content = _json.dumps(json, ensure_ascii=False).encode()
+        if content is not None:
             sent["Content-Type"] = "application/json"
         if method == "POST":
             sent[IDEMPOTENCY_KEY] = idempotency_key or str(uuid.uuid4())
@@ -136,8 +141,6 @@ class _Calls:
         return Prepared(method, path, query, content, sent)
 
     def read(self, response: httpx.Response, result: Any) -> Any:
-        if response.status_code >= 400:
-            raise Problem.from_response(response)
         if result is None:
             return None
         if result is str:
@@ -167,7 +170,16 @@ class Transport(_Calls):
     @overload
     def call(self, method: str, path: str, *, response: None, **options: Any) -> None: ...
     def call(self, method: str, path: str, *, response: Any, **options: Any) -> Any:
-        prepared = self.prepare(method, path, **options)
+        return self.read(self.send(self.prepare(method, path, **options)), response)
+
+    def request(self, method: str, path: str, **options: Any) -> httpx.Response:
+        """Any request, with the same keys, retries and problems as the operations: for an
+        operation newer than this client, or to read an answer's headers. ``json=`` is the
+        body; the other options are ``prepare``'s."""
+        return self.send(self.prepare(method, path, **options))
+
+    def send(self, prepared: Prepared) -> httpx.Response:
+        """The answer, after the retries it deserves; a problem is raised."""
         for attempt in range(self.retry.attempts):
             last = attempt + 1 == self.retry.attempts
             try:
@@ -186,7 +198,9 @@ class Transport(_Calls):
             if _retryable(answer) and not last:
                 self._sleep(self.retry.delay(attempt, answer))
                 continue
-            return self.read(answer, response)
+            if answer.status_code >= 400:
+                raise Problem.from_response(answer)
+            return answer
         raise AssertionError("unreachable")  # pragma: no cover
 
     def close(self) -> None:
@@ -213,7 +227,16 @@ class AsyncTransport(_Calls):
     @overload
     async def call(self, method: str, path: str, *, response: None, **options: Any) -> None: ...
     async def call(self, method: str, path: str, *, response: Any, **options: Any) -> Any:
-        prepared = self.prepare(method, path, **options)
+        return self.read(await self.send(self.prepare(method, path, **options)), response)
+
+    async def request(self, method: str, path: str, **options: Any) -> httpx.Response:
+        """Any request, with the same keys, retries and problems as the operations: for an
+        operation newer than this client, or to read an answer's headers. ``json=`` is the
+        body; the other options are ``prepare``'s."""
+        return await self.send(self.prepare(method, path, **options))
+
+    async def send(self, prepared: Prepared) -> httpx.Response:
+        """The answer, after the retries it deserves; a problem is raised."""
         for attempt in range(self.retry.attempts):
             last = attempt + 1 == self.retry.attempts
             try:
@@ -232,7 +255,9 @@ class AsyncTransport(_Calls):
             if _retryable(answer) and not last:
                 await asyncio.sleep(self.retry.delay(attempt, answer))
                 continue
-            return self.read(answer, response)
+            if answer.status_code >= 400:
+                raise Problem.from_response(answer)
+            return answer
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def aclose(self) -> None:
