@@ -16,6 +16,8 @@ its webhook endpoint when it ends, since its receiver goes with it.
 
 from __future__ import annotations
 
+import httpx
+
 from app.demo.client import Api, ApiError, Unreachable, field_errors
 from app.demo.console import Out, Outcome
 from app.demo.dates import REACH_BACK_DAYS
@@ -52,8 +54,8 @@ def run_demo(options: Options) -> int:
     run = Run(api=api, out=out, options=options, today=today)
     try:
         outcomes = _steps(run)
-    except (Fatal, Unreachable) as exc:
-        out.error(str(exc))
+    except (Fatal, Unreachable, httpx.TransportError) as exc:
+        out.error(str(exc) or type(exc).__name__)
         return 2
     finally:
         _tidy(run)
@@ -113,13 +115,11 @@ def _tidy(run: Run) -> None:
     otherwise retry deliveries to it for hours."""
     if run.endpoint_id is not None:
         try:
-            run.api.post(
-                f"/v1/webhook-endpoints/{run.endpoint_id}/disable",
-                run.admin,
-                {"reason": "the demo's receiver has stopped"},
+            run.as_("admin").disable_webhook_endpoint(
+                run.endpoint_id, {"reason": "the demo's receiver has stopped"}
             )
             run.out.info(f"disabled the demo's webhook endpoint {run.endpoint_id} on the way out")
-        except (ApiError, Unreachable) as exc:
+        except (ApiError, Unreachable, httpx.TransportError) as exc:
             run.out.note(f"could not disable webhook endpoint {run.endpoint_id}: {exc}")
     if run.receiver is not None:
         run.receiver.stop()
