@@ -142,11 +142,17 @@ def py_name(name: str) -> str:
     return f"{name}_" if keyword.iskeyword(name) else name
 
 
+# The document's component schemas, while operations are rendered: a reference to an enum is
+# written as its Literal (the models have no class for it).
+SCHEMAS: dict[str, Any] = {}
+
+
 def py_type(schema: dict[str, Any]) -> str:
     """The Python type of a parameter's schema."""
     ref = ref_name(schema)
     if ref is not None:
-        return f"models.{class_name(ref)}"
+        target = SCHEMAS.get(ref, {})
+        return py_type(target) if "enum" in target else f"models.{class_name(ref)}"
     if "anyOf" in schema:
         parts = [py_type(s) for s in schema["anyOf"]]
         return " | ".join(dict.fromkeys(parts))
@@ -169,7 +175,7 @@ class Operation:
         self.method = method.upper()
         self.path = path
         self.spec = spec
-        self.name = spec["operationId"]
+        self.name: str = spec["operationId"]
         params = spec.get("parameters", [])
         self.path_params = [p for p in params if p["in"] == "path"]
         self.query_params = [p for p in params if p["in"] == "query"]
@@ -306,6 +312,8 @@ def _indent(text: str, spaces: int) -> str:
 
 def operations(document: dict[str, Any]) -> list[Operation]:
     schemas = document.get("components", {}).get("schemas", {})
+    SCHEMAS.clear()
+    SCHEMAS.update(schemas)
     found = [
         Operation(method, path, spec, schemas)
         for path, item in document["paths"].items()

@@ -56,9 +56,9 @@ def keys(run: Run) -> None:
             f"admin key {key_id} created in the service's database, as "
             "`ipledge keys create --role admin` does"
         )
-    admin = run.as_("admin")
+    admin_api = run.as_("admin")
     try:
-        admin.list_api_keys(limit=1)
+        admin_api.list_api_keys(limit=1)
     except ApiError as exc:
         if exc.status in (401, 403):
             raise Fatal(
@@ -68,9 +68,7 @@ def keys(run: Run) -> None:
             ) from exc
         raise
     for role, subject in ROLES:
-        created = admin.create_api_key(
-            models.ApiKeyCreate(role=role, subject=subject, name=KEY_NAME)
-        )
+        created = admin_api.create_api_key({"role": role, "subject": subject, "name": KEY_NAME})
         run.keys[role] = created.key
         run.out.did(f"{role} key {created.id}" + (f" (subject {subject})" if subject else ""))
     run.out.fact("admin key, shown once (Authorize with it in /docs)", run.admin, strong=True)

@@ -1518,7 +1518,7 @@ class Operations:
     def list_webhook_events(
         self,
         *,
-        status: models.DeliveryStatus | None = None,
+        status: Literal["pending", "delivered", "failed"] | None = None,
         type: str | None = None,
         cursor: str | None = None,
         limit: int | None = None,
@@ -1541,7 +1541,7 @@ class Operations:
     def iter_webhook_events(
         self,
         *,
-        status: models.DeliveryStatus | None = None,
+        status: Literal["pending", "delivered", "failed"] | None = None,
         type: str | None = None,
         limit: int | None = None,
         headers: Mapping[str, str] | None = None,
@@ -3396,7 +3396,7 @@ class AsyncOperations:
     async def list_webhook_events(
         self,
         *,
-        status: models.DeliveryStatus | None = None,
+        status: Literal["pending", "delivered", "failed"] | None = None,
         type: str | None = None,
         cursor: str | None = None,
         limit: int | None = None,
@@ -3419,7 +3419,7 @@ class AsyncOperations:
     def iter_webhook_events(
         self,
         *,
-        status: models.DeliveryStatus | None = None,
+        status: Literal["pending", "delivered", "failed"] | None = None,
         type: str | None = None,
         limit: int | None = None,
         headers: Mapping[str, str] | None = None,
