@@ -18,6 +18,7 @@ nothing from it. The reason is logged by name only, never with the token.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 import unicodedata
 from collections.abc import Awaitable, Callable
@@ -76,7 +77,7 @@ async def fetch_json(url: str) -> Any:
             body += chunk
             if len(body) > MAX_DOCUMENT_BYTES:
                 raise ValueError("document too large")
-        return httpx.Response(200, content=bytes(body)).json()
+        return json.loads(bytes(body))
 
 
 def _usable_key(data: Any) -> tuple[str, jwt.PyJWK] | None:
@@ -117,7 +118,6 @@ class SigningKeys:
         self._fetched_at: float | None = None  # last successful fetch
         self._tried_at: float | None = None  # last attempt, successful or not
         self._lock = asyncio.Lock()
-        self.fetches = 0
 
     async def get(self, kid: str) -> jwt.PyJWK | None:
         now = self._clock()
@@ -133,7 +133,6 @@ class SigningKeys:
             if self._tried_at is not None and self._clock() - self._tried_at < self._interval:
                 return
             self._tried_at = self._clock()
-            self.fetches += 1
             try:
                 keys = await self._load()
             except Exception as exc:  # the provider is away: keep the keys we had
