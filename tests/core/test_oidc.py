@@ -211,6 +211,26 @@ class TestATokenActsAsAKeyOfItsRoleAndSubject:
         expected = uuid5(OIDC_ACTOR_NAMESPACE, f"{issuer.url}\nalice@bank")
         assert entries[0]["actor_key_id"] == str(expected)
 
+    async def test_a_manager_sees_their_own_applications_only(self, oidc_client, issuer, conn):
+        from tests import factories
+
+        holder = await factories.enterprise(conn)
+        asset = await factories.ip_asset(conn, holder)
+        mine = {"Authorization": f"Bearer {issuer.token('relationship_manager', 'RM900001')}"}
+        theirs = {
+            "Authorization": f"Bearer {issuer.token('relationship_manager', 'RM900002', sub='b')}"
+        }
+        created = await oidc_client.post(
+            "/v1/applications",
+            json=factories.application_body(holder, [asset]),
+            headers=mine,
+        )
+        assert created.status_code == 201, created.text
+        assert created.json()["relationship_manager_id"] == "RM900001"
+        path = f"/v1/applications/{created.json()['id']}"
+        assert (await oidc_client.get(path, headers=mine)).status_code == 200
+        assert (await oidc_client.get(path, headers=theirs)).status_code == 404
+
     async def test_a_bureau_sees_its_own_district_only(self, oidc_client, issuer):
         longgang = issuer.token("district_bureau", "440307")
         response = await _call(oidc_client, longgang, "/v1/subsidy-programs")
