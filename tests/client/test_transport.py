@@ -105,6 +105,16 @@ class TestIdempotencyKeys:
         client_for(script).create_enterprise(ENTERPRISE, idempotency_key="order-42")
         assert script.requests[0].headers["idempotency-key"] == "order-42"
 
+    def test_a_token_function_is_asked_on_every_request(self):
+        tokens = iter(["first", "second"])
+        script = Script(*[httpx.Response(200, json={"items": [], "next_cursor": None})] * 2)
+        http = httpx.Client(transport=httpx.MockTransport(script), base_url="http://svc")
+        api = ic.Client("http://svc", token=lambda: next(tokens), http=http)
+        api.list_lpr_fixings()
+        api.list_lpr_fixings()
+        sent = [r.headers["authorization"] for r in script.requests]
+        assert sent == ["Bearer first", "Bearer second"]
+
     def test_reads_carry_none(self):
         script = Script(httpx.Response(200, json={"items": [], "next_cursor": None}))
         client_for(script).list_lpr_fixings()
@@ -120,6 +130,18 @@ class TestRetries:
         api = client_for(script)
         api.put_lpr_fixing("2026-11-20", {"one_year_bp": 300, "five_year_bp": 350})
         assert api.waits == [7.0]
+
+    def test_retry_after_as_a_date(self):
+        from datetime import UTC, datetime, timedelta
+        from email.utils import format_datetime
+
+        when = format_datetime(datetime.now(UTC) + timedelta(seconds=20), usegmt=True)
+        script = Script(
+            httpx.Response(503, headers={"retry-after": when}), httpx.Response(200, json=LPR)
+        )
+        api = client_for(script)
+        api.put_lpr_fixing("2026-11-20", {"one_year_bp": 300, "five_year_bp": 350})
+        assert len(api.waits) == 1 and 17 < api.waits[0] <= 20
 
     def test_in_progress_is_waited_out_then_replayed(self):
         script = Script(problem(409, "idempotency-request-in-progress"), created_enterprise())
