@@ -3,16 +3,23 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
+# openapi-python-client, which make test runs over the OpenAPI document, in a venv of its own
+GENERATOR := $(VENV)/generator
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: install run worker test lint fmt openapi migrate key bench fuzz soak clean
+.PHONY: install run worker test lint fmt openapi migrate key bench fuzz soak clean client client-check
 
-$(STAMP): pyproject.toml constraints.txt
+$(STAMP): pyproject.toml constraints.txt clients/python/pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip==26.3
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev,embedded]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev,embedded]' -e clients/python
 	@touch $(STAMP)
+
+$(GENERATOR)/.installed-stamp: clients/python/openapi-python-client.txt $(STAMP)
+	@test -x $(GENERATOR)/bin/python || $(BIN)/python -m venv $(GENERATOR)
+	$(GENERATOR)/bin/python -m pip install --quiet -r clients/python/openapi-python-client.txt
+	@touch $@
 
 install: $(STAMP)
 
@@ -28,6 +35,7 @@ worker: install
 test: install
 	$(BIN)/ruff check .
 	$(BIN)/ipledge openapi --check
+	$(MAKE) --no-print-directory client-check
 	$(BIN)/pytest
 
 lint: install
@@ -40,6 +48,15 @@ fmt: install
 openapi: install
 	$(BIN)/ipledge openapi
 
+## make client: regenerate the OpenAPI document and the Python client's models and operations
+## (clients/python) from it; make client-check (part of make test) fails when the committed
+## client is behind, and sets up openapi-python-client, whose test checks the document with it
+client: openapi
+	$(BIN)/python clients/python/generate.py
+
+client-check: install $(GENERATOR)/.installed-stamp
+	$(BIN)/python clients/python/generate.py --check
+
 migrate: install
 	$(BIN)/ipledge migrate
 
@@ -48,12 +65,11 @@ key: install
 	$(BIN)/ipledge keys create --role $(ROLE) $(if $(SUBJECT),--subject $(SUBJECT),)
 
 ## make demo [RELAY=1]: a guided end-to-end run against the API on $(HOST):$(PORT), printing
-## each step and where to look in /docs. For every step, in three terminals:
-##   IPLEDGE_WEBHOOKS_ALLOW_PRIVATE=true IPLEDGE_MAX_BACKDATE_DAYS=120 make run
-##   IPLEDGE_WEBHOOKS_ALLOW_PRIVATE=true make worker
-##   make demo
-## (the receiver is on 127.0.0.1; receipts are back-dated to cross a holiday and to have an
-## instalment due). RELAY=1 delivers the webhook from the demo itself, with no worker running.
+## each step and where to look in /docs, through the Python client (clients/python). After
+## `make run` on the embedded PostgreSQL every step runs; with no worker running the demo
+## delivers its webhook itself (RELAY=1: at once). A service with IPLEDGE_DATABASE_URL keeps
+## the strict defaults: give it IPLEDGE_WEBHOOKS_ALLOW_PRIVATE=true IPLEDGE_MAX_BACKDATE_DAYS=120
+## for every step.
 .PHONY: demo
 demo: install
 	$(BIN)/ipledge demo --url http://$(HOST):$(PORT) $(if $(RELAY),--relay,)

@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from app.config import PROJECT_ROOT, get_settings
+from app.config import EMBEDDED_DEFAULTS, PROJECT_ROOT, get_settings
 from app.core.roles import Role
 
 # The API's event loop: asyncio's own, not uvloop. Measured here at 64 connections (one uvicorn
@@ -43,6 +43,9 @@ def _pin_database_url() -> tuple[str, bool]:
     embedded = settings.database_url is None
     url = resolve_database_url(settings)
     os.environ["IPLEDGE_DATABASE_URL"] = url
+    if embedded:
+        for name, value in EMBEDDED_DEFAULTS.items():
+            os.environ.setdefault(name, value)
     get_settings.cache_clear()
     return url, embedded
 
@@ -249,10 +252,12 @@ DEMO_HELP = (
     "applications in each approval-clock tier, a quote and approval, pledges, disbursement, a "
     "repayment with its interest-subsidy claim, the signed webhook, and a securitisation pool."
     "\n\n"
-    "For every step, start the service with IPLEDGE_WEBHOOKS_ALLOW_PRIVATE=true (the demo's "
-    "webhook receiver is on 127.0.0.1) and IPLEDGE_MAX_BACKDATE_DAYS=120 (the demo back-dates "
-    "receipts to cross a holiday and to book a loan a month back); without them it says what "
-    "it had to leave out."
+    "On the embedded PostgreSQL (make run with no IPLEDGE_DATABASE_URL) every step runs as it "
+    "is; with no worker running, the demo delivers its webhook itself. A service on a database "
+    "of its own keeps the strict defaults: start it with IPLEDGE_WEBHOOKS_ALLOW_PRIVATE=true "
+    "(the demo's webhook receiver is on 127.0.0.1) and IPLEDGE_MAX_BACKDATE_DAYS=120 (receipts "
+    "are back-dated to cross a holiday and to book a loan a month back), else the demo says "
+    "what it had to leave out."
 )
 
 
@@ -262,7 +267,7 @@ def demo(
     database_url: Annotated[
         str | None,
         typer.Option(
-            help="The service's database, for the first admin key (and --relay). Default: "
+            help="The service's database, for the first admin key and the webhook relay. Default: "
             "IPLEDGE_DATABASE_URL, else the embedded PostgreSQL that `make run` uses."
         ),
     ] = None,
@@ -278,7 +283,7 @@ def demo(
         typer.Option(
             "--relay",
             help="Deliver the webhook from this process (one relay pass at a time, as "
-            "`ipledge worker` does) instead of waiting for a worker.",
+            "`ipledge worker` does) at once, without first giving a worker a moment to.",
         ),
     ] = False,
     webhook_wait: Annotated[

@@ -45,6 +45,12 @@ class Settings(BaseSettings):
     # Revocation is also pushed to every process at once (LISTEN/NOTIFY); this bounds the lag
     # when that notification is missed.
     key_cache_ttl_s: float = Field(default=30.0, ge=0)
+    # The bank's OpenID Connect provider (app.core.oidc): bearer tokens are accepted when an
+    # issuer is set; role and subject are read from these claims.
+    oidc_issuer: str | None = None
+    oidc_audience: str | None = None
+    oidc_role_claim: str = "ipledge_role"
+    oidc_subject_claim: str = "ipledge_subject"
 
     # Idempotency
     idempotency_ttl_hours: int = Field(default=24, ge=1)
@@ -78,6 +84,17 @@ class Settings(BaseSettings):
     # Tape exports a process streams at once: each holds a database connection for its whole
     # download, so the rest wait their turn rather than drain the pool.
     tape_concurrency: int = Field(default=4, ge=1, le=100)
+
+
+# Development defaults of the embedded mode (no IPLEDGE_DATABASE_URL: a developer's machine,
+# ``make run``), pinned in the environment with the embedded database's URL unless set
+# otherwise: webhooks may go to 127.0.0.1, and receipts reach back four months (far enough to
+# cross a public holiday and to book a loan whose first instalment has fallen due), so the
+# demo runs every step. A service given a database URL keeps the strict defaults above.
+EMBEDDED_DEFAULTS = {
+    "IPLEDGE_WEBHOOKS_ALLOW_PRIVATE": "true",
+    "IPLEDGE_MAX_BACKDATE_DAYS": "120",
+}
 
 
 @lru_cache

@@ -16,7 +16,7 @@ from fastapi import FastAPI
 
 from app import routers
 from app.config import Settings, get_settings
-from app.core import auth, dispatch, problem
+from app.core import auth, dispatch, oidc, problem
 from app.core import logging as app_logging
 from app.core.middleware import RequestMiddleware
 from app.core.routing import SECURITY_SCHEMES, operation_id
@@ -92,6 +92,7 @@ def attach(app: FastAPI, runtime: Runtime) -> None:
             return await load_live_key(db, key_id)
 
     app.state.keys = auth.KeyCache(load, runtime.settings.key_cache_ttl_s)
+    app.state.keys.tokens = oidc.verifier_for(runtime.settings)
 
 
 def _document_security(app: FastAPI) -> None:
@@ -136,6 +137,9 @@ def create_app(
         description=DESCRIPTION,
         lifespan=lifespan,
         generate_unique_id_function=operation_id,
+        # One schema per model, for requests and responses alike: client generators then make
+        # one class of it (Criteria, not Criteria-Input and Criteria-Output).
+        separate_input_output_schemas=False,
         # Metrics are ours (Prometheus, /metrics); FastAPI's OpenTelemetry hooks would cost
         # every request a provider lookup for nothing.
         telemetry={"tracing": False, "metrics": False, "logs": False},

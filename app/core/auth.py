@@ -71,6 +71,8 @@ class KeyCache:
         self._ttl = ttl_s
         self._entries: dict[UUID, tuple[float, KeyRow]] = {}
         self._inflight: dict[UUID, asyncio.Future[KeyRow]] = {}
+        # Bearer tokens that are not API keys: the OpenID Connect check, when one is set up.
+        self.tokens: Callable[[str], Awaitable[Principal]] | None = None
 
     def forget(self, key_id: UUID | None = None) -> None:
         if key_id is None:
@@ -113,6 +115,8 @@ class KeyCache:
         if token is None:
             raise Unauthenticated("send Authorization: Bearer <api key>")
         parsed = parse_key(token)
+        if parsed is None and self.tokens is not None and not token.startswith(PREFIX):
+            return await self.tokens(token)
         if parsed is None:
             raise Unauthenticated("unknown API key")
         key_id, secret = parsed

@@ -16,7 +16,9 @@ its webhook endpoint when it ends, since its receiver goes with it.
 
 from __future__ import annotations
 
-from app.demo.client import Api, ApiError, Unreachable
+import httpx
+
+from app.demo.client import Api, ApiError, Unreachable, field_errors
 from app.demo.console import Out, Outcome
 from app.demo.dates import REACH_BACK_DAYS
 from app.demo.state import Failed, Fatal, Options, Run, Skip
@@ -24,8 +26,11 @@ from app.demo.steps import STEPS
 
 __all__ = ["Options", "run_demo"]
 
+# On the embedded PostgreSQL the service's development defaults let every step run; a service
+# on a database of its own keeps the strict defaults unless told otherwise.
 SERVICE_HINT = (
-    f"IPLEDGE_WEBHOOKS_ALLOW_PRIVATE=true IPLEDGE_MAX_BACKDATE_DAYS={REACH_BACK_DAYS} make run"
+    "make run   (with IPLEDGE_DATABASE_URL set, add IPLEDGE_WEBHOOKS_ALLOW_PRIVATE=true "
+    f"IPLEDGE_MAX_BACKDATE_DAYS={REACH_BACK_DAYS} for every step)"
 )
 
 
@@ -49,8 +54,8 @@ def run_demo(options: Options) -> int:
     run = Run(api=api, out=out, options=options, today=today)
     try:
         outcomes = _steps(run)
-    except (Fatal, Unreachable) as exc:
-        out.error(str(exc))
+    except (Fatal, Unreachable, httpx.TransportError) as exc:
+        out.error(str(exc) or type(exc).__name__)
         return 2
     finally:
         _tidy(run)
@@ -84,10 +89,14 @@ def _steps(run: Run) -> list[Outcome]:
             run.out.note(f"skipped: {skip}")
             outcome = Outcome(step.name, step.title, "skipped", note=str(skip))
         except ApiError as exc:
-            run.out.error(f"{exc.method} {exc.path} answered {exc.status} {exc.slug}: {exc.detail}")
-            for error in exc.field_errors():
+            run.out.error(
+                f"{exc.method} {exc.url} answered {exc.status} {exc.problem_slug}: {exc.detail}"
+            )
+            for error in field_errors(exc):
                 run.out.info(error)
-            outcome = Outcome(step.name, step.title, "failed", note=f"{exc.status} {exc.slug}")
+            outcome = Outcome(
+                step.name, step.title, "failed", note=f"{exc.status} {exc.problem_slug}"
+            )
         except Failed as exc:
             run.out.error(str(exc))
             outcome = Outcome(step.name, step.title, "failed", note=str(exc))
@@ -106,13 +115,11 @@ def _tidy(run: Run) -> None:
     otherwise retry deliveries to it for hours."""
     if run.endpoint_id is not None:
         try:
-            run.api.post(
-                f"/v1/webhook-endpoints/{run.endpoint_id}/disable",
-                run.admin,
-                {"reason": "the demo's receiver has stopped"},
+            run.as_("admin").disable_webhook_endpoint(
+                run.endpoint_id, {"reason": "the demo's receiver has stopped"}
             )
             run.out.info(f"disabled the demo's webhook endpoint {run.endpoint_id} on the way out")
-        except (ApiError, Unreachable) as exc:
+        except (ApiError, Unreachable, httpx.TransportError) as exc:
             run.out.note(f"could not disable webhook endpoint {run.endpoint_id}: {exc}")
     if run.receiver is not None:
         run.receiver.stop()

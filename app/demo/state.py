@@ -6,7 +6,10 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from uuid import UUID
+
+import ipledge_client as ic
+from ipledge_client import models
 
 from app.demo.client import Api
 from app.demo.console import Out
@@ -53,13 +56,14 @@ class Run:
     receiver: Receiver | None = None
     endpoint_id: str | None = None
     no_webhook_reason: str = ""
-    enterprise: dict[str, Any] = field(default_factory=dict)
-    asset_ids: dict[str, list[str]] = field(default_factory=dict)
-    applications: dict[str, dict[str, Any]] = field(default_factory=dict)
+    enterprise: models.EnterpriseOut | None = None
+    asset_ids: dict[str, list[UUID]] = field(default_factory=dict)
+    applications: dict[str, models.ApplicationOut] = field(default_factory=dict)
     loan_backdated: bool = False
     caveats: list[str] = field(default_factory=list)
-    loan: dict[str, Any] = field(default_factory=dict)
-    claim: dict[str, Any] = field(default_factory=dict)
+    loan: models.LoanOut | None = None
+    claim: models.ClaimOut | None = None
+    locked_pool_id: UUID | None = None
 
     def caveat(self, text: str) -> None:
         """Something the step had to leave out: it is shown, and the step counts as partial."""
@@ -68,6 +72,10 @@ class Run:
 
     def key(self, role: str) -> str:
         return self.keys[role]
+
+    def as_(self, role: str) -> ic.Client:
+        """The typed client of the demo's caller in ``role``."""
+        return self.api.as_(self.keys[role])
 
     @property
     def admin(self) -> str:

@@ -5,9 +5,10 @@
   without its access rule being written down here;
 - each route's declared roles (``@access``, and ``x-roles`` in the OpenAPI document) are the
   table's;
-- every operation, called with a key of every role, answers 403 problem+json to the roles
-  outside its set and lets the others past authorisation; with no key, a malformed, an
-  unknown or a revoked key it answers 401.
+- every operation, called with a key of every role (and with a token of the bank's identity
+  provider for every role), answers 403 problem+json to the roles outside its set and lets the
+  others past authorisation; with no key, a malformed, an unknown or a revoked key it answers
+  401.
 """
 
 from __future__ import annotations
@@ -17,8 +18,10 @@ import re
 import pytest
 from fastapi import FastAPI
 
+from app.core.oidc import OidcConfig, TokenVerifier
 from app.core.roles import Role
 from tests.conftest import problem_of
+from tests.core.oidc_issuer import AUDIENCE, running_issuer
 from tests.security.world import UNKNOWN_ID
 
 BANK_SYSTEM = Role.BANK_SYSTEM
@@ -193,6 +196,24 @@ async def role_keys(make_key):
     return {role: await make_key(role, SUBJECTS.get(role)) for role in Role}
 
 
+@pytest.fixture(scope="module")
+def identity_provider():
+    yield from running_issuer()
+
+
+@pytest.fixture(params=["api key", "oidc token"])
+async def callers(request, app, client, role_keys, identity_provider):
+    """Credentials of every role: API keys, or the bank's identity provider's tokens."""
+    if request.param == "api key":
+        return role_keys
+    config = OidcConfig(issuer=identity_provider.url, audience=AUDIENCE)
+    app.state.keys.tokens = TokenVerifier(config).authenticate
+    return {
+        role: {"Authorization": f"Bearer {identity_provider.token(role, SUBJECTS.get(role))}"}
+        for role in Role
+    }
+
+
 @pytest.fixture
 async def revoked_keys(client, make_key, role_keys):
     """A key of every role, revoked through the API."""
@@ -208,16 +229,14 @@ async def revoked_keys(client, make_key, role_keys):
 
 
 @pytest.mark.parametrize("row", sorted(TABLE), ids=lambda r: f"{r[0]} {TABLE[r][0]}")
-async def test_every_role_is_let_in_or_refused_as_the_table_says(app, client, role_keys, row):
+async def test_every_role_is_let_in_or_refused_as_the_table_says(app, client, callers, row):
     route = _app_operations(app).get(row)
     assert route is not None, f"{row[0]} {TABLE[row][0]} is not in the app yet"
     method, _ = row
     _, allowed = TABLE[row]
     url = _concrete(route.path)
     for role in Role:
-        response = await client.request(
-            method, url, json=_body_for(method), headers=role_keys[role]
-        )
+        response = await client.request(method, url, json=_body_for(method), headers=callers[role])
         if role in allowed:
             # Past authorisation: whatever the made-up id or empty body earns, it is not a
             # refusal of the key, and not a failure.

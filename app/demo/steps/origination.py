@@ -6,7 +6,10 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from decimal import Decimal
+from uuid import UUID
+
+from ipledge_client import models
 
 from app.core.schemas import SHANGHAI
 from app.demo.client import ApiError
@@ -60,15 +63,15 @@ def enterprise(run: Run) -> None:
             )
             break
         except ApiError as exc:
-            if exc.slug != "duplicate-credit-code" or attempt == 2:
+            if exc.problem_slug != "duplicate-credit-code" or attempt == 2:
                 raise
-    created = response.json()
+    created = models.EnterpriseOut.model_validate_json(response.content)
     run.enterprise = created
-    run.out.did(f"{created['name']} ({ENTERPRISE['english']}): enterprise {created['id']}")
-    run.out.fact("unified social credit code", created["credit_code"], strong=True)
+    run.out.did(f"{created.name} ({ENTERPRISE['english']}): enterprise {created.id}")
+    run.out.fact("unified social credit code", created.credit_code, strong=True)
     run.out.fact(
         "district, industry",
-        f"{created['district_code']} {ENTERPRISE['district']}, {created['industry']}, "
+        f"{created.district_code} {ENTERPRISE['district']}, {created.industry}, "
         "national high-tech enterprise",
     )
     again = run.api.request(
@@ -78,12 +81,12 @@ def enterprise(run: Run) -> None:
     run.out.did(
         "sent the same POST again with the same Idempotency-Key: "
         + ("replayed (Idempotent-Replayed: true), " if replayed else "")
-        + ("still one enterprise" if again.json()["id"] == created["id"] else "a second one!")
+        + ("still one enterprise" if again.json()["id"] == str(created.id) else "a second one!")
     )
     valued_on = _valuation_date(run)
     for planned in APPLICATIONS:
         run.asset_ids[planned.role] = [
-            _asset(run, asset, created["id"], valued_on) for asset in planned.assets
+            _asset(run, asset, created.id, valued_on) for asset in planned.assets
         ]
 
 
@@ -95,27 +98,29 @@ def _valuation_date(run: Run) -> date:
     return min(receipts) - timedelta(days=14)
 
 
-def _asset(run: Run, asset: Asset, holder_id: str, valued_on: date) -> str:
-    rm = run.key("relationship_manager")
+def _asset(run: Run, asset: Asset, holder_id: UUID, valued_on: date) -> UUID:
+    rm = run.as_("relationship_manager")
     for attempt in range(3):  # a fresh random number each time, as for the credit code
         try:
-            created = run.api.post("/v1/ip-assets", rm, asset.body(holder_id, run.rng))
+            created = rm.create_ip_asset(asset.body(str(holder_id), run.rng))
             break
         except ApiError as exc:
-            if exc.slug != "duplicate-ip-asset" or attempt == 2:
+            if exc.problem_slug != "duplicate-ip-asset" or attempt == 2:
                 raise
-    valuation = {
-        "value": asset.value,
-        "appraiser": APPRAISER,
-        "method": "income approach (收益法)",
-        "valuation_date": valued_on.isoformat(),
-    }
-    run.api.post(f"/v1/ip-assets/{created['id']}/valuations", rm, valuation)
+    rm.add_ip_asset_valuation(
+        created.id,
+        models.ValuationCreate(
+            value=Decimal(asset.value),
+            appraiser=APPRAISER,
+            method="income approach (收益法)",
+            valuation_date=valued_on,
+        ),
+    )
     run.out.did(
-        f"{created['kind']} {created['number']} 《{created['title']}》 valued at "
+        f"{created.kind} {created.number} 《{created.title}》 valued at "
         f"{cny(asset.value)} on {valued_on}"
     )
-    return created["id"]
+    return created.id
 
 
 def applications(run: Run) -> None:
@@ -125,21 +130,20 @@ def applications(run: Run) -> None:
         "holiday": (run.holiday_received_on, "16:30"),
         "large": (None, ""),
     }
-    rm = run.key("relationship_manager")
+    assert run.enterprise is not None
+    rm = run.as_("relationship_manager")
     for planned in APPLICATIONS:
-        draft = run.api.post(
-            "/v1/applications",
-            rm,
-            {
-                "enterprise_id": run.enterprise["id"],
-                "amount": planned.amount,
-                "term_months": planned.term_months,
-                "purpose": planned.purpose,
-                "ip_asset_ids": run.asset_ids[planned.role],
-            },
+        draft = rm.create_application(
+            models.ApplicationCreate(
+                enterprise_id=run.enterprise.id,
+                amount=Decimal(planned.amount),
+                term_months=planned.term_months,
+                purpose=planned.purpose,
+                ip_asset_ids=run.asset_ids[planned.role],
+            )
         )
         received_on, at = receipts[planned.role]
-        submitted, back_dated = _submit(run, draft["id"], received_on, at)
+        submitted, back_dated = _submit(run, draft.id, received_on, at)
         run.applications[planned.role] = submitted
         _show_clock(run, submitted)
         if planned.role == "approved" and back_dated:
@@ -152,12 +156,12 @@ def applications(run: Run) -> None:
             run.caveat(_no_holiday_reason(run, back_dated))
 
 
-def _crosses_holiday(run: Run, app: dict[str, Any]) -> bool:
-    sla = app["sla"]
-    if sla["deadline_date"] is None:
+def _crosses_holiday(run: Run, app: models.ApplicationOut) -> bool:
+    sla = app.sla
+    if sla is None or sla.deadline_date is None or sla.received_at is None:
         return False
-    received = _local_date(sla["received_at"])
-    return bool(holidays_crossed(run.calendar, received, date.fromisoformat(sla["deadline_date"])))
+    received = _local_date(sla.received_at)
+    return bool(holidays_crossed(run.calendar, received, sla.deadline_date))
 
 
 def _no_holiday_reason(run: Run, back_dated: bool) -> str:
@@ -176,15 +180,15 @@ def _no_holiday_reason(run: Run, back_dated: bool) -> str:
 
 
 def _submit(
-    run: Run, application_id: str, received_on: date | None, at: str
-) -> tuple[dict[str, Any], bool]:
+    run: Run, application_id: UUID, received_on: date | None, at: str
+) -> tuple[models.ApplicationOut, bool]:
     """The submitted application, and whether it was received on the back-dated date."""
-    path = f"/v1/applications/{application_id}/submit"
-    rm = run.key("relationship_manager")
+    rm = run.as_("relationship_manager")
     if received_on is None or received_on >= run.today:
-        return run.api.post(path, rm, {}), False
+        return rm.submit_application(application_id), False
+    received_at = datetime.fromisoformat(f"{received_on}T{at}:00+08:00")
     try:
-        return run.api.post(path, rm, {"received_at": f"{received_on}T{at}:00+08:00"}), True
+        return rm.submit_application(application_id, {"received_at": received_at}), True
     except ApiError as exc:
         if not exc.about("body", "received_at"):
             raise
@@ -192,33 +196,34 @@ def _submit(
     run.out.note(
         f"the service refused the receipt date {received_on} ({refusal}): received now instead"
     )
-    return run.api.post(path, rm, {}), False
+    return rm.submit_application(application_id), False
 
 
-def _local_date(timestamp: str) -> date:
-    return datetime.fromisoformat(timestamp).astimezone(SHANGHAI).date()
+def _local_date(moment: datetime) -> date:
+    return moment.astimezone(SHANGHAI).date()
 
 
-def _show_clock(run: Run, app: dict[str, Any]) -> None:
-    sla = app["sla"]
-    tier = sla["tier_working_days"]
-    received = _local_date(sla["received_at"])
+def _show_clock(run: Run, app: models.ApplicationOut) -> None:
+    sla = app.sla
+    assert sla is not None and sla.received_at is not None
+    tier = sla.tier_working_days
+    received = _local_date(sla.received_at)
     run.out.did(
-        f"{app['reference']}: {cny(app['amount'])} over {app['term_months']} months, "
-        f"{count(len(app['pledges']), 'pledge')} proposed, submitted by {RELATIONSHIP_MANAGER}"
+        f"{app.reference}: {cny(app.amount)} over {app.term_months} months, "
+        f"{count(len(app.pledges), 'pledge')} proposed, submitted by {RELATIONSHIP_MANAGER}"
     )
     run.out.fact("tier", f"{tier} working days ({TIER_NAMES.get(tier, '?')})", strong=True)
     run.out.fact("received", f"{received:%a %d %b %Y}")
-    if sla["deadline_date"] is None:
+    if sla.deadline_date is None:
         run.out.fact("deadline", "pending_calendar: it falls in a year not yet published")
     else:
-        deadline = date.fromisoformat(sla["deadline_date"])
+        deadline = sla.deadline_date
         run.out.fact("deadline", f"{deadline:%a %d %b %Y}, end of day", strong=True)
         for name, days in holidays_crossed(run.calendar, received, deadline).items():
             run.out.fact("crosses the public holiday", f"{name}, {_span(days)}", strong=True)
         for makeup in run.calendar.makeup_workdays_between(received, deadline):
             run.out.fact("counts", f"{makeup.date:%a %d %b}, a make-up working day (调休)")
-    run.out.fact("clock", sla["state"] + _clock_meaning(sla["state"]))
+    run.out.fact("clock", sla.state + _clock_meaning(sla.state))
 
 
 def _span(days: list[date]) -> str:
@@ -237,48 +242,45 @@ def _clock_meaning(state: str) -> str:
 
 
 def approval(run: Run) -> None:
-    officer = run.officer
+    officer = run.as_("credit_officer")
     app = run.applications["approved"]
-    base = f"/v1/applications/{app['id']}"
-    run.api.post(f"{base}/review", officer)
-    run.out.did(f"{app['reference']} taken under review by a credit officer")
-    quote = run.api.post(f"{base}/quotes", officer, {})
-    run.out.did(f"quote {quote['id']} for {cny(quote['amount'])}, {quote['term_months']} months")
-    run.out.fact("1-year LPR", f"{quote['lpr_bp']} bp (fixed {quote['lpr_date']})")
-    run.out.fact("spread", f"+{quote['spread_bp']} bp")
-    for component in quote["components"]:
-        run.out.fact(f"  {component['code']}", f"{component['bp']} bp  {_why(component)}")
+    officer.review_application(app.id)
+    run.out.did(f"{app.reference} taken under review by a credit officer")
+    quote = officer.create_quote(app.id)
+    run.out.did(f"quote {quote.id} for {cny(quote.amount)}, {quote.term_months} months")
+    run.out.fact("1-year LPR", f"{quote.lpr_bp} bp (fixed {quote.lpr_date})")
+    run.out.fact("spread", f"+{quote.spread_bp} bp")
+    for component in quote.components:
+        run.out.fact(f"  {component.code}", f"{component.bp} bp  {_why(component)}")
     run.out.fact(
         "discount",
-        f"{quote['discount_uncapped_bp']} bp → {quote['discount_bp']} bp "
+        f"{quote.discount_uncapped_bp} bp → {quote.discount_bp} bp "
         "(discount_uncapped_bp → discount_bp, capped at 20 bp)",
         strong=True,
     )
     run.out.fact(
         "rate",
-        f"{quote['lpr_bp']} + {quote['spread_bp']} − {quote['discount_bp']} = "
-        f"{quote['rate_bp']} bp ({quote['rate_bp'] / 100:.2f}% a year)",
+        f"{quote.lpr_bp} + {quote.spread_bp} − {quote.discount_bp} = "
+        f"{quote.rate_bp} bp ({quote.rate_bp / 100:.2f}% a year)",
         strong=True,
     )
-    decided = run.api.post(
-        f"{base}/decision", officer, {"outcome": "approved", "quote_id": quote["id"]}
-    )
+    decided = officer.decide_application(app.id, {"outcome": "approved", "quote_id": quote.id})
     run.applications["approved"] = decided
     run.out.did(
-        f"approved {cny(decided['approved_amount'])} at {decided['rate_bp']} bp: the quote's "
+        f"approved {cny(decided.approved_amount)} at {decided.rate_bp} bp: the quote's "
         "rate is locked"
     )
-    sla = decided["sla"]
+    state = decided.sla.state if decided.sla is not None else "?"
     meaning = {
         "met": " (decided by the deadline)",
         "missed": " (decided after the deadline: the receipt was back-dated a month)",
-    }.get(sla["state"], "")
-    run.out.fact("clock", sla["state"] + meaning)
+    }.get(state, "")
+    run.out.fact("clock", state + meaning)
 
 
-def _why(component: dict[str, Any]) -> str:
-    facts = component["facts"]
-    code = component["code"]
+def _why(component: models.QuoteComponentOut) -> str:
+    facts = component.facts
+    code = component.code
     if code == "pledge_coverage":
         return (
             f"valuations {cny(facts['counted_valuation_total'])} = "

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import importlib.util
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, Literal
+
+from ipledge_client import models
 
 from app.demo import database
 from app.demo.client import ApiError
@@ -54,8 +56,9 @@ def keys(run: Run) -> None:
             f"admin key {key_id} created in the service's database, as "
             "`ipledge keys create --role admin` does"
         )
+    admin_api = run.as_("admin")
     try:
-        run.api.get("/v1/api-keys", run.admin, limit=1)
+        admin_api.list_api_keys(limit=1)
     except ApiError as exc:
         if exc.status in (401, 403):
             raise Fatal(
@@ -65,10 +68,9 @@ def keys(run: Run) -> None:
             ) from exc
         raise
     for role, subject in ROLES:
-        body = {"role": role, "subject": subject, "name": KEY_NAME}
-        created = run.api.post("/v1/api-keys", run.admin, body)
-        run.keys[role] = created["key"]
-        run.out.did(f"{role} key {created['id']}" + (f" (subject {subject})" if subject else ""))
+        created = admin_api.create_api_key({"role": role, "subject": subject, "name": KEY_NAME})
+        run.keys[role] = created.key
+        run.out.did(f"{role} key {created.id}" + (f" (subject {subject})" if subject else ""))
     run.out.fact("admin key, shown once (Authorize with it in /docs)", run.admin, strong=True)
 
 
@@ -81,16 +83,16 @@ def setup(run: Run) -> None:
 
 def _calendar(run: Run) -> None:
     start, end = run.today - timedelta(days=REACH_BACK_DAYS), run.today + timedelta(days=40)
-    answer = run.api.get(
-        "/v1/calendar/days", run.admin, **{"from": start.isoformat(), "to": end.isoformat()}
+    answer = run.as_("admin").list_calendar_days(from_=start, to=end)
+    run.calendar = Calendar(
+        Day(item.date, item.is_working, item.kind, item.holiday_name) for item in answer.items
     )
-    run.calendar = Calendar(Day.from_api(item) for item in answer["items"])
     run.loan_dates = loan_dates(run.calendar, run.today)
     run.holiday_received_on = holiday_receipt(run.calendar, run.today)
     run.out.did(f"read the working-day calendar from {start} to {end}")
     run.out.fact("today in Asia/Shanghai", f"{run.today:%a %d %b %Y}")
-    if answer["unpublished_years"]:
-        years = ", ".join(str(y) for y in answer["unpublished_years"])
+    if answer.unpublished_years:
+        years = ", ".join(str(y) for y in answer.unpublished_years)
         run.out.info(
             f"not yet published: {years}; deadlines that reach it wait as pending_calendar "
             "until an admin imports the State Council's notice (PUT /v1/calendar/years/{year})"
@@ -98,48 +100,48 @@ def _calendar(run: Run) -> None:
 
 
 def _lpr(run: Run) -> None:
-    fixings = run.api.get("/v1/lpr", run.admin, limit=50)["items"]
-    in_force = next((f for f in fixings if date.fromisoformat(f["fixing_date"]) <= run.today), None)
+    admin = run.as_("admin")
+    fixings = admin.list_lpr_fixings(limit=50).items
+    in_force = next((f for f in fixings if f.fixing_date <= run.today), None)
     if in_force is None:
         fixing_date, one_year, five_year = LPR_FIXING
-        in_force = run.api.put(
-            f"/v1/lpr/{fixing_date}",
-            run.admin,
-            {"one_year_bp": one_year, "five_year_bp": five_year},
+        in_force = admin.put_lpr_fixing(
+            date.fromisoformat(fixing_date),
+            models.LprFixingIn(one_year_bp=one_year, five_year_bp=five_year),
         )
         run.out.did(f"recorded the LPR fixing of {fixing_date} (PUT /v1/lpr/{fixing_date})")
     else:
         run.out.did("the service already has an LPR fixing in force; it is used as it is")
     run.out.fact(
         "1-year LPR in force",
-        f"{in_force['one_year_bp']} bp ({in_force['one_year_bp'] / 100:.2f}%), "
-        f"fixed {in_force['fixing_date']}",
+        f"{in_force.one_year_bp} bp ({in_force.one_year_bp / 100:.2f}%), "
+        f"fixed {in_force.fixing_date}",
         strong=True,
     )
 
 
-def _programme(run: Run, kind: str, on: date, body: dict[str, Any]) -> dict[str, Any]:
+def _programme(
+    run: Run, kind: Literal["interest_subsidy", "risk_compensation"], on: date, body: dict[str, Any]
+) -> models.ProgramOut:
     """The district's programme of ``kind`` in force on ``on`` for that budget year, or a new
     one: each run reuses it rather than stacking programmes (every programme claims)."""
-    listed = run.api.get(
-        "/v1/subsidy-programs", run.admin, district_code=DISTRICT, kind=kind, limit=200
-    )["items"]
-    for programme in listed:
-        ends = programme["effective_to"]
+    admin = run.as_("admin")
+    for programme in admin.iter_subsidy_programs(district_code=DISTRICT, kind=kind, limit=200):
+        ends = programme.effective_to
         if (
-            programme["budget_year"] == on.year
-            and date.fromisoformat(programme["effective_from"]) <= on
-            and (ends is None or on <= date.fromisoformat(ends))
-            and (not programme["industries"] or ENTERPRISE["industry"] in programme["industries"])
+            programme.budget_year == on.year
+            and programme.effective_from <= on
+            and (ends is None or on <= ends)
+            and (not programme.industries or ENTERPRISE["industry"] in programme.industries)
         ):
-            run.out.did(f"{kind} programme in force: {programme['name']} (reused)")
+            run.out.did(f"{kind} programme in force: {programme.name} (reused)")
             return programme
-    programme = run.api.post("/v1/subsidy-programs", run.admin, body)
-    run.out.did(f"{kind} programme created: {programme['name']}")
+    programme = admin.create_subsidy_program(body)
+    run.out.did(f"{kind} programme created: {programme.name}")
     return programme
 
 
-def _cap(amount: str | None) -> str:
+def _cap(amount: object | None) -> str:
     return "no limit" if amount is None else cny(amount)
 
 
@@ -166,9 +168,9 @@ def _programmes(run: Run) -> None:
     )
     run.out.fact(
         "interest subsidy",
-        f"share {subsidy['share']} of interest paid, capped at {_cap(subsidy['cap_per_loan'])} "
-        f"a loan and {_cap(subsidy['cap_per_enterprise_year'])} an enterprise a year; budget "
-        f"{cny(subsidy['annual_budget'])}, {cny(subsidy['remaining'])} left",
+        f"share {subsidy.share} of interest paid, capped at {_cap(subsidy.cap_per_loan)} "
+        f"a loan and {_cap(subsidy.cap_per_enterprise_year)} an enterprise a year; budget "
+        f"{cny(subsidy.annual_budget)}, {cny(subsidy.remaining)} left",
     )
     risk = _programme(
         run,
@@ -188,7 +190,7 @@ def _programmes(run: Run) -> None:
     )
     run.out.fact(
         "risk compensation",
-        f"share {risk['share']} of a defaulted loan's principal; it also earns the "
+        f"share {risk.share} of a defaulted loan's principal; it also earns the "
         "district_risk_sharing pricing discount",
     )
 
@@ -204,7 +206,7 @@ def _webhook_endpoint(run: Run) -> None:
     receiver = Receiver().start()
     body = {"url": receiver.url, "event_types": WEBHOOK_EVENTS, "district_code": DISTRICT}
     try:
-        endpoint = run.api.post("/v1/webhook-endpoints", run.admin, body)
+        endpoint = run.as_("admin").create_webhook_endpoint(body)
     except ApiError as exc:
         receiver.stop()
         if not exc.about("body", "url"):
@@ -216,9 +218,9 @@ def _webhook_endpoint(run: Run) -> None:
         )
         run.out.note(f"webhook endpoint refused ({exc.detail}): {run.no_webhook_reason}")
         return
-    receiver.secret = endpoint["secret"]
-    run.receiver, run.endpoint_id = receiver, endpoint["id"]
+    receiver.secret = endpoint.secret
+    run.receiver, run.endpoint_id = receiver, str(endpoint.id)
     run.out.did(f"started the bureau's webhook receiver at {receiver.url}")
-    run.out.did(f"registered it as webhook endpoint {endpoint['id']} for district {DISTRICT}")
-    run.out.fact("events", ", ".join(endpoint["event_types"]))
-    run.out.fact("signing secret (returned once)", endpoint["secret"][:12] + "…")
+    run.out.did(f"registered it as webhook endpoint {endpoint.id} for district {DISTRICT}")
+    run.out.fact("events", ", ".join(endpoint.event_types))
+    run.out.fact("signing secret (returned once)", endpoint.secret[:12] + "…")

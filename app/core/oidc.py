@@ -1,0 +1,232 @@
+"""Bearer tokens from the bank's OpenID Connect provider.
+
+When ``IPLEDGE_OIDC_ISSUER`` and ``IPLEDGE_OIDC_AUDIENCE`` are set, a bearer token that is not an
+API key is read as a JWT signed by that issuer: RS256 or ES256 only, checked against the keys
+its discovery document (``{issuer}/.well-known/openid-configuration``) points to, with
+``exp``, ``nbf``, ``iss`` and ``aud`` enforced. The role and, for the roles that need one, the
+subject come from configurable claims; the caller then is exactly what a key of that role and
+subject would be.
+
+Signing keys are cached. A token naming a key the cache does not hold makes it fetch the key set
+again (how a provider's key rotation reaches us), but at most once per ``refresh_interval_s``,
+so a stream of made-up key ids costs the provider nothing and this process bounded work.
+
+Every refusal is the same 401 as an unknown API key, whatever went wrong: an attacker learns
+nothing from it. The reason is logged by name only, never with the token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import unicodedata
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID, uuid5
+
+import httpx
+import jwt
+import structlog
+
+from app.config import Settings
+from app.core.context import Principal
+from app.core.errors import Unauthenticated
+from app.core.roles import SUBJECT_ROLES, Role
+
+log = structlog.get_logger("ipledge.oidc")
+
+# The only signatures accepted, by key type; a key of another type or curve is never used.
+ALGORITHM_OF_KEY_TYPE = {"RSA": "RS256", "EC": "ES256"}
+LEEWAY_S = 30
+MAX_TOKEN_CHARS = 8192
+MAX_DOCUMENT_BYTES = 512 * 1024
+MAX_SUBJECT_CHARS = 255
+MAX_ROLE_SUBJECT_CHARS = 64
+# A token's principal has a stable id of its own, derived from issuer and ``sub``: the audit
+# trail's ``actor_key_id`` and the scope of its Idempotency-Keys. Anyone can recompute it:
+# uuid5(OIDC_ACTOR_NAMESPACE, "<issuer>\n<sub>").
+OIDC_ACTOR_NAMESPACE = UUID("6f1c1b0e-7d36-5b6a-9c8e-1a2b3c4d5e6f")
+UNKNOWN = "unknown API key"
+
+Fetch = Callable[[str], Awaitable[Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class OidcConfig:
+    issuer: str
+    audience: str
+    role_claim: str = "ipledge_role"
+    subject_claim: str = "ipledge_subject"
+
+
+def actor_id(issuer: str, sub: str) -> UUID:
+    return uuid5(OIDC_ACTOR_NAMESPACE, f"{issuer}\n{sub}")
+
+
+async def fetch_json(url: str) -> Any:
+    """GET a small JSON document (the discovery document, the key set)."""
+    async with (
+        httpx.AsyncClient(timeout=5.0, follow_redirects=False) as http,
+        http.stream("GET", url, headers={"Accept": "application/json"}) as response,
+    ):
+        response.raise_for_status()
+        body = bytearray()
+        async for chunk in response.aiter_bytes():
+            body += chunk
+            if len(body) > MAX_DOCUMENT_BYTES:
+                raise ValueError("document too large")
+        return json.loads(bytes(body))
+
+
+def _usable_key(data: Any) -> tuple[str, jwt.PyJWK] | None:
+    """A signing key we may use, by its ``kid``: RSA for RS256, P-256 for ES256."""
+    if not isinstance(data, dict) or not isinstance(data.get("kid"), str):
+        return None
+    algorithm = ALGORITHM_OF_KEY_TYPE.get(data.get("kty", ""))
+    if algorithm is None or data.get("use", "sig") != "sig":
+        return None
+    if data.get("alg", algorithm) != algorithm:
+        return None
+    if data["kty"] == "EC" and data.get("crv") != "P-256":
+        return None
+    try:
+        return data["kid"], jwt.PyJWK(data, algorithm=algorithm)
+    except (jwt.PyJWTError, ValueError, TypeError, KeyError):
+        return None
+
+
+class SigningKeys:
+    """The issuer's JWKS, found through its discovery document and cached."""
+
+    def __init__(
+        self,
+        issuer: str,
+        *,
+        fetch: Fetch = fetch_json,
+        refresh_interval_s: float = 30.0,
+        max_age_s: float = 3600.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._issuer = issuer.rstrip("/")
+        self._fetch = fetch
+        self._interval = refresh_interval_s
+        self._max_age = max_age_s
+        self._clock = clock
+        self._keys: dict[str, jwt.PyJWK] = {}
+        self._fetched_at: float | None = None  # last successful fetch
+        self._tried_at: float | None = None  # last attempt, successful or not
+        self._lock = asyncio.Lock()
+
+    async def get(self, kid: str) -> jwt.PyJWK | None:
+        now = self._clock()
+        stale = self._fetched_at is None or now - self._fetched_at > self._max_age
+        if stale or kid not in self._keys:
+            await self._refresh()
+        return self._keys.get(kid)
+
+    async def _refresh(self) -> None:
+        async with self._lock:
+            # Whoever waited for the lock while another refreshed uses what it fetched; and
+            # nobody fetches more often than once per interval, whatever the tokens say.
+            if self._tried_at is not None and self._clock() - self._tried_at < self._interval:
+                return
+            self._tried_at = self._clock()
+            try:
+                keys = await self._load()
+            except Exception as exc:  # the provider is away: keep the keys we had
+                log.warning("oidc key set unavailable", error=type(exc).__name__)
+                return
+            self._keys = keys
+            self._fetched_at = self._clock()
+
+    async def _load(self) -> dict[str, jwt.PyJWK]:
+        discovery = await self._fetch(f"{self._issuer}/.well-known/openid-configuration")
+        jwks_uri = discovery.get("jwks_uri") if isinstance(discovery, dict) else None
+        if not isinstance(jwks_uri, str) or not jwks_uri.startswith(("https://", "http://")):
+            raise ValueError("discovery document without a jwks_uri")
+        document = await self._fetch(jwks_uri)
+        entries = document.get("keys") if isinstance(document, dict) else None
+        if not isinstance(entries, list):
+            raise ValueError("key set without keys")
+        return dict(key for key in map(_usable_key, entries) if key is not None)
+
+
+def _text(value: Any, limit: int) -> str | None:
+    """A claim usable as a name: a non-empty string of printable characters, not too long."""
+    if not isinstance(value, str) or not value or len(value) > limit:
+        return None
+    if any(unicodedata.category(ch).startswith("C") for ch in value):
+        return None
+    return value
+
+
+class TokenVerifier:
+    def __init__(self, config: OidcConfig, keys: SigningKeys | None = None) -> None:
+        self.config = config
+        self.keys = keys or SigningKeys(config.issuer)
+
+    async def authenticate(self, token: str) -> Principal:
+        """The caller a token names, or 401 exactly as for an unknown API key."""
+        try:
+            principal = await self._verify(token)
+        except Exception as exc:  # any refusal, expected or not, is the same 401
+            log.info("bearer token refused", reason=type(exc).__name__)
+            raise Unauthenticated(UNKNOWN) from None
+        if principal is None:
+            log.info("bearer token refused", reason="claims")
+            raise Unauthenticated(UNKNOWN)
+        return principal
+
+    async def _verify(self, token: str) -> Principal | None:
+        if len(token) > MAX_TOKEN_CHARS:
+            return None
+        header = jwt.get_unverified_header(token)
+        algorithm, kid = header.get("alg"), header.get("kid")
+        if algorithm not in ALGORITHM_OF_KEY_TYPE.values() or not isinstance(kid, str):
+            return None
+        key = await self.keys.get(kid)
+        if key is None or key.algorithm_name != algorithm:
+            return None
+        claims = jwt.decode(
+            token,
+            key.key,
+            algorithms=[algorithm],
+            audience=self.config.audience,
+            issuer=self.config.issuer,
+            leeway=LEEWAY_S,
+            options={"require": ["exp", "iss", "aud", "sub"]},
+        )
+        return self._principal(claims)
+
+    def _principal(self, claims: dict[str, Any]) -> Principal | None:
+        sub = _text(claims.get("sub"), MAX_SUBJECT_CHARS)
+        role_value = claims.get(self.config.role_claim)
+        if sub is None or role_value not in {role.value for role in Role}:
+            return None
+        role = Role(role_value)
+        if role in SUBJECT_ROLES:
+            # The relationship manager's id or the bureau's district code, as on a key.
+            subject = _text(claims.get(self.config.subject_claim), MAX_ROLE_SUBJECT_CHARS)
+            if subject is None:
+                return None
+        else:
+            # Roles without a subject: the audit trail names the person signed in.
+            subject = f"oidc:{sub}"
+        return Principal(key_id=actor_id(self.config.issuer, sub), role=role, subject=subject)
+
+
+def verifier_for(settings: Settings) -> Callable[[str], Awaitable[Principal]] | None:
+    """The token check for these settings, or None when no provider is configured."""
+    if not settings.oidc_issuer:
+        return None
+    if not settings.oidc_audience:
+        raise ValueError("IPLEDGE_OIDC_ISSUER is set without IPLEDGE_OIDC_AUDIENCE")
+    config = OidcConfig(
+        issuer=settings.oidc_issuer,
+        audience=settings.oidc_audience,
+        role_claim=settings.oidc_role_claim,
+        subject_claim=settings.oidc_subject_claim,
+    )
+    return TokenVerifier(config).authenticate

@@ -1,0 +1,265 @@
+"""Bearer tokens from the bank's OpenID Connect provider (SPEC.md section 4), checked against a
+real provider: discovery document and key set served over HTTP on 127.0.0.1 by the test."""
+
+from __future__ import annotations
+
+import time
+from uuid import uuid5
+
+import pytest
+
+from app.core.oidc import (
+    OIDC_ACTOR_NAMESPACE,
+    OidcConfig,
+    SigningKeys,
+    TokenVerifier,
+    verifier_for,
+)
+from tests.conftest import make_settings, problem_of
+from tests.core.oidc_issuer import AUDIENCE, Issuer, SigningKey, running_issuer, unsigned
+
+ANY_KEY_READ = "/v1/calendar/years/2026"
+UNKNOWN_KEY = "Bearer ipk_" + "0" * 32 + "_" + "A" * 43
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def issuer():
+    yield from running_issuer()
+
+
+@pytest.fixture
+def tick() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def verifier(issuer: Issuer, tick: FakeClock) -> TokenVerifier:
+    keys = SigningKeys(issuer.url, refresh_interval_s=30.0, clock=tick)
+    return TokenVerifier(OidcConfig(issuer=issuer.url, audience=AUDIENCE), keys)
+
+
+@pytest.fixture
+async def oidc_client(app, client, verifier):
+    """The API client, with the app checking tokens of the test's provider."""
+    app.state.keys.tokens = verifier.authenticate
+    return client
+
+
+async def _call(client, token: str | None, path: str = ANY_KEY_READ):
+    headers = {} if token is None else {"Authorization": f"Bearer {token}"}
+    return await client.get(path, headers=headers)
+
+
+async def _unknown_key_problem(client) -> dict:
+    response = await client.get(ANY_KEY_READ, headers={"Authorization": UNKNOWN_KEY})
+    assert response.status_code == 401
+    return problem_of(response)
+
+
+def _same_refusal(problem: dict, unknown: dict) -> bool:
+    keys = ("type", "title", "status", "detail")
+    return {k: problem.get(k) for k in keys} == {k: unknown.get(k) for k in keys}
+
+
+class TestAValidTokenIsLetIn:
+    async def test_rs256_and_es256(self, oidc_client, issuer):
+        issuer.keys.append(SigningKey.ec("ec-1"))
+        for key in issuer.keys:
+            token = issuer.sign(issuer.claims("credit_officer"), key)
+            response = await _call(oidc_client, token)
+            assert response.status_code == 200, (key.algorithm, response.text)
+
+    async def test_a_few_seconds_of_clock_skew_are_forgiven(self, oidc_client, issuer):
+        now = int(time.time())
+        token = issuer.token("admin", exp=now - 5, nbf=now + 5, iat=now + 5)
+        assert (await _call(oidc_client, token)).status_code == 200
+
+    async def test_claims_with_other_names(self, oidc_client, issuer, verifier):
+        verifier.config = OidcConfig(
+            issuer=issuer.url, audience=AUDIENCE, role_claim="roles", subject_claim="district"
+        )
+        token = issuer.token("x", roles="district_bureau", district="440307", ipledge_role=None)
+        response = await _call(oidc_client, token, "/v1/subsidy-claims")
+        assert response.status_code == 200, response.text
+
+
+class TestEveryBadTokenIs401LikeAnUnknownKey:
+    @staticmethod
+    def forged(issuer: Issuer) -> dict[str, str]:
+        now = int(time.time())
+        good = issuer.claims("admin")
+        stranger = SigningKey.rsa(issuer.keys[0].kid)  # same kid, not the provider's key
+        return {
+            "expired": issuer.token("admin", exp=now - 120),
+            "not yet valid": issuer.token("admin", nbf=now + 120),
+            "wrong audience": issuer.token("admin", aud="another-api"),
+            "wrong issuer": issuer.token("admin", iss="https://idp.example"),
+            "no expiry": issuer.token("admin", exp=None),
+            "no sub": issuer.token("admin", sub=None),
+            "alg none": unsigned({"alg": "none", "typ": "JWT", "kid": "rsa-1"}, good),
+            "alg none, no kid": unsigned({"alg": "none", "typ": "JWT"}, good),
+            "HS256 keyed with the public key": issuer.hs256_with_public_key(good),
+            "RS384": issuer.sign(good, SigningKey("rsa-1", "RS384", issuer.keys[0].private)),
+            "signed by a stranger": issuer.sign(good, stranger),
+            "unknown kid": issuer.sign(good, SigningKey.rsa("nobody")),
+            "tampered claims": _tampered(issuer.token("credit_officer"), good),
+            "unknown role": issuer.token("superuser"),
+            "manager without subject": issuer.token("relationship_manager"),
+            "bureau with an empty subject": issuer.token("district_bureau", ""),
+            "control character in sub": issuer.token("admin", sub="a\x00b"),
+            "garbage": "not-a-token",
+            "three dots": "a.b.c",
+            "base64 garbage": "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOjF9.AAAA",
+            "huge": "e" * 20_000,
+        }
+
+    async def test_each_is_refused_exactly_as_an_unknown_key(self, oidc_client, issuer):
+        unknown = await _unknown_key_problem(oidc_client)
+        for what, token in self.forged(issuer).items():
+            response = await _call(oidc_client, token)
+            assert response.status_code == 401, (what, response.text)
+            assert _same_refusal(problem_of(response), unknown), (what, response.text)
+
+    async def test_a_provider_that_is_away_refuses_tokens_not_the_service(self, app, client):
+        away = Issuer().start()
+        token = away.token("admin")
+        away.stop()  # nobody answers at the issuer now: no key set to be had
+        config = OidcConfig(issuer=away.url, audience=AUDIENCE)
+        app.state.keys.tokens = TokenVerifier(config).authenticate
+        unknown = await _unknown_key_problem(client)
+        response = await _call(client, token)
+        assert response.status_code == 401, response.text
+        assert _same_refusal(problem_of(response), unknown)
+
+
+def _tampered(token: str, claims: dict) -> str:
+    """A genuine signature over other claims."""
+    import base64
+    import json
+
+    head, _, signature = token.split(".")
+    body = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
+    return f"{head}.{body}.{signature}"
+
+
+class TestKeyRotation:
+    async def test_a_new_key_is_fetched_when_a_token_names_it(self, oidc_client, issuer, tick):
+        assert (await _call(oidc_client, issuer.token("admin"))).status_code == 200
+        assert issuer.jwks_fetches == 1
+        # Cached: more tokens of the same key fetch nothing.
+        for _ in range(5):
+            assert (await _call(oidc_client, issuer.token("admin"))).status_code == 200
+        assert issuer.jwks_fetches == 1
+
+        rotated = SigningKey.rsa("rsa-2")
+        issuer.keys = [rotated]
+        tick.now += 31
+        token = issuer.sign(issuer.claims("admin"), rotated)
+        assert (await _call(oidc_client, token)).status_code == 200
+        assert issuer.jwks_fetches == 2
+
+    async def test_made_up_key_ids_cannot_make_it_fetch_on_every_request(
+        self, oidc_client, issuer, tick
+    ):
+        assert (await _call(oidc_client, issuer.token("admin"))).status_code == 200
+        claims = issuer.claims("admin")
+        for n in range(30):
+            token = issuer.sign(claims, SigningKey(f"made-up-{n}", "RS256", issuer.keys[0].private))
+            assert (await _call(oidc_client, token)).status_code == 401
+        assert issuer.jwks_fetches == 1
+        tick.now += 31
+        token = issuer.sign(claims, SigningKey("made-up-again", "RS256", issuer.keys[0].private))
+        assert (await _call(oidc_client, token)).status_code == 401
+        assert issuer.jwks_fetches == 2  # once per interval, at most
+
+
+class TestATokenActsAsAKeyOfItsRoleAndSubject:
+    async def test_audit_names_the_tokens_subject_and_idempotency_is_per_person(
+        self, oidc_client, issuer
+    ):
+        token = issuer.token("admin", sub="alice@bank")
+        headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": "create-officer-key"}
+        body = {"role": "credit_officer", "name": "officer desk"}
+        first = await oidc_client.post("/v1/api-keys", json=body, headers=headers)
+        assert first.status_code == 201, first.text
+        again = await oidc_client.post("/v1/api-keys", json=body, headers=headers)
+        assert again.headers.get("idempotent-replayed") == "true"
+        assert again.json()["id"] == first.json()["id"]
+
+        bob = issuer.token("admin", sub="bob@bank")
+        other = {**headers, "Authorization": f"Bearer {bob}"}
+        theirs = await oidc_client.post("/v1/api-keys", json=body, headers=other)
+        assert theirs.status_code == 201
+        assert theirs.json()["id"] != first.json()["id"]  # the same key, another person
+
+        audit = await oidc_client.get(
+            "/v1/audit-events", headers={"Authorization": f"Bearer {token}"}
+        )
+        assert audit.status_code == 200, audit.text
+        entries = [e for e in audit.json()["items"] if e["entity_id"] == first.json()["id"]]
+        assert len(entries) == 1
+        assert entries[0]["actor_subject"] == "oidc:alice@bank"
+        assert entries[0]["actor_role"] == "admin"
+        expected = uuid5(OIDC_ACTOR_NAMESPACE, f"{issuer.url}\nalice@bank")
+        assert entries[0]["actor_key_id"] == str(expected)
+
+    async def test_a_manager_sees_their_own_applications_only(self, oidc_client, issuer, conn):
+        from tests import factories
+
+        holder = await factories.enterprise(conn)
+        asset = await factories.ip_asset(conn, holder)
+        mine = {"Authorization": f"Bearer {issuer.token('relationship_manager', 'RM900001')}"}
+        theirs = {
+            "Authorization": f"Bearer {issuer.token('relationship_manager', 'RM900002', sub='b')}"
+        }
+        created = await oidc_client.post(
+            "/v1/applications",
+            json=factories.application_body(holder, [asset]),
+            headers=mine,
+        )
+        assert created.status_code == 201, created.text
+        assert created.json()["relationship_manager_id"] == "RM900001"
+        path = f"/v1/applications/{created.json()['id']}"
+        assert (await oidc_client.get(path, headers=mine)).status_code == 200
+        assert (await oidc_client.get(path, headers=theirs)).status_code == 404
+
+    async def test_a_bureau_sees_its_own_district_only(self, oidc_client, issuer):
+        longgang = issuer.token("district_bureau", "440307")
+        response = await _call(oidc_client, longgang, "/v1/subsidy-programs")
+        assert response.status_code == 200
+        forbidden = await _call(oidc_client, longgang, "/v1/loans")
+        assert forbidden.status_code == 403
+
+
+class TestSettings:
+    def test_no_issuer_no_tokens(self):
+        assert verifier_for(make_settings()) is None
+
+    def test_an_issuer_without_an_audience_does_not_start(self):
+        with pytest.raises(ValueError, match="AUDIENCE"):
+            verifier_for(make_settings(oidc_issuer="https://idp.example"))
+
+    async def test_tokens_are_unknown_keys_without_a_provider(self, client, issuer):
+        unknown = await _unknown_key_problem(client)
+        response = await _call(client, issuer.token("admin"))
+        assert response.status_code == 401
+        assert _same_refusal(problem_of(response), unknown)
+
+    async def test_attach_wires_the_provider_from_settings(self, issuer, runtime):
+        from app.main import attach, create_app
+
+        settings = make_settings(oidc_issuer=issuer.url, oidc_audience=AUDIENCE)
+        app = create_app(settings, listen=False)
+        runtime.settings = settings
+        attach(app, runtime)
+        principal = await app.state.keys.authenticate(f"Bearer {issuer.token('securitization')}")
+        assert principal.role == "securitization"
+        assert principal.subject == "oidc:user-securitization"
