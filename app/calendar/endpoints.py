@@ -20,6 +20,7 @@ from app.core.errors import NotFound, PreconditionFailed, problems
 from app.core.roles import Role
 from app.core.routing import ApiRouter, CtxDep, access, any_key
 from app.core.schemas import IsoDate
+from app.core.types import Year
 
 router = ApiRouter(prefix="/v1/calendar", tags=["calendar"])
 
@@ -52,7 +53,7 @@ async def list_calendar_days(
 
 @router.get("/years/{year}", response_model=CalendarYearOut, responses=problems(NotFound))
 @any_key
-async def get_calendar_year(year: int, ctx: CtxDep, response: Response) -> CalendarYearOut:
+async def get_calendar_year(year: Year, ctx: CtxDep, response: Response) -> CalendarYearOut:
     """A year's status, its days off on weekdays and named holidays, and its make-up working
     days. An unpublished year answers with `published: false`."""
     out = await service.get_year(ctx, year=year)
@@ -67,7 +68,7 @@ async def get_calendar_year(year: int, ctx: CtxDep, response: Response) -> Calen
 )
 @access(Role.ADMIN)
 async def publish_calendar_year(
-    year: int,
+    year: Year,
     body: CalendarYearIn,
     ctx: CtxDep,
     response: Response,

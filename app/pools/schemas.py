@@ -7,6 +7,7 @@ from uuid import UUID
 from pydantic import BaseModel, Field, model_validator
 
 from app.core.schemas import IsoDate, Money, PositiveMoney, Ratio, Share, Strict, Timestamp
+from app.core.types import Integer, Text
 from app.models.enterprise import INDUSTRIES
 
 PoolState = Literal["open", "locked", "transferred"]
@@ -18,7 +19,7 @@ class Criteria(Strict):
     """Filters on top of the default rules (active, 0 days past due at the cut-off, every
     pledge registered, in no other pool, at least 3 months from the cut-off to maturity)."""
 
-    districts: list[Annotated[str, Field(pattern=r"^\d{6}$")]] | None = Field(
+    districts: list[Annotated[Text, Field(pattern=r"^[0-9]{6}$")]] | None = Field(
         default=None, min_length=1, max_length=50, description="All districts when omitted."
     )
     industries: list[Industry] | None = Field(
@@ -26,7 +27,7 @@ class Criteria(Strict):
     )
     min_balance: Money | None = Field(default=None, description="Cut-off balance at least this.")
     max_balance: Money | None = Field(default=None, description="Cut-off balance at most this.")
-    min_remaining_months: int = Field(
+    min_remaining_months: Integer = Field(
         default=DEFAULT_MIN_REMAINING_MONTHS,
         ge=1,
         le=360,
@@ -56,7 +57,7 @@ class Limits(Strict):
 
 
 class PoolCreate(Strict):
-    name: str = Field(min_length=1, max_length=200)
+    name: Text = Field(min_length=1, max_length=200)
     cut_off_date: IsoDate = Field(
         description="Today or earlier: the facts of a tape are known ones."
     )
@@ -70,7 +71,7 @@ class PoolLoanAdd(Strict):
 
 
 class PoolTransfer(Strict):
-    spv_name: str = Field(min_length=1, max_length=200)
+    spv_name: Text = Field(min_length=1, max_length=200)
     transfer_date: IsoDate = Field(description="Not before the cut-off date, not in the future.")
 
 

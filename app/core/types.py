@@ -1,0 +1,108 @@
+"""The input types every operation shares, so that one rule holds for every field of its kind.
+
+- ``IsoDate``: every date a caller sends (body, query or path), ``YYYY-MM-DD`` and within
+  1990-01-01 … 2100-12-31. Business rules narrow it further; the bounds alone keep any date
+  arithmetic on it (deadlines, projections, ``+ timedelta``) far from ``date.max``, and keep
+  PostgreSQL's ``infinity`` and five-digit years out of the database.
+- ``AwareDatetime``: a timestamp with its offset, within the same years.
+- ``Year``: a calendar year within the same bounds.
+- ``Text`` and ``FreeText``: text that holds no control character (``FreeText``, for reasons,
+  purposes and notes, may hold line breaks) and no lone surrogate, with a maximum length.
+- ``Integer``: a JSON integer and nothing else (not ``true``, ``"12"``, ``12.0`` or ``1e1``).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime
+from typing import Annotated, Any
+
+from annotated_types import Interval
+from pydantic import AfterValidator, BeforeValidator, Strict, StringConstraints, WithJsonSchema
+
+DATE_MIN = date(1990, 1, 1)
+DATE_MAX = date(2100, 12, 31)
+TEXT_MAX = 200
+FREE_TEXT_MAX = 2000
+
+_ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+_DATE_RANGE = f"{DATE_MIN.isoformat()} … {DATE_MAX.isoformat()}"
+
+
+def _iso_date(value: Any) -> Any:
+    # Pydantic would read "0", "86400" or a number as a Unix time in 1970: a date is only
+    # ever written YYYY-MM-DD, in ASCII digits.
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and _ISO_DATE.fullmatch(value):
+        return value
+    raise ValueError("a date is written YYYY-MM-DD")
+
+
+def _date_in_range(value: date) -> date:
+    if not DATE_MIN <= value <= DATE_MAX:
+        raise ValueError(f"a date lies within {_DATE_RANGE}")
+    return value
+
+
+IsoDate = Annotated[
+    date,
+    BeforeValidator(_iso_date),
+    AfterValidator(_date_in_range),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "format": "date",
+            "description": f"YYYY-MM-DD, within {_DATE_RANGE}.",
+        },
+        mode="validation",
+    ),
+]
+"""A calendar date, ISO 8601 ``YYYY-MM-DD`` and nothing else, within 1990 … 2100."""
+
+_TIMESTAMP_MIN = datetime(1990, 1, 1, tzinfo=UTC)
+_TIMESTAMP_MAX = datetime(2101, 1, 1, tzinfo=UTC)
+
+
+def _aware(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("a timestamp needs its offset, e.g. 2026-02-13T09:30:00+08:00")
+    if not _TIMESTAMP_MIN <= value < _TIMESTAMP_MAX:
+        raise ValueError(f"a timestamp lies within {_DATE_RANGE}")
+    return value
+
+
+AwareDatetime = Annotated[datetime, AfterValidator(_aware)]
+"""An RFC 3339 timestamp with its offset, within 1990 … 2100."""
+
+Year = Annotated[int, Interval(ge=DATE_MIN.year, le=DATE_MAX.year)]
+"""A calendar year within 1990 … 2100."""
+
+
+# C0 and C1 controls, DEL, and lone surrogates (which no UTF-8 text can hold).
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+_CONTROL_BUT_LINE_BREAKS = re.compile("[\x00-\x09\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def _line(value: str) -> str:
+    if _CONTROL.search(value):
+        raise ValueError("text may not hold control characters")
+    return value
+
+
+def _free(value: str) -> str:
+    if _CONTROL_BUT_LINE_BREAKS.search(value):
+        raise ValueError("text may not hold control characters other than line breaks")
+    return value
+
+
+Text = Annotated[str, StringConstraints(max_length=TEXT_MAX), AfterValidator(_line)]
+"""One line of text: names, numbers, titles, codes. No control character; at most 200
+characters unless the field says fewer (or more)."""
+
+FreeText = Annotated[str, StringConstraints(max_length=FREE_TEXT_MAX), AfterValidator(_free)]
+"""Free text (reasons, purposes, notes): line breaks allowed, no other control character; at
+most 2000 characters unless the field says fewer."""
+
+Integer = Annotated[int, Strict()]
+"""A JSON integer: ``true``, ``"12"``, ``12.0`` and ``1e1`` are refused."""
