@@ -44,6 +44,7 @@ class Settings(BaseSettings):
     # Revocation is also pushed to every process at once (LISTEN/NOTIFY); this bounds the lag
     # when that notification is missed.
     key_cache_ttl_s: float = Field(default=30.0, ge=0)
+    key_cache_max_entries: int = Field(default=10_000, ge=1)
 
     # Idempotency
     idempotency_ttl_hours: int = Field(default=24, ge=1)
