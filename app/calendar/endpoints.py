@@ -20,7 +20,6 @@ from app.core.errors import NotFound, PreconditionFailed, problems
 from app.core.roles import Role
 from app.core.routing import ApiRouter, CtxDep, access, any_key
 from app.core.schemas import IsoDate
-from app.core.types import Year
 
 router = ApiRouter(prefix="/v1/calendar", tags=["calendar"])
 
@@ -53,7 +52,7 @@ async def list_calendar_days(
 
 @router.get("/years/{year}", response_model=CalendarYearOut, responses=problems(NotFound))
 @any_key
-async def get_calendar_year(year: Year, ctx: CtxDep, response: Response) -> CalendarYearOut:
+async def get_calendar_year(year: int, ctx: CtxDep, response: Response) -> CalendarYearOut:
     """A year's status, its days off on weekdays and named holidays, and its make-up working
     days. An unpublished year answers with `published: false`."""
     out = await service.get_year(ctx, year=year)
@@ -68,7 +67,7 @@ async def get_calendar_year(year: Year, ctx: CtxDep, response: Response) -> Cale
 )
 @access(Role.ADMIN)
 async def publish_calendar_year(
-    year: Year,
+    year: int,
     body: CalendarYearIn,
     ctx: CtxDep,
     response: Response,
@@ -86,7 +85,7 @@ async def publish_calendar_year(
 @router.put(
     "/days/{day}",
     response_model=CalendarDayOut,
-    responses=problems(NotFound, CalendarYearUnpublished),
+    responses=problems(NotFound, CalendarYearUnpublished, PreconditionFailed),
 )
 @access(Role.ADMIN)
 async def correct_calendar_day(
@@ -94,7 +93,8 @@ async def correct_calendar_day(
 ) -> CalendarDayOut:
     """Correct one date of a published year. The kind must fit the weekday: `weekend` and
     `makeup_workday` only on Saturdays and Sundays, `workday` only Monday to Friday; a
-    `holiday` (any day) needs its name."""
+    `holiday` (any day) needs its name. Honours `If-Match` with the year's version (the
+    `ETag` of its year): 412 when the year has changed since."""
     out = await publishing.correct_day(ctx, day=day, body=body)
     background.add_task(service.invalidate)
     return out

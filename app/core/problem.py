@@ -11,6 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.routing import Match
 
 from app.config import get_settings
 from app.core import jsonutil
@@ -75,6 +76,17 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     return errors
 
 
+def allowed_methods(request: Request) -> str:
+    """Every method some route of this path answers (the router's 405 names only the first
+    route that matched the path)."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches(request.scope)
+        if match is not Match.NONE:
+            methods.update(getattr(route, "methods", None) or ())
+    return ", ".join(sorted(methods))
+
+
 def install(app: FastAPI) -> None:
     async def domain_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, DomainError)
@@ -101,6 +113,8 @@ def install(app: FastAPI) -> None:
         )
         for name, value in (exc.headers or {}).items():
             response.headers[name] = value
+        if exc.status_code == 405:
+            response.headers["Allow"] = allowed_methods(request)
         return response
 
     async def database_error(request: Request, exc: Exception) -> Response:

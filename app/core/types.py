@@ -5,7 +5,6 @@
   arithmetic on it (deadlines, projections, ``+ timedelta``) far from ``date.max``, and keep
   PostgreSQL's ``infinity`` and five-digit years out of the database.
 - ``AwareDatetime``: a timestamp with its offset, within the same years.
-- ``Year``: a calendar year within the same bounds.
 - ``Text`` and ``FreeText``: text that holds no control character (``FreeText``, for reasons,
   purposes and notes, may hold line breaks) and no lone surrogate, with a maximum length.
 - ``Integer``: a JSON integer and nothing else (not ``true``, ``"12"``, ``12.0`` or ``1e1``).
@@ -17,7 +16,6 @@ import re
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
-from annotated_types import Interval
 from pydantic import AfterValidator, BeforeValidator, Strict, StringConstraints, WithJsonSchema
 
 DATE_MIN = date(1990, 1, 1)
@@ -75,8 +73,6 @@ def _aware(value: datetime) -> datetime:
 AwareDatetime = Annotated[datetime, AfterValidator(_aware)]
 """An RFC 3339 timestamp with its offset, within 1990 … 2100."""
 
-Year = Annotated[int, Interval(ge=DATE_MIN.year, le=DATE_MAX.year)]
-"""A calendar year within 1990 … 2100."""
 
 
 # C0 and C1 controls, DEL, and lone surrogates (which no UTF-8 text can hold).
