@@ -20,11 +20,13 @@ from app.core.errors import (
     PROBLEM_JSON,
     ConcurrentUpdate,
     DomainError,
+    InternalError,
     MethodNotAllowed,
     NotFound,
     ServiceUnavailable,
     ValidationFailed,
 )
+from app.core.types import DATE_MAX, DATE_MIN
 
 log = structlog.get_logger("ipledge.errors")
 
@@ -133,7 +135,24 @@ def install(app: FastAPI) -> None:
             problem = ServiceUnavailable("the database is not reachable right now")
         return problem_response(problem, request_id=_request_id(request), instance=request.url.path)
 
+    async def check_violation(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, asyncpg.exceptions.CheckViolationError)
+        name = exc.constraint_name or ""
+        if name.endswith("_in_range"):
+            # A date computed from the caller's (a deadline, a maturity) fell outside the
+            # dates the service keeps: the request asked for it, so it is the request's fault.
+            problem: DomainError = ValidationFailed(
+                f"a date this request leads to lies outside {DATE_MIN} … {DATE_MAX}"
+            )
+        else:
+            log.error(
+                "unexpected check violation", constraint=name, request_id=_request_id(request)
+            )
+            problem = InternalError("something went wrong; quote the request id to support")
+        return problem_response(problem, request_id=_request_id(request), instance=request.url.path)
+
     app.add_exception_handler(DomainError, domain_error)
+    app.add_exception_handler(asyncpg.exceptions.CheckViolationError, check_violation)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
     for exc_type in (

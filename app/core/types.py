@@ -74,7 +74,6 @@ AwareDatetime = Annotated[datetime, AfterValidator(_aware)]
 """An RFC 3339 timestamp with its offset, within 1990 … 2100."""
 
 
-
 # C0 and C1 controls, DEL, and lone surrogates (which no UTF-8 text can hold).
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 _CONTROL_BUT_LINE_BREAKS = re.compile("[\x00-\x09\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
