@@ -7,7 +7,8 @@
 - ``AwareDatetime``: a timestamp with its offset, within the same years.
 - ``Text`` and ``FreeText``: text that holds no control character (``FreeText``, for reasons,
   purposes and notes, may hold line breaks) and no lone surrogate, with a maximum length.
-- ``Integer``: a JSON integer and nothing else (not ``true``, ``"12"``, ``12.0`` or ``1e1``).
+- ``Integer``: a JSON integer and nothing else (not ``true``, ``"12"``, ``12.0`` or ``1e1``);
+  ``QueryInteger``: one in a query string, in ASCII digits.
 """
 
 from __future__ import annotations
@@ -101,3 +102,16 @@ most 2000 characters unless the field says fewer."""
 
 Integer = Annotated[int, Strict()]
 """A JSON integer: ``true``, ``"12"``, ``12.0`` and ``1e1`` are refused."""
+
+_DECIMAL_DIGITS = re.compile(r"-?[0-9]{1,18}")
+
+
+def _decimal_digits(value: Any) -> Any:
+    if isinstance(value, str) and not _DECIMAL_DIGITS.fullmatch(value):
+        raise ValueError("an integer is written in the digits 0-9, such as 50")
+    return value
+
+
+QueryInteger = Annotated[int, BeforeValidator(_decimal_digits)]
+"""An integer in a query string or path: ASCII digits only (not ``12.0``, ``1e1``, ``12_0``
+or ``１２``)."""
