@@ -12,15 +12,23 @@ so that handlers run, not only the 404 path. Each response must:
 - when it is an error, be an RFC 9457 problem (``application/problem+json`` with ``type``,
   ``title``, ``status`` equal to the response's, and ``detail``).
 
-The run is short in the normal suite (``IPLEDGE_FUZZ_EXAMPLES`` examples per operation, 12 by
+Generation leans on the edges where services break: dates are drawn from every year
+0001-9999 and, often, from the edges of the accepted range (1990-01-01 … 2100-12-31) and beyond;
+free text (every string with no format, enum or pattern) is often NUL, another control
+character. With those, the fixed-seed run of the normal suite finds
+the 500s such input once caused.
+
+The run is short in the normal suite (``IPLEDGE_FUZZ_EXAMPLES`` examples per operation, 25 by
 default, with a fixed seed); ``make fuzz`` raises the count and draws fresh examples.
 """
 
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 import os
+from datetime import date
 from typing import Any
 
 import httpx
@@ -43,14 +51,58 @@ from app.main import create_app
 from tests.conftest import make_settings as settings_with
 from tests.security.world import build_world
 
-EXAMPLES = int(os.environ.get("IPLEDGE_FUZZ_EXAMPLES", "12"))
+EXAMPLES = int(os.environ.get("IPLEDGE_FUZZ_EXAMPLES", "25"))
 # The normal suite replays the same examples every run; `make fuzz` explores.
 DERANDOMIZE = os.environ.get("IPLEDGE_FUZZ_RANDOM", "") == ""
 
 DOCUMENT = create_app(settings_with(), listen=False).openapi()
+EDGE_DATES = [
+    "0001-01-01",
+    "1000-02-29",
+    "1989-12-31",
+    "1990-01-01",
+    "2100-12-31",
+    "2101-01-01",
+    "9999-12-31",
+]
+HOSTILE_TEXT = ["\x00", "a\x00b", "\x07", "\x1b[2J", "tab\there", "\x7f", "\x85"]
+TEXT_FORMAT = "ipledge-free-text"
+schemathesis.openapi.format(
+    "date",
+    st.one_of(st.dates().map(date.isoformat), st.sampled_from(EDGE_DATES)),
+)
+schemathesis.openapi.format(
+    TEXT_FORMAT,
+    st.one_of(
+        st.text(max_size=40),
+        st.sampled_from(HOSTILE_TEXT),
+        st.tuples(st.text(max_size=10), st.sampled_from(HOSTILE_TEXT)).map("".join),
+    ),
+)
+
+
+def _free_text_marked(document: dict[str, Any]) -> dict[str, Any]:
+    """The document with every plain string (no format, enum or pattern) in the hostile-text
+    format, so that generation reaches for control characters often."""
+    marked = copy.deepcopy(document)
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if node.get("type") == "string" and not {"format", "enum", "pattern"} & node.keys():
+                node["format"] = TEXT_FORMAT
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(marked)
+    return marked
+
+
 # The key is ours to send (a valid one of the drawn role), not a parameter to fuzz.
 CONFIG = schemathesis.Config.from_dict({"generation": {"with-security-parameters": False}})
-SCHEMA = schemathesis.openapi.from_dict(DOCUMENT, config=CONFIG)
+SCHEMA = schemathesis.openapi.from_dict(_free_text_marked(DOCUMENT), config=CONFIG)
 OPERATIONS = sorted(
     f"{method.upper()} {path}"
     for path, item in DOCUMENT["paths"].items()
