@@ -208,3 +208,44 @@ async def test_operation_keeps_its_contract(client, world, label):
         case.validate_response(response, checks=CHECKS)
 
     await asyncio.to_thread(explore)
+
+
+STATEFUL_STEPS = int(os.environ.get("IPLEDGE_FUZZ_STATEFUL_EXAMPLES", "15"))
+
+
+async def test_linked_operations_keep_their_contract(client, world):
+    """Stateful: sequences of calls that feed one response's ids into the next request, along
+    the links schemathesis infers from the document (a created resource's ``id`` into the
+    operations on it), each call with a key of a role that may make it."""
+    loop = asyncio.get_running_loop()
+    base = SCHEMA.as_state_machine()
+    assert base.bundles, "no links between operations: nothing to chain"
+
+    def role_for(case: Any) -> Role:
+        documented = DOCUMENT["paths"][case.operation.path][case.operation.method]
+        allowed = [Role(r) for r in documented.get("x-roles", [Role.ADMIN.value])]
+        return Role.ADMIN if Role.ADMIN in allowed else allowed[0]
+
+    class Machine(base):  # type: ignore[misc, valid-type]
+        def call(self, case: Any, **kwargs: Any) -> Any:
+            role = role_for(case)
+            request = _request(case, world.keys[role])
+            future = asyncio.run_coroutine_threadsafe(client.request(**request), loop)
+            response = future.result(timeout=60)
+            problems = _problem_failures(response)
+            assert not problems, f"{case.as_curl_command()} as {role.value}: {problems}"
+            return schemathesis.Response.from_httpx(response, verify=False)
+
+        def validate_response(self, response: Any, case: Any, **kwargs: Any) -> None:
+            case.validate_response(response, checks=[not_a_server_error, *CHECKS[1:5]])
+
+    run = settings(
+        max_examples=STATEFUL_STEPS,
+        stateful_step_count=6,
+        deadline=None,
+        derandomize=DERANDOMIZE,
+        database=None,
+        phases=[Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
+    await asyncio.to_thread(Machine.run, settings=run)
