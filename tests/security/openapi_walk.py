@@ -71,7 +71,9 @@ class Operation:
         if body is not None:
             yield from _leaves(body, ("body",))
 
-    def request(self, headers: dict[str, str], place: Place | None = None, value: Any = None):
+    def request(
+        self, headers: dict[str, str], place: Place | None = None, value: Any = None
+    ) -> dict[str, Any]:
         """The operation's request, with ``value`` at ``place`` (a ``RAW``-wrapped string is
         written into the body as raw JSON text)."""
         path_values = {
