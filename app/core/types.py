@@ -17,7 +17,15 @@ import re
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BeforeValidator, Strict, StringConstraints, WithJsonSchema
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    GetJsonSchemaHandler,
+    Strict,
+    WithJsonSchema,
+)
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
 DATE_MIN = date(1990, 1, 1)
 DATE_MAX = date(2100, 12, 31)
@@ -92,13 +100,48 @@ def _free(value: str) -> str:
     return value
 
 
-Text = Annotated[str, StringConstraints(max_length=TEXT_MAX), AfterValidator(_line)]
-"""One line of text: names, numbers, titles, codes. No control character; at most 200
-characters unless the field says fewer (or more)."""
+def _text_max(value: str) -> str:
+    if len(value) > TEXT_MAX:
+        raise ValueError(f"at most {TEXT_MAX} characters")
+    return value
 
-FreeText = Annotated[str, StringConstraints(max_length=FREE_TEXT_MAX), AfterValidator(_free)]
+
+def _free_text_max(value: str) -> str:
+    if len(value) > FREE_TEXT_MAX:
+        raise ValueError(f"at most {FREE_TEXT_MAX} characters")
+    return value
+
+
+class _Documented:
+    """Documents a ceiling as ``maxLength`` where the field gives none of its own."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+
+    def __get_pydantic_json_schema__(
+        self, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        schema = handler(core_schema)
+        if schema.get("type") == "string":
+            schema.setdefault("maxLength", self.limit)
+        return schema
+
+
+# The ceilings are validators, not ``max_length`` constraints: a field's own
+# ``Field(max_length=...)`` (shorter, and documented as ``maxLength``) then still applies.
+Line = Annotated[str, AfterValidator(_line)]
+"""One line of text with no ceiling of its own: only for a field that sets a longer
+``max_length`` than ``Text`` allows (a URL)."""
+
+Text = Annotated[str, AfterValidator(_line), AfterValidator(_text_max), _Documented(TEXT_MAX)]
+"""One line of text: names, numbers, titles, codes, query parameters. No control character;
+at most 200 characters, or fewer where the field says so."""
+
+FreeText = Annotated[
+    str, AfterValidator(_free), AfterValidator(_free_text_max), _Documented(FREE_TEXT_MAX)
+]
 """Free text (reasons, purposes, notes): line breaks allowed, no other control character; at
-most 2000 characters unless the field says fewer."""
+most 2000 characters, or fewer where the field says so."""
 
 Integer = Annotated[int, Strict()]
 """A JSON integer: ``true``, ``"12"``, ``12.0`` and ``1e1`` are refused."""

@@ -7,12 +7,12 @@ from uuid import UUID
 from pydantic import BaseModel, Field
 
 from app.core.schemas import Strict, Timestamp
-from app.core.types import FreeText, Text
+from app.core.types import FreeText, Line, Text
 from app.webhooks.events import EVENT_TYPES
 
 
 class WebhookEndpointCreate(Strict):
-    url: Text = Field(
+    url: Line = Field(
         max_length=2048,
         description="http(s) URL; it must resolve to public addresses only.",
         examples=["https://kjj.lg.gov.cn/ipledge/webhooks"],
