@@ -20,7 +20,7 @@ from app.core.errors import NotFound, PreconditionFailed, problems
 from app.core.roles import Role
 from app.core.routing import ApiRouter, CtxDep, access, any_key
 from app.core.schemas import IsoDate
-from app.core.types import QueryInteger
+from app.core.types import ASCII_DIGITS
 
 router = ApiRouter(prefix="/v1/calendar", tags=["calendar"])
 
@@ -32,7 +32,7 @@ router = ApiRouter(prefix="/v1/calendar", tags=["calendar"])
 async def add_working_days(
     ctx: CtxDep,
     from_: Annotated[IsoDate, Query(alias="from", description="The date the period runs from.")],
-    add: Annotated[QueryInteger, Query(ge=0, le=1000, description="Working days to add.")],
+    add: Annotated[int, Query(ge=0, le=1000, description="Working days to add."), ASCII_DIGITS],
 ) -> WorkingDaysOut:
     """The `add`-th working day strictly after `from` (the first day of a period is not
     counted). 409 `calendar-year-unpublished`, with `year`, when it needs a year whose holiday

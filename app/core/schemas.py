@@ -26,9 +26,9 @@ from pydantic import (
 )
 
 from app.core.jsonutil import ExponentNumber
+from app.core.types import ASCII_DIGITS
 from app.core.types import AwareDatetime as AwareDatetime
 from app.core.types import IsoDate as IsoDate
-from app.core.types import QueryInteger
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 FEN = Decimal("0.01")
@@ -238,4 +238,4 @@ def decode_int_cursor(cursor: str | None) -> int | None:
     return int.from_bytes(_cursor_bytes(cursor, 8), "big", signed=True)
 
 
-Limit = Annotated[QueryInteger, Field(ge=1, le=200, description="Page size, at most 200.")]
+Limit = Annotated[int, Field(ge=1, le=200, description="Page size, at most 200."), ASCII_DIGITS]

@@ -8,7 +8,7 @@
 - ``Text`` and ``FreeText``: text that holds no control character (``FreeText``, for reasons,
   purposes and notes, may hold line breaks) and no lone surrogate, with a maximum length.
 - ``Integer``: a JSON integer and nothing else (not ``true``, ``"12"``, ``12.0`` or ``1e1``);
-  ``QueryInteger``: one in a query string, in ASCII digits.
+  ``ASCII_DIGITS``: one in a query string is written in ASCII digits.
 """
 
 from __future__ import annotations
@@ -155,6 +155,7 @@ def _decimal_digits(value: Any) -> Any:
     return value
 
 
-QueryInteger = Annotated[int, BeforeValidator(_decimal_digits)]
-"""An integer in a query string or path: ASCII digits only (not ``12.0``, ``1e1``, ``12_0``
-or ``１２``)."""
+ASCII_DIGITS = BeforeValidator(_decimal_digits)
+"""For an integer in a query string: ASCII digits only (not ``12.0``, ``1e1``, ``12_0`` or
+``１２``). Put it after the ``Field``/``Query`` that bounds the integer, so that the bounds are
+documented as ``minimum`` and ``maximum``."""

@@ -46,6 +46,37 @@ async def test_control_characters_are_refused_in_every_text(client, make_key, la
     assert not failures, "\n".join(failures)
 
 
+def _documented_max(place) -> int | None:
+    schema = place.schema
+    variants = schema.get("anyOf") or [schema]
+    limits = [v["maxLength"] for v in variants if "maxLength" in v]
+    return limits[0] if limits else None
+
+
+@pytest.mark.parametrize("label", operations_with("string"))
+async def test_every_text_has_a_documented_maximum_that_holds(client, make_key, label):
+    """Each text place documents its maxLength (plain text: at most 200, free text 2000,
+    unless the field says), and one character more is refused there."""
+    operation = BY_LABEL[label]
+    headers = await key_for(make_key, operation)
+    failures = []
+    for place in operation.places():
+        if place.where == "path" or kinds(place.schema) & {"date", "money", "integer"}:
+            continue
+        if "string" not in kinds(place.schema) or {"enum", "format"} & place.schema.keys():
+            continue
+        limit = _documented_max(place)
+        if limit is None:
+            if "pattern" not in place.schema:
+                failures.append(f"{place.loc}: no maxLength documented")
+            continue
+        response = await client.request(**operation.request(headers, place, "x" * (limit + 1)))
+        wrong = refused_at(response, place)
+        if wrong:
+            failures.append(f"{place.loc} at {limit + 1} characters: {wrong}")
+    assert not failures, "\n".join(failures)
+
+
 class TestFreeText:
     """Reasons, purposes and notes may hold line breaks, and nothing else of the kind."""
 
