@@ -74,11 +74,13 @@ key: install
 demo: install
 	$(BIN)/ipledge demo --url http://$(HOST):$(PORT) $(if $(RELAY),--relay,)
 
-## make fuzz [FUZZ_EXAMPLES=200]: schemathesis over every operation and role, with fresh random
+## make fuzz [FUZZ_EXAMPLES=200]: schemathesis over every operation and role, and along the links
+## between them, with fresh random
 ## examples (the short, fixed-seed run is part of make test); IPLEDGE_TEST_DATABASE_URL as for test
 FUZZ_EXAMPLES ?= 200
 fuzz: install
-	IPLEDGE_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) IPLEDGE_FUZZ_RANDOM=1 $(BIN)/pytest -p no:cacheprovider tests/fuzz
+	IPLEDGE_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) IPLEDGE_FUZZ_STATEFUL_EXAMPLES=$(FUZZ_EXAMPLES) IPLEDGE_FUZZ_RANDOM=1 \
+		$(BIN)/pytest -p no:cacheprovider tests/fuzz
 
 ## make bench: the benchmark suite against the raw-asyncpg floor (127.0.0.1 only)
 bench: install

@@ -51,6 +51,7 @@ class Settings(BaseSettings):
     oidc_audience: str | None = None
     oidc_role_claim: str = "ipledge_role"
     oidc_subject_claim: str = "ipledge_subject"
+    key_cache_max_entries: int = Field(default=10_000, ge=1)
 
     # Idempotency
     idempotency_ttl_hours: int = Field(default=24, ge=1)

@@ -91,7 +91,9 @@ def attach(app: FastAPI, runtime: Runtime) -> None:
         async with runtime.database.connection() as db:
             return await load_live_key(db, key_id)
 
-    app.state.keys = auth.KeyCache(load, runtime.settings.key_cache_ttl_s)
+    app.state.keys = auth.KeyCache(
+        load, runtime.settings.key_cache_ttl_s, runtime.settings.key_cache_max_entries
+    )
     app.state.keys.tokens = oidc.verifier_for(runtime.settings)
 
 

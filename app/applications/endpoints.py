@@ -28,6 +28,7 @@ from app.core.ids import parse_id
 from app.core.roles import Role
 from app.core.routing import ApiRouter, CtxDep, access
 from app.core.schemas import IsoDate, Limit, Page
+from app.core.types import Text
 from app.core.views import JsonView
 from app.models.enterprise import INDUSTRIES
 from app.pricing.errors import LprUnavailable
@@ -59,12 +60,12 @@ async def list_applications(
     ctx: CtxDep,
     state: ApplicationState | None = None,
     sla_state: SlaFilter | None = None,
-    district_code: Annotated[str | None, Query(pattern=r"^\d{6}$")] = None,
+    district_code: Annotated[Text | None, Query(pattern=r"^[0-9]{6}$")] = None,
     industry: Industry | None = None,
-    relationship_manager_id: Annotated[str | None, Query(max_length=64)] = None,
+    relationship_manager_id: Annotated[Text | None, Query(max_length=64)] = None,
     received_from: IsoDate | None = None,
     received_to: IsoDate | None = None,
-    cursor: str | None = None,
+    cursor: Text | None = None,
     limit: Annotated[Limit, Query()] = 50,
 ) -> JsonView:
     """Applications newest first. A relationship manager sees only their own."""

@@ -7,6 +7,7 @@ from pydantic import BaseModel, Field, model_validator
 
 from app.applications.sla import SlaState
 from app.core.schemas import AwareDatetime, IsoDate, Money, PositiveMoney, Strict, Timestamp
+from app.core.types import FreeText, Integer, Text
 from app.pricing.schemas import QuoteOut
 
 ApplicationState = Literal[
@@ -26,10 +27,10 @@ Reason = Field(min_length=1, max_length=2000)
 class ApplicationCreate(Strict):
     enterprise_id: UUID
     amount: PositiveMoney
-    term_months: int = Field(ge=1, le=60)
-    purpose: str = Field(min_length=1, max_length=2000)
+    term_months: Integer = Field(ge=1, le=60)
+    purpose: FreeText = Field(min_length=1, max_length=2000)
     ip_asset_ids: list[UUID] = Field(min_length=1, max_length=50)
-    relationship_manager_id: str | None = Field(
+    relationship_manager_id: Text | None = Field(
         default=None,
         max_length=64,
         description="Bank systems name the relationship manager; a relationship manager's own "
@@ -46,7 +47,7 @@ class SubmitBody(Strict):
 
 
 class ReasonBody(Strict):
-    reason: str = Reason
+    reason: FreeText = Reason
 
 
 class DecisionBody(Strict):
@@ -57,8 +58,8 @@ class DecisionBody(Strict):
     quote_id: UUID | None = Field(
         default=None, description="Lock this quote's rate; without it a fresh quote is taken."
     )
-    spread_bp: int | None = Field(default=None, ge=0, le=10_000)
-    reason: str | None = Field(default=None, min_length=1, max_length=2000)
+    spread_bp: Integer | None = Field(default=None, ge=0, le=10_000)
+    reason: FreeText | None = Field(default=None, min_length=1, max_length=2000)
 
     @model_validator(mode="after")
     def _outcome_fields(self) -> DecisionBody:

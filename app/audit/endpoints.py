@@ -12,6 +12,7 @@ from app.core.roles import Role
 from app.core.routing import ApiRouter, CtxDep, access
 from app.core.schemas import Limit, Page, Timestamp, decode_int_cursor, encode_cursor
 from app.core.sql import Filters
+from app.core.types import Text
 
 router = ApiRouter(prefix="/v1/audit-events", tags=["audit"])
 
@@ -34,9 +35,9 @@ class AuditEventOut(BaseModel):
 @access(Role.ADMIN)
 async def list_audit_events(
     ctx: CtxDep,
-    entity_type: str | None = None,
-    entity_id: str | None = None,
-    cursor: str | None = None,
+    entity_type: Text | None = None,
+    entity_id: Text | None = None,
+    cursor: Text | None = None,
     limit: Annotated[Limit, Query()] = 50,
 ) -> Page[AuditEventOut]:
     """The audit trail, newest first; filter by entity to see one record's whole history."""

@@ -20,6 +20,7 @@ from app.core.errors import NotFound, PreconditionFailed, problems
 from app.core.roles import Role
 from app.core.routing import ApiRouter, CtxDep, access, any_key
 from app.core.schemas import IsoDate
+from app.core.types import ASCII_DIGITS
 
 router = ApiRouter(prefix="/v1/calendar", tags=["calendar"])
 
@@ -31,7 +32,7 @@ router = ApiRouter(prefix="/v1/calendar", tags=["calendar"])
 async def add_working_days(
     ctx: CtxDep,
     from_: Annotated[IsoDate, Query(alias="from", description="The date the period runs from.")],
-    add: Annotated[int, Query(ge=0, le=1000, description="Working days to add.")],
+    add: Annotated[int, Query(ge=0, le=1000, description="Working days to add."), ASCII_DIGITS],
 ) -> WorkingDaysOut:
     """The `add`-th working day strictly after `from` (the first day of a period is not
     counted). 409 `calendar-year-unpublished`, with `year`, when it needs a year whose holiday
@@ -85,7 +86,7 @@ async def publish_calendar_year(
 @router.put(
     "/days/{day}",
     response_model=CalendarDayOut,
-    responses=problems(NotFound, CalendarYearUnpublished),
+    responses=problems(NotFound, CalendarYearUnpublished, PreconditionFailed),
 )
 @access(Role.ADMIN)
 async def correct_calendar_day(
@@ -93,7 +94,8 @@ async def correct_calendar_day(
 ) -> CalendarDayOut:
     """Correct one date of a published year. The kind must fit the weekday: `weekend` and
     `makeup_workday` only on Saturdays and Sundays, `workday` only Monday to Friday; a
-    `holiday` (any day) needs its name."""
+    `holiday` (any day) needs its name. Honours `If-Match` with the year's version (the
+    `ETag` of its year): 412 when the year has changed since."""
     out = await publishing.correct_day(ctx, day=day, body=body)
     background.add_task(service.invalidate)
     return out

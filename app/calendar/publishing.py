@@ -167,6 +167,8 @@ async def correct_day(ctx: Ctx, *, day: date, body: CalendarDayIn) -> CalendarDa
                 f"{day.year} is not published: import its notice before correcting a date",
                 year=day.year,
             )
+        # A date's version is its year's (GET /v1/calendar/years/{year} gives it as ETag).
+        _check_if_match(ctx, current["version"])
         await repository.correct_day(ctx.db, row, at=ctx.now)
         audit.record(
             ctx,

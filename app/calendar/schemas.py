@@ -5,6 +5,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.core.schemas import IsoDate, Strict, Timestamp
+from app.core.types import FreeText, Text
 
 DayKind = Literal["workday", "weekend", "holiday", "makeup_workday"]
 
@@ -57,8 +58,8 @@ class CalendarYearOut(BaseModel):
 
 class HolidayIn(Strict):
     date: IsoDate
-    name: str = Field(min_length=1, max_length=100)
-    name_zh: str | None = Field(
+    name: Text = Field(min_length=1, max_length=100)
+    name_zh: Text | None = Field(
         default=None,
         min_length=1,
         max_length=100,
@@ -73,14 +74,16 @@ class CalendarYearIn(Strict):
     makeup_workdays: list[IsoDate] = Field(
         max_length=366, description="Saturdays and Sundays worked instead (调休上班)."
     )
-    notice: str = Field(min_length=1, max_length=2000, description="The notice imported.")
+    notice: FreeText = Field(min_length=1, max_length=2000, description="The notice imported.")
 
 
 class CalendarDayIn(Strict):
     kind: DayKind
-    holiday_name: str | None = Field(default=None, min_length=1, max_length=100)
-    holiday_name_zh: str | None = Field(default=None, min_length=1, max_length=100)
-    reason: str = Field(min_length=1, max_length=1000, description="Why the date is corrected.")
+    holiday_name: Text | None = Field(default=None, min_length=1, max_length=100)
+    holiday_name_zh: Text | None = Field(default=None, min_length=1, max_length=100)
+    reason: FreeText = Field(
+        min_length=1, max_length=1000, description="Why the date is corrected."
+    )
 
 
 class CalendarDayOut(BaseModel):

@@ -2,7 +2,9 @@
 
 A key reads ``ipk_<key id>_<secret>``. The id finds the row; the secret's hash is compared with
 ``hmac.compare_digest``. Lookups are cached per process for ``key_cache_ttl_s``; a revocation is
-announced with NOTIFY so every API process forgets the key at once.
+announced with NOTIFY so every API process forgets the key at once. The cache holds at most
+``key_cache_max_entries`` keys, the least recently used leaving first, and remembers an unknown
+key for a few seconds only: a flood of made-up keys costs bounded memory.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import hashlib
 import hmac
 import secrets
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Any
 from uuid import UUID
@@ -23,6 +26,7 @@ from app.core.roles import Role
 PREFIX = "ipk_"
 NOTIFY_CHANNEL = "ipledge_api_keys"
 _NEGATIVE_TTL_S = 5.0
+DEFAULT_MAX_ENTRIES = 10_000
 
 
 def new_secret() -> tuple[str, bytes]:
@@ -66,13 +70,27 @@ Loader = Callable[[UUID], Awaitable[KeyRow]]
 
 
 class KeyCache:
-    def __init__(self, load: Loader, ttl_s: float) -> None:
+    def __init__(self, load: Loader, ttl_s: float, max_entries: int = DEFAULT_MAX_ENTRIES) -> None:
         self._load = load
         self._ttl = ttl_s
-        self._entries: dict[UUID, tuple[float, KeyRow]] = {}
+        self._max = max(1, max_entries)
+        # Least recently used first; at most ``max_entries``.
+        self._entries: OrderedDict[UUID, tuple[float, KeyRow]] = OrderedDict()
         self._inflight: dict[UUID, asyncio.Future[KeyRow]] = {}
         # Bearer tokens that are not API keys: the OpenID Connect check, when one is set up.
         self.tokens: Callable[[str], Awaitable[Principal]] | None = None
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def _remember(self, key_id: UUID, row: KeyRow) -> None:
+        ttl = self._ttl if row is not None else min(self._ttl, _NEGATIVE_TTL_S)
+        if ttl <= 0:
+            return
+        self._entries[key_id] = (time.monotonic() + ttl, row)
+        self._entries.move_to_end(key_id)
+        while len(self._entries) > self._max:
+            self._entries.popitem(last=False)
 
     def forget(self, key_id: UUID | None = None) -> None:
         if key_id is None:
@@ -84,6 +102,7 @@ class KeyCache:
         now = time.monotonic()
         hit = self._entries.get(key_id)
         if hit is not None and hit[0] > now:
+            self._entries.move_to_end(key_id)
             return hit[1]
         pending = self._inflight.get(key_id)
         if pending is not None:
@@ -98,9 +117,7 @@ class KeyCache:
         self._inflight[key_id] = future
         try:
             row = await self._load(key_id)
-            ttl = self._ttl if row is not None else min(self._ttl, _NEGATIVE_TTL_S)
-            if ttl > 0:
-                self._entries[key_id] = (time.monotonic() + ttl, row)
+            self._remember(key_id, row)
             future.set_result(row)
             return row
         except BaseException as exc:

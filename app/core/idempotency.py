@@ -1,8 +1,10 @@
 """Idempotency-Key on POST (IETF httpapi idempotency-key draft).
 
-Within the request's transaction: a transaction-scoped advisory lock on (key, caller) makes a
-concurrent duplicate answer 409 at once instead of acting twice; then the stored response, if
-any, is replayed byte for byte. A successful response is stored by the same statement that
+Within the request's transaction: a transaction-scoped advisory lock on (key, caller) is tried;
+then the stored response, if any, is replayed byte for byte, whether or not the lock was had
+(another retry may hold it while it replays: a finished request's answer is final). Only when
+the lock is held elsewhere and no response is stored is the first request still running: 409
+at once instead of acting twice. A successful response is stored by the same statement that
 writes the request's audit entries (``app.core.outbox.flush``), so it exists exactly when the
 effect does. A request that fails changes nothing and stores nothing: the key may be retried.
 """
@@ -61,9 +63,8 @@ def _lock_id(ctx: Ctx, key: str) -> int:
 async def begin(ctx: Ctx, claim: Claim) -> Response | None:
     """Take the key for this transaction; return the response to replay, if there is one."""
     locked = await ctx.db.fetchval("SELECT pg_try_advisory_xact_lock($1)", _lock_id(ctx, claim.key))
-    if not locked:
-        raise IdempotencyRequestInProgress()
-    # A new statement, so its snapshot sees a first request that committed while we waited.
+    # A new statement, so its snapshot sees a first request that committed before the lock
+    # was tried (and released it).
     row = await ctx.db.fetchrow(
         """SELECT request_hash, status_code, headers, body FROM idempotency_records
            WHERE api_key_id = $1 AND idempotency_key = $2 AND created_at > $3""",
@@ -72,6 +73,8 @@ async def begin(ctx: Ctx, claim: Claim) -> Response | None:
         ctx.now - timedelta(hours=ctx.settings.idempotency_ttl_hours),
     )
     if row is None:
+        if not locked:
+            raise IdempotencyRequestInProgress()
         return None
     if bytes(row["request_hash"]) != claim.request_hash:
         raise IdempotencyKeyReused()

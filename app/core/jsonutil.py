@@ -1,14 +1,34 @@
-"""JSON in and out without ever passing money through a float."""
+"""JSON in and out without ever passing money through a float.
+
+Request bodies are read strictly (``loads``): UTF-8 only (a UTF-16 or UTF-32 body, or a byte
+order mark, is refused as 415), no duplicate member names, no lone surrogates, no NaN or
+Infinity; fractional numbers become exact ``Decimal``s (an exponent is remembered, so money can
+refuse it), so an integer field given ``12.0`` or ``1e1`` sees a Decimal and refuses it."""
 
 from __future__ import annotations
 
 import json
+import re
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
 import orjson
+
+from app.core.errors import UnsupportedMediaType
+
+_BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
+# A surrogate written as an escape; a lone one survives decoding and no UTF-8 text holds it.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+class DuplicateMember(ValueError):
+    """An object names the same member twice: which one was meant is anybody's guess."""
+
+
+class LoneSurrogate(ValueError):
+    """A string holds half of a UTF-16 surrogate pair: no Unicode text does."""
 
 
 class ExponentNumber(Decimal):
@@ -25,10 +45,54 @@ def _parse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen: set[str] = set()
+        for name, _ in pairs:
+            if name in seen:
+                raise DuplicateMember(f"the member {name[:64]!r} appears more than once")
+            seen.add(name)
+    return obj
+
+
+def _utf8(data: bytes) -> str:
+    # A JSON text starts with an ASCII character: a NUL among the first two bytes is the
+    # mark of UTF-16 or UTF-32 (RFC 4627, section 3).
+    if data.startswith(_BOMS) or data[:1] == b"\0" or data[1:2] == b"\0":
+        raise UnsupportedMediaType("the body must be UTF-8 JSON, without a byte order mark")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise UnsupportedMediaType("the body is not valid UTF-8") from None
+
+
+def _check_surrogates(value: Any) -> None:
+    if isinstance(value, str):
+        if any("\ud800" <= ch <= "\udfff" for ch in value):
+            raise LoneSurrogate("a string holds a lone surrogate (\\ud800-\\udfff)")
+    elif isinstance(value, dict):
+        for name, member in value.items():
+            _check_surrogates(name)
+            _check_surrogates(member)
+    elif isinstance(value, list):
+        for item in value:
+            _check_surrogates(item)
+
+
 def loads(data: bytes | str) -> Any:
-    """Parse a request body: fractional numbers become exact ``Decimal``s; NaN and Infinity,
-    which JSON does not have, are refused."""
-    return json.loads(data, parse_float=_parse_float, parse_constant=_parse_constant)
+    """Parse a request body strictly (see the module's docstring). Raises ``ValueError`` for
+    a body that is not valid JSON, and ``UnsupportedMediaType`` for one that is not UTF-8."""
+    text = _utf8(bytes(data)) if isinstance(data, (bytes, bytearray)) else data
+    value = json.loads(
+        text,
+        parse_float=_parse_float,
+        parse_constant=_parse_constant,
+        object_pairs_hook=_object,
+    )
+    if _SURROGATE_ESCAPE.search(text):
+        _check_surrogates(value)
+    return value
 
 
 def _default(value: Any) -> Any:

@@ -22,7 +22,12 @@ log = structlog.get_logger("ipledge.http")
 
 
 def _is_json(content_type: str) -> bool:
-    media = content_type.split(";", 1)[0].strip().lower()
+    """JSON, and UTF-8 if a charset is named (the body itself is checked as it is read)."""
+    media, *params = (part.strip().lower() for part in content_type.split(";"))
+    for param in params:
+        name, _, value = param.partition("=")
+        if name.strip() == "charset" and value.strip().strip('"') not in ("utf-8", "utf8"):
+            return False
     return media == "application/json" or (
         media.startswith("application/") and media.endswith("+json")
     )
@@ -72,7 +77,8 @@ class RequestMiddleware:
                 content_type = headers.get(b"content-type", b"").decode("latin-1")
                 if not _is_json(content_type):
                     early = UnsupportedMediaType(
-                        "send the body as application/json", received=content_type or None
+                        "send the body as application/json, in UTF-8",
+                        received=content_type[:200] or None,
                     )
 
         if early is not None:

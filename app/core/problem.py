@@ -11,6 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.routing import Match
 
 from app.config import get_settings
 from app.core import jsonutil
@@ -19,16 +20,20 @@ from app.core.errors import (
     PROBLEM_JSON,
     ConcurrentUpdate,
     DomainError,
+    InternalError,
     MethodNotAllowed,
     NotFound,
     ServiceUnavailable,
     ValidationFailed,
 )
+from app.core.types import DATE_MAX, DATE_MIN
 
 log = structlog.get_logger("ipledge.errors")
 
 
-def problem_body(exc: DomainError, *, request_id: str | None, instance: str | None) -> dict:
+def problem_body(
+    exc: DomainError, *, request_id: str | None, instance: str | None
+) -> dict[str, Any]:
     body: dict[str, Any] = {
         "type": get_settings().problem_base_uri + exc.slug,
         "title": exc.title,
@@ -75,6 +80,17 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     return errors
 
 
+def allowed_methods(request: Request) -> str:
+    """Every method some route of this path answers (the router's 405 names only the first
+    route that matched the path)."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches(request.scope)
+        if match is not Match.NONE:
+            methods.update(getattr(route, "methods", None) or ())
+    return ", ".join(sorted(methods))
+
+
 def install(app: FastAPI) -> None:
     async def domain_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, DomainError)
@@ -101,6 +117,8 @@ def install(app: FastAPI) -> None:
         )
         for name, value in (exc.headers or {}).items():
             response.headers[name] = value
+        if exc.status_code == 405:
+            response.headers["Allow"] = allowed_methods(request)
         return response
 
     async def database_error(request: Request, exc: Exception) -> Response:
@@ -119,7 +137,24 @@ def install(app: FastAPI) -> None:
             problem = ServiceUnavailable("the database is not reachable right now")
         return problem_response(problem, request_id=_request_id(request), instance=request.url.path)
 
+    async def check_violation(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, asyncpg.exceptions.CheckViolationError)
+        name = exc.constraint_name or ""
+        if name.endswith("_in_range"):
+            # A date computed from the caller's (a deadline, a maturity) fell outside the
+            # dates the service keeps: the request asked for it, so it is the request's fault.
+            problem: DomainError = ValidationFailed(
+                f"a date this request leads to lies outside {DATE_MIN} … {DATE_MAX}"
+            )
+        else:
+            log.error(
+                "unexpected check violation", constraint=name, request_id=_request_id(request)
+            )
+            problem = InternalError("something went wrong; quote the request id to support")
+        return problem_response(problem, request_id=_request_id(request), instance=request.url.path)
+
     app.add_exception_handler(DomainError, domain_error)
+    app.add_exception_handler(asyncpg.exceptions.CheckViolationError, check_violation)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
     for exc_type in (

@@ -20,7 +20,13 @@ from starlette.responses import Response
 
 from app.core import idempotency, jsonutil, outbox
 from app.core.context import Ctx, Principal
-from app.core.errors import Forbidden, ValidationFailed
+from app.core.errors import (
+    Forbidden,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    ValidationFailed,
+    problems,
+)
 from app.core.handler import lean_handler
 from app.core.roles import ALL_ROLES, Role
 
@@ -102,6 +108,13 @@ class ApiRoute(APIRoute):
             extra["security"] = [{"bearerAuth": []}]
             extra["x-roles"] = sorted(role.value for role in rule.roles)
             kwargs["openapi_extra"] = extra
+        if _WRITE_METHODS & {m.upper() for m in kwargs.get("methods") or ()}:
+            # The body limits (app.core.middleware, app.core.jsonutil) answer any write.
+            responses = dict(kwargs.get("responses") or {})
+            for status, spec in problems(PayloadTooLarge, UnsupportedMediaType).items():
+                if status in (413, 415):
+                    responses.setdefault(status, spec)
+            kwargs["responses"] = responses
         self.access = rule
         super().__init__(path, endpoint, **kwargs)
 

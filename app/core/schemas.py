@@ -1,4 +1,6 @@
-"""Shared API types: money, rates, timestamps, pages and cursors."""
+"""Shared API types: money, rates, timestamps, pages and cursors. (Dates, text and integers
+as callers send them are in ``app.core.types``; ``IsoDate`` and ``AwareDatetime`` are
+re-exported here.)"""
 
 from __future__ import annotations
 
@@ -6,7 +8,7 @@ import base64
 import binascii
 import re
 from collections.abc import Callable, Sequence
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Generic, TypeVar
 from uuid import UUID
@@ -24,11 +26,14 @@ from pydantic import (
 )
 
 from app.core.jsonutil import ExponentNumber
+from app.core.types import ASCII_DIGITS
+from app.core.types import AwareDatetime as AwareDatetime
+from app.core.types import IsoDate as IsoDate
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 FEN = Decimal("0.01")
 MONEY_MAX = Decimal("1000000000000000000")  # Numeric(20, 2) holds 18 digits before the point
-_MONEY_TEXT = re.compile(r"^\d{1,18}(\.\d{1,2})?$")
+_MONEY_TEXT = re.compile(r"^[0-9]{1,18}(\.[0-9]{1,2})?$")  # ASCII digits only
 
 
 class Strict(BaseModel):
@@ -56,7 +61,7 @@ def parse_money(value: Any) -> Decimal:
     elif isinstance(value, Decimal):
         amount = value
     elif isinstance(value, str):
-        if not _MONEY_TEXT.match(value):
+        if not _MONEY_TEXT.fullmatch(value):
             raise ValueError(
                 'money is a non-negative amount with at most two decimals, such as "1000.00"'
             )
@@ -90,7 +95,7 @@ _MONEY_SCHEMA_OUT = {
 }
 _MONEY_SCHEMA_IN = {
     "anyOf": [
-        {"type": "string", "pattern": r"^\d{1,18}(\.\d{1,2})?$"},
+        {"type": "string", "pattern": r"^[0-9]{1,18}(\.[0-9]{1,2})?$"},
         {"type": "number", "minimum": 0},
     ],
     "examples": ["10000000.00"],
@@ -115,12 +120,15 @@ def _positive(value: Decimal) -> Decimal:
 PositiveMoney = Annotated[Money, AfterValidator(_positive)]
 
 
+_SHARE_TEXT = re.compile(r"^[0-9]{1,4}(\.[0-9]+)?$")  # ASCII digits only
+
+
 def _parse_share(value: object) -> Decimal:
     if isinstance(value, (bool, ExponentNumber)):
         raise ValueError("a share is a decimal such as 0.50")
     if isinstance(value, (int, Decimal)):
         share = Decimal(value)
-    elif isinstance(value, str):
+    elif isinstance(value, str) and _SHARE_TEXT.fullmatch(value):
         try:
             share = Decimal(value)
         except ArithmeticError:
@@ -144,23 +152,6 @@ Share = Annotated[
     ),
     WithJsonSchema({"type": "string", "examples": ["0.5000"]}, mode="serialization"),
 ]
-
-
-_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-
-
-def _iso_date(value: Any) -> Any:
-    # Pydantic would read "0", "86400" or a number as a Unix time in 1970: a business date is
-    # only ever written YYYY-MM-DD.
-    if isinstance(value, date) and not isinstance(value, datetime):
-        return value
-    if isinstance(value, str) and _ISO_DATE.match(value):
-        return value
-    raise ValueError("a date is written YYYY-MM-DD")
-
-
-IsoDate = Annotated[date, BeforeValidator(_iso_date)]
-"""A calendar date, in and out as ISO 8601 ``YYYY-MM-DD``, and nothing else."""
 
 
 Ratio = Annotated[
@@ -191,14 +182,6 @@ Timestamp = Annotated[
 ]
 """Output timestamps: RFC 3339 with the Asia/Shanghai offset."""
 
-
-def _aware(value: datetime) -> datetime:
-    if value.tzinfo is None:
-        raise ValueError("a timestamp needs its offset, e.g. 2026-02-13T09:30:00+08:00")
-    return value
-
-
-AwareDatetime = Annotated[datetime, AfterValidator(_aware)]
 
 T = TypeVar("T")
 
@@ -255,5 +238,4 @@ def decode_int_cursor(cursor: str | None) -> int | None:
     return int.from_bytes(_cursor_bytes(cursor, 8), "big", signed=True)
 
 
-Limit = Annotated[int, Field(ge=1, le=200, description="Page size, at most 200.")]
-BusinessDate = date
+Limit = Annotated[int, Field(ge=1, le=200, description="Page size, at most 200."), ASCII_DIGITS]

@@ -9,6 +9,7 @@ from app.core.ids import parse_id
 from app.core.roles import BANK_ROLES, Role
 from app.core.routing import ApiRouter, CtxDep, access
 from app.core.schemas import Limit, Page
+from app.core.types import Text
 from app.enterprises import service
 from app.enterprises.errors import DuplicateCreditCode
 from app.enterprises.schemas import EnterpriseCreate, EnterpriseOut, Industry
@@ -30,10 +31,10 @@ async def create_enterprise(body: EnterpriseCreate, ctx: CtxDep) -> EnterpriseOu
 @access(BANK_ROLES)
 async def list_enterprises(
     ctx: CtxDep,
-    district_code: Annotated[str | None, Query(pattern=r"^[0-9]{6}$")] = None,
+    district_code: Annotated[Text | None, Query(pattern=r"^[0-9]{6}$")] = None,
     industry: Annotated[Industry | None, Query()] = None,
-    credit_code: Annotated[str | None, Query(max_length=64)] = None,
-    cursor: str | None = None,
+    credit_code: Annotated[Text | None, Query(max_length=64)] = None,
+    cursor: Text | None = None,
     limit: Annotated[Limit, Query()] = 50,
 ) -> Page[EnterpriseOut]:
     """Enterprises, newest first. `credit_code` is normalised before matching."""

@@ -6,13 +6,14 @@ from uuid import UUID
 from pydantic import AfterValidator, BaseModel, Field, StrictBool
 
 from app.core.schemas import Strict, Timestamp
+from app.core.types import Text
 from app.identifiers import normalise_credit_code
 from app.models.enterprise import INDUSTRIES
 
 Industry = Literal[INDUSTRIES]  # type: ignore[valid-type]
 
 CreditCode = Annotated[
-    str,
+    Text,
     Field(
         max_length=64,
         description="Unified social credit code (GB 32100-2015): 18 characters with its check "
@@ -33,7 +34,7 @@ DistrictCode = Annotated[
 
 
 class EnterpriseCreate(Strict):
-    name: str = Field(min_length=1, max_length=200)
+    name: Text = Field(min_length=1, max_length=200)
     credit_code: CreditCode
     district_code: DistrictCode
     industry: Industry

@@ -10,6 +10,7 @@ from app.core.ids import parse_id
 from app.core.roles import BANK_ROLES, Role
 from app.core.routing import ApiRouter, CtxDep, access
 from app.core.schemas import Limit, Page
+from app.core.types import Text
 from app.ip_assets import service
 from app.ip_assets.errors import DuplicateIpAsset
 from app.ip_assets.schemas import IpAssetCreate, IpAssetOut, IpKind, ValuationCreate, ValuationOut
@@ -31,8 +32,8 @@ async def list_ip_assets(
     ctx: CtxDep,
     holder_enterprise_id: UUID | None = None,
     kind: Annotated[IpKind | None, Query()] = None,
-    number: Annotated[str | None, Query(max_length=64)] = None,
-    cursor: str | None = None,
+    number: Annotated[Text | None, Query(max_length=64)] = None,
+    cursor: Text | None = None,
     limit: Annotated[Limit, Query()] = 50,
 ) -> Page[IpAssetOut]:
     """IP assets, newest first, each with its current valuation and live pledge. `number` is
@@ -77,7 +78,7 @@ async def add_ip_asset_valuation(asset_id: str, body: ValuationCreate, ctx: CtxD
 async def list_ip_asset_valuations(
     asset_id: str,
     ctx: CtxDep,
-    cursor: str | None = None,
+    cursor: Text | None = None,
     limit: Annotated[Limit, Query()] = 50,
 ) -> Page[ValuationOut]:
     """Every valuation of the asset, newest (by valuation date) first."""

@@ -3,9 +3,10 @@ from __future__ import annotations
 from typing import Literal
 from uuid import UUID
 
-from pydantic import BaseModel, Field, StrictInt, ValidationInfo, field_validator
+from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
 from app.core.schemas import IsoDate, Money, PositiveMoney, Strict, Timestamp
+from app.core.types import Integer, Text
 from app.identifiers import check_nice_class, normalise_ip_number
 from app.models.ip_asset import IP_KINDS
 
@@ -14,7 +15,7 @@ IpKind = Literal[IP_KINDS]  # type: ignore[valid-type]
 
 class IpAssetCreate(Strict):
     kind: IpKind
-    number: str = Field(
+    number: Text = Field(
         min_length=1,
         max_length=64,
         description="Patent application number (`201710601862.3`; a `ZL` prefix, spaces and "
@@ -23,18 +24,18 @@ class IpAssetCreate(Strict):
         "filing year is no later than the current year (Asia/Shanghai).",
         examples=["201710601862.3"],
     )
-    title: str = Field(min_length=1, max_length=300)
+    title: Text = Field(min_length=1, max_length=300)
     holder_enterprise_id: UUID = Field(
         description="The enterprise that pledges the asset (and, unless licensed, holds it)."
     )
-    licensor_name: str | None = Field(
+    licensor_name: Text | None = Field(
         default=None,
         min_length=1,
         max_length=200,
         description="Cross-border pledges only: the holder abroad (e.g. the Hong Kong parent) "
         "that licenses the asset to a cross-border enterprise.",
     )
-    nice_class: StrictInt | None = Field(
+    nice_class: Integer | None = Field(
         default=None,
         ge=1,
         le=45,
@@ -60,8 +61,8 @@ class IpAssetCreate(Strict):
 
 class ValuationCreate(Strict):
     value: PositiveMoney
-    appraiser: str = Field(min_length=1, max_length=200)
-    method: str = Field(
+    appraiser: Text = Field(min_length=1, max_length=200)
+    method: Text = Field(
         min_length=1, max_length=100, examples=["income approach"], description="Free text."
     )
     valuation_date: IsoDate = Field(description="The appraisal's date; not in the future.")

@@ -9,6 +9,7 @@ from app.core.ids import parse_id
 from app.core.roles import Role
 from app.core.routing import ApiRouter, CtxDep, access
 from app.core.schemas import Limit, Page
+from app.core.types import Text
 from app.keys import service
 from app.keys.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyOut
 
@@ -25,7 +26,7 @@ async def create_api_key(body: ApiKeyCreate, ctx: CtxDep) -> ApiKeyCreated:
 @router.get("", response_model=Page[ApiKeyOut], responses=problems())
 @access(Role.ADMIN)
 async def list_api_keys(
-    ctx: CtxDep, cursor: str | None = None, limit: Annotated[Limit, Query()] = 50
+    ctx: CtxDep, cursor: Text | None = None, limit: Annotated[Limit, Query()] = 50
 ) -> Page[ApiKeyOut]:
     return await service.list_keys(ctx, cursor=cursor, limit=limit)
 

@@ -6,16 +6,17 @@ from pydantic import BaseModel, Field
 
 from app.core.roles import Role
 from app.core.schemas import Strict, Timestamp
+from app.core.types import Text
 
 
 class ApiKeyCreate(Strict):
     role: Role
-    subject: str | None = Field(
+    subject: Text | None = Field(
         default=None,
         max_length=64,
         description="The relationship manager's id, or the bureau's district code.",
     )
-    name: str | None = Field(default=None, max_length=200, description="What the key is for.")
+    name: Text | None = Field(default=None, max_length=200, description="What the key is for.")
 
 
 class ApiKeyOut(BaseModel):

@@ -17,6 +17,7 @@ from app.core.ids import parse_id
 from app.core.roles import Role
 from app.core.routing import ApiRouter, CtxDep, access
 from app.core.schemas import IsoDate, Limit, Page
+from app.core.types import Text
 from app.core.views import JsonView
 from app.loans import posting, service
 from app.loans.errors import DefaultNotAllowed, Overpayment, PayoffRequired
@@ -71,10 +72,10 @@ async def disburse_loan(application_id: str, body: DisbursementBody, ctx: CtxDep
 async def list_loans(
     ctx: CtxDep,
     state: LoanState | None = None,
-    enterprise_id: str | None = None,
-    district_code: Annotated[str | None, Query(pattern=r"^\d{6}$")] = None,
-    relationship_manager_id: Annotated[str | None, Query(max_length=64)] = None,
-    cursor: str | None = None,
+    enterprise_id: Text | None = None,
+    district_code: Annotated[Text | None, Query(pattern=r"^[0-9]{6}$")] = None,
+    relationship_manager_id: Annotated[Text | None, Query(max_length=64)] = None,
+    cursor: Text | None = None,
     limit: Annotated[Limit, Query()] = 50,
 ) -> JsonView:
     """Loans newest first, as of today; a relationship manager sees their own."""

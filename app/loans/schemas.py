@@ -6,6 +6,7 @@ from uuid import UUID
 from pydantic import BaseModel, Field
 
 from app.core.schemas import IsoDate, Money, PositiveMoney, Strict, Timestamp
+from app.core.types import FreeText
 
 RepaymentMethodName = Literal["interest_only_bullet", "equal_installment", "equal_principal"]
 LoanState = Literal["active", "paid_off", "defaulted"]
@@ -30,7 +31,7 @@ class RepaymentBody(Strict):
 
 
 class DefaultBody(Strict):
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: FreeText = Field(min_length=1, max_length=2000)
     as_of: IsoDate = Field(description="The date the loan is 90 or more days past due.")
 
 

@@ -52,3 +52,25 @@ __all__ = [
     "WebhookDelivery",
     "WebhookEndpoint",
 ]
+
+
+def _dates_in_range() -> None:
+    """Every date column holds only the dates a caller may send (1990-01-01 … 2100-12-31), so
+    that no stored date can break a read: ``ck_<table>_<column>_in_range`` (migration 0009)."""
+    from sqlalchemy import CheckConstraint, Date
+
+    from app.core.types import DATE_MAX, DATE_MIN
+
+    for table in Base.metadata.tables.values():
+        for column in table.columns:
+            if isinstance(column.type, Date):
+                table.append_constraint(
+                    CheckConstraint(
+                        f"{column.name} BETWEEN DATE '{DATE_MIN.isoformat()}' "
+                        f"AND DATE '{DATE_MAX.isoformat()}'",
+                        name=f"{column.name}_in_range",
+                    )
+                )
+
+
+_dates_in_range()

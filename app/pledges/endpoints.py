@@ -10,6 +10,7 @@ from app.core.ids import parse_id
 from app.core.roles import BANK_ROLES, Role
 from app.core.routing import ApiRouter, CtxDep, access
 from app.core.schemas import Limit, Page
+from app.core.types import Text
 from app.pledges import service
 from app.pledges.schemas import PledgeOut, PledgeState, RegistrationBody, ReleaseBody
 
@@ -21,10 +22,10 @@ _MOVE = problems(NotFound, InvalidStateTransition, PreconditionFailed)
 @access(BANK_ROLES)
 async def list_pledges(
     ctx: CtxDep,
-    ip_asset_id: str | None = None,
-    application_id: str | None = None,
+    ip_asset_id: Text | None = None,
+    application_id: Text | None = None,
     state: PledgeState | None = None,
-    cursor: str | None = None,
+    cursor: Text | None = None,
     limit: Annotated[Limit, Query()] = 50,
 ) -> Page[PledgeOut]:
     """Pledges newest first; a relationship manager sees those of their own applications."""

@@ -6,6 +6,7 @@ from uuid import UUID
 from pydantic import BaseModel, Field
 
 from app.core.schemas import IsoDate, Strict, Timestamp
+from app.core.types import FreeText, Text
 
 PledgeState = Literal["proposed", "registered", "released", "enforced", "cancelled"]
 
@@ -26,9 +27,9 @@ class PledgeOut(BaseModel):
 
 
 class RegistrationBody(Strict):
-    registration_no: str = Field(min_length=1, max_length=64, examples=["Y2026440000123"])
+    registration_no: Text = Field(min_length=1, max_length=64, examples=["Y2026440000123"])
     registered_on: IsoDate
 
 
 class ReleaseBody(Strict):
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: FreeText = Field(min_length=1, max_length=2000)

@@ -13,6 +13,7 @@ from app.core.ids import parse_id
 from app.core.roles import Role
 from app.core.routing import ApiRouter, CtxDep, access
 from app.core.schemas import Limit, Page
+from app.core.types import Text
 from app.pools import service, tape
 from app.pools.errors import LoanAlreadyPooled, LoanNotEligible, PoolLimitViolated
 from app.pools.projection import chart as projection_chart
@@ -52,7 +53,7 @@ async def create_pool(body: PoolCreate, ctx: CtxDep, response: Response) -> Pool
 async def list_pools(
     ctx: CtxDep,
     state: PoolState | None = None,
-    cursor: str | None = None,
+    cursor: Text | None = None,
     limit: Annotated[Limit, Query()] = 50,
 ) -> Page[PoolOut]:
     """Pools newest first, each with its statistics."""

@@ -16,6 +16,7 @@ from pydantic import (
 
 from app.core.jsonutil import ExponentNumber
 from app.core.schemas import IsoDate, Money, PositiveMoney, Ratio, Share, Strict, Timestamp
+from app.core.types import Integer, Text
 from app.models.enterprise import INDUSTRIES
 
 PoolState = Literal["open", "locked", "transferred"]
@@ -27,7 +28,7 @@ class Criteria(Strict):
     """Filters on top of the default rules (active, 0 days past due at the cut-off, every
     pledge registered, in no other pool, at least 3 months from the cut-off to maturity)."""
 
-    districts: list[Annotated[str, Field(pattern=r"^\d{6}$")]] | None = Field(
+    districts: list[Annotated[Text, Field(pattern=r"^[0-9]{6}$")]] | None = Field(
         default=None, min_length=1, max_length=50, description="All districts when omitted."
     )
     industries: list[Industry] | None = Field(
@@ -35,7 +36,7 @@ class Criteria(Strict):
     )
     min_balance: Money | None = Field(default=None, description="Cut-off balance at least this.")
     max_balance: Money | None = Field(default=None, description="Cut-off balance at most this.")
-    min_remaining_months: int = Field(
+    min_remaining_months: Integer = Field(
         default=DEFAULT_MIN_REMAINING_MONTHS,
         ge=1,
         le=360,
@@ -65,7 +66,7 @@ class Limits(Strict):
 
 
 class PoolCreate(Strict):
-    name: str = Field(min_length=1, max_length=200)
+    name: Text = Field(min_length=1, max_length=200)
     cut_off_date: IsoDate = Field(
         description="Today or earlier: the facts of a tape are known ones."
     )
@@ -79,7 +80,7 @@ class PoolLoanAdd(Strict):
 
 
 class PoolTransfer(Strict):
-    spv_name: str = Field(min_length=1, max_length=200)
+    spv_name: Text = Field(min_length=1, max_length=200)
     transfer_date: IsoDate = Field(description="Not before the cut-off date, not in the future.")
 
 

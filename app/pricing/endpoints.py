@@ -15,6 +15,7 @@ from app.core.ids import parse_id
 from app.core.roles import BANK_ROLES, Role
 from app.core.routing import ApiRouter, CtxDep, access
 from app.core.schemas import IsoDate, Limit, Page
+from app.core.types import Text
 from app.pricing import service
 from app.pricing.errors import LprUnavailable
 from app.pricing.schemas import LprFixingIn, LprFixingOut, QuoteIn, QuoteOut
@@ -57,7 +58,7 @@ async def list_lpr_fixings(
         IsoDate | None,
         Query(description="Only the fixing in force on this date (the latest on or before it)."),
     ] = None,
-    cursor: str | None = None,
+    cursor: Text | None = None,
     limit: Annotated[Limit, Query()] = 50,
 ) -> Page[LprFixingOut]:
     """LPR fixings, newest first; with `on`, the one in force that day (409 when none is)."""
@@ -95,7 +96,7 @@ async def create_quote(application_id: str, ctx: CtxDep, body: QuoteIn | None = 
 async def list_quotes(
     application_id: str,
     ctx: CtxDep,
-    cursor: str | None = None,
+    cursor: Text | None = None,
     limit: Annotated[Limit, Query()] = 50,
 ) -> Page[QuoteOut]:
     """The application's quotes, newest first."""

@@ -10,6 +10,7 @@ from app.core.ids import parse_id
 from app.core.roles import Role
 from app.core.routing import ApiRouter, CtxDep, access
 from app.core.schemas import Limit, Page
+from app.core.types import Text
 from app.subsidies import service
 from app.subsidies.schemas import (
     ClaimDecision,
@@ -38,9 +39,9 @@ async def create_subsidy_program(body: ProgramCreate, ctx: CtxDep) -> ProgramOut
 @access(Role.ADMIN, Role.DISTRICT_BUREAU)
 async def list_subsidy_programs(
     ctx: CtxDep,
-    district_code: Annotated[str | None, Query(pattern=r"^\d{6}$")] = None,
+    district_code: Annotated[Text | None, Query(pattern=r"^[0-9]{6}$")] = None,
     kind: ProgramKind | None = None,
-    cursor: str | None = None,
+    cursor: Text | None = None,
     limit: Annotated[Limit, Query()] = 50,
 ) -> Page[ProgramOut]:
     """Programmes newest first; a bureau sees its own district's."""
@@ -61,10 +62,10 @@ async def get_subsidy_program(program_id: str, ctx: CtxDep) -> ProgramOut:
 @access(Role.ADMIN, Role.DISTRICT_BUREAU)
 async def list_subsidy_claims(
     ctx: CtxDep,
-    program_id: str | None = None,
+    program_id: Text | None = None,
     state: ClaimState | None = None,
     kind: ProgramKind | None = None,
-    cursor: str | None = None,
+    cursor: Text | None = None,
     limit: Annotated[Limit, Query()] = 50,
 ) -> Page[ClaimOut]:
     """Claims newest first; a bureau sees its own district's."""

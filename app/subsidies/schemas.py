@@ -10,6 +10,7 @@ from pydantic import (
 )
 
 from app.core.schemas import IsoDate, Money, Share, Strict, Timestamp
+from app.core.types import FreeText, Integer, Text
 from app.models.enterprise import INDUSTRIES
 
 ProgramKind = Literal["interest_subsidy", "risk_compensation"]
@@ -18,14 +19,14 @@ Industry = Literal[INDUSTRIES]  # type: ignore[valid-type]
 
 
 class ProgramCreate(Strict):
-    district_code: str = Field(pattern=r"^\d{6}$")
+    district_code: Text = Field(pattern=r"^[0-9]{6}$")
     kind: ProgramKind
-    name: str = Field(min_length=1, max_length=200)
+    name: Text = Field(min_length=1, max_length=200)
     share: Share
     cap_per_loan: Money | None = None
     cap_per_enterprise_year: Money | None = None
     annual_budget: Money
-    budget_year: int = Field(ge=2000, le=2200)
+    budget_year: Integer = Field(ge=2000, le=2200)
     effective_from: IsoDate = Field(description="The first day in force; in the budget year.")
     effective_to: IsoDate | None = Field(
         default=None,
@@ -88,7 +89,7 @@ class ClaimOut(BaseModel):
 
 class ClaimDecision(Strict):
     outcome: Literal["approved", "rejected"]
-    reason: str | None = Field(default=None, min_length=1, max_length=2000)
+    reason: FreeText | None = Field(default=None, min_length=1, max_length=2000)
 
     @model_validator(mode="after")
     def _reason(self) -> ClaimDecision:

@@ -15,6 +15,7 @@ from app.core.ids import parse_id
 from app.core.roles import Role
 from app.core.routing import ApiRouter, CtxDep, access
 from app.core.schemas import Limit, Page
+from app.core.types import Text
 from app.webhooks import service
 from app.webhooks.schemas import (
     DeliveryStatus,
@@ -56,7 +57,7 @@ async def create_webhook_endpoint(
 async def list_webhook_endpoints(
     ctx: CtxDep,
     enabled: bool | None = None,
-    cursor: str | None = None,
+    cursor: Text | None = None,
     limit: Annotated[Limit, Query()] = 50,
 ) -> Page[WebhookEndpointOut]:
     return await service.list_endpoints(ctx, enabled=enabled, cursor=cursor, limit=limit)
@@ -138,7 +139,7 @@ async def enable_webhook_endpoint(
 async def list_webhook_deliveries(
     endpoint_id: str,
     ctx: CtxDep,
-    cursor: str | None = None,
+    cursor: Text | None = None,
     limit: Annotated[Limit, Query()] = 50,
 ) -> Page[WebhookAttemptOut]:
     """Every attempt to deliver to this endpoint, newest first."""
@@ -152,8 +153,8 @@ async def list_webhook_deliveries(
 async def list_webhook_events(
     ctx: CtxDep,
     status: DeliveryStatus | None = None,
-    event_type: Annotated[str | None, Query(alias="type")] = None,
-    cursor: str | None = None,
+    event_type: Annotated[Text | None, Query(alias="type")] = None,
+    cursor: Text | None = None,
     limit: Annotated[Limit, Query()] = 50,
 ) -> Page[WebhookEventOut]:
     """Events and their deliveries, newest first; `status=failed` lists those to redeliver."""

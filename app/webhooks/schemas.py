@@ -7,28 +7,29 @@ from uuid import UUID
 from pydantic import BaseModel, Field
 
 from app.core.schemas import Strict, Timestamp
+from app.core.types import FreeText, Line, Text
 from app.webhooks.events import EVENT_TYPES
 
 
 class WebhookEndpointCreate(Strict):
-    url: str = Field(
+    url: Line = Field(
         max_length=2048,
         description="http(s) URL; it must resolve to public addresses only.",
         examples=["https://kjj.lg.gov.cn/ipledge/webhooks"],
     )
-    event_types: list[str] = Field(
+    event_types: list[Text] = Field(
         min_length=1,
         max_length=len(EVENT_TYPES),
         description="The event types to receive: " + ", ".join(f"`{t}`" for t in EVENT_TYPES),
         examples=[["subsidy.claim.created", "subsidy.claim.paid"]],
     )
-    district_code: str | None = Field(
+    district_code: Text | None = Field(
         default=None, description="Only events about this district (GB/T 2260 code)."
     )
 
 
 class WebhookEndpointDisable(Strict):
-    reason: str | None = Field(default=None, max_length=500)
+    reason: FreeText | None = Field(default=None, max_length=500)
 
 
 class WebhookEndpointOut(BaseModel):

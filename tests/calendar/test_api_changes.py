@@ -314,11 +314,12 @@ class TestCorrectDay:
         assert await revision(conn) == before
         assert changes == []
 
-    async def test_outside_the_calendar_is_404_and_a_bad_date_422(self, client, make_key):
+    async def test_a_date_beyond_the_bounds_or_invalid_is_422(self, client, make_key):
         admin = await make_key("admin")
         body = {"kind": "workday", "reason": "r"}
+        # Beyond the dates any caller may send (1990 … 2100).
         response = await client.put("/v1/calendar/days/3000-01-01", json=body, headers=admin)
-        assert response.status_code == 404
+        assert response.status_code == 422
         response = await client.put("/v1/calendar/days/2026-02-30", json=body, headers=admin)
         assert response.status_code == 422
 

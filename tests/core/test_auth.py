@@ -206,3 +206,86 @@ class TestKeyCache:
         release.set()
         assert await first == await second == ("admin", None, b"h")
         assert len(loads) == 2
+
+
+class TestKeyCacheBounds:
+    """A flood of made-up keys costs bounded memory: the cache keeps at most its limit of
+    entries, least recently used leaving first."""
+
+    @staticmethod
+    def _unknown_key() -> str:
+        from app.core import auth
+
+        return auth.format_key(uuid4(), "not-a-secret")
+
+    async def _flood(self, cache, count: int) -> None:
+        from app.core.errors import Unauthenticated
+
+        for _ in range(count):
+            with pytest.raises(Unauthenticated):
+                await cache.authenticate(f"Bearer {self._unknown_key()}")
+
+    async def test_twenty_thousand_unknown_keys_grow_memory_by_less_than_a_megabyte(self):
+        import gc
+        import tracemalloc
+
+        from app.core import auth
+
+        async def load(key_id):
+            return None  # nobody's key
+
+        cache = auth.KeyCache(load, ttl_s=30.0)
+        assert auth.DEFAULT_MAX_ENTRIES == 10_000
+        tracemalloc.start()
+        try:
+            await self._flood(cache, auth.DEFAULT_MAX_ENTRIES)  # warm-up: the cache is full
+            gc.collect()
+            before, _ = tracemalloc.get_traced_memory()
+            await self._flood(cache, 20_000)
+            gc.collect()
+            after, _ = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        assert len(cache) <= auth.DEFAULT_MAX_ENTRIES
+        # An entry costs a few hundred bytes: 20,000 more unbounded would be several MB.
+        assert after - before < 1_000_000, after - before
+
+    async def test_the_least_recently_used_key_leaves_first(self):
+        from app.core import auth
+
+        known = uuid4()
+        loads = []
+
+        async def load(key_id):
+            loads.append(key_id)
+            return ("admin", None, auth.hash_secret("s")) if key_id == known else None
+
+        cache = auth.KeyCache(load, ttl_s=30.0, max_entries=3)
+        token = f"Bearer {auth.format_key(known, 's')}"
+        await cache.authenticate(token)
+        await self._flood(cache, 2)
+        await cache.authenticate(token)  # used again: now the most recent
+        await self._flood(cache, 2)  # two unknown keys push out the two oldest unknown ones
+        assert len(cache) == 3
+        await cache.authenticate(token)
+        assert loads.count(known) == 1  # never evicted, never reloaded
+
+    async def test_an_unknown_key_is_remembered_for_seconds_only(self, monkeypatch):
+        from app.core import auth
+        from app.core.errors import Unauthenticated
+
+        loads = []
+
+        async def load(key_id):
+            loads.append(key_id)
+            return None
+
+        cache = auth.KeyCache(load, ttl_s=300.0)
+        token = f"Bearer {self._unknown_key()}"
+        now = [1000.0]
+        monkeypatch.setattr(auth.time, "monotonic", lambda: now[0])
+        for step in (0.0, 1.0, auth._NEGATIVE_TTL_S + 0.5):
+            now[0] += step
+            with pytest.raises(Unauthenticated):
+                await cache.authenticate(token)
+        assert len(loads) == 2  # cached for a second, loaded again after the negative TTL

@@ -139,6 +139,45 @@ class TestConcurrency:
             )
         assert count == 1
 
+    async def test_retries_of_a_finished_request_all_get_the_replay(
+        self, live_client, make_live_key, live_runtime
+    ):
+        """Once the first request has committed, its retries replay it however many run at
+        once, and even while another retry holds the key's lock to replay it."""
+        admin = await make_live_key("admin")
+        headers = {**admin, "Idempotency-Key": "finished"}
+        body = {"role": "credit_officer", "name": "finished"}
+        first = await live_client.post("/v1/api-keys", json=body, headers=headers)
+        assert first.status_code == 201
+
+        retries = await asyncio.gather(
+            *[live_client.post("/v1/api-keys", json=body, headers=headers) for _ in range(12)]
+        )
+        assert [r.status_code for r in retries] == [201] * 12
+        assert all(r.content == first.content for r in retries)
+        assert all(r.headers["idempotent-replayed"] == "true" for r in retries)
+
+        fake_ctx = SimpleNamespace(principal=SimpleNamespace(key_id=UUID(admin["X-Key-Id"])))
+        lock = idempotency._lock_id(fake_ctx, "finished")
+        async with live_runtime.database.engine.connect() as sa_conn:
+            holder = (await sa_conn.get_raw_connection()).driver_connection
+            async with holder.transaction():
+                # A concurrent retry holds the key while it replays.
+                assert await holder.fetchval("SELECT pg_try_advisory_xact_lock($1)", lock)
+                during = await live_client.post("/v1/api-keys", json=body, headers=headers)
+                other_body = await live_client.post(
+                    "/v1/api-keys", json={**body, "name": "other"}, headers=headers
+                )
+        assert during.status_code == 201 and during.content == first.content
+        assert other_body.status_code == 422
+        assert slug(other_body) == "idempotency-key-reused"
+        async with live_runtime.database.connection() as db:
+            count = await db.fetchval(
+                "SELECT count(*) FROM api_keys WHERE name = 'finished' AND created_by = $1",
+                UUID(admin["X-Key-Id"]),
+            )
+        assert count == 1
+
     async def test_expired_records_are_purged(self, live_runtime, clock):
         from app.worker import purge_idempotency_records
 

@@ -314,3 +314,169 @@ def test_0010_a_migrated_loan_equals_the_same_loan_posted_under_the_new_rules(sc
     migrate.upgrade(scratch_url)
     assert asyncio.run(_loan_state(scratch_url, migrated)) == got
     migrate.downgrade(scratch_url, "base")
+
+
+async def _out_of_range_rows(url: str) -> dict[str, uuid.UUID]:
+    """Rows of revision 0008 holding dates no read can serve, as callers could once send them.
+    Foreign keys are switched off for this session: only the dated rows matter."""
+    ids = {name: uuid.uuid4() for name in ("pledge", "asset", "program", "loan")}
+    conn = await asyncpg.connect(libpq_url(url))
+    try:
+        await conn.execute("SET session_replication_role = replica")
+        await conn.execute(
+            """INSERT INTO pledges (id, application_id, ip_asset_id, state, registration_no,
+                   registered_on, created_at, updated_at, version)
+               VALUES ($1, $2, $3, 'registered', 'Y1', '-infinity', now(), now(), 2)""",
+            ids["pledge"],
+            uuid.uuid4(),
+            ids["asset"],
+        )
+        await conn.execute(
+            """INSERT INTO ip_assets (id, kind, number, title, holder_enterprise_id,
+                   protection_expires_on, created_at)
+               VALUES ($1, 'invention_patent', '201710601862.3', 'T', $2, 'infinity', now())""",
+            ids["asset"],
+            uuid.uuid4(),
+        )
+        await conn.execute(
+            """INSERT INTO subsidy_programs (id, district_code, kind, name, share, annual_budget,
+                   budget_year, effective_from, effective_to, committed, created_at, version)
+               VALUES ($1, '440307', 'interest_subsidy', 'P', 0.5, 1000.00, 2026,
+                       '0001-01-01', 'infinity', 0, now(), 1)""",
+            ids["program"],
+        )
+        await conn.execute(
+            """INSERT INTO loans (id, application_id, enterprise_id, relationship_manager_id,
+                   district_code, industry, principal, outstanding_principal, rate_bp,
+                   repayment_method, term_months, disbursed_on, maturity_date, state,
+                   created_at, updated_at, version)
+               VALUES ($1, $2, $3, 'RM-1', '440305', 'I65', 1000.00, 1000.00, 300,
+                       'equal_principal', 12, '0001-01-01', '9999-12-31', 'active',
+                       now(), now(), 1)""",
+            ids["loan"],
+            uuid.uuid4(),
+            uuid.uuid4(),
+        )
+        await conn.execute(
+            """INSERT INTO calendar_days (day, is_working, kind, source, updated_at)
+               VALUES ('9999-12-31', true, 'workday', 'admin', now())"""
+        )
+        await conn.execute(
+            """INSERT INTO lpr_fixings (fixing_date, one_year_bp, five_year_bp, created_at,
+                   updated_at, version) VALUES ('-infinity', 300, 350, now(), now(), 1)"""
+        )
+    finally:
+        await conn.close()
+    return ids
+
+
+async def _stored_dates(url: str, ids: dict[str, uuid.UUID]) -> dict[str, object]:
+    conn = await asyncpg.connect(libpq_url(url))
+    try:
+        return {
+            "registered_on": await conn.fetchval(
+                "SELECT registered_on FROM pledges WHERE id = $1", ids["pledge"]
+            ),
+            "protection_expires_on": await conn.fetchval(
+                "SELECT protection_expires_on FROM ip_assets WHERE id = $1", ids["asset"]
+            ),
+            "program": tuple(
+                await conn.fetchrow(
+                    "SELECT effective_from, effective_to FROM subsidy_programs WHERE id = $1",
+                    ids["program"],
+                )
+            ),
+            "loan": tuple(
+                await conn.fetchrow(
+                    "SELECT disbursed_on, maturity_date FROM loans WHERE id = $1", ids["loan"]
+                )
+            ),
+            "far_calendar_days": await conn.fetchval(
+                "SELECT count(*) FROM calendar_days WHERE day > DATE '2100-12-31'"
+            ),
+            "far_fixings": await conn.fetchval(
+                "SELECT count(*) FROM lpr_fixings WHERE fixing_date < DATE '1990-01-01'"
+            ),
+        }
+    finally:
+        await conn.close()
+
+
+async def _insert_infinity(url: str) -> None:
+    conn = await asyncpg.connect(libpq_url(url))
+    try:
+        await conn.execute(
+            """UPDATE pledges SET registered_on = '-infinity'
+               WHERE id = (SELECT id FROM pledges LIMIT 1)"""
+        )
+    finally:
+        await conn.close()
+
+
+def test_0009_repairs_stored_dates_and_refuses_new_ones(scratch_url):
+    migrate.downgrade(scratch_url, "base")
+    migrate.upgrade(scratch_url, "0008")
+    ids = asyncio.run(_out_of_range_rows(scratch_url))
+    migrate.upgrade(scratch_url)
+    assert asyncio.run(_stored_dates(scratch_url, ids)) == {
+        "registered_on": date(1990, 1, 1),  # clamped: a registered pledge keeps a date
+        "protection_expires_on": None,  # infinity: no end
+        "program": (date(1990, 1, 1), None),
+        "loan": (date(1990, 1, 1), date(2100, 12, 31)),
+        "far_calendar_days": 0,  # deleted: no calendar holds that date
+        "far_fixings": 0,
+    }
+    with pytest.raises(asyncpg.exceptions.CheckViolationError, match="registered_on_in_range"):
+        asyncio.run(_insert_infinity(scratch_url))
+    migrate.downgrade(scratch_url, "0008")
+    asyncio.run(_insert_infinity(scratch_url))  # the constraint went with the downgrade
+    migrate.upgrade(scratch_url)
+    assert asyncio.run(_stored_dates(scratch_url, ids))["registered_on"] == date(1990, 1, 1)
+    migrate.downgrade(scratch_url, "base")
+
+
+def test_0009_the_repaired_rows_read_through_the_api(scratch_url, settings):
+    """Reads of what the migration repaired answer 200 through the service itself."""
+    import httpx
+
+    from app.core.db import Database, build_engine
+    from app.core.runtime import Runtime
+    from app.main import attach, create_app
+    from tests.conftest import FixedClock, _issue_key
+
+    migrate.downgrade(scratch_url, "base")
+    migrate.upgrade(scratch_url, "0008")
+    ids = asyncio.run(_out_of_range_rows(scratch_url))
+    migrate.upgrade(scratch_url)
+
+    async def read() -> dict[str, httpx.Response]:
+        engine = build_engine(scratch_url, settings, pool_size=2)
+        runtime = Runtime(
+            settings=settings,
+            database=Database(engine),
+            clock=FixedClock(datetime.now(UTC)),
+            owns_database=False,
+        )
+        app = create_app(settings, listen=False)
+        attach(app, runtime)
+        try:
+            async with runtime.database.connection() as db, db.transaction():
+                admin = await _issue_key(db, settings, runtime.clock, "admin", None)
+            transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+            async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+                return {
+                    "asset": await http.get(f"/v1/ip-assets/{ids['asset']}", headers=admin),
+                    "program": await http.get(
+                        f"/v1/subsidy-programs/{ids['program']}", headers=admin
+                    ),
+                    "programs": await http.get("/v1/subsidy-programs", headers=admin),
+                    "fixings": await http.get("/v1/lpr", headers=admin),
+                }
+        finally:
+            await engine.dispose()
+
+    answers = asyncio.run(read())
+    assert {name: r.status_code for name, r in answers.items()} == dict.fromkeys(answers, 200)
+    assert answers["asset"].json()["protection_expires_on"] is None
+    assert answers["program"].json()["effective_from"] == "1990-01-01"
+    migrate.downgrade(scratch_url, "base")

@@ -12,15 +12,23 @@ so that handlers run, not only the 404 path. Each response must:
 - when it is an error, be an RFC 9457 problem (``application/problem+json`` with ``type``,
   ``title``, ``status`` equal to the response's, and ``detail``).
 
-The run is short in the normal suite (``IPLEDGE_FUZZ_EXAMPLES`` examples per operation, 12 by
+Generation leans on the edges where services break: dates are drawn from every year
+0001-9999 and, often, from the edges of the accepted range (1990-01-01 … 2100-12-31) and beyond;
+free text (every string with no format, enum or pattern) is often NUL, another control
+character. With those, the fixed-seed run of the normal suite finds
+the 500s such input once caused.
+
+The run is short in the normal suite (``IPLEDGE_FUZZ_EXAMPLES`` examples per operation, 25 by
 default, with a fixed seed); ``make fuzz`` raises the count and draws fresh examples.
 """
 
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 import os
+from datetime import date
 from typing import Any
 
 import httpx
@@ -43,14 +51,58 @@ from app.main import create_app
 from tests.conftest import make_settings as settings_with
 from tests.security.world import build_world
 
-EXAMPLES = int(os.environ.get("IPLEDGE_FUZZ_EXAMPLES", "12"))
+EXAMPLES = int(os.environ.get("IPLEDGE_FUZZ_EXAMPLES", "25"))
 # The normal suite replays the same examples every run; `make fuzz` explores.
 DERANDOMIZE = os.environ.get("IPLEDGE_FUZZ_RANDOM", "") == ""
 
 DOCUMENT = create_app(settings_with(), listen=False).openapi()
+EDGE_DATES = [
+    "0001-01-01",
+    "1000-02-29",
+    "1989-12-31",
+    "1990-01-01",
+    "2100-12-31",
+    "2101-01-01",
+    "9999-12-31",
+]
+HOSTILE_TEXT = ["\x00", "a\x00b", "\x07", "\x1b[2J", "tab\there", "\x7f", "\x85"]
+TEXT_FORMAT = "ipledge-free-text"
+schemathesis.openapi.format(
+    "date",
+    st.one_of(st.dates().map(date.isoformat), st.sampled_from(EDGE_DATES)),
+)
+schemathesis.openapi.format(
+    TEXT_FORMAT,
+    st.one_of(
+        st.text(max_size=40),
+        st.sampled_from(HOSTILE_TEXT),
+        st.tuples(st.text(max_size=10), st.sampled_from(HOSTILE_TEXT)).map("".join),
+    ),
+)
+
+
+def _free_text_marked(document: dict[str, Any]) -> dict[str, Any]:
+    """The document with every plain string (no format, enum or pattern) in the hostile-text
+    format, so that generation reaches for control characters often."""
+    marked = copy.deepcopy(document)
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if node.get("type") == "string" and not {"format", "enum", "pattern"} & node.keys():
+                node["format"] = TEXT_FORMAT
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(marked)
+    return marked
+
+
 # The key is ours to send (a valid one of the drawn role), not a parameter to fuzz.
 CONFIG = schemathesis.Config.from_dict({"generation": {"with-security-parameters": False}})
-SCHEMA = schemathesis.openapi.from_dict(DOCUMENT, config=CONFIG)
+SCHEMA = schemathesis.openapi.from_dict(_free_text_marked(DOCUMENT), config=CONFIG)
 OPERATIONS = sorted(
     f"{method.upper()} {path}"
     for path, item in DOCUMENT["paths"].items()
@@ -156,3 +208,44 @@ async def test_operation_keeps_its_contract(client, world, label):
         case.validate_response(response, checks=CHECKS)
 
     await asyncio.to_thread(explore)
+
+
+STATEFUL_STEPS = int(os.environ.get("IPLEDGE_FUZZ_STATEFUL_EXAMPLES", "15"))
+
+
+async def test_linked_operations_keep_their_contract(client, world):
+    """Stateful: sequences of calls that feed one response's ids into the next request, along
+    the links schemathesis infers from the document (a created resource's ``id`` into the
+    operations on it), each call with a key of a role that may make it."""
+    loop = asyncio.get_running_loop()
+    base = SCHEMA.as_state_machine()
+    assert base.bundles, "no links between operations: nothing to chain"
+
+    def role_for(case: Any) -> Role:
+        documented = DOCUMENT["paths"][case.operation.path][case.operation.method]
+        allowed = [Role(r) for r in documented.get("x-roles", [Role.ADMIN.value])]
+        return Role.ADMIN if Role.ADMIN in allowed else allowed[0]
+
+    class Machine(base):  # type: ignore[misc, valid-type]
+        def call(self, case: Any, **kwargs: Any) -> Any:
+            role = role_for(case)
+            request = _request(case, world.keys[role])
+            future = asyncio.run_coroutine_threadsafe(client.request(**request), loop)
+            response = future.result(timeout=60)
+            problems = _problem_failures(response)
+            assert not problems, f"{case.as_curl_command()} as {role.value}: {problems}"
+            return schemathesis.Response.from_httpx(response, verify=False)
+
+        def validate_response(self, response: Any, case: Any, **kwargs: Any) -> None:
+            case.validate_response(response, checks=[not_a_server_error, *CHECKS[1:5]])
+
+    run = settings(
+        max_examples=STATEFUL_STEPS,
+        stateful_step_count=6,
+        deadline=None,
+        derandomize=DERANDOMIZE,
+        database=None,
+        phases=[Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
+    await asyncio.to_thread(Machine.run, settings=run)

@@ -130,3 +130,134 @@ async def test_another_caller_reusing_the_idempotency_key_does_not_get_the_key(c
     )
     assert again.status_code == 201
     assert first.json()["key"] not in again.text
+
+
+async def test_an_unexpected_error_logs_no_key_secret_header_or_body(
+    client, make_key, log_lines, monkeypatch
+):
+    """A request that fails unexpectedly is logged with its traceback, but without the
+    traceback's local variables (the request's scope, its headers and its body), and every
+    line stays short."""
+    from app.core.logging import MAX_LINE
+    from app.enterprises import service as enterprises_service
+
+    admin = await make_key("admin")
+    created = await client.post("/v1/api-keys", json={"role": "bank_system"}, headers=admin)
+    assert created.status_code == 201
+    key = created.json()["key"]
+    endpoint = await client.post(
+        "/v1/webhook-endpoints",
+        json={"url": "http://127.0.0.1:9/hook", "event_types": ["loan.disbursed"]},
+        headers=admin,
+    )
+    assert endpoint.status_code == 201
+    webhook_secret = endpoint.json()["secret"]
+
+    async def broken(ctx, *, enterprise_in):
+        held = {"key": key, "secret": webhook_secret, "filler": "x" * 50_000}  # locals
+        raise RuntimeError(f"the enterprise store broke ({len(held)} values held)")
+
+    monkeypatch.setattr(enterprises_service, "create_enterprise", broken)
+    marker = "Body-Marker-" + "q" * 40
+    body = {
+        "name": marker,
+        "credit_code": "9144030071526726XG",
+        "district_code": "440307",
+        "industry": "other",
+        "high_tech": False,
+        "cross_border": False,
+    }
+    failed = await client.post(
+        "/v1/enterprises", json=body, headers={"Authorization": f"Bearer {key}"}
+    )
+    assert failed.status_code == 500
+    assert key not in failed.text and "Traceback" not in failed.text
+
+    lines = log_lines()
+    errors = [line for line in lines if line.get("message") == "unhandled error"]
+    assert len(errors) == 1, lines
+    [error] = errors
+    assert error["exception"][0]["exc_type"] == "RuntimeError"  # the traceback is there
+    assert all("locals" not in frame for frame in error["exception"][0]["frames"])
+    admin_token = admin["Authorization"].removeprefix("Bearer ")
+    text = json.dumps(lines)
+    for secret in (key, key.rsplit("_", 1)[-1], webhook_secret, admin_token, marker):
+        assert secret not in text
+    assert "Bearer" not in text and "authorization" not in text.lower()
+    raw = [json.dumps(line, ensure_ascii=False) for line in lines]
+    assert max(len(line) for line in raw) <= MAX_LINE
+
+
+def test_the_redaction_policy_covers_every_kind_of_secret():
+    from app.core.logging import MAX_LINE, MAX_VALUE, CappedJSONRenderer, redact, scrub
+
+    secret_url = "postgresql://ipledge:Pa55-w0rd-Zq@db.internal:5432/ipledge"
+    event = redact(
+        None,
+        "error",
+        {
+            "message": f"could not reach {secret_url}",
+            "authorization": "Bearer ipk_" + "a" * 32 + "_tail",
+            "headers": {"x-api-key": "k"},
+            "body": b'{"name": "x"}',
+            "nested": {"password": "hunter2", "note": "whsec_QUJDREVGRw=="},
+            "long": "y" * 100_000,
+        },
+    )
+    text = json.dumps(event)
+    for secret in ("Pa55-w0rd-Zq", "ipk_aaaa", "hunter2", "QUJDREVGRw", '"x-api-key"'):
+        assert secret not in text
+    assert "db.internal" in event["message"]  # the host is kept: it helps
+    assert len(event["long"]) < MAX_VALUE + 40
+    assert scrub("Basic dXNlcjpwYXNz") == "Basic [redacted]"
+    line = CappedJSONRenderer()(
+        None, "info", {"message": "m", **{f"k{i}": "v" * 900 for i in range(20)}}
+    )
+    assert len(line) <= MAX_LINE and json.loads(line)["message"] == "m"
+
+
+async def test_a_worker_without_its_database_logs_no_password(monkeypatch):
+    """With the database unreachable, every job and loop fails on each turn: each failure is
+    one short line naming the error and the database without its password."""
+    import asyncio
+
+    from app import worker
+    from app.core.logging import MAX_LINE
+    from app.core.runtime import Runtime
+    from tests.conftest import make_settings
+
+    buffer = io.StringIO()
+    monkeypatch.setattr(sys, "stdout", buffer)
+    app_logging.configure("INFO")
+    monkeypatch.setattr(worker, "log", structlog.get_logger("ipledge.worker"))
+    password = "Sup3r-S3cret-Pa55"
+    settings = make_settings(
+        database_url=f"postgresql://ipledge:{password}@127.0.0.1:9/ipledge",
+        worker_poll_interval_s=0.2,
+    )
+    monkeypatch.setattr(worker.random, "uniform", lambda a, b: 0.0)  # no start-up spread
+    runtime = Runtime.create(settings)
+    worker._load_jobs()
+    stop = asyncio.Event()
+    job = next(j for j in worker.JOBS if j.name == "idempotency_cleanup")
+    tasks = [asyncio.create_task(worker._loop(job, runtime, stop))]
+    tasks += [asyncio.create_task(worker._run_loop(lp, runtime, stop)) for lp in worker.LOOPS]
+    try:
+        for _ in range(100):
+            await asyncio.sleep(0.1)
+            if '"job failed"' in buffer.getvalue():
+                break
+    finally:
+        stop.set()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await runtime.close()
+        logging.getLogger().handlers.clear()
+        structlog.reset_defaults()
+    lines = buffer.getvalue().splitlines()
+    failures = [json.loads(line) for line in lines if "failed" in json.loads(line)["message"]]
+    assert any(f["message"] == "job failed" for f in failures), lines
+    assert password not in buffer.getvalue()
+    assert max(len(line) for line in lines) <= MAX_LINE
+    job_failure = next(f for f in failures if f["message"] == "job failed")
+    assert job_failure["error"] == "ConnectionRefusedError"
+    assert job_failure["database"] == "postgresql://ipledge:[redacted]@127.0.0.1:9/ipledge"

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 from ipledge_client.problems import (
+    BadRequest,
     Conflict,
     Forbidden,
     NotFound,
@@ -81,6 +82,12 @@ class Overpayment(UnprocessableContent):
     slug = "overpayment"
 
 
+class PayloadTooLarge(BadRequest):
+    """413 ``payload-too-large``: Request body too large."""
+
+    slug = "payload-too-large"
+
+
 class PayoffRequired(UnprocessableContent):
     """422 ``payoff-required``: A repayment that repays all principal must be the payoff amount."""
 
@@ -99,6 +106,12 @@ class PoolLimitViolated(Conflict):
     slug = "pool-limit-violated"
 
 
+class UnsupportedMediaType(BadRequest):
+    """415 ``unsupported-media-type``: Send application/json."""
+
+    slug = "unsupported-media-type"
+
+
 BY_SLUG: dict[str, type[Problem]] = {
     "calendar-year-unpublished": CalendarYearUnpublished,
     "concurrent-update": ConcurrentUpdate,
@@ -113,11 +126,13 @@ BY_SLUG: dict[str, type[Problem]] = {
     "lpr-unavailable": LprUnavailable,
     "not-found": NotFound,
     "overpayment": Overpayment,
+    "payload-too-large": PayloadTooLarge,
     "payoff-required": PayoffRequired,
     "pledge-not-registered": PledgeNotRegistered,
     "pool-limit-violated": PoolLimitViolated,
     "precondition-failed": PreconditionFailed,
     "unauthenticated": Unauthenticated,
+    "unsupported-media-type": UnsupportedMediaType,
     "validation-error": UnprocessableContent,
 }
 
@@ -134,7 +149,9 @@ __all__ = [
     "LoanNotEligible",
     "LprUnavailable",
     "Overpayment",
+    "PayloadTooLarge",
     "PayoffRequired",
     "PledgeNotRegistered",
     "PoolLimitViolated",
+    "UnsupportedMediaType",
 ]

@@ -106,6 +106,9 @@ class CalendarDayIn(BaseModel):
 
 class CalendarDayOut(BaseModel):
     date: Annotated[date_aliased, Field(title="Date")]
+    """
+    YYYY-MM-DD, within 1990-01-01 … 2100-12-31.
+    """
     is_working: Annotated[bool, Field(title="Is Working")]
     kind: Annotated[Literal["workday", "weekend", "holiday", "makeup_workday"], Field(title="Kind")]
     holiday_name: Annotated[str | None, Field(title="Holiday Name")]
@@ -265,6 +268,9 @@ class ClaimOut(BaseModel):
     kind: Annotated[Literal["interest_subsidy", "risk_compensation"], Field(title="Kind")]
     repayment_id: Annotated[UUID | None, Field(title="Repayment Id")]
     basis_date: Annotated[date_aliased, Field(title="Basis Date")]
+    """
+    YYYY-MM-DD, within 1990-01-01 … 2100-12-31.
+    """
     basis_amount: Annotated[Decimal, Field(title="Basis Amount")]
     """
     The interest paid, or the outstanding principal.
@@ -295,9 +301,12 @@ class ClaimPayment(BaseModel):
         extra="forbid",
     )
     paid_on: Annotated[date_aliased, Field(title="Paid On")]
+    """
+    YYYY-MM-DD, within 1990-01-01 … 2100-12-31.
+    """
 
 
-District = TypeAliasType("District", Annotated[str, Field(pattern="^\\d{6}$")])
+District = TypeAliasType("District", Annotated[str, Field(max_length=200)])
 
 
 Districts = TypeAliasType(
@@ -372,6 +381,9 @@ class CurrentValuation(BaseModel):
     appraiser: Annotated[str, Field(title="Appraiser")]
     method: Annotated[str, Field(title="Method")]
     valuation_date: Annotated[date_aliased, Field(title="Valuation Date")]
+    """
+    YYYY-MM-DD, within 1990-01-01 … 2100-12-31.
+    """
     created_at: Annotated[AwareDatetime, Field(title="Created At")]
 
 
@@ -520,6 +532,9 @@ class HolidayIn(BaseModel):
         extra="forbid",
     )
     date: Annotated[date_aliased, Field(title="Date")]
+    """
+    YYYY-MM-DD, within 1990-01-01 … 2100-12-31.
+    """
     name: Annotated[str, Field(max_length=100, min_length=1, title="Name")]
     name_zh: Annotated[NameZh | None, Field(title="Name Zh")] = None
     """
@@ -529,6 +544,9 @@ class HolidayIn(BaseModel):
 
 class HolidayOut(BaseModel):
     date: Annotated[date_aliased, Field(title="Date")]
+    """
+    YYYY-MM-DD, within 1990-01-01 … 2100-12-31.
+    """
     name: Annotated[str | None, Field(title="Name")]
     name_zh: Annotated[str | None, Field(title="Name Zh")]
 
@@ -536,6 +554,9 @@ class HolidayOut(BaseModel):
 class InstallmentOut(BaseModel):
     seq: Annotated[int, Field(title="Seq")]
     due_date: Annotated[date_aliased, Field(title="Due Date")]
+    """
+    YYYY-MM-DD, within 1990-01-01 … 2100-12-31.
+    """
     principal: Annotated[Decimal, Field(title="Principal")]
     """
     CNY: a string, or a JSON number with at most two decimals; no exponent.
@@ -671,7 +692,13 @@ class LoanOut(BaseModel):
     ]
     term_months: Annotated[int, Field(title="Term Months")]
     disbursed_on: Annotated[date_aliased, Field(title="Disbursed On")]
+    """
+    YYYY-MM-DD, within 1990-01-01 … 2100-12-31.
+    """
     maturity_date: Annotated[date_aliased, Field(title="Maturity Date")]
+    """
+    YYYY-MM-DD, within 1990-01-01 … 2100-12-31.
+    """
     state: Annotated[Literal["active", "paid_off", "defaulted"], Field(title="State")]
     as_of: Annotated[date_aliased, Field(title="As Of")]
     """
@@ -718,6 +745,9 @@ class LprFixingIn(BaseModel):
 
 class LprFixingOut(BaseModel):
     fixing_date: Annotated[date_aliased, Field(title="Fixing Date")]
+    """
+    YYYY-MM-DD, within 1990-01-01 … 2100-12-31.
+    """
     one_year_bp: Annotated[int, Field(title="One Year Bp")]
     five_year_bp: Annotated[int, Field(title="Five Year Bp")]
     created_at: Annotated[AwareDatetime, Field(title="Created At")]
@@ -727,6 +757,9 @@ class LprFixingOut(BaseModel):
 
 class MakeupWorkdayOut(BaseModel):
     date: Annotated[date_aliased, Field(title="Date")]
+    """
+    YYYY-MM-DD, within 1990-01-01 … 2100-12-31.
+    """
     name: Annotated[str | None, Field(title="Name")]
     """
     The holiday it makes up for, where known.
@@ -784,6 +817,9 @@ class PageLprFixingOut(BaseModel):
 class PayoffOut(BaseModel):
     loan_id: Annotated[UUID, Field(title="Loan Id")]
     on: Annotated[date_aliased, Field(title="On")]
+    """
+    YYYY-MM-DD, within 1990-01-01 … 2100-12-31.
+    """
     amount: Annotated[Decimal, Field(title="Amount")]
     """
     Exactly what closes the loan on `on`: the sum of the parts.
@@ -920,6 +956,9 @@ class PortfolioClass(BaseModel):
 
 class PortfolioReport(BaseModel):
     as_of: Annotated[date_aliased, Field(title="As Of")]
+    """
+    YYYY-MM-DD, within 1990-01-01 … 2100-12-31.
+    """
     classes: Annotated[list[PortfolioClass], Field(title="Classes")]
     """
     Every class, normal to loss.
@@ -976,7 +1015,9 @@ class ProgramCreate(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
     )
-    district_code: Annotated[str, Field(pattern="^\\d{6}$", title="District Code")]
+    district_code: Annotated[
+        str, Field(max_length=200, pattern="^[0-9]{6}$", title="District Code")
+    ]
     kind: Annotated[Literal["interest_subsidy", "risk_compensation"], Field(title="Kind")]
     name: Annotated[str, Field(max_length=200, min_length=1, title="Name")]
     share: Annotated[Decimal, Field(title="Share")]
@@ -1017,6 +1058,9 @@ class ProgramOut(BaseModel):
     """
     budget_year: Annotated[int, Field(title="Budget Year")]
     effective_from: Annotated[date_aliased, Field(title="Effective From")]
+    """
+    YYYY-MM-DD, within 1990-01-01 … 2100-12-31.
+    """
     effective_to: Annotated[date_aliased | None, Field(title="Effective To")]
     industries: Annotated[list[str] | None, Field(title="Industries")]
     committed: Annotated[Decimal, Field(title="Committed")]
@@ -1074,6 +1118,9 @@ class QuoteOut(BaseModel):
     id: Annotated[UUID, Field(title="Id")]
     application_id: Annotated[UUID, Field(title="Application Id")]
     quote_date: Annotated[date_aliased, Field(title="Quote Date")]
+    """
+    YYYY-MM-DD, within 1990-01-01 … 2100-12-31.
+    """
     amount: Annotated[Decimal, Field(title="Amount")]
     """
     CNY: a string, or a JSON number with at most two decimals; no exponent.
@@ -1124,6 +1171,9 @@ class RegistrationBody(BaseModel):
         Field(examples=["Y2026440000123"], max_length=64, min_length=1, title="Registration No"),
     ]
     registered_on: Annotated[date_aliased, Field(title="Registered On")]
+    """
+    YYYY-MM-DD, within 1990-01-01 … 2100-12-31.
+    """
 
 
 class ReleaseBody(BaseModel):
@@ -1156,6 +1206,9 @@ class RepaymentBody(BaseModel):
 class RepaymentOut(BaseModel):
     id: Annotated[UUID, Field(title="Id")]
     paid_on: Annotated[date_aliased, Field(title="Paid On")]
+    """
+    YYYY-MM-DD, within 1990-01-01 … 2100-12-31.
+    """
     amount: Annotated[Decimal, Field(title="Amount")]
     """
     CNY: a string, or a JSON number with at most two decimals; no exponent.
@@ -1521,6 +1574,9 @@ class ValuationOut(BaseModel):
     appraiser: Annotated[str, Field(title="Appraiser")]
     method: Annotated[str, Field(title="Method")]
     valuation_date: Annotated[date_aliased, Field(title="Valuation Date")]
+    """
+    YYYY-MM-DD, within 1990-01-01 … 2100-12-31.
+    """
     created_at: Annotated[AwareDatetime, Field(title="Created At")]
     ip_asset_id: Annotated[UUID, Field(title="Ip Asset Id")]
 
@@ -1551,6 +1607,17 @@ class WebhookDeliveryOut(BaseModel):
     last_error: Annotated[str | None, Field(title="Last Error")]
 
 
+EventType = TypeAliasType("EventType", Annotated[str, Field(max_length=200)])
+
+
+DistrictCode = TypeAliasType(
+    "DistrictCode", Annotated[str, Field(max_length=200, title="District Code")]
+)
+"""
+Only events about this district (GB/T 2260 code).
+"""
+
+
 class WebhookEndpointCreate(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
@@ -1563,7 +1630,7 @@ class WebhookEndpointCreate(BaseModel):
     http(s) URL; it must resolve to public addresses only.
     """
     event_types: Annotated[
-        list[str],
+        list[EventType],
         Field(
             examples=[["subsidy.claim.created", "subsidy.claim.paid"]],
             max_length=19,
@@ -1574,7 +1641,7 @@ class WebhookEndpointCreate(BaseModel):
     """
     The event types to receive: `application.submitted`, `application.approved`, `application.declined`, `application.sla_at_risk`, `application.sla_breached`, `pledge.registered`, `pledge.released`, `pledge.enforced`, `loan.disbursed`, `loan.paid_off`, `loan.defaulted`, `loan.classification_changed`, `subsidy.claim.created`, `subsidy.claim.approved`, `subsidy.claim.rejected`, `subsidy.claim.paid`, `subsidy.budget_exhausted`, `pool.locked`, `pool.transferred`
     """
-    district_code: Annotated[str | None, Field(title="District Code")] = None
+    district_code: Annotated[DistrictCode | None, Field(title="District Code")] = None
     """
     Only events about this district (GB/T 2260 code).
     """
@@ -1877,6 +1944,9 @@ class PoolOut(BaseModel):
     name: Annotated[str, Field(title="Name")]
     state: Annotated[Literal["open", "locked", "transferred"], Field(title="State")]
     cut_off_date: Annotated[date_aliased, Field(title="Cut Off Date")]
+    """
+    YYYY-MM-DD, within 1990-01-01 … 2100-12-31.
+    """
     target_balance: Annotated[Decimal, Field(title="Target Balance")]
     """
     CNY: a string, or a JSON number with at most two decimals; no exponent.
@@ -1900,6 +1970,9 @@ class PoolOut(BaseModel):
 class ProjectionRow(BaseModel):
     period: Annotated[int, Field(title="Period")]
     date: Annotated[date_aliased, Field(title="Date")]
+    """
+    YYYY-MM-DD, within 1990-01-01 … 2100-12-31.
+    """
     beginning_balance: Annotated[Decimal, Field(title="Beginning Balance")]
     """
     CNY: a string, or a JSON number with at most two decimals; no exponent.
@@ -2059,6 +2132,9 @@ class ApplicationOut(BaseModel):
 class GridOut(BaseModel):
     pool_id: Annotated[UUID, Field(title="Pool Id")]
     cut_off_date: Annotated[date_aliased, Field(title="Cut Off Date")]
+    """
+    YYYY-MM-DD, within 1990-01-01 … 2100-12-31.
+    """
     cut_off_balance: Annotated[Decimal, Field(title="Cut Off Balance")]
     """
     CNY: a string, or a JSON number with at most two decimals; no exponent.
@@ -2123,6 +2199,9 @@ class ProjectionOut(BaseModel):
     The pool's state when projected.
     """
     cut_off_date: Annotated[date_aliased, Field(title="Cut Off Date")]
+    """
+    YYYY-MM-DD, within 1990-01-01 … 2100-12-31.
+    """
     loan_count: Annotated[int, Field(title="Loan Count")]
     cut_off_balance: Annotated[Decimal, Field(title="Cut Off Balance")]
     """
