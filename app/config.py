@@ -32,6 +32,10 @@ class Settings(BaseSettings):
     db_batch_inflight: int = Field(default=3, ge=0, le=64)
     db_batch_max: int = Field(default=32, ge=1, le=1000)
     var_dir: Path = PROJECT_ROOT / "var"
+    # The migration connection: a migration that cannot take its lock within this gives up
+    # (and ``ipledge migrate`` tries it again) instead of queueing traffic behind it.
+    migration_lock_timeout_ms: int = Field(default=3_000, ge=1)
+    migration_statement_timeout_ms: int = Field(default=600_000, ge=0)
 
     # HTTP
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
@@ -39,6 +43,9 @@ class Settings(BaseSettings):
     problem_base_uri: str = "https://ipledge.example/problems/"
     log_level: str = "INFO"
     access_log: bool = True
+    # After SIGTERM: how long /readyz answers 503 while requests are still served, so a load
+    # balancer stops sending new ones before the server closes its connections.
+    shutdown_drain_s: float = Field(default=0.0, ge=0, le=300)
 
     # Auth: how long an API process trusts a key lookup before asking the database again.
     # Revocation is also pushed to every process at once (LISTEN/NOTIFY); this bounds the lag

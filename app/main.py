@@ -22,6 +22,7 @@ from app.core.middleware import RequestMiddleware
 from app.core.routing import SECURITY_SCHEMES, operation_id
 from app.core.runtime import Runtime
 from app.keys.service import load_live_key
+from app.ops import lifecycle
 
 log = structlog.get_logger("ipledge.app")
 
@@ -116,6 +117,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         rt = runtime or Runtime.create(settings)
         attach(app, rt)
+        restore_signals = lifecycle.install(app.state.lifecycle, settings.shutdown_drain_s)
         if runtime is None:
             settle_garbage_collector()
         listener = asyncio.create_task(_listen_for_revocations(app, rt)) if listen else None
@@ -126,6 +128,7 @@ def create_app(
                 listener.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await listener
+            restore_signals()
             if runtime is None:
                 await rt.close()
 
@@ -141,6 +144,7 @@ def create_app(
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
+    app.state.lifecycle = lifecycle.Lifecycle()
     _document_security(app)
     problem.install(app)
     # The routers' routes are mounted directly: FastAPI's include_router keeps each router as

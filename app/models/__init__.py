@@ -14,6 +14,7 @@ from app.models.outbox_event import OutboxEvent
 from app.models.pledge import Pledge
 from app.models.pool import Pool, PoolLoan
 from app.models.pricing import ApplicationQuote, LprFixing
+from app.models.schema_compatibility import SchemaCompatibility
 from app.models.subsidy_claim import SubsidyClaim
 from app.models.subsidy_program import SubsidyProgram
 from app.models.webhook_attempt import WebhookAttempt
@@ -44,6 +45,7 @@ __all__ = [
     "Pledge",
     "Pool",
     "PoolLoan",
+    "SchemaCompatibility",
     "SubsidyClaim",
     "SubsidyProgram",
     "WebhookAttempt",

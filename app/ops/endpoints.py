@@ -6,12 +6,13 @@ import asyncio
 
 from fastapi import Request
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from app.core import metrics
 from app.core.db import CONNECTION_ERRORS
 from app.core.routing import ApiRouter, public
 from app.migrate import head_revision
+from app.ops import schema
 
 router = ApiRouter(tags=["operations"])
 
@@ -21,10 +22,24 @@ class Health(BaseModel):
 
 
 class Readiness(BaseModel):
-    status: str
+    status: str = Field(
+        description="ready; ahead (a newer schema that declares this code compatible); "
+        "migrations pending (the schema is behind this code); incompatible; unavailable "
+        "(the database did not answer); shutting down."
+    )
     database: str
     migration: str | None
     expected_migration: str
+    oldest_compatible_migration: str | None = None
+
+
+STATUS_TEXT = {
+    "ready": "ready",
+    "ahead": "ahead",
+    "behind": "migrations pending",
+    "incompatible": "incompatible",
+    "missing": "migrations pending",
+}
 
 
 @router.get("/healthz", response_model=Health)
@@ -37,12 +52,20 @@ async def healthz() -> Health:
 @router.get("/readyz", response_model=Readiness, responses={503: {"model": Readiness}})
 @public
 async def readyz(request: Request) -> Response:
-    """The database answers and its schema is at the migrations' head."""
+    """Ready to take traffic: not shutting down, the database answers, and its schema is this
+    code's head or a newer one that declares this code compatible (a release migrates first,
+    then rolls out). A schema behind the code is not ready."""
     expected = head_revision()
+    lifecycle = getattr(request.app.state, "lifecycle", None)
+    if lifecycle is not None and lifecycle.draining:
+        body = Readiness(
+            status="shutting down", database="unknown", migration=None, expected_migration=expected
+        )
+        return JSONResponse(body.model_dump(), status_code=503)
     try:
         async with asyncio.timeout(3):
             async with request.app.state.database.connection() as db:
-                current = await db.fetchval("SELECT version_num FROM alembic_version")
+                state = await schema.inspect(db)
     except (*CONNECTION_ERRORS, TimeoutError, Exception) as exc:
         body = Readiness(
             status="unavailable",
@@ -51,14 +74,14 @@ async def readyz(request: Request) -> Response:
             expected_migration=expected,
         )
         return JSONResponse(body.model_dump(), status_code=503)
-    ready = current == expected
     body = Readiness(
-        status="ready" if ready else "migrations pending",
+        status=STATUS_TEXT[state.status],
         database="ok",
-        migration=current,
+        migration=state.revision,
         expected_migration=expected,
+        oldest_compatible_migration=state.oldest_compatible,
     )
-    return JSONResponse(body.model_dump(), status_code=200 if ready else 503)
+    return JSONResponse(body.model_dump(), status_code=200 if state.ready else 503)
 
 
 @router.get("/metrics", response_class=Response, responses={200: {"content": {"text/plain": {}}}})

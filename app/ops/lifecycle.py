@@ -1,0 +1,71 @@
+"""Draining at shutdown: from the first SIGTERM (or SIGINT) ``/readyz`` answers 503, so a load
+balancer stops routing here, while requests keep being served for ``shutdown_drain_s``; only
+then does the server (uvicorn) start closing connections and finishing what is in flight
+(its own ``timeout_graceful_shutdown``).
+
+Uvicorn installs its signal handlers with ``signal.signal`` before the application starts;
+``install`` chains in front of them and hands the signal on after the drain period.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import threading
+from collections.abc import Callable
+from types import FrameType
+from typing import Any
+
+import structlog
+
+log = structlog.get_logger("ipledge.lifecycle")
+
+SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+
+class Lifecycle:
+    """Whether this process is shutting down; ``/readyz`` reads it."""
+
+    def __init__(self) -> None:
+        self.draining = False
+
+    def drain(self) -> None:
+        if not self.draining:
+            log.info("draining: readiness now answers 503")
+        self.draining = True
+
+
+Handler = Callable[[int, FrameType | None], Any] | int | None
+
+
+def install(lifecycle: Lifecycle, drain_s: float) -> Callable[[], None]:
+    """Chain in front of the server's signal handlers; returns what puts them back. Does
+    nothing outside the main thread (tests running the app in-process)."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    loop = asyncio.get_running_loop()
+    previous: dict[int, Handler] = {}
+
+    def hand_on(sig: int, frame: FrameType | None) -> None:
+        handler = previous.get(sig)
+        if callable(handler):
+            handler(sig, frame)
+
+    def on_signal(sig: int, frame: FrameType | None) -> None:
+        first = not lifecycle.draining
+        lifecycle.drain()
+        if first and drain_s > 0:
+            loop.call_soon_threadsafe(loop.call_later, drain_s, hand_on, sig, None)
+        else:  # no drain period, or a second signal: stop now
+            hand_on(sig, frame)
+
+    for sig in SIGNALS:
+        previous[sig] = signal.getsignal(sig)
+        signal.signal(sig, on_signal)
+
+    def restore() -> None:
+        for sig, handler in previous.items():
+            if handler is not None:
+                signal.signal(sig, handler)
+
+    return restore
