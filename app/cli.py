@@ -113,13 +113,19 @@ def worker() -> None:
 @cli.command("migrate")
 def migrate_command(
     revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
+    attempts: Annotated[
+        int, typer.Option(min=1, help="Tries of a migration that gave up waiting for a lock.")
+    ] = 5,
+    pause: Annotated[float, typer.Option(min=0, help="Seconds before the first retry.")] = 5.0,
 ) -> None:
-    """Bring the database schema to the migrations' head (or a given revision)."""
+    """Bring the database schema to the migrations' head (or a given revision). A migration
+    that cannot take its lock within IPLEDGE_MIGRATION_LOCK_TIMEOUT_MS rolls back and is tried
+    again, rather than queueing traffic behind it."""
     from app import migrate
 
     url, _ = _pin_database_url()
-    migrate.upgrade(url, revision)
-    typer.echo(f"database at {revision}", err=True)
+    tries = migrate.upgrade_with_retries(url, revision, attempts=attempts, pause_s=pause)
+    typer.echo(f"database at {revision} ({tries} attempt{'s' if tries > 1 else ''})", err=True)
 
 
 @keys_cli.command("create")

@@ -19,6 +19,9 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=32, ge=1, le=500)
     db_pool_timeout_s: float = Field(default=10.0, gt=0)
     db_statement_timeout_ms: int = Field(default=30_000, ge=0)
+    # A request waiting this long for a lock (a migration, a long write holding it) gives up
+    # with a 503 lock-timeout problem instead of queueing behind it.
+    db_lock_timeout_ms: int = Field(default=10_000, ge=0)
     # PostgreSQL's choice between custom and generic plans for prepared statements. Forcing
     # generic plans saves re-planning intake (~0.2 ms of PostgreSQL CPU) but turned the first
     # page of 1,000,000 applications from 6 ms into 580 ms (the limit unknown to the plan):

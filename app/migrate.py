@@ -30,11 +30,15 @@ COMPATIBILITY_TABLE = "schema_compatibility"
 log = structlog.get_logger("ipledge.migrate")
 
 
-def alembic_config(url: str | None = None, *, directory: Path | None = None) -> Config:
+def alembic_config(
+    url: str | None = None, *, directory: Path | None = None, lock_timeout_ms: int | None = None
+) -> Config:
     config = Config()
     config.set_main_option("script_location", str(directory or MIGRATIONS))
     if url is not None:
         config.attributes["database_url"] = url
+    if lock_timeout_ms is not None:
+        config.attributes["lock_timeout_ms"] = lock_timeout_ms
     return config
 
 
@@ -66,8 +70,15 @@ def oldest_compatible(script_dir: ScriptDirectory, revision: str) -> str:
     return str(getattr(module, "compatible_with", revision))
 
 
-def upgrade(url: str, revision: str = "head", *, directory: Path | None = None) -> None:
-    command.upgrade(alembic_config(url, directory=directory), revision)
+def upgrade(
+    url: str,
+    revision: str = "head",
+    *,
+    directory: Path | None = None,
+    lock_timeout_ms: int | None = None,
+) -> None:
+    config = alembic_config(url, directory=directory, lock_timeout_ms=lock_timeout_ms)
+    command.upgrade(config, revision)
 
 
 def downgrade(url: str, revision: str, *, directory: Path | None = None) -> None:
@@ -84,14 +95,20 @@ def _lock_timed_out(exc: BaseException) -> bool:
 
 
 def upgrade_with_retries(
-    url: str, revision: str = "head", *, attempts: int = 5, pause_s: float = 5.0
+    url: str,
+    revision: str = "head",
+    *,
+    attempts: int = 5,
+    pause_s: float = 5.0,
+    directory: Path | None = None,
+    lock_timeout_ms: int | None = None,
 ) -> int:
     """Upgrade; when a migration gives up waiting for a lock (``lock_timeout``: traffic held
     the table), it rolled back alone and is tried again after a pause. Returns the attempts
     it took."""
     for attempt in range(1, attempts + 1):
         try:
-            upgrade(url, revision)
+            upgrade(url, revision, directory=directory, lock_timeout_ms=lock_timeout_ms)
             return attempt
         except DBAPIError as exc:
             if not _lock_timed_out(exc) or attempt == attempts:

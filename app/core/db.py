@@ -112,7 +112,7 @@ def build_engine(url: str, settings: Settings, *, pool_size: int | None = None) 
         "application_name": "ipledge",
         "timezone": "UTC",
         "statement_timeout": str(settings.db_statement_timeout_ms),
-        "lock_timeout": "10000",
+        "lock_timeout": str(settings.db_lock_timeout_ms),
         "idle_in_transaction_session_timeout": "60000",
         "plan_cache_mode": settings.db_plan_cache_mode,
     }

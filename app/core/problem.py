@@ -19,9 +19,11 @@ from app.core.errors import (
     PROBLEM_JSON,
     ConcurrentUpdate,
     DomainError,
+    LockTimeout,
     MethodNotAllowed,
     NotFound,
     ServiceUnavailable,
+    StatementTimeout,
     ValidationFailed,
 )
 
@@ -108,6 +110,13 @@ def install(app: FastAPI) -> None:
             exc, (asyncpg.exceptions.DeadlockDetectedError, asyncpg.exceptions.SerializationError)
         ):
             problem: DomainError = ConcurrentUpdate()
+        elif isinstance(exc, asyncpg.exceptions.LockNotAvailableError):
+            # lock_timeout: another transaction (a migration, a long write) holds the lock.
+            log.warning("lock wait timed out", request_id=_request_id(request))
+            problem = LockTimeout()
+        elif isinstance(exc, asyncpg.exceptions.QueryCanceledError):
+            log.warning("statement timed out", request_id=_request_id(request))
+            problem = StatementTimeout()
         elif isinstance(exc, sqlalchemy.exc.TimeoutError):
             # Every pooled connection stayed busy for the pool's whole timeout.
             log.warning("database pool exhausted", request_id=_request_id(request))
