@@ -58,6 +58,10 @@ class Settings(BaseSettings):
     # Idempotency
     idempotency_ttl_hours: int = Field(default=24, ge=1)
 
+    # Retention: rows deleted per statement by the retention jobs.
+    retention_batch_size: int = Field(default=1000, ge=1, le=100_000)
+    retention_interval_s: float = Field(default=3600.0, gt=0)
+
     # Applications
     max_backdate_days: int = Field(default=30, ge=0)
     default_spread_bp: int = Field(default=100, ge=0, le=10_000)

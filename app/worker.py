@@ -1,8 +1,16 @@
 """``ipledge worker``: the jobs that run beside the API.
 
+Every job is listed in the registry below (``JOBS``, ``LOOPS``); nothing registers itself by
+being imported. Adding a job is one line there: a name, how often, and the function.
+
 Each job runs in its own loop with its own connection and transaction. Any number of workers
 may run at once: every job is written to be safe under that (row locks with SKIP LOCKED, or
 statements whose effect happens once whoever runs them).
+
+At SIGTERM (or SIGINT) the worker stops starting work: periodic jobs finish the pass in hand,
+the relay sends no new request, lets those in flight finish, records every attempt made and
+gives back the deliveries it claimed but never sent. It waits for that as long as the longest
+loop's grace period (for the relay, at least one batch), then cancels what is left.
 """
 
 from __future__ import annotations
@@ -13,65 +21,54 @@ import random
 import signal
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
 
 import structlog
 
+from app.applications import sweep as sla_sweep
 from app.config import Settings
 from app.core.runtime import Runtime
+from app.ops.retention import purge_idempotency_records
+from app.webhooks import relay
 
 log = structlog.get_logger("ipledge.worker")
 
 JobFn = Callable[[Runtime], Awaitable[object]]
+LoopFn = Callable[[Runtime, asyncio.Event], Awaitable[object]]
+
+
+def _no_grace(settings: Settings) -> float:
+    return settings.worker_shutdown_grace_s
 
 
 @dataclass(frozen=True)
 class Job:
+    """A job run every ``interval(settings)`` seconds."""
+
     name: str
     interval: Callable[[Settings], float]
     run: JobFn
 
 
-JOBS: list[Job] = []
-
-LoopFn = Callable[[Runtime, asyncio.Event], Awaitable[object]]
-
-
 @dataclass(frozen=True)
 class Loop:
-    """A job that runs continuously (the webhook relay) and watches ``stop`` itself, so that
-    it can finish the batch in hand when the worker is asked to stop."""
+    """A job that runs continuously and watches ``stop`` itself, so that it can finish the
+    batch in hand when the worker is asked to stop; ``grace`` is how long it may take."""
 
     name: str
     run: LoopFn
+    grace: Callable[[Settings], float] = _no_grace
 
 
-LOOPS: list[Loop] = []
+# --- the registry --------------------------------------------------------------------------
 
+JOBS: tuple[Job, ...] = (
+    Job("sla_sweep", lambda s: s.sla_sweep_interval_s, sla_sweep.sweep_job),
+    Job("idempotency_retention", lambda s: s.retention_interval_s, purge_idempotency_records),
+)
 
-def periodic(name: str, interval: Callable[[Settings], float]) -> Callable[[JobFn], JobFn]:
-    def register(fn: JobFn) -> JobFn:
-        JOBS.append(Job(name=name, interval=interval, run=fn))
-        return fn
+LOOPS: tuple[Loop, ...] = (Loop("webhook_relay", relay.run_relay, grace=relay.stop_grace_s),)
 
-    return register
-
-
-def continuous(name: str) -> Callable[[LoopFn], LoopFn]:
-    def register(fn: LoopFn) -> LoopFn:
-        LOOPS.append(Loop(name=name, run=fn))
-        return fn
-
-    return register
-
-
-@periodic("idempotency_cleanup", lambda s: 3600.0)
-async def purge_idempotency_records(runtime: Runtime) -> int:
-    """Forget stored responses older than the replay window."""
-    cutoff = runtime.clock.now() - timedelta(hours=runtime.settings.idempotency_ttl_hours)
-    async with runtime.database.connection() as db:
-        status = await db.execute("DELETE FROM idempotency_records WHERE created_at <= $1", cutoff)
-    return int(status.split()[-1])
+# -------------------------------------------------------------------------------------------
 
 
 async def _loop(job: Job, runtime: Runtime, stop: asyncio.Event) -> None:
@@ -102,13 +99,26 @@ async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
         await asyncio.wait_for(stop.wait(), timeout=seconds)
 
 
-def _load_jobs() -> None:
-    """Import the domains that register jobs."""
-    import app.routers  # noqa: F401 - registers every domain's jobs with their modules
+def grace_s(settings: Settings, loops: tuple[Loop, ...] = LOOPS) -> float:
+    """How long a stopping worker waits for its jobs and loops to finish."""
+    return max([settings.worker_shutdown_grace_s, *(loop.grace(settings) for loop in loops)])
+
+
+async def _stop_all(
+    runtime: Runtime, jobs: list[asyncio.Task[None]], loops: list[asyncio.Task[None]]
+) -> None:
+    grace = grace_s(runtime.settings)
+    log.info("worker stopping", grace_s=grace)
+    pending = [*jobs, *loops]
+    if pending:
+        _, late = await asyncio.wait(pending, timeout=grace)
+        for task in late:
+            log.warning("cancelled at the end of the grace period", task=task.get_name())
+            task.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
 
 
 async def run_forever(runtime: Runtime | None = None, stop: asyncio.Event | None = None) -> None:
-    _load_jobs()
     runtime = runtime or Runtime.create()
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -125,18 +135,12 @@ async def run_forever(runtime: Runtime | None = None, stop: asyncio.Event | None
             settings.worker_metrics_port, settings.worker_metrics_host, registry=REGISTRY
         )
     log.info("worker started", jobs=[job.name for job in JOBS], loops=[lp.name for lp in LOOPS])
-    tasks = [asyncio.create_task(_loop(job, runtime, stop), name=job.name) for job in JOBS]
+    jobs = [asyncio.create_task(_loop(job, runtime, stop), name=job.name) for job in JOBS]
     loops = [asyncio.create_task(_run_loop(lp, runtime, stop), name=lp.name) for lp in LOOPS]
     try:
         await stop.wait()
     finally:
-        for task in tasks:
-            task.cancel()
-        if loops:
-            # Let the loops finish the batch in hand (what they leave is retried anyway).
-            await asyncio.wait(loops, timeout=runtime.settings.worker_shutdown_grace_s)
-        for task in loops:
-            task.cancel()
-        await asyncio.gather(*tasks, *loops, return_exceptions=True)
+        stop.set()
+        await _stop_all(runtime, jobs, loops)
         await runtime.close()
         log.info("worker stopped")

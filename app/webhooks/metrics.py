@@ -28,7 +28,8 @@ DELIVERIES = Gauge(
 ATTEMPTS = Counter(
     "ipledge_webhook_attempts",
     "Delivery attempts made by this process, by outcome: delivered, rejected (a non-2xx "
-    "answer), timeout, unreachable, refused (the URL resolved to a forbidden address).",
+    "answer), timeout, unreachable, refused (the URL resolved to a forbidden address), "
+    "interrupted (the worker stopped before an answer).",
     ["outcome"],
     registry=metrics.REGISTRY,
 )
