@@ -19,6 +19,10 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=32, ge=1, le=500)
     db_pool_timeout_s: float = Field(default=10.0, gt=0)
     db_statement_timeout_ms: int = Field(default=30_000, ge=0)
+    # The client's bound on each statement (a frozen server enforces no statement_timeout):
+    # longer than statement_timeout, so the server's own answer comes first when it can.
+    db_command_timeout_s: float = Field(default=35.0, gt=0)
+    db_connect_timeout_s: float = Field(default=10.0, gt=0)
     # A request waiting this long for a lock (a migration, a long write holding it) gives up
     # with a 503 lock-timeout problem instead of queueing behind it.
     db_lock_timeout_ms: int = Field(default=10_000, ge=0)
