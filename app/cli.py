@@ -7,7 +7,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 
@@ -32,6 +32,40 @@ sla_cli = typer.Typer(no_args_is_help=True, help="The approval clock.")
 cli.add_typer(sla_cli, name="sla")
 
 OPENAPI_PATH = PROJECT_ROOT / "openapi" / "openapi.json"
+
+
+def _fail(line: str) -> NoReturn:
+    typer.echo(f"ipledge: {line}", err=True)
+    raise typer.Exit(2)
+
+
+@cli.callback()
+def check_settings() -> None:
+    """Read the settings once before any command: a bad value stops here with one line per
+    setting (no traceback), and a variable that names no setting is reported."""
+    from pydantic import ValidationError
+    from pydantic_settings import SettingsError
+
+    from app.config import describe_errors, describe_source_error, unknown_variables
+
+    for name in unknown_variables(os.environ):
+        typer.echo(f"ipledge: warning: {name} is not a setting; ignored", err=True)
+    try:
+        get_settings()
+    except ValidationError as exc:
+        for line in describe_errors(exc)[:-1]:
+            typer.echo(f"ipledge: {line}", err=True)
+        _fail(describe_errors(exc)[-1])
+    except SettingsError as exc:
+        _fail(describe_source_error(exc))
+
+
+def _check_pool(url: str, processes: int) -> None:
+    from app.ops.preflight import pool_problem
+
+    problem = asyncio.run(pool_problem(url, get_settings(), processes=processes))
+    if problem is not None:
+        _fail(problem)
 
 
 def _pin_database_url() -> tuple[str, bool]:
@@ -67,6 +101,7 @@ def serve(
         if workers != 1:
             typer.echo("the embedded database serves one worker process; using 1", err=True)
             workers = 1
+    _check_pool(url, workers)
     base = f"http://{host}:{port}"
     typer.echo(
         json.dumps(
@@ -105,7 +140,8 @@ def worker() -> None:
     from app.core import logging as app_logging
 
     app_logging.configure(get_settings().log_level)
-    _pin_database_url()
+    url, _ = _pin_database_url()
+    _check_pool(url, 1)
     # uvloop here: a fifth less CPU per webhook delivery.
     uvloop.run(worker_module.run_forever())
 

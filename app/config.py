@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PREFIX = "IPLEDGE_"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+# Variables with the prefix that are not settings of the service: the test suite's, the
+# benchmark's, the demo's, and where the image keeps the migrations.
+NOT_SETTINGS = ("IPLEDGE_TEST_", "IPLEDGE_BENCH_", "IPLEDGE_FUZZ_", "IPLEDGE_DEMO_")
+NOT_SETTINGS_NAMES = ("IPLEDGE_MIGRATIONS_DIR",)
 
 
 class Settings(BaseSettings):
@@ -72,7 +80,9 @@ class Settings(BaseSettings):
 
     # Webhooks
     webhooks_allow_private: bool = False
-    webhook_retry_schedule_s: list[float] = [5, 300, 1800, 7200, 18000, 36000, 36000]
+    webhook_retry_schedule_s: list[float] = Field(
+        default=[5, 300, 1800, 7200, 18000, 36000, 36000], min_length=1, max_length=100
+    )
     webhook_retry_jitter: float = Field(default=0.1, ge=0, le=1)
     webhook_timeout_s: float = Field(default=10.0, gt=0)
     webhook_batch_size: int = Field(default=100, ge=1, le=10_000)
@@ -93,7 +103,59 @@ class Settings(BaseSettings):
     # download, so the rest wait their turn rather than drain the pool.
     tape_concurrency: int = Field(default=4, ge=1, le=100)
 
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        level = value.strip().upper()
+        if level not in LOG_LEVELS:
+            raise ValueError("must be one of " + ", ".join(LOG_LEVELS))
+        return level
+
+    @field_validator("webhook_retry_schedule_s")
+    @classmethod
+    def _positive_waits(cls, value: list[float]) -> list[float]:
+        if any(not wait > 0 for wait in value):
+            raise ValueError("every wait must be a positive number of seconds")
+        return value
+
 
 @lru_cache
 def get_settings() -> Settings:
     return Settings()
+
+
+def describe_errors(exc: ValidationError) -> list[str]:
+    """One line per bad setting, naming its variable; never the value of a secret."""
+    lines = []
+    for error in exc.errors():
+        field = str(error["loc"][0]) if error["loc"] else "?"
+        name = PREFIX + field.upper()
+        message = str(error["msg"]).removeprefix("Value error, ")
+        shown = ""
+        if (
+            field in Settings.model_fields
+            and "secret" not in str(Settings.model_fields[field].annotation).lower()
+        ):
+            shown = f"={str(error.get('input'))[:60]!r}" if "input" in error else ""
+        lines.append(f"invalid setting {name}{shown}: {message}")
+    return lines
+
+
+def describe_source_error(exc: Exception) -> str:
+    """A value the environment source could not even parse (a list that is not JSON)."""
+    match = re.search(r'field "([a-z0-9_]+)"', str(exc))
+    name = PREFIX + match.group(1).upper() if match else "an IPLEDGE_ variable"
+    return f"invalid setting {name}: not a valid value (lists are JSON, e.g. [5, 300])"
+
+
+def unknown_variables(environ: Mapping[str, str]) -> list[str]:
+    """``IPLEDGE_`` variables that name no setting (a misspelling is otherwise silent)."""
+    known = {PREFIX + name.upper() for name in Settings.model_fields}
+    return sorted(
+        name
+        for name in environ
+        if name.upper().startswith(PREFIX)
+        and name.upper() not in known
+        and name.upper() not in NOT_SETTINGS_NAMES
+        and not name.upper().startswith(NOT_SETTINGS)
+    )
