@@ -102,6 +102,8 @@ def serve(
             typer.echo("the embedded database serves one worker process; using 1", err=True)
             workers = 1
     _check_pool(url, workers)
+    if workers > 1:
+        _share_metrics_between_processes()
     base = f"http://{host}:{port}"
     typer.echo(
         json.dumps(
@@ -127,8 +129,25 @@ def serve(
         http="httptools",
         access_log=False,
         log_config=None,
-        proxy_headers=False,
+        timeout_keep_alive=int(settings.keep_alive_s),
+        timeout_graceful_shutdown=int(settings.graceful_shutdown_s),
+        proxy_headers=settings.proxy_headers,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
     )
+
+
+def _share_metrics_between_processes() -> None:
+    """``--workers N``: Prometheus multiprocess mode, so any process's /metrics answers for all
+    of them (``app.core.metrics``). The directory is emptied first, as it must be."""
+    import tempfile
+
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if directory:
+        for stale in Path(directory).glob("*.db"):
+            stale.unlink()
+    else:
+        directory = tempfile.mkdtemp(prefix="ipledge-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
 
 
 @cli.command()

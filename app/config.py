@@ -61,6 +61,14 @@ class Settings(BaseSettings):
     # After SIGTERM: how long /readyz answers 503 while requests are still served, so a load
     # balancer stops sending new ones before the server closes its connections.
     shutdown_drain_s: float = Field(default=0.0, ge=0, le=300)
+    # Then how long requests in flight may take to finish before they are cut.
+    graceful_shutdown_s: float = Field(default=30.0, ge=0, le=3600)
+    # Idle keep-alive connections are closed after this; behind a load balancer make it longer
+    # than the balancer's own idle timeout, or it will send on a connection being closed.
+    keep_alive_s: float = Field(default=75.0, gt=0, le=3600)
+    # Behind a proxy: trust X-Forwarded-For/-Proto from these addresses (comma-separated, or *).
+    proxy_headers: bool = False
+    forwarded_allow_ips: str = "127.0.0.1"
 
     # Auth: how long an API process trusts a key lookup before asking the database again.
     # Revocation is also pushed to every process at once (LISTEN/NOTIFY); this bounds the lag
@@ -96,6 +104,12 @@ class Settings(BaseSettings):
     worker_metrics_port: int | None = Field(default=None, ge=1, le=65535)
     worker_metrics_host: str = "127.0.0.1"
     sla_sweep_interval_s: float = Field(default=60.0, gt=0)
+    # How often the worker recomputes the business gauges it serves on its /metrics.
+    gauges_interval_s: float = Field(default=30.0, gt=0)
+
+    # Metrics: when set, /metrics (the API's and the worker's) wants
+    # ``Authorization: Bearer <token>``.
+    metrics_token: SecretStr | None = None
 
     # Pools
     selection_time_budget_s: float = Field(default=4.0, gt=0)

@@ -117,7 +117,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         rt = runtime or Runtime.create(settings)
         attach(app, rt)
-        restore_signals = lifecycle.install(app.state.lifecycle, settings.shutdown_drain_s)
+        stop_operations = await lifecycle.start(app, rt)
         if runtime is None:
             settle_garbage_collector()
         listener = asyncio.create_task(_listen_for_revocations(app, rt)) if listen else None
@@ -128,7 +128,7 @@ def create_app(
                 listener.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await listener
-            restore_signals()
+            await stop_operations()
             if runtime is None:
                 await rt.close()
 

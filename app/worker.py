@@ -26,7 +26,10 @@ import structlog
 
 from app.applications import sweep as sla_sweep
 from app.config import Settings
+from app.core import metrics
 from app.core.runtime import Runtime
+from app.ops import gauges, health
+from app.ops.health import HEARTBEAT
 from app.ops.retention import purge_idempotency_records
 from app.webhooks import relay
 
@@ -57,35 +60,51 @@ class Loop:
     name: str
     run: LoopFn
     grace: Callable[[Settings], float] = _no_grace
+    # The longest it may go without completing a pass before the worker reports itself stuck.
+    quiet_after: Callable[[Settings], float] = lambda s: 300.0
 
 
 # --- the registry --------------------------------------------------------------------------
 
 JOBS: tuple[Job, ...] = (
     Job("sla_sweep", lambda s: s.sla_sweep_interval_s, sla_sweep.sweep_job),
+    Job("business_gauges", lambda s: s.gauges_interval_s, gauges.refresh),
     Job("idempotency_retention", lambda s: s.retention_interval_s, purge_idempotency_records),
 )
 
-LOOPS: tuple[Loop, ...] = (Loop("webhook_relay", relay.run_relay, grace=relay.stop_grace_s),)
+LOOPS: tuple[Loop, ...] = (
+    Loop(
+        relay.LOOP_NAME,
+        relay.run_relay,
+        grace=relay.stop_grace_s,
+        quiet_after=lambda s: 2 * relay.lease_seconds(s),
+    ),
+)
 
 # -------------------------------------------------------------------------------------------
 
 
 async def _loop(job: Job, runtime: Runtime, stop: asyncio.Event) -> None:
     interval = job.interval(runtime.settings)
+    # A pass may take a while (a sweep over a large book); twice the interval and ten minutes
+    # more before the worker calls itself stuck.
+    HEARTBEAT.expect(job.name, 2 * interval + 600)
     # Spread workers that start together across the interval.
     await _sleep_or_stop(stop, random.uniform(0, min(interval, 5.0)))
     while not stop.is_set():
         try:
             result = await job.run(runtime)
+            HEARTBEAT.beat(job.name)
             if result:
                 log.info("job done", job=job.name, result=result)
         except Exception as exc:
+            HEARTBEAT.beat(job.name, ok=False)
             log.error("job failed", job=job.name, error=type(exc).__name__, exc_info=exc)
         await _sleep_or_stop(stop, interval)
 
 
 async def _run_loop(loop: Loop, runtime: Runtime, stop: asyncio.Event) -> None:
+    HEARTBEAT.expect(loop.name, loop.quiet_after(runtime.settings))
     while not stop.is_set():
         try:
             await loop.run(runtime, stop)
@@ -125,15 +144,8 @@ async def run_forever(runtime: Runtime | None = None, stop: asyncio.Event | None
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
-    if runtime.settings.worker_metrics_port is not None:
-        from prometheus_client import start_http_server
-
-        from app.core.metrics import REGISTRY
-
-        settings = runtime.settings
-        start_http_server(
-            settings.worker_metrics_port, settings.worker_metrics_host, registry=REGISTRY
-        )
+    metrics.watch_pool(runtime.database.engine.sync_engine.pool)
+    listener = await health.serve(runtime.settings)
     log.info("worker started", jobs=[job.name for job in JOBS], loops=[lp.name for lp in LOOPS])
     jobs = [asyncio.create_task(_loop(job, runtime, stop), name=job.name) for job in JOBS]
     loops = [asyncio.create_task(_run_loop(lp, runtime, stop), name=lp.name) for lp in LOOPS]
@@ -141,6 +153,9 @@ async def run_forever(runtime: Runtime | None = None, stop: asyncio.Event | None
         await stop.wait()
     finally:
         stop.set()
+        HEARTBEAT.stopping = True
         await _stop_all(runtime, jobs, loops)
+        if listener is not None:
+            listener.close()
         await runtime.close()
         log.info("worker stopped")

@@ -13,7 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from app.config import get_settings
-from app.core import jsonutil
+from app.core import jsonutil, metrics
 from app.core.db import CONNECTION_ERRORS
 from app.core.errors import (
     PROBLEM_JSON,
@@ -51,6 +51,7 @@ def problem_response(
     exc: DomainError, *, request_id: str | None, instance: str | None = None
 ) -> Response:
     headers = dict(exc.headers or {})
+    metrics.count_problem(exc.slug, exc.status)
     return Response(
         content=jsonutil.dumps(problem_body(exc, request_id=request_id, instance=instance)),
         status_code=exc.status,

@@ -13,6 +13,7 @@ from app.core.db import CONNECTION_ERRORS
 from app.core.routing import ApiRouter, public
 from app.migrate import head_revision
 from app.ops import schema
+from app.ops.access import metrics_allowed
 
 router = ApiRouter(tags=["operations"])
 
@@ -84,10 +85,25 @@ async def readyz(request: Request) -> Response:
     return JSONResponse(body.model_dump(), status_code=200 if state.ready else 503)
 
 
-@router.get("/metrics", response_class=Response, responses={200: {"content": {"text/plain": {}}}})
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={
+        200: {"content": {"text/plain": {}}},
+        401: {"description": "IPLEDGE_METRICS_TOKEN is set and the bearer token is not it."},
+    },
+)
 @public
 async def prometheus_metrics(request: Request) -> Response:
-    """Prometheus text format: HTTP metrics and business gauges."""
-    async with request.app.state.database.connection() as db:
-        body = await metrics.render(db)
-    return Response(body, media_type="text/plain; version=0.0.4; charset=utf-8")
+    """Prometheus text format: this process's HTTP traffic, problems, database pool and batcher
+    (every process's under ``serve --workers N``). Never touches the database. The business
+    gauges are on the worker's /metrics. With IPLEDGE_METRICS_TOKEN set, send it as a bearer
+    token."""
+    if not metrics_allowed(request.app.state.settings, request.headers.get("authorization")):
+        return Response(
+            "metrics token required\n",
+            status_code=401,
+            media_type="text/plain",
+            headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+        )
+    return Response(metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")

@@ -10,13 +10,16 @@ Uvicorn installs its signal handlers with ``signal.signal`` before the applicati
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from types import FrameType
 from typing import Any
 
 import structlog
+
+from app.core import metrics
 
 log = structlog.get_logger("ipledge.lifecycle")
 
@@ -69,3 +72,22 @@ def install(lifecycle: Lifecycle, drain_s: float) -> Callable[[], None]:
                 signal.signal(sig, handler)
 
     return restore
+
+
+async def start(app: Any, runtime: Any) -> Callable[[], Awaitable[None]]:
+    """What an API process runs beside its requests, from start-up to shutdown: the drain at
+    SIGTERM and the metrics sampler. Returns what stops them."""
+    restore = install(app.state.lifecycle, runtime.settings.shutdown_drain_s)
+    pool = runtime.database.engine.sync_engine.pool
+    metrics.watch_pool(pool)
+    sampler = asyncio.create_task(metrics.sample_forever(), name="metrics-sampler")
+
+    async def stop() -> None:
+        restore()
+        sampler.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await sampler
+        metrics.forget_pool(pool)
+        metrics.process_exited()
+
+    return stop

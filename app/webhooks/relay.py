@@ -25,11 +25,13 @@ from app.config import Settings
 from app.core.context import SYSTEM
 from app.core.ids import uuid7
 from app.core.runtime import Runtime
+from app.ops.health import HEARTBEAT
 from app.webhooks import metrics, queue, schedule, service
 from app.webhooks.sender import Answer, Sender
 
 log = structlog.get_logger("ipledge.webhooks")
 
+LOOP_NAME = "webhook_relay"
 GONE_REASON = "the endpoint answered 410 Gone"
 # An attempt in flight when the worker had to stop (its grace period ran out): the request may
 # have reached the receiver, so it counts as an attempt, recorded at once.
@@ -133,6 +135,7 @@ class Relay:
             await self._disable_gone(endpoint_id)
         for _, answer in made:
             metrics.ATTEMPTS.labels(answer.kind).inc()
+            metrics.LATENCY.labels(answer.kind).observe(answer.latency_ms / 1000)
         return len(made)
 
     # --- consequences ---------------------------------------------------------------------
@@ -196,7 +199,9 @@ class Relay:
             try:
                 events, attempted = await self.once(stop)
                 busy = events >= batch or attempted >= batch
+                HEARTBEAT.beat(LOOP_NAME)
             except Exception as exc:
+                HEARTBEAT.beat(LOOP_NAME, ok=False)
                 log.error("webhook relay pass failed", error=type(exc).__name__, exc_info=exc)
             if not busy:
                 with contextlib.suppress(TimeoutError):

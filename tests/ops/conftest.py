@@ -25,7 +25,7 @@ from app.config import PROJECT_ROOT
 from app.core.clock import FixedClock
 from app.core.db import Database, build_engine, libpq_url
 from app.core.runtime import Runtime
-from app.main import attach, create_app
+from app.main import create_app
 from tests.conftest import make_settings
 
 VENV_BIN = Path(sys.executable).parent
@@ -96,11 +96,14 @@ async def app_client(url: str, **overrides: Any) -> AsyncIterator[httpx.AsyncCli
         clock=FixedClock(datetime.now(UTC)),
         owns_database=False,
     )
-    app = create_app(settings, listen=False)
-    attach(app, runtime)
+    app = create_app(settings, runtime=runtime, listen=False)
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     try:
-        async with httpx.AsyncClient(transport=transport, base_url="http://ipledge.test") as http:
+        # The application's own start-up and shutdown, as a server runs them.
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(transport=transport, base_url="http://ipledge.test") as http,
+        ):
             http.runtime = runtime  # type: ignore[attr-defined]
             yield http
     finally:
