@@ -78,7 +78,14 @@ class Settings(BaseSettings):
     # Idempotency
     idempotency_ttl_hours: int = Field(default=24, ge=1)
 
-    # Retention: rows deleted per statement by the retention jobs.
+    # Retention: how long webhook history is kept (days; unset: for ever). Deliveries go with
+    # their attempts, and only once finished; an event goes once its deliveries are gone, so
+    # it is kept at least as long as they are. Stored idempotent responses go after
+    # ``idempotency_ttl_hours``. The audit trail is never deleted (docs/operations.md).
+    retention_webhook_events_days: int | None = Field(default=90, ge=1)
+    retention_webhook_deliveries_days: int | None = Field(default=30, ge=1)
+    retention_webhook_attempts_days: int | None = Field(default=30, ge=1)
+    # Rows deleted per statement (each its own short transaction), and how often.
     retention_batch_size: int = Field(default=1000, ge=1, le=100_000)
     retention_interval_s: float = Field(default=3600.0, gt=0)
 

@@ -30,7 +30,7 @@ from app.core import metrics
 from app.core.runtime import Runtime
 from app.ops import gauges, health
 from app.ops.health import HEARTBEAT
-from app.ops.retention import purge_idempotency_records
+from app.ops.retention import purge_idempotency_records, purge_webhook_history
 from app.webhooks import relay
 
 log = structlog.get_logger("ipledge.worker")
@@ -70,6 +70,7 @@ JOBS: tuple[Job, ...] = (
     Job("sla_sweep", lambda s: s.sla_sweep_interval_s, sla_sweep.sweep_job),
     Job("business_gauges", lambda s: s.gauges_interval_s, gauges.refresh),
     Job("idempotency_retention", lambda s: s.retention_interval_s, purge_idempotency_records),
+    Job("webhook_retention", lambda s: s.retention_interval_s, purge_webhook_history),
 )
 
 LOOPS: tuple[Loop, ...] = (

@@ -1,8 +1,16 @@
-"""Operations: the schema compatibility record that readiness reads.
+"""Operations: the schema compatibility record that readiness reads, and the index retention
+needs.
 
 ``schema_compatibility`` holds, for each revision a database was migrated to, the oldest code
-revision that still works on it (written after every step by the migration environment). This
-migration only adds a table, so the code of 0012 works on its schema: ``compatible_with``.
+revision that still works on it (written after every step by the migration environment).
+
+``ix_webhook_attempts_event_id_endpoint_id``: the retention job deletes attempts by event (ids
+are UUIDv7, so "events older than the window" is a range), and deleting a delivery checks its
+attempts through this foreign key; without the index both scan the whole table. It is built
+CONCURRENTLY (writes go on meanwhile), outside the migration's transaction; a build that gave
+up (lock_timeout) leaves an invalid index, which the next run drops first.
+
+Only additions: the code of 0012 works on this schema (``compatible_with``).
 
 Revision ID: 0013
 Revises: 0012
@@ -23,7 +31,18 @@ depends_on = None
 compatible_with = "0012"
 
 
+ATTEMPTS_INDEX = "ix_webhook_attempts_event_id_endpoint_id"
+
+
 def upgrade() -> None:
+    with op.get_context().autocommit_block():
+        op.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {ATTEMPTS_INDEX}")
+        op.create_index(
+            ATTEMPTS_INDEX,
+            "webhook_attempts",
+            ["event_id", "endpoint_id"],
+            postgresql_concurrently=True,
+        )
     op.create_table(
         "schema_compatibility",
         sa.Column("revision", sa.Text(), nullable=False),
@@ -40,3 +59,5 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("schema_compatibility")
+    with op.get_context().autocommit_block():
+        op.drop_index(ATTEMPTS_INDEX, "webhook_attempts", postgresql_concurrently=True)

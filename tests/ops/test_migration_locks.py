@@ -132,3 +132,47 @@ async def test_a_request_waiting_on_a_lock_gets_a_lock_timeout_problem(scratch_d
         assert waited < 3.0
     finally:
         await holder.close()
+
+
+async def test_the_operations_migration_builds_its_index_without_blocking_writes(
+    scratch_database,
+):
+    """0013 builds an index on webhook_attempts CONCURRENTLY: while a writer's transaction is
+    open the build waits for it (it must), other writers are not held up, the build gives up
+    at lock_timeout, and the retry (which drops the invalid leftover first) completes."""
+    url = scratch_database("index_build")
+    head = migrate.head_revision()
+    previous = migrate.known_revisions()[-2]
+    await asyncio.to_thread(migrate.upgrade, url, previous)
+    holder = await asyncpg.connect(libpq_url(url))
+    writer = await asyncpg.connect(libpq_url(url))
+    try:
+        await holder.execute("BEGIN")
+        await holder.execute("LOCK TABLE webhook_attempts IN ROW EXCLUSIVE MODE")  # a writer
+        migration = asyncio.create_task(
+            asyncio.to_thread(migrate.upgrade, url, head, lock_timeout_ms=800)
+        )
+        await asyncio.sleep(0.3)  # the build is waiting for the open writer
+        # Another writer gets its lock at once: the build does not queue writes behind it.
+        await writer.execute("BEGIN")
+        await writer.execute("LOCK TABLE webhook_attempts IN ROW EXCLUSIVE MODE NOWAIT")
+        await writer.execute("ROLLBACK")
+        with pytest.raises(DBAPIError) as failure:
+            await migration
+        assert migrate._lock_timed_out(failure.value)
+        assert await writer.fetchval("SELECT version_num FROM alembic_version") == previous
+
+        await holder.execute("ROLLBACK")
+        attempts = await asyncio.to_thread(
+            migrate.upgrade_with_retries, url, head, attempts=3, pause_s=0.1
+        )
+        assert attempts == 1
+        assert await writer.fetchval("SELECT version_num FROM alembic_version") == head
+        valid = await writer.fetchval(
+            """SELECT i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+               WHERE c.relname = 'ix_webhook_attempts_event_id_endpoint_id'"""
+        )
+        assert valid is True
+    finally:
+        await holder.close()
+        await writer.close()
