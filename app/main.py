@@ -67,6 +67,9 @@ async def _listen_for_revocations(app: FastAPI, runtime: Runtime) -> None:
                 closed = asyncio.Event()
                 conn.add_termination_listener(lambda _c, closed=closed: closed.set())
                 await conn.add_listener(auth.NOTIFY_CHANNEL, on_notice)
+                # Listening again: a revocation sent while no one listened was missed, so
+                # nothing cached before now can be trusted.
+                app.state.keys.forget()
                 try:
                     await closed.wait()
                 finally:
