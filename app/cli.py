@@ -11,7 +11,7 @@ from typing import Annotated, NoReturn
 
 import typer
 
-from app.config import PROJECT_ROOT, get_settings
+from app.config import PROJECT_ROOT, Settings, get_settings
 from app.core.roles import Role
 
 # The API's event loop: asyncio's own, not uvloop. Measured here at 64 connections (one uvicorn
@@ -119,21 +119,25 @@ def serve(
         ),
         err=True,
     )
-    uvicorn.run(
-        "app.main:app_factory",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        loop=SERVE_LOOP,
-        http="httptools",
-        access_log=False,
-        log_config=None,
-        timeout_keep_alive=int(settings.keep_alive_s),
-        timeout_graceful_shutdown=int(settings.graceful_shutdown_s),
-        proxy_headers=settings.proxy_headers,
-        forwarded_allow_ips=settings.forwarded_allow_ips,
-    )
+    uvicorn.run("app.main:app_factory", **uvicorn_options(settings, host, port, workers))
+
+
+def uvicorn_options(settings: Settings, host: str, port: int, workers: int) -> dict[str, object]:
+    """How ``serve`` runs uvicorn: the serving knobs come from the settings."""
+    return {
+        "factory": True,
+        "host": host,
+        "port": port,
+        "workers": workers,
+        "loop": SERVE_LOOP,
+        "http": "httptools",
+        "access_log": False,
+        "log_config": None,
+        "timeout_keep_alive": int(settings.keep_alive_s),
+        "timeout_graceful_shutdown": int(settings.graceful_shutdown_s),
+        "proxy_headers": settings.proxy_headers,
+        "forwarded_allow_ips": settings.forwarded_allow_ips,
+    }
 
 
 def _share_metrics_between_processes() -> None:
