@@ -16,7 +16,7 @@ from fastapi import FastAPI
 
 from app import routers
 from app.config import Settings, get_settings
-from app.core import auth, dispatch, problem
+from app.core import auth, dispatch, problem, tracing
 from app.core import logging as app_logging
 from app.core.middleware import RequestMiddleware
 from app.core.routing import SECURITY_SCHEMES, operation_id
@@ -156,6 +156,8 @@ def create_app(
     for router in routers.ALL:
         app.router.routes.extend(router.routes)
     dispatch.install(app.router)
+    if tracing.active():  # inside the request middleware: the request id is known by then
+        app.add_middleware(tracing.TracingMiddleware)
     app.add_middleware(
         RequestMiddleware, max_body_bytes=settings.max_body_bytes, access_log=settings.access_log
     )
@@ -166,4 +168,5 @@ def app_factory() -> FastAPI:
     """For ``uvicorn --factory app.main:app_factory``."""
     settings = get_settings()
     app_logging.configure(settings.log_level)
+    tracing.configure("ipledge-api")
     return create_app(settings)

@@ -26,7 +26,7 @@ import structlog
 
 from app.applications import sweep as sla_sweep
 from app.config import Settings
-from app.core import metrics
+from app.core import metrics, tracing
 from app.core.runtime import Runtime
 from app.ops import gauges, health
 from app.ops.health import HEARTBEAT
@@ -139,7 +139,9 @@ async def _stop_all(
 
 
 async def run_forever(runtime: Runtime | None = None, stop: asyncio.Event | None = None) -> None:
-    runtime = runtime or Runtime.create()
+    if runtime is None:
+        tracing.configure("ipledge-worker")
+        runtime = Runtime.create()
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -159,4 +161,5 @@ async def run_forever(runtime: Runtime | None = None, stop: asyncio.Event | None
         if listener is not None:
             listener.close()
         await runtime.close()
+        tracing.shutdown()
         log.info("worker stopped")

@@ -27,6 +27,7 @@ from sqlalchemy.sql import ClauseElement
 from sqlalchemy.util import greenlet_spawn
 
 from app.config import Settings
+from app.core import tracing
 from app.core.batch import Batcher
 
 _DIALECT = pg_asyncpg.dialect()
@@ -152,6 +153,8 @@ def build_engine(url: str, settings: Settings, *, pool_size: int | None = None) 
         },
     )
     event.listen(engine.sync_engine, "checkout", _refuse_closed)
+    if tracing.active():
+        event.listen(engine.sync_engine, "connect", tracing.watch_connection)
     return engine
 
 

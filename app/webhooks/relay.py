@@ -22,6 +22,7 @@ from uuid import UUID
 import structlog
 
 from app.config import Settings
+from app.core import tracing
 from app.core.context import SYSTEM
 from app.core.ids import uuid7
 from app.core.runtime import Runtime
@@ -107,11 +108,16 @@ class Relay:
             )
         if not batch:
             return 0
+        # The batch's request id, on its spans (app.core.tracing).
+        token = tracing.REQUEST_ID.set(f"relay-{lease_id.hex[:12]}")
         answers = [Answer() for _ in batch]
         try:
             await self.sender.post_all(batch, stop, answers)
         finally:
-            sent = await self._finish(lease_id, batch, answers)
+            try:
+                sent = await self._finish(lease_id, batch, answers)
+            finally:
+                tracing.REQUEST_ID.reset(token)
         return sent
 
     async def _finish(

@@ -20,8 +20,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import httpx
+from opentelemetry.trace import SpanKind
 
 from app.config import Settings
+from app.core import tracing
 from app.core.clock import Clock
 from app.webhooks import signing, urls
 from app.webhooks.queue import Claimed
@@ -139,11 +141,23 @@ class Sender:
         now = answer.attempted_at = self.clock.now()
         answer.started = True
         started = time.perf_counter()
-        try:
-            await self._attempt(lane, item, answer, now)
-            answer.done = True
-        finally:  # also when the worker's stop cut the attempt short
-            answer.latency_ms = round((time.perf_counter() - started) * 1000)
+        with tracing.tracer().start_as_current_span(
+            "webhook.deliver",
+            kind=SpanKind.CLIENT,
+            attributes={
+                "ipledge.event_id": str(item.event_id),
+                "ipledge.endpoint_id": str(item.endpoint_id),
+                "ipledge.webhook.attempt": item.attempts + 1,
+            },
+        ) as span:
+            try:
+                await self._attempt(lane, item, answer, now)
+                answer.done = True
+            finally:  # also when the worker's stop cut the attempt short
+                answer.latency_ms = round((time.perf_counter() - started) * 1000)
+                span.set_attribute("ipledge.webhook.outcome", answer.kind)
+                if answer.status_code is not None:
+                    span.set_attribute("http.response.status_code", answer.status_code)
 
     async def _attempt(
         self, lane: httpx.AsyncHTTPTransport, item: Claimed, answer: Answer, now: datetime
