@@ -169,6 +169,34 @@ def worker() -> None:
     uvloop.run(worker_module.run_forever())
 
 
+@cli.command()
+def healthcheck(
+    url: Annotated[
+        str | None, typer.Option(help="What to ask (default: IPLEDGE_HEALTHCHECK_URL).")
+    ] = None,
+    timeout: Annotated[float, typer.Option(min=0.1, help="Seconds to wait.")] = 3.0,
+) -> None:
+    """Exit 0 when URL answers 2xx, else 1: the container health check, for the API (its
+    /readyz) and the worker (its /healthz) alike."""
+    import urllib.error
+    import urllib.request
+
+    target = url or get_settings().healthcheck_url
+    if not target.startswith(("http://", "https://")):
+        _fail(f"invalid health check URL {target!r}: http:// or https:// only")
+    try:
+        with urllib.request.urlopen(target, timeout=timeout) as response:  # noqa: S310 - http only
+            status = response.status
+    except urllib.error.HTTPError as exc:
+        status = exc.code
+    except (OSError, ValueError) as exc:
+        typer.echo(f"unhealthy: {target}: {type(exc).__name__}", err=True)
+        raise typer.Exit(1) from None
+    if not 200 <= status < 300:
+        typer.echo(f"unhealthy: {target} answered {status}", err=True)
+        raise typer.Exit(1)
+
+
 @cli.command("migrate")
 def migrate_command(
     revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",

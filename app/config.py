@@ -110,6 +110,9 @@ class Settings(BaseSettings):
     # Serve the worker's own counters (webhook attempts) for Prometheus; off when no port.
     worker_metrics_port: int | None = Field(default=None, ge=1, le=65535)
     worker_metrics_host: str = "127.0.0.1"
+    # What ``ipledge healthcheck`` (the image's HEALTHCHECK) asks: the API's readiness by
+    # default; a worker's container points it at the worker's own /healthz.
+    healthcheck_url: str = "http://127.0.0.1:8000/readyz"
     sla_sweep_interval_s: float = Field(default=60.0, gt=0)
     # How often the worker recomputes the business gauges it serves on its /metrics.
     gauges_interval_s: float = Field(default=30.0, gt=0)
