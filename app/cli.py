@@ -11,15 +11,11 @@ from typing import Annotated, NoReturn
 
 import typer
 
-from app.config import PROJECT_ROOT, Settings, get_settings
+from app.config import PROJECT_ROOT, get_settings
 from app.core.roles import Role
+from app.ops.serving import SERVE_LOOP
 
-# The API's event loop: asyncio's own, not uvloop. Measured here at 64 connections (one uvicorn
-# process on two cores shared with PostgreSQL and wrk; three 6-s runs of each, interleaved):
-# a submission's p99 was 82-89 ms on asyncio's loop against 99-327 ms on uvloop, and a draft's
-# creation 81-95 ms against 78-298 ms, two runs of three on uvloop above 250 ms in both, at
-# throughput within the runs' spread of each other. The worker keeps uvloop (see ``worker``).
-SERVE_LOOP = "asyncio"
+__all__ = ["SERVE_LOOP", "cli", "main"]
 
 cli = typer.Typer(
     no_args_is_help=True, add_completion=False, help="ipledge: IP-pledge loan origination."
@@ -43,21 +39,13 @@ def _fail(line: str) -> NoReturn:
 def check_settings() -> None:
     """Read the settings once before any command: a bad value stops here with one line per
     setting (no traceback), and a variable that names no setting is reported."""
-    from pydantic import ValidationError
-    from pydantic_settings import SettingsError
+    from app.ops.preflight import settings_report
 
-    from app.config import describe_errors, describe_source_error, unknown_variables
-
-    for name in unknown_variables(os.environ):
-        typer.echo(f"ipledge: warning: {name} is not a setting; ignored", err=True)
-    try:
-        get_settings()
-    except ValidationError as exc:
-        for line in describe_errors(exc)[:-1]:
-            typer.echo(f"ipledge: {line}", err=True)
-        _fail(describe_errors(exc)[-1])
-    except SettingsError as exc:
-        _fail(describe_source_error(exc))
+    warnings, errors = settings_report(os.environ)
+    for line in warnings + errors[:-1]:
+        typer.echo(f"ipledge: {line}", err=True)
+    if errors:
+        _fail(errors[-1])
 
 
 def _check_pool(url: str, processes: int) -> None:
@@ -92,6 +80,7 @@ def serve(
 
     from app import migrate
     from app.core import logging as app_logging
+    from app.ops import serving
 
     settings = get_settings()
     app_logging.configure(settings.log_level)
@@ -103,7 +92,7 @@ def serve(
             workers = 1
     _check_pool(url, workers)
     if workers > 1:
-        _share_metrics_between_processes()
+        serving.share_metrics_between_processes()
     base = f"http://{host}:{port}"
     typer.echo(
         json.dumps(
@@ -119,39 +108,7 @@ def serve(
         ),
         err=True,
     )
-    uvicorn.run("app.main:app_factory", **uvicorn_options(settings, host, port, workers))
-
-
-def uvicorn_options(settings: Settings, host: str, port: int, workers: int) -> dict[str, object]:
-    """How ``serve`` runs uvicorn: the serving knobs come from the settings."""
-    return {
-        "factory": True,
-        "host": host,
-        "port": port,
-        "workers": workers,
-        "loop": SERVE_LOOP,
-        "http": "httptools",
-        "access_log": False,
-        "log_config": None,
-        "timeout_keep_alive": int(settings.keep_alive_s),
-        "timeout_graceful_shutdown": int(settings.graceful_shutdown_s),
-        "proxy_headers": settings.proxy_headers,
-        "forwarded_allow_ips": settings.forwarded_allow_ips,
-    }
-
-
-def _share_metrics_between_processes() -> None:
-    """``--workers N``: Prometheus multiprocess mode, so any process's /metrics answers for all
-    of them (``app.core.metrics``). The directory is emptied first, as it must be."""
-    import tempfile
-
-    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
-    if directory:
-        for stale in Path(directory).glob("*.db"):
-            stale.unlink()
-    else:
-        directory = tempfile.mkdtemp(prefix="ipledge-metrics-")
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
+    uvicorn.run("app.main:app_factory", **serving.uvicorn_options(settings, host, port, workers))
 
 
 @cli.command()
@@ -178,22 +135,14 @@ def healthcheck(
 ) -> None:
     """Exit 0 when URL answers 2xx, else 1: the container health check, for the API (its
     /readyz) and the worker (its /healthz) alike."""
-    import urllib.error
-    import urllib.request
+    from app.ops.serving import probe
 
     target = url or get_settings().healthcheck_url
     if not target.startswith(("http://", "https://")):
         _fail(f"invalid health check URL {target!r}: http:// or https:// only")
-    try:
-        with urllib.request.urlopen(target, timeout=timeout) as response:  # noqa: S310 - http only
-            status = response.status
-    except urllib.error.HTTPError as exc:
-        status = exc.code
-    except (OSError, ValueError) as exc:
-        typer.echo(f"unhealthy: {target}: {type(exc).__name__}", err=True)
-        raise typer.Exit(1) from None
-    if not 200 <= status < 300:
-        typer.echo(f"unhealthy: {target} answered {status}", err=True)
+    trouble = probe(target, timeout)
+    if trouble is not None:
+        typer.echo(f"unhealthy: {target}: {trouble}", err=True)
         raise typer.Exit(1)
 
 

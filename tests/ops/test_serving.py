@@ -7,7 +7,7 @@ import signal
 import socket
 import time
 
-from app.cli import uvicorn_options
+from app.ops.serving import uvicorn_options
 from tests.conftest import make_settings
 from tests.ops.conftest import free_port, ipledge, wait_http
 
