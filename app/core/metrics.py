@@ -150,7 +150,8 @@ def render(extra: CollectorRegistry | None = None) -> bytes:
     sample()
     if multiprocess():
         merged = CollectorRegistry()
-        prometheus_multiprocess.MultiProcessCollector(merged)
+        # prometheus_client's multiprocess module is not annotated.
+        prometheus_multiprocess.MultiProcessCollector(merged)  # type: ignore[no-untyped-call]
         body = generate_latest(merged)
     else:
         body = generate_latest(REGISTRY)
@@ -160,4 +161,4 @@ def render(extra: CollectorRegistry | None = None) -> bytes:
 def process_exited() -> None:
     """Multiprocess mode: drop this process's live gauges (the pool) from the sums."""
     if multiprocess():
-        prometheus_multiprocess.mark_process_dead(os.getpid())
+        prometheus_multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]

@@ -7,6 +7,7 @@ import tempfile
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import TypedDict
 
 from app.config import Settings
 
@@ -19,7 +20,22 @@ from app.config import Settings
 SERVE_LOOP = "asyncio"
 
 
-def uvicorn_options(settings: Settings, host: str, port: int, workers: int) -> dict[str, object]:
+class UvicornOptions(TypedDict):
+    factory: bool
+    host: str
+    port: int
+    workers: int
+    loop: str
+    http: str
+    access_log: bool
+    log_config: None
+    timeout_keep_alive: int
+    timeout_graceful_shutdown: int
+    proxy_headers: bool
+    forwarded_allow_ips: str
+
+
+def uvicorn_options(settings: Settings, host: str, port: int, workers: int) -> UvicornOptions:
     """uvicorn's arguments: the serving knobs come from the settings."""
     return {
         "factory": True,
