@@ -39,7 +39,7 @@ JobFn = Callable[[Runtime], Awaitable[object]]
 LoopFn = Callable[[Runtime, asyncio.Event], Awaitable[object]]
 
 
-def _no_grace(settings: Settings) -> float:
+def _configured_grace(settings: Settings) -> float:
     return settings.worker_shutdown_grace_s
 
 
@@ -59,7 +59,7 @@ class Loop:
 
     name: str
     run: LoopFn
-    grace: Callable[[Settings], float] = _no_grace
+    grace: Callable[[Settings], float] = _configured_grace
     # The longest it may go without completing a pass before the worker reports itself stuck.
     quiet_after: Callable[[Settings], float] = lambda s: 300.0
 
