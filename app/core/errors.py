@@ -97,6 +97,13 @@ class StatementTimeout(ServiceUnavailable):
     slug, title = "statement-timeout", "The database took too long to answer; retry shortly"
 
 
+class SchemaMismatch(ServiceUnavailable):
+    slug, title = (
+        "schema-mismatch",
+        "The database schema is not the one this release needs; retry shortly",
+    )
+
+
 class InternalError(DomainError):
     slug, status, title = "internal-error", 500, "Internal error"
 

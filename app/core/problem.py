@@ -22,12 +22,19 @@ from app.core.errors import (
     LockTimeout,
     MethodNotAllowed,
     NotFound,
+    SchemaMismatch,
     ServiceUnavailable,
     StatementTimeout,
     ValidationFailed,
 )
 
 log = structlog.get_logger("ipledge.errors")
+
+SCHEMA_ERRORS = (
+    asyncpg.exceptions.UndefinedTableError,
+    asyncpg.exceptions.UndefinedColumnError,
+    asyncpg.exceptions.UndefinedFunctionError,
+)
 
 
 def problem_body(exc: DomainError, *, request_id: str | None, instance: str | None) -> dict:
@@ -115,6 +122,12 @@ def install(app: FastAPI) -> None:
             # lock_timeout: another transaction (a migration, a long write) holds the lock.
             log.warning("lock wait timed out", request_id=_request_id(request))
             problem = LockTimeout()
+        elif isinstance(exc, SCHEMA_ERRORS):
+            # The code names a table, column or function the database lacks: code rolled out
+            # before its migration (readiness says so too). Not a caller's fault, and over
+            # once the migration has run.
+            log.error("schema behind the code", error=str(exc), request_id=_request_id(request))
+            problem = SchemaMismatch()
         elif isinstance(exc, asyncpg.exceptions.QueryCanceledError):
             log.warning("statement timed out", request_id=_request_id(request))
             problem = StatementTimeout()
@@ -136,6 +149,7 @@ def install(app: FastAPI) -> None:
         *CONNECTION_ERRORS,
         asyncpg.exceptions.QueryCanceledError,
         asyncpg.exceptions.LockNotAvailableError,
+        *SCHEMA_ERRORS,
         asyncpg.exceptions.TooManyConnectionsError,
         asyncpg.exceptions.DeadlockDetectedError,
         asyncpg.exceptions.SerializationError,

@@ -206,3 +206,31 @@ async def test_previous_code_is_ready_on_this_releases_schema(scratch_database, 
         assert ready.status_code == 200, ready.text
         assert ready.json()["status"] == "ahead"
         await _work(await _desk(http, url))
+
+
+async def test_new_code_meeting_a_missing_column_answers_503_not_500(scratch_database):
+    """Were traffic to reach new code on a schema without what it needs (readiness keeps it
+    away), the request is answered as what it is: a 503 schema-mismatch problem with
+    Retry-After, never a 500."""
+    from tests.conftest import problem_of
+
+    url = scratch_database("missing_column")
+    await asyncio.to_thread(migrate.upgrade, url)
+    async with app_client(url) as http:
+        admin = (await _desk(http, url)).admin
+        assert (await http.get("/v1/api-keys", headers=admin)).status_code == 200
+        # The schema as an older release left it: a column this code reads is not there.
+        conn = await asyncpg.connect(libpq_url(url))
+        try:
+            await conn.execute("ALTER TABLE api_keys DROP COLUMN name")
+            await conn.execute(
+                "UPDATE alembic_version SET version_num = $1", migrate.known_revisions()[-2]
+            )
+        finally:
+            await conn.close()
+        response = await http.get("/v1/api-keys", headers=admin)
+        assert response.status_code == 503, response.text
+        assert problem_of(response)["type"].endswith("/schema-mismatch")
+        assert response.headers["retry-after"]
+        assert (await http.get("/healthz")).status_code == 200
+        assert (await http.get("/readyz")).json()["status"] == "migrations pending"
