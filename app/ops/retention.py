@@ -9,8 +9,10 @@ in docs/operations.md).
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
+from functools import partial
 
 from app.core.db import Db
 from app.core.runtime import Runtime
@@ -18,13 +20,19 @@ from app.webhooks import repository as webhooks
 
 IDEMPOTENCY_SQL = """
 DELETE FROM idempotency_records
-WHERE ctid = ANY (ARRAY(
-    SELECT ctid FROM idempotency_records WHERE created_at <= $1 ORDER BY created_at LIMIT $2
-))
+WHERE (api_key_id, idempotency_key) IN (
+    SELECT api_key_id, idempotency_key FROM idempotency_records
+    WHERE created_at <= $1 ORDER BY created_at LIMIT $2
+    FOR UPDATE SKIP LOCKED
+)
 """
 
 
-async def _batched(runtime: Runtime, delete: BatchFn) -> int:
+Delete = Callable[[Db, int], Awaitable[int]]
+
+
+async def _batched(runtime: Runtime, delete: Delete) -> int:
+    """Run ``delete(db, limit)`` until a batch deletes fewer than ``limit`` rows."""
     batch = runtime.settings.retention_batch_size
     total = 0
     while True:
@@ -35,23 +43,15 @@ async def _batched(runtime: Runtime, delete: BatchFn) -> int:
             return total
 
 
-class BatchFn:
-    """One bounded DELETE: ``await fn(db, limit)`` → rows deleted."""
-
-    def __init__(self, sql: str, before: datetime, *, webhook: bool = True) -> None:
-        self.sql, self.before, self.webhook = sql, before, webhook
-
-    async def __call__(self, db: Db, limit: int) -> int:
-        if self.webhook:
-            return await webhooks.purge(db, self.sql, before=self.before, limit=limit)
-        status = await db.execute(self.sql, self.before, limit)
-        return int(status.split()[-1])
-
-
 async def purge_idempotency_records(runtime: Runtime) -> int:
     """Forget stored responses older than the replay window."""
     cutoff = runtime.clock.now() - timedelta(hours=runtime.settings.idempotency_ttl_hours)
-    return await _batched(runtime, BatchFn(IDEMPOTENCY_SQL, cutoff, webhook=False))
+
+    async def delete(db: Db, limit: int) -> int:
+        status = await db.execute(IDEMPOTENCY_SQL, cutoff, limit)
+        return int(status.split()[-1])
+
+    return await _batched(runtime, delete)
 
 
 @dataclass(frozen=True)
@@ -73,6 +73,7 @@ async def purge_webhook_history(runtime: Runtime) -> WebhookPurge | None:
     ):
         counts[name] = 0
         if days is not None:
-            counts[name] = await _batched(runtime, BatchFn(sql, now - timedelta(days=days)))
+            delete = partial(webhooks.purge, sql=sql, before=now - timedelta(days=days))
+            counts[name] = await _batched(runtime, delete)
     purged = WebhookPurge(**counts)
     return purged if any(counts.values()) else None

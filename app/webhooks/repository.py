@@ -273,7 +273,7 @@ def lowest_id_at(moment: datetime) -> UUID:
     return UUID(int=(ms & 0xFFFF_FFFF_FFFF) << 80)
 
 
-async def purge(db: Db, sql: str, *, before: datetime, limit: int) -> int:
+async def purge(db: Db, limit: int, *, sql: str, before: datetime) -> int:
     """One bounded batch of one of the statements above; returns the rows deleted."""
     status = await db.execute(sql, lowest_id_at(before), before, limit)
     return int(status.split()[-1])
