@@ -78,6 +78,7 @@ async def start(app: Any, runtime: Any) -> Callable[[], Awaitable[None]]:
     """What an API process runs beside its requests, from start-up to shutdown: the drain at
     SIGTERM and the metrics sampler. Returns what stops them."""
     restore = install(app.state.lifecycle, runtime.settings.shutdown_drain_s)
+    await _report_schema(runtime)
     pool = runtime.database.engine.sync_engine.pool
     metrics.watch_pool(pool)
     sampler = asyncio.create_task(metrics.sample_forever(), name="metrics-sampler")
@@ -91,3 +92,23 @@ async def start(app: Any, runtime: Any) -> Callable[[], Awaitable[None]]:
         metrics.process_exited()
 
     return stop
+
+
+async def _report_schema(runtime: Any) -> None:
+    """Say at start-up when the schema is one this code cannot serve (readiness stays 503
+    until it can): the usual cause is a roll-out before ``ipledge migrate``."""
+    from app.ops import schema
+
+    try:
+        async with asyncio.timeout(3), runtime.database.connection() as db:
+            state = await schema.inspect(db)
+    except Exception as exc:  # the database is away: readiness reports it
+        log.warning("schema not checked at start-up", error=type(exc).__name__)
+        return
+    if not state.ready:
+        log.error(
+            "the database schema is not one this code can serve; not ready until it is",
+            schema=state.status,
+            migration=state.revision,
+            expected=state.expected,
+        )
