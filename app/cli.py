@@ -7,19 +7,15 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 
 from app.config import EMBEDDED_DEFAULTS, PROJECT_ROOT, get_settings
 from app.core.roles import Role
+from app.ops.serving import SERVE_LOOP
 
-# The API's event loop: asyncio's own, not uvloop. Measured here at 64 connections (one uvicorn
-# process on two cores shared with PostgreSQL and wrk; three 6-s runs of each, interleaved):
-# a submission's p99 was 82-89 ms on asyncio's loop against 99-327 ms on uvloop, and a draft's
-# creation 81-95 ms against 78-298 ms, two runs of three on uvloop above 250 ms in both, at
-# throughput within the runs' spread of each other. The worker keeps uvloop (see ``worker``).
-SERVE_LOOP = "asyncio"
+__all__ = ["SERVE_LOOP", "cli", "main"]
 
 cli = typer.Typer(
     no_args_is_help=True, add_completion=False, help="ipledge: IP-pledge loan origination."
@@ -32,6 +28,32 @@ sla_cli = typer.Typer(no_args_is_help=True, help="The approval clock.")
 cli.add_typer(sla_cli, name="sla")
 
 OPENAPI_PATH = PROJECT_ROOT / "openapi" / "openapi.json"
+
+
+def _fail(line: str) -> NoReturn:
+    typer.echo(f"ipledge: {line}", err=True)
+    raise typer.Exit(2)
+
+
+@cli.callback()
+def check_settings() -> None:
+    """Read the settings once before any command: a bad value stops here with one line per
+    setting (no traceback), and a variable that names no setting is reported."""
+    from app.ops.preflight import settings_report
+
+    warnings, errors = settings_report(os.environ)
+    for line in warnings + errors[:-1]:
+        typer.echo(f"ipledge: {line}", err=True)
+    if errors:
+        _fail(errors[-1])
+
+
+def _check_pool(url: str, processes: int) -> None:
+    from app.ops.preflight import pool_problem
+
+    problem = asyncio.run(pool_problem(url, get_settings(), processes=processes))
+    if problem is not None:
+        _fail(problem)
 
 
 def _pin_database_url() -> tuple[str, bool]:
@@ -61,6 +83,7 @@ def serve(
 
     from app import migrate
     from app.core import logging as app_logging
+    from app.ops import serving
 
     settings = get_settings()
     app_logging.configure(settings.log_level)
@@ -70,6 +93,9 @@ def serve(
         if workers != 1:
             typer.echo("the embedded database serves one worker process; using 1", err=True)
             workers = 1
+    _check_pool(url, workers)
+    if workers > 1:
+        serving.share_metrics_between_processes()
     base = f"http://{host}:{port}"
     typer.echo(
         json.dumps(
@@ -85,18 +111,7 @@ def serve(
         ),
         err=True,
     )
-    uvicorn.run(
-        "app.main:app_factory",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        loop=SERVE_LOOP,
-        http="httptools",
-        access_log=False,
-        log_config=None,
-        proxy_headers=False,
-    )
+    uvicorn.run("app.main:app_factory", **serving.uvicorn_options(settings, host, port, workers))
 
 
 @cli.command()
@@ -108,21 +123,48 @@ def worker() -> None:
     from app.core import logging as app_logging
 
     app_logging.configure(get_settings().log_level)
-    _pin_database_url()
+    url, _ = _pin_database_url()
+    _check_pool(url, 1)
     # uvloop here: a fifth less CPU per webhook delivery.
     uvloop.run(worker_module.run_forever())
+
+
+@cli.command()
+def healthcheck(
+    url: Annotated[
+        str | None, typer.Option(help="What to ask (default: IPLEDGE_HEALTHCHECK_URL).")
+    ] = None,
+    timeout: Annotated[float, typer.Option(min=0.1, help="Seconds to wait.")] = 3.0,
+) -> None:
+    """Exit 0 when URL answers 2xx, else 1: the container health check, for the API (its
+    /readyz) and the worker (its /healthz) alike."""
+    from app.ops.serving import probe
+
+    target = url or get_settings().healthcheck_url
+    if not target.startswith(("http://", "https://")):
+        _fail(f"invalid health check URL {target!r}: http:// or https:// only")
+    trouble = probe(target, timeout)
+    if trouble is not None:
+        typer.echo(f"unhealthy: {target}: {trouble}", err=True)
+        raise typer.Exit(1)
 
 
 @cli.command("migrate")
 def migrate_command(
     revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
+    attempts: Annotated[
+        int, typer.Option(min=1, help="Tries of a migration that gave up waiting for a lock.")
+    ] = 5,
+    pause: Annotated[float, typer.Option(min=0, help="Seconds before the first retry.")] = 5.0,
 ) -> None:
-    """Bring the database schema to the migrations' head (or a given revision)."""
+    """Bring the database schema to the migrations' head (or a given revision). A migration
+    that cannot take its lock within IPLEDGE_MIGRATION_LOCK_TIMEOUT_MS rolls back and is tried
+    again, rather than queueing traffic behind it."""
     from app import migrate
 
     url, _ = _pin_database_url()
-    migrate.upgrade(url, revision)
-    typer.echo(f"database at {revision}", err=True)
+    tries = migrate.upgrade_with_retries(url, revision, attempts=attempts, pause_s=pause)
+    typer.echo(f"database at {revision} ({tries} attempt{'s' if tries > 1 else ''})", err=True)
 
 
 @keys_cli.command("create")

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PREFIX = "IPLEDGE_"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+# Variables with the prefix that are not settings of the service: the test suite's, the
+# benchmark's, the demo's, and where the image keeps the migrations.
+NOT_SETTINGS = ("IPLEDGE_TEST_", "IPLEDGE_BENCH_", "IPLEDGE_FUZZ_", "IPLEDGE_DEMO_")
+NOT_SETTINGS_NAMES = ("IPLEDGE_MIGRATIONS_DIR",)
 
 
 class Settings(BaseSettings):
@@ -20,6 +28,13 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=32, ge=1, le=500)
     db_pool_timeout_s: float = Field(default=10.0, gt=0)
     db_statement_timeout_ms: int = Field(default=30_000, ge=0)
+    # The client's bound on each statement (a frozen server enforces no statement_timeout):
+    # longer than statement_timeout, so the server's own answer comes first when it can.
+    db_command_timeout_s: float = Field(default=35.0, gt=0)
+    db_connect_timeout_s: float = Field(default=10.0, gt=0)
+    # A request waiting this long for a lock (a migration, a long write holding it) gives up
+    # with a 503 lock-timeout problem instead of queueing behind it.
+    db_lock_timeout_ms: int = Field(default=10_000, ge=0)
     # PostgreSQL's choice between custom and generic plans for prepared statements. Forcing
     # generic plans saves re-planning intake (~0.2 ms of PostgreSQL CPU) but turned the first
     # page of 1,000,000 applications from 6 ms into 580 ms (the limit unknown to the plan):
@@ -33,6 +48,10 @@ class Settings(BaseSettings):
     db_batch_inflight: int = Field(default=3, ge=0, le=64)
     db_batch_max: int = Field(default=32, ge=1, le=1000)
     var_dir: Path = PROJECT_ROOT / "var"
+    # The migration connection: a migration that cannot take its lock within this gives up
+    # (and ``ipledge migrate`` tries it again) instead of queueing traffic behind it.
+    migration_lock_timeout_ms: int = Field(default=3_000, ge=1)
+    migration_statement_timeout_ms: int = Field(default=600_000, ge=0)
 
     # HTTP
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
@@ -40,6 +59,17 @@ class Settings(BaseSettings):
     problem_base_uri: str = "https://ipledge.example/problems/"
     log_level: str = "INFO"
     access_log: bool = True
+    # After SIGTERM: how long /readyz answers 503 while requests are still served, so a load
+    # balancer stops sending new ones before the server closes its connections.
+    shutdown_drain_s: float = Field(default=0.0, ge=0, le=300)
+    # Then how long requests in flight may take to finish before they are cut.
+    graceful_shutdown_s: float = Field(default=30.0, ge=0, le=3600)
+    # Idle keep-alive connections are closed after this; behind a load balancer make it longer
+    # than the balancer's own idle timeout, or it will send on a connection being closed.
+    keep_alive_s: float = Field(default=75.0, gt=0, le=3600)
+    # Behind a proxy: trust X-Forwarded-For/-Proto from these addresses (comma-separated, or *).
+    proxy_headers: bool = False
+    forwarded_allow_ips: str = "127.0.0.1"
 
     # Auth: how long an API process trusts a key lookup before asking the database again.
     # Revocation is also pushed to every process at once (LISTEN/NOTIFY); this bounds the lag
@@ -56,6 +86,17 @@ class Settings(BaseSettings):
     # Idempotency
     idempotency_ttl_hours: int = Field(default=24, ge=1)
 
+    # Retention: how long webhook history is kept (days; unset: for ever). Deliveries go with
+    # their attempts, and only once finished; an event goes once its deliveries are gone, so
+    # it is kept at least as long as they are. Stored idempotent responses go after
+    # ``idempotency_ttl_hours``. The audit trail is never deleted (docs/operations.md).
+    retention_webhook_events_days: int | None = Field(default=90, ge=1)
+    retention_webhook_deliveries_days: int | None = Field(default=30, ge=1)
+    retention_webhook_attempts_days: int | None = Field(default=30, ge=1)
+    # Rows deleted per statement (each its own short transaction), and how often.
+    retention_batch_size: int = Field(default=1000, ge=1, le=100_000)
+    retention_interval_s: float = Field(default=3600.0, gt=0)
+
     # Applications
     max_backdate_days: int = Field(default=30, ge=0)
     default_spread_bp: int = Field(default=100, ge=0, le=10_000)
@@ -65,7 +106,9 @@ class Settings(BaseSettings):
 
     # Webhooks
     webhooks_allow_private: bool = False
-    webhook_retry_schedule_s: list[float] = [5, 300, 1800, 7200, 18000, 36000, 36000]
+    webhook_retry_schedule_s: list[float] = Field(
+        default=[5, 300, 1800, 7200, 18000, 36000, 36000], min_length=1, max_length=100
+    )
     webhook_retry_jitter: float = Field(default=0.1, ge=0, le=1)
     webhook_timeout_s: float = Field(default=10.0, gt=0)
     webhook_batch_size: int = Field(default=100, ge=1, le=10_000)
@@ -78,13 +121,37 @@ class Settings(BaseSettings):
     # Serve the worker's own counters (webhook attempts) for Prometheus; off when no port.
     worker_metrics_port: int | None = Field(default=None, ge=1, le=65535)
     worker_metrics_host: str = "127.0.0.1"
+    # What ``ipledge healthcheck`` (the image's HEALTHCHECK) asks: the API's readiness by
+    # default; a worker's container points it at the worker's own /healthz.
+    healthcheck_url: str = "http://127.0.0.1:8000/readyz"
     sla_sweep_interval_s: float = Field(default=60.0, gt=0)
+    # How often the worker recomputes the business gauges it serves on its /metrics.
+    gauges_interval_s: float = Field(default=30.0, gt=0)
+
+    # Metrics: when set, /metrics (the API's and the worker's) wants
+    # ``Authorization: Bearer <token>``.
+    metrics_token: SecretStr | None = None
 
     # Pools
     selection_time_budget_s: float = Field(default=4.0, gt=0)
     # Tape exports a process streams at once: each holds a database connection for its whole
     # download, so the rest wait their turn rather than drain the pool.
     tape_concurrency: int = Field(default=4, ge=1, le=100)
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        level = value.strip().upper()
+        if level not in LOG_LEVELS:
+            raise ValueError("must be one of " + ", ".join(LOG_LEVELS))
+        return level
+
+    @field_validator("webhook_retry_schedule_s")
+    @classmethod
+    def _positive_waits(cls, value: list[float]) -> list[float]:
+        if any(not wait > 0 for wait in value):
+            raise ValueError("every wait must be a positive number of seconds")
+        return value
 
 
 # Development defaults of the embedded mode (no IPLEDGE_DATABASE_URL: a developer's machine,
@@ -101,3 +168,40 @@ EMBEDDED_DEFAULTS = {
 @lru_cache
 def get_settings() -> Settings:
     return Settings()
+
+
+def describe_errors(exc: ValidationError) -> list[str]:
+    """One line per bad setting, naming its variable; never the value of a secret."""
+    lines = []
+    for error in exc.errors():
+        field = str(error["loc"][0]) if error["loc"] else "?"
+        name = PREFIX + field.upper()
+        message = str(error["msg"]).removeprefix("Value error, ")
+        shown = ""
+        if (
+            field in Settings.model_fields
+            and "secret" not in str(Settings.model_fields[field].annotation).lower()
+        ):
+            shown = f"={str(error.get('input'))[:60]!r}" if "input" in error else ""
+        lines.append(f"invalid setting {name}{shown}: {message}")
+    return lines
+
+
+def describe_source_error(exc: Exception) -> str:
+    """A value the environment source could not even parse (a list that is not JSON)."""
+    match = re.search(r'field "([a-z0-9_]+)"', str(exc))
+    name = PREFIX + match.group(1).upper() if match else "an IPLEDGE_ variable"
+    return f"invalid setting {name}: not a valid value (lists are JSON, e.g. [5, 300])"
+
+
+def unknown_variables(environ: Mapping[str, str]) -> list[str]:
+    """``IPLEDGE_`` variables that name no setting (a misspelling is otherwise silent)."""
+    known = {PREFIX + name.upper() for name in Settings.model_fields}
+    return sorted(
+        name
+        for name in environ
+        if name.upper().startswith(PREFIX)
+        and name.upper() not in known
+        and name.upper() not in NOT_SETTINGS_NAMES
+        and not name.upper().startswith(NOT_SETTINGS)
+    )

@@ -16,12 +16,13 @@ from fastapi import FastAPI
 
 from app import routers
 from app.config import Settings, get_settings
-from app.core import auth, dispatch, oidc, problem
+from app.core import auth, dispatch, oidc, problem, tracing
 from app.core import logging as app_logging
 from app.core.middleware import RequestMiddleware
 from app.core.routing import SECURITY_SCHEMES, operation_id
 from app.core.runtime import Runtime
 from app.keys.service import load_live_key
+from app.ops import lifecycle
 
 log = structlog.get_logger("ipledge.app")
 
@@ -66,6 +67,9 @@ async def _listen_for_revocations(app: FastAPI, runtime: Runtime) -> None:
                 closed = asyncio.Event()
                 conn.add_termination_listener(lambda _c, closed=closed: closed.set())
                 await conn.add_listener(auth.NOTIFY_CHANNEL, on_notice)
+                # Listening again: a revocation sent while no one listened was missed, so
+                # nothing cached before now can be trusted.
+                app.state.keys.forget()
                 try:
                     await closed.wait()
                 finally:
@@ -119,6 +123,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         rt = runtime or Runtime.create(settings)
         attach(app, rt)
+        stop_operations = await lifecycle.start(app, rt)
         if runtime is None:
             settle_garbage_collector()
         listener = asyncio.create_task(_listen_for_revocations(app, rt)) if listen else None
@@ -129,6 +134,7 @@ def create_app(
                 listener.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await listener
+            await stop_operations()
             if runtime is None:
                 await rt.close()
 
@@ -147,6 +153,7 @@ def create_app(
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
+    app.state.lifecycle = lifecycle.Lifecycle()
     _document_security(app)
     problem.install(app)
     # The routers' routes are mounted directly: FastAPI's include_router keeps each router as
@@ -155,6 +162,8 @@ def create_app(
     for router in routers.ALL:
         app.router.routes.extend(router.routes)
     dispatch.install(app.router)
+    if tracing.active():  # inside the request middleware: the request id is known by then
+        app.add_middleware(tracing.TracingMiddleware)
     app.add_middleware(
         RequestMiddleware, max_body_bytes=settings.max_body_bytes, access_log=settings.access_log
     )
@@ -165,4 +174,5 @@ def app_factory() -> FastAPI:
     """For ``uvicorn --factory app.main:app_factory``."""
     settings = get_settings()
     app_logging.configure(settings.log_level)
+    tracing.configure("ipledge-api")
     return create_app(settings)

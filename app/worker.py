@@ -1,8 +1,16 @@
 """``ipledge worker``: the jobs that run beside the API.
 
+Every job is listed in the registry below (``JOBS``, ``LOOPS``); nothing registers itself by
+being imported. Adding a job is one line there: a name, how often, and the function.
+
 Each job runs in its own loop with its own connection and transaction. Any number of workers
 may run at once: every job is written to be safe under that (row locks with SKIP LOCKED, or
 statements whose effect happens once whoever runs them).
+
+At SIGTERM (or SIGINT) the worker stops starting work: periodic jobs finish the pass in hand,
+the relay sends no new request, lets those in flight finish, records every attempt made and
+gives back the deliveries it claimed but never sent. It waits for that as long as the longest
+loop's grace period (for the relay, at least one batch), then cancels what is left.
 """
 
 from __future__ import annotations
@@ -13,88 +21,95 @@ import random
 import signal
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
 
 import structlog
 
+from app.applications import sweep as sla_sweep
 from app.config import Settings
+from app.core import metrics, tracing
 from app.core.db import CONNECTION_ERRORS
 from app.core.logging import redact_url
 from app.core.runtime import Runtime
 from app.loans.sweep import classification_sweep
+from app.ops import gauges, health
+from app.ops.health import HEARTBEAT
+from app.ops.retention import purge_idempotency_records, purge_webhook_history
+from app.webhooks import relay
 
 log = structlog.get_logger("ipledge.worker")
 
 JobFn = Callable[[Runtime], Awaitable[object]]
+LoopFn = Callable[[Runtime, asyncio.Event], Awaitable[object]]
+
+
+def _configured_grace(settings: Settings) -> float:
+    return settings.worker_shutdown_grace_s
 
 
 @dataclass(frozen=True)
 class Job:
+    """A job run every ``interval(settings)`` seconds."""
+
     name: str
     interval: Callable[[Settings], float]
     run: JobFn
 
 
-JOBS: list[Job] = []
-
-LoopFn = Callable[[Runtime, asyncio.Event], Awaitable[object]]
-
-
 @dataclass(frozen=True)
 class Loop:
-    """A job that runs continuously (the webhook relay) and watches ``stop`` itself, so that
-    it can finish the batch in hand when the worker is asked to stop."""
+    """A job that runs continuously and watches ``stop`` itself, so that it can finish the
+    batch in hand when the worker is asked to stop; ``grace`` is how long it may take."""
 
     name: str
     run: LoopFn
+    grace: Callable[[Settings], float] = _configured_grace
+    # The longest it may go without completing a pass before the worker reports itself stuck.
+    quiet_after: Callable[[Settings], float] = lambda s: 300.0
 
 
-LOOPS: list[Loop] = []
+# --- the registry --------------------------------------------------------------------------
 
+JOBS: tuple[Job, ...] = (
+    Job("sla_sweep", lambda s: s.sla_sweep_interval_s, sla_sweep.sweep_job),
+    Job("loan_classification_sweep", lambda s: s.sla_sweep_interval_s, classification_sweep),
+    Job("business_gauges", lambda s: s.gauges_interval_s, gauges.refresh),
+    Job("idempotency_retention", lambda s: s.retention_interval_s, purge_idempotency_records),
+    Job("webhook_retention", lambda s: s.retention_interval_s, purge_webhook_history),
+)
 
-def periodic(name: str, interval: Callable[[Settings], float]) -> Callable[[JobFn], JobFn]:
-    def register(fn: JobFn) -> JobFn:
-        JOBS.append(Job(name=name, interval=interval, run=fn))
-        return fn
+LOOPS: tuple[Loop, ...] = (
+    Loop(
+        relay.LOOP_NAME,
+        relay.run_relay,
+        grace=relay.stop_grace_s,
+        quiet_after=lambda s: 2 * relay.lease_seconds(s),
+    ),
+)
 
-    return register
-
-
-def continuous(name: str) -> Callable[[LoopFn], LoopFn]:
-    def register(fn: LoopFn) -> LoopFn:
-        LOOPS.append(Loop(name=name, run=fn))
-        return fn
-
-    return register
-
-
-@periodic("idempotency_cleanup", lambda s: 3600.0)
-async def purge_idempotency_records(runtime: Runtime) -> int:
-    """Forget stored responses older than the replay window."""
-    cutoff = runtime.clock.now() - timedelta(hours=runtime.settings.idempotency_ttl_hours)
-    async with runtime.database.connection() as db:
-        status = await db.execute("DELETE FROM idempotency_records WHERE created_at <= $1", cutoff)
-    return int(status.split()[-1])
-
-
-periodic("loan_classification_sweep", lambda s: s.sla_sweep_interval_s)(classification_sweep)
+# -------------------------------------------------------------------------------------------
 
 
 async def _loop(job: Job, runtime: Runtime, stop: asyncio.Event) -> None:
     interval = job.interval(runtime.settings)
+    # A pass may take a while (a sweep over a large book); twice the interval and ten minutes
+    # more before the worker calls itself stuck.
+    HEARTBEAT.expect(job.name, 2 * interval + 600)
     # Spread workers that start together across the interval.
     await _sleep_or_stop(stop, random.uniform(0, min(interval, 5.0)))
     while not stop.is_set():
         try:
             result = await job.run(runtime)
+            HEARTBEAT.beat(job.name)
             if result:
                 log.info("job done", job=job.name, result=result)
         except Exception as exc:
+            HEARTBEAT.beat(job.name, ok=False)
             _log_failure("job failed", runtime, exc, job=job.name)
         await _sleep_or_stop(stop, interval)
 
 
 async def _run_loop(loop: Loop, runtime: Runtime, stop: asyncio.Event) -> None:
+    HEARTBEAT.expect(loop.name, loop.quiet_after(runtime.settings))
     while not stop.is_set():
         try:
             await loop.run(runtime, stop)
@@ -119,41 +134,47 @@ async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
         await asyncio.wait_for(stop.wait(), timeout=seconds)
 
 
-def _load_jobs() -> None:
-    """Import the domains that register jobs."""
-    import app.routers  # noqa: F401 - registers every domain's jobs with their modules
+def grace_s(settings: Settings, loops: tuple[Loop, ...] = LOOPS) -> float:
+    """How long a stopping worker waits for its jobs and loops to finish."""
+    return max([settings.worker_shutdown_grace_s, *(loop.grace(settings) for loop in loops)])
+
+
+async def _stop_all(
+    runtime: Runtime, jobs: list[asyncio.Task[None]], loops: list[asyncio.Task[None]]
+) -> None:
+    grace = grace_s(runtime.settings)
+    log.info("worker stopping", grace_s=grace)
+    pending = [*jobs, *loops]
+    if pending:
+        _, late = await asyncio.wait(pending, timeout=grace)
+        for task in late:
+            log.warning("cancelled at the end of the grace period", task=task.get_name())
+            task.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
 
 
 async def run_forever(runtime: Runtime | None = None, stop: asyncio.Event | None = None) -> None:
-    _load_jobs()
-    runtime = runtime or Runtime.create()
+    if runtime is None:
+        tracing.configure("ipledge-worker")
+        runtime = Runtime.create()
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
-    if runtime.settings.worker_metrics_port is not None:
-        from prometheus_client import start_http_server
-
-        from app.core.metrics import REGISTRY
-
-        settings = runtime.settings
-        start_http_server(
-            settings.worker_metrics_port, settings.worker_metrics_host, registry=REGISTRY
-        )
+    metrics.watch_pool(runtime.database.engine.sync_engine.pool)
+    listener = await health.serve(runtime.settings)
     log.info("worker started", jobs=[job.name for job in JOBS], loops=[lp.name for lp in LOOPS])
-    tasks = [asyncio.create_task(_loop(job, runtime, stop), name=job.name) for job in JOBS]
+    jobs = [asyncio.create_task(_loop(job, runtime, stop), name=job.name) for job in JOBS]
     loops = [asyncio.create_task(_run_loop(lp, runtime, stop), name=lp.name) for lp in LOOPS]
     try:
         await stop.wait()
     finally:
-        for task in tasks:
-            task.cancel()
-        if loops:
-            # Let the loops finish the batch in hand (what they leave is retried anyway).
-            await asyncio.wait(loops, timeout=runtime.settings.worker_shutdown_grace_s)
-        for task in loops:
-            task.cancel()
-        await asyncio.gather(*tasks, *loops, return_exceptions=True)
+        stop.set()
+        HEARTBEAT.stopping = True
+        await _stop_all(runtime, jobs, loops)
+        if listener is not None:
+            listener.close()
         await runtime.close()
+        tracing.shutdown()
         log.info("worker stopped")

@@ -1,32 +1,26 @@
-"""Business gauges for /metrics: applications by state and open clocks by SLA state."""
+"""Business gauges: applications by state and open clocks by SLA state (computed by the worker's
+gauges job on its schedule, served on the worker's /metrics)."""
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime
 
 from prometheus_client import Gauge
 
 from app.core.clock import business_date
 from app.core.db import Db
-from app.core.metrics import REGISTRY, business_gauges
+from app.core.metrics import BUSINESS
 
-APPLICATIONS = Gauge("ipledge_applications", "Applications by state.", ["state"], registry=REGISTRY)
+APPLICATIONS = Gauge("ipledge_applications", "Applications by state.", ["state"], registry=BUSINESS)
 SLA = Gauge(
     "ipledge_applications_sla",
     "Applications whose clock is running or paused, by SLA state.",
     ["sla_state"],
-    registry=REGISTRY,
+    registry=BUSINESS,
 )
-_REFRESH_S = 15.0
-_last = [0.0]
 
 
-@business_gauges
 async def application_gauges(db: Db) -> None:
-    # Counting a large table on every scrape would cost more than the scrape is worth.
-    if time.monotonic() - _last[0] < _REFRESH_S:
-        return
     now = datetime.now(UTC)
     rows = await db.fetch("SELECT state, count(*) AS n FROM applications GROUP BY state")
     APPLICATIONS.clear()
@@ -47,4 +41,3 @@ async def application_gauges(db: Db) -> None:
     for name in ("running", "at_risk", "breached", "pending_calendar"):
         SLA.labels(name).set(counts[name])
     SLA.labels("paused").set(paused)
-    _last[0] = time.monotonic()

@@ -37,7 +37,6 @@ from app.core.clock import business_date
 from app.core.context import SYSTEM, Ctx
 from app.core.db import Db
 from app.core.runtime import Runtime
-from app.worker import periodic
 
 log = structlog.get_logger("ipledge.sla")
 
@@ -257,7 +256,6 @@ async def sweep(runtime: Runtime) -> SweepResult:
     return SweepResult(at_risk=at_risk, breached=breached, deadlines_computed=computed)
 
 
-@periodic("sla_sweep", lambda settings: settings.sla_sweep_interval_s)
 async def sweep_job(runtime: Runtime) -> dict[str, int] | None:
     result = await sweep(runtime)
     if result.at_risk or result.breached or result.deadlines_computed:

@@ -18,6 +18,8 @@ from typing import Any
 
 import asyncpg
 import orjson
+import sqlalchemy.exc
+from sqlalchemy import event
 from sqlalchemy.dialects.postgresql import asyncpg as pg_asyncpg
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -25,6 +27,7 @@ from sqlalchemy.sql import ClauseElement
 from sqlalchemy.util import greenlet_spawn
 
 from app.config import Settings
+from app.core import tracing
 from app.core.batch import Batcher
 
 _DIALECT = pg_asyncpg.dialect()
@@ -107,16 +110,25 @@ class Db:
         return await self.fetchrow(sql, *args)
 
 
+def _refuse_closed(dbapi_connection: Any, connection_record: Any, connection_proxy: Any) -> None:
+    """Pool checkout: a connection the server closed while it sat in the pool (a restart, a
+    failover, ``pg_terminate_backend``) is replaced by a fresh one before anyone uses it. The
+    driver notices the closed socket on its own, so this costs no round trip (unlike
+    ``pool_pre_ping``)."""
+    if dbapi_connection.driver_connection.is_closed():
+        raise sqlalchemy.exc.DisconnectionError("the server closed this pooled connection")
+
+
 def build_engine(url: str, settings: Settings, *, pool_size: int | None = None) -> AsyncEngine:
     server_settings = {
         "application_name": "ipledge",
         "timezone": "UTC",
         "statement_timeout": str(settings.db_statement_timeout_ms),
-        "lock_timeout": "10000",
+        "lock_timeout": str(settings.db_lock_timeout_ms),
         "idle_in_transaction_session_timeout": "60000",
         "plan_cache_mode": settings.db_plan_cache_mode,
     }
-    return create_async_engine(
+    engine = create_async_engine(
         async_url(url),
         pool_size=pool_size or settings.db_pool_size,
         max_overflow=0,
@@ -133,9 +145,17 @@ def build_engine(url: str, settings: Settings, *, pool_size: int | None = None) 
         connect_args={
             "server_settings": server_settings,
             "statement_cache_size": 512,
-            "timeout": 10,
+            "timeout": settings.db_connect_timeout_s,
+            # The client's own bound on every statement, for a database that stopped answering
+            # altogether (frozen, or the network gone without a reset): statement_timeout is
+            # the server's, and a frozen server enforces nothing.
+            "command_timeout": settings.db_command_timeout_s,
         },
     )
+    event.listen(engine.sync_engine, "checkout", _refuse_closed)
+    if tracing.active():
+        event.listen(engine.sync_engine, "connect", tracing.watch_connection)
+    return engine
 
 
 class Database:

@@ -89,6 +89,21 @@ class ServiceUnavailable(DomainError):
     headers: ClassVar[dict[str, str] | None] = {"Retry-After": "2"}
 
 
+class LockTimeout(ServiceUnavailable):
+    slug, title = "lock-timeout", "A row or table this request needs is locked; retry shortly"
+
+
+class StatementTimeout(ServiceUnavailable):
+    slug, title = "statement-timeout", "The database took too long to answer; retry shortly"
+
+
+class SchemaMismatch(ServiceUnavailable):
+    slug, title = (
+        "schema-mismatch",
+        "The database schema is not the one this release needs; retry shortly",
+    )
+
+
 class InternalError(DomainError):
     slug, status, title = "internal-error", 500, "Internal error"
 

@@ -14,21 +14,30 @@ from starlette.responses import Response
 from starlette.routing import Match
 
 from app.config import get_settings
-from app.core import jsonutil
+from app.core import jsonutil, metrics
 from app.core.db import CONNECTION_ERRORS
 from app.core.errors import (
     PROBLEM_JSON,
     ConcurrentUpdate,
     DomainError,
     InternalError,
+    LockTimeout,
     MethodNotAllowed,
     NotFound,
+    SchemaMismatch,
     ServiceUnavailable,
+    StatementTimeout,
     ValidationFailed,
 )
 from app.core.types import DATE_MAX, DATE_MIN
 
 log = structlog.get_logger("ipledge.errors")
+
+SCHEMA_ERRORS = (
+    asyncpg.exceptions.UndefinedTableError,
+    asyncpg.exceptions.UndefinedColumnError,
+    asyncpg.exceptions.UndefinedFunctionError,
+)
 
 
 def problem_body(
@@ -54,6 +63,7 @@ def problem_response(
     exc: DomainError, *, request_id: str | None, instance: str | None = None
 ) -> Response:
     headers = dict(exc.headers or {})
+    metrics.count_problem(exc.slug, exc.status)
     return Response(
         content=jsonutil.dumps(problem_body(exc, request_id=request_id, instance=instance)),
         status_code=exc.status,
@@ -126,6 +136,19 @@ def install(app: FastAPI) -> None:
             exc, (asyncpg.exceptions.DeadlockDetectedError, asyncpg.exceptions.SerializationError)
         ):
             problem: DomainError = ConcurrentUpdate()
+        elif isinstance(exc, asyncpg.exceptions.LockNotAvailableError):
+            # lock_timeout: another transaction (a migration, a long write) holds the lock.
+            log.warning("lock wait timed out", request_id=_request_id(request))
+            problem = LockTimeout()
+        elif isinstance(exc, SCHEMA_ERRORS):
+            # The code names a table, column or function the database lacks: code rolled out
+            # before its migration (readiness says so too). Not a caller's fault, and over
+            # once the migration has run.
+            log.error("schema behind the code", error=str(exc), request_id=_request_id(request))
+            problem = SchemaMismatch()
+        elif isinstance(exc, asyncpg.exceptions.QueryCanceledError):
+            log.warning("statement timed out", request_id=_request_id(request))
+            problem = StatementTimeout()
         elif isinstance(exc, sqlalchemy.exc.TimeoutError):
             # Every pooled connection stayed busy for the pool's whole timeout.
             log.warning("database pool exhausted", request_id=_request_id(request))
@@ -161,6 +184,7 @@ def install(app: FastAPI) -> None:
         *CONNECTION_ERRORS,
         asyncpg.exceptions.QueryCanceledError,
         asyncpg.exceptions.LockNotAvailableError,
+        *SCHEMA_ERRORS,
         asyncpg.exceptions.TooManyConnectionsError,
         asyncpg.exceptions.DeadlockDetectedError,
         asyncpg.exceptions.SerializationError,

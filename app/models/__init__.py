@@ -15,6 +15,7 @@ from app.models.pledge import Pledge
 from app.models.pool import Pool, PoolLoan
 from app.models.pool_projection import PoolProjection
 from app.models.pricing import ApplicationQuote, LprFixing
+from app.models.schema_compatibility import SchemaCompatibility
 from app.models.subsidy_claim import SubsidyClaim
 from app.models.subsidy_program import SubsidyProgram
 from app.models.webhook_attempt import WebhookAttempt
@@ -46,6 +47,7 @@ __all__ = [
     "Pool",
     "PoolLoan",
     "PoolProjection",
+    "SchemaCompatibility",
     "SubsidyClaim",
     "SubsidyProgram",
     "WebhookAttempt",

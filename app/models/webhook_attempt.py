@@ -19,6 +19,8 @@ class WebhookAttempt(Base):
             ["webhook_deliveries.event_id", "webhook_deliveries.endpoint_id"],
         ),
         Index("ix_webhook_attempts_endpoint_id_id", "endpoint_id", "id"),
+        # Retention deletes attempts by event, and deleting a delivery checks its attempts.
+        Index("ix_webhook_attempts_event_id_endpoint_id", "event_id", "endpoint_id"),
     )
 
     id: Mapped[bigint_pk]

@@ -6,12 +6,13 @@ import asyncio
 
 from fastapi import Request
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from app.core import metrics
-from app.core.db import CONNECTION_ERRORS
 from app.core.routing import ApiRouter, public
 from app.migrate import head_revision
+from app.ops import schema
+from app.ops.access import metrics_allowed
 
 router = ApiRouter(tags=["operations"])
 
@@ -21,10 +22,24 @@ class Health(BaseModel):
 
 
 class Readiness(BaseModel):
-    status: str
+    status: str = Field(
+        description="ready; ahead (a newer schema that declares this code compatible); "
+        "migrations pending (the schema is behind this code); incompatible; unavailable "
+        "(the database did not answer); shutting down."
+    )
     database: str
     migration: str | None
     expected_migration: str
+    oldest_compatible_migration: str | None = None
+
+
+STATUS_TEXT = {
+    "ready": "ready",
+    "ahead": "ahead",
+    "behind": "migrations pending",
+    "incompatible": "incompatible",
+    "missing": "migrations pending",
+}
 
 
 @router.get("/healthz", response_model=Health)
@@ -37,13 +52,21 @@ async def healthz() -> Health:
 @router.get("/readyz", response_model=Readiness, responses={503: {"model": Readiness}})
 @public
 async def readyz(request: Request) -> Response:
-    """The database answers and its schema is at the migrations' head."""
+    """Ready to take traffic: not shutting down, the database answers, and its schema is this
+    code's head or a newer one that declares this code compatible (a release migrates first,
+    then rolls out). A schema behind the code is not ready."""
     expected = head_revision()
+    lifecycle = getattr(request.app.state, "lifecycle", None)
+    if lifecycle is not None and lifecycle.draining:
+        body = Readiness(
+            status="shutting down", database="unknown", migration=None, expected_migration=expected
+        )
+        return JSONResponse(body.model_dump(), status_code=503)
     try:
         async with asyncio.timeout(3):
             async with request.app.state.database.connection() as db:
-                current = await db.fetchval("SELECT version_num FROM alembic_version")
-    except (*CONNECTION_ERRORS, TimeoutError, Exception) as exc:
+                state = await schema.inspect(db)
+    except Exception as exc:  # any failure to answer (connection, timeout, server) is "not ready"
         body = Readiness(
             status="unavailable",
             database=type(exc).__name__,
@@ -51,20 +74,35 @@ async def readyz(request: Request) -> Response:
             expected_migration=expected,
         )
         return JSONResponse(body.model_dump(), status_code=503)
-    ready = current == expected
     body = Readiness(
-        status="ready" if ready else "migrations pending",
+        status=STATUS_TEXT[state.status],
         database="ok",
-        migration=current,
+        migration=state.revision,
         expected_migration=expected,
+        oldest_compatible_migration=state.oldest_compatible,
     )
-    return JSONResponse(body.model_dump(), status_code=200 if ready else 503)
+    return JSONResponse(body.model_dump(), status_code=200 if state.ready else 503)
 
 
-@router.get("/metrics", response_class=Response, responses={200: {"content": {"text/plain": {}}}})
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={
+        200: {"content": {"text/plain": {}}},
+        401: {"description": "IPLEDGE_METRICS_TOKEN is set and the bearer token is not it."},
+    },
+)
 @public
 async def prometheus_metrics(request: Request) -> Response:
-    """Prometheus text format: HTTP metrics and business gauges."""
-    async with request.app.state.database.connection() as db:
-        body = await metrics.render(db)
-    return Response(body, media_type="text/plain; version=0.0.4; charset=utf-8")
+    """Prometheus text format: this process's HTTP traffic, problems, database pool and batcher
+    (every process's under ``serve --workers N``). Never touches the database. The business
+    gauges are on the worker's /metrics. With IPLEDGE_METRICS_TOKEN set, send it as a bearer
+    token."""
+    if not metrics_allowed(request.app.state.settings, request.headers.get("authorization")):
+        return Response(
+            "metrics token required\n",
+            status_code=401,
+            media_type="text/plain",
+            headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+        )
+    return Response(metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")

@@ -1,9 +1,10 @@
-"""Webhook metrics: the backlog and its age, read from the database at scrape time (any process
-serving /metrics), and the attempts this process made, by outcome (the worker)."""
+"""Webhook metrics: the backlog and its age (business gauges, computed by the worker's gauges job
+and served on the worker's /metrics), and the attempts this process made, by outcome, with
+their latency."""
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Gauge
+from prometheus_client import Counter, Gauge, Histogram
 
 from app.core import metrics
 from app.core.db import Db
@@ -12,24 +13,33 @@ from app.webhooks.schemas import DeliveryStatus
 BACKLOG = Gauge(
     "ipledge_webhook_backlog",
     "Webhook work outstanding: pending deliveries plus events not yet fanned out.",
-    registry=metrics.REGISTRY,
+    registry=metrics.BUSINESS,
 )
 OLDEST_PENDING_AGE = Gauge(
     "ipledge_webhook_oldest_pending_age_seconds",
     "Age of the oldest event still waiting to be delivered (0 when none is).",
-    registry=metrics.REGISTRY,
+    registry=metrics.BUSINESS,
 )
 DELIVERIES = Gauge(
     "ipledge_webhook_deliveries",
     "Webhook deliveries (one per event and endpoint) by status.",
     ["status"],
-    registry=metrics.REGISTRY,
+    registry=metrics.BUSINESS,
 )
 ATTEMPTS = Counter(
     "ipledge_webhook_attempts",
     "Delivery attempts made by this process, by outcome: delivered, rejected (a non-2xx "
-    "answer), timeout, unreachable, refused (the URL resolved to a forbidden address).",
+    "answer), timeout, unreachable, refused (the URL resolved to a forbidden address), "
+    "interrupted (the worker stopped before an answer).",
     ["outcome"],
+    registry=metrics.REGISTRY,
+)
+
+LATENCY = Histogram(
+    "ipledge_webhook_delivery_seconds",
+    "Time from sending a webhook to its answer (or to giving up), by outcome.",
+    ["outcome"],
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
     registry=metrics.REGISTRY,
 )
 
@@ -51,7 +61,6 @@ SELECT (SELECT count(*) FROM outbox_events WHERE dispatched_at IS NULL) AS undis
 """
 
 
-@metrics.business_gauges
 async def webhook_gauges(db: Db) -> None:
     row = await db.fetchrow(_GAUGES_SQL)
     by_status = row["by_status"]

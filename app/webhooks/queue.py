@@ -120,6 +120,15 @@ WHERE d.event_id = o.event_id AND d.endpoint_id = o.endpoint_id AND d.lease_id =
 """
 
 
+# A stopping worker gives back what it claimed but never sent: the lease is freed and nothing
+# else changes (no attempt was made), so the next worker sends it at once, for the first time.
+RELEASE_SQL = """
+UPDATE webhook_deliveries d SET locked_until = NULL, lease_id = NULL
+FROM unnest($2::uuid[], $3::uuid[]) AS k(event_id, endpoint_id)
+WHERE d.event_id = k.event_id AND d.endpoint_id = k.endpoint_id AND d.lease_id = $1
+"""
+
+
 @dataclass(slots=True)
 class Claimed:
     event_id: UUID
@@ -149,7 +158,8 @@ class Outcome:
 async def fan_out(db: Db, *, now: datetime, limit: int) -> tuple[int, int]:
     """Turn up to ``limit`` new events into deliveries; returns (events, deliveries)."""
     row = await db.fetchrow(FAN_OUT_SQL, now, limit)
-    return row["events"], row["deliveries"]
+    assert row is not None  # an aggregate: always one row
+    return int(row["events"]), int(row["deliveries"])
 
 
 async def claim(
@@ -174,3 +184,13 @@ async def record(db: Db, *, lease_id: UUID, outcomes: Sequence[Outcome]) -> None
         [o.status for o in outcomes],
         [o.next_attempt_at for o in outcomes],
     )
+
+
+async def release(db: Db, *, lease_id: UUID, unsent: Sequence[Claimed]) -> int:
+    """Free the lease on the deliveries of a batch that were never sent; returns how many."""
+    if not unsent:
+        return 0
+    status = await db.execute(
+        RELEASE_SQL, lease_id, [c.event_id for c in unsent], [c.endpoint_id for c in unsent]
+    )
+    return int(status.split()[-1])

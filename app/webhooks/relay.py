@@ -22,23 +22,39 @@ from uuid import UUID
 import structlog
 
 from app.config import Settings
+from app.core import tracing
 from app.core.context import SYSTEM
 from app.core.ids import uuid7
 from app.core.runtime import Runtime
+from app.ops.health import HEARTBEAT
 from app.webhooks import metrics, queue, schedule, service
 from app.webhooks.sender import Answer, Sender
-from app.worker import continuous
 
 log = structlog.get_logger("ipledge.webhooks")
 
+LOOP_NAME = "webhook_relay"
 GONE_REASON = "the endpoint answered 410 Gone"
+# An attempt in flight when the worker had to stop (its grace period ran out): the request may
+# have reached the receiver, so it counts as an attempt, recorded at once.
+STOPPED_ERROR = "worker stopped before an answer"
+
+
+def batch_seconds(settings: Settings) -> float:
+    """The longest one batch can take to send: every lane round timing out."""
+    rounds = math.ceil(settings.webhook_batch_size / settings.webhook_concurrency)
+    return rounds * settings.webhook_timeout_s
 
 
 def lease_seconds(settings: Settings) -> float:
     """Long enough for a whole batch to time out, lane round after lane round, and be
     recorded."""
-    rounds = math.ceil(settings.webhook_batch_size / settings.webhook_concurrency)
-    return rounds * settings.webhook_timeout_s + 30.0
+    return batch_seconds(settings) + 30.0
+
+
+def stop_grace_s(settings: Settings) -> float:
+    """How long a stopping worker waits for the relay: at least one batch and its recording,
+    however short ``worker_shutdown_grace_s`` was set."""
+    return max(settings.worker_shutdown_grace_s, batch_seconds(settings) + 5.0)
 
 
 class Relay:
@@ -59,11 +75,14 @@ class Relay:
 
     # --- one pass -----------------------------------------------------------------------
 
-    async def once(self) -> tuple[int, int]:
+    async def once(self, stop: asyncio.Event | None = None) -> tuple[int, int]:
         """Fan out one batch of events and make one batch of deliveries; returns
-        (events fanned out, deliveries attempted)."""
+        (events fanned out, deliveries attempted). Once ``stop`` is set nothing more is
+        claimed."""
         events = await self.fan_out()
-        attempted = await self.deliver()
+        if stop is not None and stop.is_set():
+            return events, 0
+        attempted = await self.deliver(stop)
         return events, attempted
 
     async def fan_out(self) -> int:
@@ -73,7 +92,10 @@ class Relay:
             )
         return events
 
-    async def deliver(self) -> int:
+    async def deliver(self, stop: asyncio.Event | None = None) -> int:
+        """Claim a batch and send it. When ``stop`` is set meanwhile, requests in flight
+        finish and the rest are not sent; whatever happens, even cancellation, what was
+        answered is recorded as answered and the leases of what was never sent are freed."""
         now = self.runtime.clock.now()
         lease_id = uuid7()
         async with self.runtime.database.connection() as db:
@@ -86,15 +108,41 @@ class Relay:
             )
         if not batch:
             return 0
-        answers = await self.sender.post_all(batch)
-        outcomes, gone = self._settle(batch, answers)
+        # The batch's request id, on its spans (app.core.tracing).
+        token = tracing.REQUEST_ID.set(f"relay-{lease_id.hex[:12]}")
+        answers = [Answer() for _ in batch]
+        try:
+            await self.sender.post_all(batch, stop, answers)
+        finally:
+            try:
+                sent = await self._finish(lease_id, batch, answers)
+            finally:
+                tracing.REQUEST_ID.reset(token)
+        return sent
+
+    async def _finish(
+        self, lease_id: UUID, batch: list[queue.Claimed], answers: list[Answer]
+    ) -> int:
+        """Record the attempts made, free the leases of the deliveries never sent."""
+        made = [
+            (item, answer) for item, answer in zip(batch, answers, strict=True) if answer.started
+        ]
+        unsent = [item for item, answer in zip(batch, answers, strict=True) if not answer.started]
+        for _, answer in made:
+            if not answer.done:
+                answer.error, answer.kind = STOPPED_ERROR, "interrupted"
+        outcomes, gone = self._settle([i for i, _ in made], [a for _, a in made])
         async with self.runtime.database.connection() as db:
             await queue.record(db, lease_id=lease_id, outcomes=outcomes)
+            released = await queue.release(db, lease_id=lease_id, unsent=unsent)
+        if released:
+            log.info("unsent deliveries given back", deliveries=released)
         for endpoint_id in gone:
             await self._disable_gone(endpoint_id)
-        for answer in answers:
+        for _, answer in made:
             metrics.ATTEMPTS.labels(answer.kind).inc()
-        return len(batch)
+            metrics.LATENCY.labels(answer.kind).observe(answer.latency_ms / 1000)
+        return len(made)
 
     # --- consequences ---------------------------------------------------------------------
 
@@ -155,9 +203,11 @@ class Relay:
         while not stop.is_set():
             busy = False
             try:
-                events, attempted = await self.once()
+                events, attempted = await self.once(stop)
                 busy = events >= batch or attempted >= batch
+                HEARTBEAT.beat(LOOP_NAME)
             except Exception as exc:
+                HEARTBEAT.beat(LOOP_NAME, ok=False)
                 log.error("webhook relay pass failed", error=type(exc).__name__, exc_info=exc)
             if not busy:
                 with contextlib.suppress(TimeoutError):
@@ -171,7 +221,6 @@ async def relay_once(runtime: Runtime) -> int:
     return attempted
 
 
-@continuous("webhook_relay")
 async def run_relay(runtime: Runtime, stop: asyncio.Event) -> None:
     """The relay as ``ipledge worker`` runs it."""
     async with Relay(runtime) as relay:

@@ -224,3 +224,56 @@ async def redeliver(db: Db, *, event_id: UUID, at: datetime) -> asyncpg.Record:
         event_id,
         at,
     )
+
+
+# --- retention ---------------------------------------------------------------------------------
+# Event ids are UUIDv7: "events before a time" is a range of the primary key (and of the
+# deliveries' and attempts' event_id indexes), $1 being the lowest id of that time. Each
+# statement deletes at most $3 rows and skips rows a worker holds.
+
+PURGE_ATTEMPTS_SQL = """
+DELETE FROM webhook_attempts WHERE id IN (
+    SELECT id FROM webhook_attempts
+    WHERE event_id < $1 AND attempted_at < $2
+    ORDER BY event_id LIMIT $3
+)
+"""
+
+# Finished deliveries (delivered or failed; never one still pending) with their attempts: one
+# statement, so the attempts' foreign key is checked once both are gone.
+PURGE_DELIVERIES_SQL = """
+WITH doomed AS (
+    SELECT event_id, endpoint_id FROM webhook_deliveries
+    WHERE event_id < $1 AND created_at < $2 AND status <> 'pending'
+    ORDER BY event_id LIMIT $3
+    FOR UPDATE SKIP LOCKED
+), attempts AS (
+    DELETE FROM webhook_attempts a USING doomed
+    WHERE a.event_id = doomed.event_id AND a.endpoint_id = doomed.endpoint_id
+)
+DELETE FROM webhook_deliveries d USING doomed
+WHERE d.event_id = doomed.event_id AND d.endpoint_id = doomed.endpoint_id
+"""
+
+# Events fanned out whose deliveries are all gone (or that no endpoint wanted).
+PURGE_EVENTS_SQL = """
+DELETE FROM outbox_events WHERE id IN (
+    SELECT e.id FROM outbox_events e
+    WHERE e.id < $1 AND e.occurred_at < $2 AND e.dispatched_at IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = e.id)
+    ORDER BY e.id LIMIT $3
+    FOR UPDATE SKIP LOCKED
+)
+"""
+
+
+def lowest_id_at(moment: datetime) -> UUID:
+    """The lowest UUIDv7 made at ``moment``: ids below it were made before."""
+    ms = int(moment.timestamp() * 1000)
+    return UUID(int=(ms & 0xFFFF_FFFF_FFFF) << 80)
+
+
+async def purge(db: Db, limit: int, *, sql: str, before: datetime) -> int:
+    """One bounded batch of one of the statements above; returns the rows deleted."""
+    status = await db.execute(sql, lowest_id_at(before), before, limit)
+    return int(status.split()[-1])

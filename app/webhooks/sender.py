@@ -20,8 +20,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import httpx
+from opentelemetry.trace import SpanKind
 
 from app.config import Settings
+from app.core import tracing
 from app.core.clock import Clock
 from app.webhooks import signing, urls
 from app.webhooks.queue import Claimed
@@ -43,6 +45,20 @@ class Answer:
     kind: str = "delivered"  # delivered, rejected, timeout, unreachable, refused
     attempted_at: datetime | None = None
     latency_ms: int = 0
+    # ``started``: a request was begun (it may have reached the receiver); ``done``: the
+    # attempt came to an end, answered or not. Neither: it was never sent.
+    started: bool = False
+    done: bool = False
+
+
+def _until(
+    stop: asyncio.Event | None, work: Iterator[tuple[int, Claimed]]
+) -> Iterator[tuple[int, Claimed]]:
+    """The batch's deliveries, until ``stop`` is set."""
+    for item in work:
+        if stop is not None and stop.is_set():
+            return
+        yield item
 
 
 class Sender:
@@ -70,10 +86,18 @@ class Sender:
             ),
         )
 
-    async def post_all(self, batch: list[Claimed]) -> list[Answer]:
-        """Send ``batch``; answers in the same order."""
-        answers: list[Answer] = [Answer() for _ in batch]
-        work = iter(enumerate(batch))
+    async def post_all(
+        self,
+        batch: list[Claimed],
+        stop: asyncio.Event | None = None,
+        answers: list[Answer] | None = None,
+    ) -> list[Answer]:
+        """Send ``batch``; answers in the same order, filled in as they come (so a caller
+        cancelled meanwhile still sees which ones were answered). Once ``stop`` is set no lane
+        starts another request: those in flight finish, the rest stay unsent."""
+        if answers is None:
+            answers = [Answer() for _ in batch]
+        work = _until(stop, enumerate(batch))
         lanes = min(self.settings.webhook_concurrency, len(batch))
         while len(self._lanes) < lanes:
             self._lanes.append(self._new_lane())
@@ -112,11 +136,33 @@ class Sender:
         return keys
 
     async def _post(self, lane: httpx.AsyncHTTPTransport, item: Claimed, answer: Answer) -> None:
-        timeout = self.settings.webhook_timeout_s
         # The relay's clock (which the tests move) decides whether a rotated-out secret still
         # signs and when a retry is due.
         now = answer.attempted_at = self.clock.now()
+        answer.started = True
         started = time.perf_counter()
+        with tracing.tracer().start_as_current_span(
+            "webhook.deliver",
+            kind=SpanKind.CLIENT,
+            attributes={
+                "ipledge.event_id": str(item.event_id),
+                "ipledge.endpoint_id": str(item.endpoint_id),
+                "ipledge.webhook.attempt": item.attempts + 1,
+            },
+        ) as span:
+            try:
+                await self._attempt(lane, item, answer, now)
+                answer.done = True
+            finally:  # also when the worker's stop cut the attempt short
+                answer.latency_ms = round((time.perf_counter() - started) * 1000)
+                span.set_attribute("ipledge.webhook.outcome", answer.kind)
+                if answer.status_code is not None:
+                    span.set_attribute("http.response.status_code", answer.status_code)
+
+    async def _attempt(
+        self, lane: httpx.AsyncHTTPTransport, item: Claimed, answer: Answer, now: datetime
+    ) -> None:
+        timeout = self.settings.webhook_timeout_s
         try:
             target = await asyncio.shield(self._destination(item.url))
             body = signing.message_body(item.type, item.occurred_at, item.data)
@@ -150,7 +196,6 @@ class Sender:
         except httpx.HTTPError as exc:
             detail = str(exc) or type(exc).__name__
             answer.error, answer.kind = f"{type(exc).__name__}: {detail}"[:500], "unreachable"
-        answer.latency_ms = round((time.perf_counter() - started) * 1000)
 
     @staticmethod
     async def _send(lane: httpx.AsyncHTTPTransport, request: httpx.Request, answer: Answer) -> None:

@@ -305,12 +305,10 @@ async def test_a_lazy_connection_is_held_for_a_transaction_and_its_writes_go_dir
 async def test_metrics_count_the_batchers_round_trips_statements_and_replays(database, table):
     """``/metrics`` sums every batcher of the process: statements ÷ batches is the mean batch
     size an operator watches, replays how often a failing statement cost its batch a rerun."""
-    from prometheus_client import generate_latest
-
     from app.core import metrics
 
     def scraped() -> dict[str, float]:
-        lines = generate_latest(metrics.REGISTRY).decode().splitlines()
+        lines = metrics.render().decode().splitlines()
         wanted = (
             "ipledge_db_batches_total",
             "ipledge_db_batched_statements_total",

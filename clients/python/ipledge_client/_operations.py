@@ -1778,7 +1778,10 @@ class Operations:
     def prometheus_metrics(self, *, headers: Mapping[str, str] | None = None) -> str:
         """GET /metrics: Prometheus Metrics.
 
-        Prometheus text format: HTTP metrics and business gauges.
+        Prometheus text format: this process's HTTP traffic, problems, database pool and batcher
+        (every process's under ``serve --workers N``). Never touches the database. The business
+        gauges are on the worker's /metrics. With IPLEDGE_METRICS_TOKEN set, send it as a bearer
+        token.
         """
         return self._http.call(
             "GET", "/metrics", response=str, accept="text/plain", headers=headers
@@ -1834,7 +1837,9 @@ class Operations:
     def readyz(self, *, headers: Mapping[str, str] | None = None) -> models.Readiness:
         """GET /readyz: Readyz.
 
-        The database answers and its schema is at the migrations' head.
+        Ready to take traffic: not shutting down, the database answers, and its schema is this
+        code's head or a newer one that declares this code compatible (a release migrates first,
+        then rolls out). A schema behind the code is not ready.
         """
         return self._http.call("GET", "/readyz", response=models.Readiness, headers=headers)
 
@@ -3800,7 +3805,10 @@ class AsyncOperations:
     async def prometheus_metrics(self, *, headers: Mapping[str, str] | None = None) -> str:
         """GET /metrics: Prometheus Metrics.
 
-        Prometheus text format: HTTP metrics and business gauges.
+        Prometheus text format: this process's HTTP traffic, problems, database pool and batcher
+        (every process's under ``serve --workers N``). Never touches the database. The business
+        gauges are on the worker's /metrics. With IPLEDGE_METRICS_TOKEN set, send it as a bearer
+        token.
         """
         return await self._http.call(
             "GET", "/metrics", response=str, accept="text/plain", headers=headers
@@ -3856,7 +3864,9 @@ class AsyncOperations:
     async def readyz(self, *, headers: Mapping[str, str] | None = None) -> models.Readiness:
         """GET /readyz: Readyz.
 
-        The database answers and its schema is at the migrations' head.
+        Ready to take traffic: not shutting down, the database answers, and its schema is this
+        code's head or a newer one that declares this code compatible (a release migrates first,
+        then rolls out). A schema behind the code is not ready.
         """
         return await self._http.call("GET", "/readyz", response=models.Readiness, headers=headers)
 

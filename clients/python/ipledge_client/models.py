@@ -1150,9 +1150,15 @@ class QuoteOut(BaseModel):
 
 class Readiness(BaseModel):
     status: Annotated[str, Field(title="Status")]
+    """
+    ready; ahead (a newer schema that declares this code compatible); migrations pending (the schema is behind this code); incompatible; unavailable (the database did not answer); shutting down.
+    """
     database: Annotated[str, Field(title="Database")]
     migration: Annotated[str | None, Field(title="Migration")]
     expected_migration: Annotated[str, Field(title="Expected Migration")]
+    oldest_compatible_migration: Annotated[
+        str | None, Field(title="Oldest Compatible Migration")
+    ] = None
 
 
 class ReasonBody(BaseModel):

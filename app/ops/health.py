@@ -1,0 +1,132 @@
+"""The worker's own HTTP listener (``IPLEDGE_WORKER_METRICS_PORT``): ``/healthz`` for the
+orchestrator and ``/metrics`` for Prometheus (its counters and the business gauges).
+
+Health: every job and loop reports each pass it completes (``Heartbeat.beat``), successful or
+not; the worker is healthy while none has gone quiet for longer than it may (a pass stuck on
+something that never returns), and not while it is stopping. A database that is down makes
+passes fail, quickly, not go quiet: that is readiness's business, not a reason to restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+
+import structlog
+from prometheus_client import Counter, Gauge
+
+from app.config import Settings
+from app.core import metrics
+from app.ops.access import metrics_allowed
+
+log = structlog.get_logger("ipledge.worker")
+
+JOB_RUNS = Counter(
+    "ipledge_job_runs_total",
+    "Passes of the worker's jobs, by job and outcome (ok, failed).",
+    ["job", "outcome"],
+    registry=metrics.REGISTRY,
+)
+JOB_LAST_SUCCESS = Gauge(
+    "ipledge_job_last_success_timestamp_seconds",
+    "When each worker job last completed a pass without error (Unix time).",
+    ["job"],
+    registry=metrics.REGISTRY,
+)
+
+
+class Heartbeat:
+    def __init__(self) -> None:
+        self.started = time.monotonic()
+        self.stopping = False
+        self._last: dict[str, float] = {}
+        self._allowed: dict[str, float] = {}
+
+    def expect(self, name: str, within_s: float) -> None:
+        """``name`` completes a pass at least every ``within_s`` seconds."""
+        self._allowed[name] = within_s
+        self._last.setdefault(name, time.monotonic())
+
+    def beat(self, name: str, *, ok: bool = True) -> None:
+        self._last[name] = time.monotonic()
+        JOB_RUNS.labels(name, "ok" if ok else "failed").inc()
+        if ok:
+            JOB_LAST_SUCCESS.labels(name).set(time.time())
+
+    def quiet(self) -> dict[str, float]:
+        """The jobs silent for longer than allowed, and for how long."""
+        now = time.monotonic()
+        return {
+            name: round(now - self._last[name], 1)
+            for name, allowed in self._allowed.items()
+            if now - self._last[name] > allowed
+        }
+
+
+HEARTBEAT = Heartbeat()
+
+
+def _response(status: int, body: bytes, content_type: str) -> bytes:
+    reason = {200: "OK", 401: "Unauthorized", 404: "Not Found", 503: "Service Unavailable"}
+    head = (
+        f"HTTP/1.1 {status} {reason.get(status, 'OK')}\r\n"
+        f"Content-Type: {content_type}\r\nContent-Length: {len(body)}\r\n"
+        "Connection: close\r\n\r\n"
+    )
+    return head.encode() + body
+
+
+def answer(path: str, authorization: str | None, settings: Settings) -> bytes:
+    if path == "/healthz":
+        quiet = HEARTBEAT.quiet()
+        healthy = not quiet and not HEARTBEAT.stopping
+        status = "ok" if healthy else ("stopping" if HEARTBEAT.stopping else "stuck")
+        body = json.dumps({"status": status, "quiet": quiet}).encode()
+        return _response(200 if healthy else 503, body, "application/json")
+    if path == "/metrics":
+        if not metrics_allowed(settings, authorization):
+            return _response(401, b"metrics token required\n", "text/plain")
+        return _response(200, metrics.render(metrics.BUSINESS), "text/plain; version=0.0.4")
+    return _response(404, b"not found\n", "text/plain")
+
+
+async def _handle(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, settings: Settings
+) -> None:
+    try:
+        async with asyncio.timeout(5):
+            request_line = (await reader.readline()).decode("latin-1").split()
+            authorization = None
+            while (line := await reader.readline()) not in (b"\r\n", b"\n", b""):
+                name, _, value = line.decode("latin-1").partition(":")
+                if name.strip().lower() == "authorization":
+                    authorization = value.strip()
+        path = request_line[1].split("?")[0] if len(request_line) >= 2 else "/"
+        writer.write(answer(path, authorization, settings))
+        await writer.drain()
+    except (TimeoutError, ConnectionError, UnicodeError):
+        pass
+    finally:
+        writer.close()
+        with contextlib.suppress(ConnectionError):
+            await writer.wait_closed()
+
+
+async def serve(settings: Settings) -> asyncio.Server | None:
+    """Start the listener when a port is set."""
+    if settings.worker_metrics_port is None:
+        return None
+    server = await asyncio.start_server(
+        lambda r, w: _handle(r, w, settings),
+        settings.worker_metrics_host,
+        settings.worker_metrics_port,
+    )
+    log.info(
+        "worker listener",
+        host=settings.worker_metrics_host,
+        port=settings.worker_metrics_port,
+        paths=["/healthz", "/metrics"],
+    )
+    return server

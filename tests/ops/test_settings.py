@@ -1,0 +1,58 @@
+"""Settings as an operator meets them: the real command line in a child process. A bad value
+stops the process with one line naming the variable (no traceback); a variable that names no
+setting is reported; a pool the server cannot hold is refused at start-up."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.ops.conftest import ipledge
+
+
+def run(*args: str, env: dict[str, str], timeout: float = 60) -> tuple[int, str]:
+    proc = ipledge(*args, env=env)
+    _, stderr = proc.communicate(timeout=timeout)
+    return proc.returncode, stderr
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "says"),
+    [
+        ("IPLEDGE_DB_POOL_SIZE", "many", "valid integer"),
+        ("IPLEDGE_DB_POOL_SIZE", "0", "greater than or equal to 1"),
+        ("IPLEDGE_LOG_LEVEL", "LOUD", "one of DEBUG, INFO, WARNING, ERROR, CRITICAL"),
+        ("IPLEDGE_WEBHOOK_RETRY_SCHEDULE_S", "[]", "at least 1 item"),
+        ("IPLEDGE_WEBHOOK_RETRY_SCHEDULE_S", "[5, -300]", "positive number of seconds"),
+        ("IPLEDGE_WEBHOOK_RETRY_SCHEDULE_S", "5, 300", "lists are JSON"),
+        ("IPLEDGE_WEBHOOK_TIMEOUT_S", "-1", "greater than 0"),
+    ],
+)
+def test_a_bad_value_stops_with_one_line_naming_it(database_url, variable, value, says):
+    code, stderr = run("migrate", env={"IPLEDGE_DATABASE_URL": database_url, variable: value})
+    assert code == 2
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1, stderr
+    assert variable in lines[0] and says in lines[0]
+    assert "Traceback" not in stderr
+
+
+def test_an_unknown_variable_is_named_in_a_warning(database_url):
+    code, stderr = run(
+        "openapi",
+        "--check",
+        env={"IPLEDGE_DB_POOL_SIZ": "8", "IPLEDGE_TEST_DATABASE_URL": database_url},
+    )
+    assert code == 0, stderr
+    warnings = [line for line in stderr.splitlines() if "warning" in line]
+    assert warnings == ["ipledge: warning: IPLEDGE_DB_POOL_SIZ is not a setting; ignored"]
+
+
+@pytest.mark.parametrize("command", [["serve", "--workers", "4"], ["worker"]])
+def test_a_pool_larger_than_the_server_allows_is_refused_at_start_up(database_url, command):
+    code, stderr = run(
+        *command, env={"IPLEDGE_DATABASE_URL": database_url, "IPLEDGE_DB_POOL_SIZE": "499"}
+    )
+    assert code == 2, stderr
+    [line] = stderr.strip().splitlines()[-1:]
+    assert "IPLEDGE_DB_POOL_SIZE=499" in line and "max_connections" in line
+    assert "Traceback" not in stderr

@@ -1,0 +1,55 @@
+"""The worker's /healthz: healthy while every job keeps completing passes (failed passes
+count: a database that is down is not a reason to restart), unhealthy when one has gone quiet
+for longer than it may, and while stopping."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from app.ops import health
+from tests.conftest import make_settings
+
+
+def _status(raw: bytes) -> tuple[int, dict]:
+    head, _, body = raw.partition(b"\r\n\r\n")
+    return int(head.split()[1]), json.loads(body)
+
+
+@pytest.fixture
+def beat(monkeypatch) -> health.Heartbeat:
+    fresh = health.Heartbeat()
+    monkeypatch.setattr(health, "HEARTBEAT", fresh)
+    return fresh
+
+
+def test_healthy_while_passes_complete_even_failed_ones(beat):
+    beat.expect("webhook_relay", 60)
+    beat.beat("webhook_relay", ok=False)
+    status, body = _status(health.answer("/healthz", None, make_settings()))
+    assert (status, body["status"]) == (200, "ok")
+
+
+def test_a_job_gone_quiet_makes_the_worker_unhealthy(beat):
+    beat.expect("sla_sweep", 120)
+    beat.expect("webhook_relay", 60)
+    beat.beat("webhook_relay")
+    beat._last["sla_sweep"] = time.monotonic() - 121  # its last pass, two minutes ago
+    status, body = _status(health.answer("/healthz", None, make_settings()))
+    assert status == 503
+    assert body["status"] == "stuck" and list(body["quiet"]) == ["sla_sweep"]
+
+
+def test_stopping_is_unhealthy(beat):
+    beat.stopping = True
+    status, body = _status(health.answer("/healthz", None, make_settings()))
+    assert (status, body["status"]) == (503, "stopping")
+
+
+def test_unknown_paths_and_the_token(beat):
+    assert health.answer("/nope", None, make_settings()).startswith(b"HTTP/1.1 404")
+    protected = make_settings(metrics_token="t0ken")
+    assert health.answer("/metrics", None, protected).startswith(b"HTTP/1.1 401")
+    assert health.answer("/metrics", "Bearer t0ken", protected).startswith(b"HTTP/1.1 200")
