@@ -417,7 +417,7 @@ def test_0009_repairs_stored_dates_and_refuses_new_ones(scratch_url):
     migrate.downgrade(scratch_url, "base")
     migrate.upgrade(scratch_url, "0008")
     ids = asyncio.run(_out_of_range_rows(scratch_url))
-    migrate.upgrade(scratch_url)
+    migrate.upgrade(scratch_url, "0009")
     assert asyncio.run(_stored_dates(scratch_url, ids)) == {
         "registered_on": date(1990, 1, 1),  # clamped: a registered pledge keeps a date
         "protection_expires_on": None,  # infinity: no end
@@ -430,7 +430,7 @@ def test_0009_repairs_stored_dates_and_refuses_new_ones(scratch_url):
         asyncio.run(_insert_infinity(scratch_url))
     migrate.downgrade(scratch_url, "0008")
     asyncio.run(_insert_infinity(scratch_url))  # the constraint went with the downgrade
-    migrate.upgrade(scratch_url)
+    migrate.upgrade(scratch_url, "0009")
     assert asyncio.run(_stored_dates(scratch_url, ids))["registered_on"] == date(1990, 1, 1)
     migrate.downgrade(scratch_url, "base")
 
@@ -478,5 +478,6 @@ def test_0009_the_repaired_rows_read_through_the_api(scratch_url, settings):
     answers = asyncio.run(read())
     assert {name: r.status_code for name, r in answers.items()} == dict.fromkeys(answers, 200)
     assert answers["asset"].json()["protection_expires_on"] is None
-    assert answers["program"].json()["effective_from"] == "1990-01-01"
+    # 0009 clamps 0001-01-01 to 1990-01-01; 0011 then brings it into the budget year, 2026.
+    assert answers["program"].json()["effective_from"] == "2026-01-01"
     migrate.downgrade(scratch_url, "base")
