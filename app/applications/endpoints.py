@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
+from uuid import UUID
 
 from fastapi import Query
 
@@ -24,7 +25,6 @@ from app.core.errors import (
     PreconditionFailed,
     problems,
 )
-from app.core.ids import parse_id
 from app.core.roles import Role
 from app.core.routing import ApiRouter, CtxDep, access
 from app.core.schemas import IsoDate, Limit, Page
@@ -85,9 +85,9 @@ async def list_applications(
 
 @router.get("/{application_id}", response_model=ApplicationOut, responses=problems(NotFound))
 @access(*READERS)
-async def get_application(application_id: str, ctx: CtxDep) -> JsonView:
+async def get_application(application_id: UUID, ctx: CtxDep) -> JsonView:
     """The application with its SLA state as of now, its clocks and its pledges."""
-    out = await service.get_application(ctx, application_id=parse_id(application_id, "application"))
+    out = await service.get_application(ctx, application_id=application_id)
     return _answer(out)
 
 
@@ -101,13 +101,13 @@ _MOVE_ERRORS = problems(NotFound, InvalidStateTransition, PreconditionFailed)
 )
 @access(*INTAKE, transactional=False)
 async def submit_application(
-    application_id: str, ctx: CtxDep, body: SubmitBody | None = None
+    application_id: UUID, ctx: CtxDep, body: SubmitBody | None = None
 ) -> JsonView:
     """Submit (or resubmit after a return): starts the approval clock and proposes a pledge of
     every named asset. An asset already pledged elsewhere fails the whole submission (409)."""
     out = await service.submit_application(
         ctx,
-        application_id=parse_id(application_id, "application"),
+        application_id=application_id,
         received_at=body.received_at if body else None,
     )
     return _answer(out)
@@ -115,30 +115,28 @@ async def submit_application(
 
 @router.post("/{application_id}/review", response_model=ApplicationOut, responses=_MOVE_ERRORS)
 @access(Role.CREDIT_OFFICER, transactional=False)
-async def review_application(application_id: str, ctx: CtxDep) -> JsonView:
+async def review_application(application_id: UUID, ctx: CtxDep) -> JsonView:
     """Take a submitted application under review (the clock keeps running)."""
-    out = await service.start_review(ctx, application_id=parse_id(application_id, "application"))
+    out = await service.start_review(ctx, application_id=application_id)
     return _answer(out)
 
 
 @router.post("/{application_id}/return", response_model=ApplicationOut, responses=_MOVE_ERRORS)
 @access(Role.CREDIT_OFFICER, transactional=False)
-async def return_application(application_id: str, body: ReasonBody, ctx: CtxDep) -> JsonView:
+async def return_application(application_id: UUID, body: ReasonBody, ctx: CtxDep) -> JsonView:
     """Return for information: stops the clock; resubmission starts a new one in full."""
     out = await service.return_for_information(
-        ctx, application_id=parse_id(application_id, "application"), reason=body.reason
+        ctx, application_id=application_id, reason=body.reason
     )
     return _answer(out)
 
 
 @router.post("/{application_id}/withdraw", response_model=ApplicationOut, responses=_MOVE_ERRORS)
 @access(*INTAKE, transactional=False)
-async def withdraw_application(application_id: str, body: ReasonBody, ctx: CtxDep) -> JsonView:
+async def withdraw_application(application_id: UUID, body: ReasonBody, ctx: CtxDep) -> JsonView:
     """Withdraw: cancels proposed pledges (and releases registered ones of an approved
     application)."""
-    out = await service.withdraw(
-        ctx, application_id=parse_id(application_id, "application"), reason=body.reason
-    )
+    out = await service.withdraw(ctx, application_id=application_id, reason=body.reason)
     return _answer(out)
 
 
@@ -148,10 +146,8 @@ async def withdraw_application(application_id: str, body: ReasonBody, ctx: CtxDe
     responses=problems(NotFound, InvalidStateTransition, PreconditionFailed, LprUnavailable),
 )
 @access(Role.CREDIT_OFFICER)
-async def decide_application(application_id: str, body: DecisionBody, ctx: CtxDep) -> JsonView:
+async def decide_application(application_id: UUID, body: DecisionBody, ctx: CtxDep) -> JsonView:
     """Approve (locking the rate of the named quote, or of a fresh one) or decline with a
     reason. Stops the clock."""
-    out = await service.decide(
-        ctx, application_id=parse_id(application_id, "application"), body=body
-    )
+    out = await service.decide(ctx, application_id=application_id, body=body)
     return _answer(out)

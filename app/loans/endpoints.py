@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from typing import Annotated
+from uuid import UUID
 
 from fastapi import Query
 
@@ -48,7 +49,7 @@ READERS = (
     ),
 )
 @access(Role.CREDIT_OFFICER)
-async def disburse_loan(application_id: str, body: DisbursementBody, ctx: CtxDep) -> JsonView:
+async def disburse_loan(application_id: UUID, body: DisbursementBody, ctx: CtxDep) -> JsonView:
     """Disburse an approved application whose pledges are all registered: the loan for the
     approved amount at the locked rate, with its monthly schedule."""
     out = await service.disburse(
@@ -69,7 +70,7 @@ async def disburse_loan(application_id: str, body: DisbursementBody, ctx: CtxDep
 async def list_loans(
     ctx: CtxDep,
     state: LoanState | None = None,
-    enterprise_id: str | None = None,
+    enterprise_id: UUID | None = None,
     district_code: Annotated[str | None, Query(pattern=r"^\d{6}$")] = None,
     relationship_manager_id: Annotated[str | None, Query(max_length=64)] = None,
     cursor: str | None = None,
@@ -90,7 +91,7 @@ async def list_loans(
 
 @router.get("/v1/loans/{loan_id}", response_model=LoanOut, responses=problems(NotFound))
 @access(*READERS)
-async def get_loan(loan_id: str, ctx: CtxDep, as_of: IsoDate | None = None) -> JsonView:
+async def get_loan(loan_id: UUID, ctx: CtxDep, as_of: IsoDate | None = None) -> JsonView:
     """The loan and its schedule as of a date (default today; a future date projects it)."""
     out = await service.get_loan(ctx, loan_id=parse_id(loan_id, "loan"), as_of=as_of)
     return JsonView(out, headers={"ETag": etag(out["version"])})
@@ -103,7 +104,7 @@ async def get_loan(loan_id: str, ctx: CtxDep, as_of: IsoDate | None = None) -> J
     responses=problems(NotFound, InvalidStateTransition, PreconditionFailed, ConcurrentUpdate),
 )
 @access(Role.CREDIT_OFFICER, transactional=False)
-async def post_repayment(loan_id: str, body: RepaymentBody, ctx: CtxDep) -> JsonView:
+async def post_repayment(loan_id: UUID, body: RepaymentBody, ctx: CtxDep) -> JsonView:
     """Post a repayment: the oldest due amounts first, interest before principal; any remainder
     prepays principal. Returns the allocation and the loan."""
     out = await service.repay(
@@ -120,7 +121,7 @@ async def post_repayment(loan_id: str, body: RepaymentBody, ctx: CtxDep) -> Json
     ),
 )
 @access(Role.CREDIT_OFFICER)
-async def declare_default(loan_id: str, body: DefaultBody, ctx: CtxDep) -> JsonView:
+async def declare_default(loan_id: UUID, body: DefaultBody, ctx: CtxDep) -> JsonView:
     """Declare a loan 90 or more days past due defaulted: its pledges are enforced."""
     out = await service.declare_default(
         ctx, loan_id=parse_id(loan_id, "loan"), as_of=body.as_of, reason=body.reason
