@@ -105,6 +105,10 @@ async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
 def _load_jobs() -> None:
     """Import the domains that register jobs."""
     import app.routers  # noqa: F401 - registers every domain's jobs with their modules
+    from app.applications.sweep import sweep_job
+
+    if not any(job.name == "sla_sweep" for job in JOBS):
+        periodic("sla_sweep", lambda settings: settings.sla_sweep_interval_s)(sweep_job)
 
 
 async def run_forever(runtime: Runtime | None = None, stop: asyncio.Event | None = None) -> None:

@@ -5,9 +5,9 @@ from uuid import UUID
 
 from fastapi import Query
 
+from app.applications import decision, intake, moves, reading, submission
 from app.applications import gauges as _gauges  # noqa: F401 - registers /metrics gauges
-from app.applications import service
-from app.applications import sweep as _sweep  # noqa: F401 - the SLA job and calendar listener
+from app.applications import sweep as _sweep  # noqa: F401 - the calendar listener
 from app.applications.errors import IpAssetAlreadyPledged
 from app.applications.schemas import (
     ApplicationCreate,
@@ -49,7 +49,7 @@ def _answer(out: dict[str, Any], *, status_code: int = 200, **headers: str) -> J
 @access(*INTAKE, transactional=False)
 async def create_application(body: ApplicationCreate, ctx: CtxDep) -> JsonView:
     """Create an application in `draft`, naming the enterprise and the IP assets it pledges."""
-    out = await service.create_application(ctx, body=body)
+    out = await intake.create_application(ctx, body=body)
     return _answer(out, status_code=201, Location=f"/v1/applications/{out['id']}")
 
 
@@ -68,7 +68,7 @@ async def list_applications(
     limit: Annotated[Limit, Query()] = 50,
 ) -> JsonView:
     """Applications newest first. A relationship manager sees only their own."""
-    page = await service.list_applications(
+    page = await reading.list_applications(
         ctx,
         state=state,
         sla_state=SlaState(sla_state) if sla_state else None,
@@ -87,7 +87,7 @@ async def list_applications(
 @access(*READERS)
 async def get_application(application_id: UUID, ctx: CtxDep) -> JsonView:
     """The application with its SLA state as of now, its clocks and its pledges."""
-    out = await service.get_application(ctx, application_id=application_id)
+    out = await reading.get_application(ctx, application_id=application_id)
     return _answer(out)
 
 
@@ -105,7 +105,7 @@ async def submit_application(
 ) -> JsonView:
     """Submit (or resubmit after a return): starts the approval clock and proposes a pledge of
     every named asset. An asset already pledged elsewhere fails the whole submission (409)."""
-    out = await service.submit_application(
+    out = await submission.submit_application(
         ctx,
         application_id=application_id,
         received_at=body.received_at if body else None,
@@ -117,7 +117,7 @@ async def submit_application(
 @access(Role.CREDIT_OFFICER, transactional=False)
 async def review_application(application_id: UUID, ctx: CtxDep) -> JsonView:
     """Take a submitted application under review (the clock keeps running)."""
-    out = await service.start_review(ctx, application_id=application_id)
+    out = await moves.start_review(ctx, application_id=application_id)
     return _answer(out)
 
 
@@ -125,9 +125,7 @@ async def review_application(application_id: UUID, ctx: CtxDep) -> JsonView:
 @access(Role.CREDIT_OFFICER, transactional=False)
 async def return_application(application_id: UUID, body: ReasonBody, ctx: CtxDep) -> JsonView:
     """Return for information: stops the clock; resubmission starts a new one in full."""
-    out = await service.return_for_information(
-        ctx, application_id=application_id, reason=body.reason
-    )
+    out = await moves.return_for_information(ctx, application_id=application_id, reason=body.reason)
     return _answer(out)
 
 
@@ -136,7 +134,7 @@ async def return_application(application_id: UUID, body: ReasonBody, ctx: CtxDep
 async def withdraw_application(application_id: UUID, body: ReasonBody, ctx: CtxDep) -> JsonView:
     """Withdraw: cancels proposed pledges (and releases registered ones of an approved
     application)."""
-    out = await service.withdraw(ctx, application_id=application_id, reason=body.reason)
+    out = await moves.withdraw(ctx, application_id=application_id, reason=body.reason)
     return _answer(out)
 
 
@@ -149,5 +147,5 @@ async def withdraw_application(application_id: UUID, body: ReasonBody, ctx: CtxD
 async def decide_application(application_id: UUID, body: DecisionBody, ctx: CtxDep) -> JsonView:
     """Approve (locking the rate of the named quote, or of a fresh one) or decline with a
     reason. Stops the clock."""
-    out = await service.decide(ctx, application_id=application_id, body=body)
+    out = await decision.decide(ctx, application_id=application_id, body=body)
     return _answer(out)

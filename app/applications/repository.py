@@ -7,14 +7,21 @@ application is still at the version and in the state the service read.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
 import asyncpg
 
+from app.applications import sla
+from app.applications.sla import TIER_DAYS
+from app.applications.states import SUBMITTABLE, ApplicationState, sql_list
+from app.core import journal
 from app.core.db import Db
-from app.core.sql import shift_params
+from app.core.ids import uuid7
+from app.core.jsonutil import dumps_str
+from app.pledges import repository as pledges_repository
 
 BASE_COLUMNS = """
     a.id, a.reference, a.state, a.enterprise_id, a.relationship_manager_id, a.amount,
@@ -88,19 +95,33 @@ async def insert_draft(
     *,
     values: dict[str, Any],
     ip_asset_ids: list[UUID],
-    audit_after: str,
-    actor: tuple[Any, ...],
+    audit_after: dict[str, Any],
+    actor: journal.Actor,
 ) -> asyncpg.Record | None:
     """Create a draft in one statement: only if the enterprise exists and holds every named
     asset; numbered from the reference sequence; linked to its assets; audited. None when it
-    wrote nothing (see ``intake_diagnosis``)."""
+    wrote nothing (see ``intake_diagnosis``). The statement may share a round trip with other
+    requests' (``Db.fetchrow_keyed``): its first parameter is the new id."""
+    params = journal.Params()
+    p = {name: params.add(value) for name, value in values.items()}
+    assets = params.add(ip_asset_ids)
+    created = journal.AuditEntry(
+        action="application.created",
+        entity_type="application",
+        entity_id=journal.Sql("app.id::text"),
+        after=journal.Sql(
+            f"{params.add(dumps_str(audit_after))}::jsonb"
+            " || jsonb_build_object('reference', app.reference)"
+        ),
+    )
+    trail = journal.render(params, actor, [created], [], source="app", name="created")
     return await db.fetchrow_keyed(
-        """WITH ent AS (
+        f"""WITH ent AS (
                 SELECT e.id, e.district_code, e.industry FROM enterprises e
-                WHERE e.id = $3
+                WHERE e.id = {p["enterprise_id"]}
                   AND (SELECT count(*) FROM ip_assets x
-                       WHERE x.id = ANY($11::uuid[]) AND x.holder_enterprise_id = e.id)
-                      = cardinality($11::uuid[])
+                       WHERE x.id = ANY({assets}::uuid[]) AND x.holder_enterprise_id = e.id)
+                      = cardinality({assets}::uuid[])
             ),
             numbered AS (
                 SELECT ent.*, nextval('application_reference_seq')::text AS n FROM ent
@@ -110,112 +131,53 @@ async def insert_draft(
                     (id, reference, enterprise_id, relationship_manager_id, amount, term_months,
                      purpose, state, district_code, industry, created_at, updated_at, created_by,
                      version)
-                SELECT $1, 'ZCR-' || $2 || '-' || lpad(n, greatest(6, length(n)), '0'), id, $4,
-                       $5, $6, $7, 'draft', district_code, industry, $8, $8, $9, 1
+                SELECT {p["id"]},
+                       'ZCR-' || {p["year"]} || '-' || lpad(n, greatest(6, length(n)), '0'), id,
+                       {p["relationship_manager_id"]}, {p["amount"]}, {p["term_months"]},
+                       {p["purpose"]}, '{ApplicationState.DRAFT}', district_code, industry,
+                       {p["created_at"]}, {p["created_at"]}, {p["created_by"]}, 1
                 FROM numbered
                 RETURNING id, reference, district_code, industry
             ),
             links AS (
                 INSERT INTO application_assets (application_id, ip_asset_id)
-                SELECT app.id, asset FROM app, unnest($11::uuid[]) AS asset
+                SELECT app.id, asset FROM app, unnest({assets}::uuid[]) AS asset
             ),
-            trail AS (
-                INSERT INTO audit_events
-                    (occurred_at, actor_key_id, actor_role, actor_subject, action, entity_type,
-                     entity_id, before, after, request_id)
-                SELECT $8, $9, $12, $13, 'application.created', 'application', app.id::text,
-                       NULL, $10::jsonb || jsonb_build_object('reference', app.reference), $14
-                FROM app
-            )
+            {", ".join(trail)}
             SELECT id, reference, district_code, industry FROM app""",
-        values["id"],
-        values["year"],
-        values["enterprise_id"],
-        values["relationship_manager_id"],
-        values["amount"],
-        values["term_months"],
-        values["purpose"],
-        values["created_at"],
-        values["created_by"],
-        audit_after,
-        ip_asset_ids,
-        *actor,
+        *params.values,
     )
 
 
-# The statement reads no clock, pledge or quote: a draft has none before its first submission,
-# and a resubmission reads them afterwards (see ``service.submit_application``).
-SUBMIT_SQL = f"""
-WITH cur AS (
-    SELECT {BASE_COLUMNS}, {IP_ASSET_IDS},
-           coalesce(last.seq, 0) + 1 AS seq, last.stopped_at AS last_stopped_at,
-           CASE WHEN a.amount <= 10000000.00 THEN 3
-                WHEN a.amount <= 30000000.00 THEN 5 ELSE 10 END AS tier
-    FROM applications a
-    LEFT JOIN LATERAL (SELECT c.seq, c.stopped_at FROM approval_clocks c
-                       WHERE c.application_id = a.id ORDER BY c.seq DESC LIMIT 1) last ON true
-    WHERE a.id = $1 AND ($2::text IS NULL OR a.relationship_manager_id = $2)
-),
-app AS (
-    UPDATE applications a
-    SET state = 'submitted', version = a.version + 1, updated_at = $4, received_at = $5,
-        tier_working_days = cur.tier,
-        deadline_date = CASE cur.tier WHEN 3 THEN $6::date WHEN 5 THEN $7::date ELSE $8::date END,
-        deadline_at = CASE cur.tier WHEN 3 THEN $9::timestamptz WHEN 5 THEN $10::timestamptz
-                                    ELSE $11::timestamptz END
-    FROM cur
-    WHERE a.id = cur.id AND a.version = cur.version
-      AND a.state IN ('draft', 'awaiting_information')
-      AND ($3::int IS NULL OR cur.version = $3)
-      AND (cur.last_stopped_at IS NULL OR $5 >= cur.last_stopped_at)
-    RETURNING a.id, cur.state AS prior_state, a.version, a.tier_working_days, a.deadline_date,
-              a.deadline_at, a.district_code, a.reference, a.enterprise_id, a.amount,
-              a.relationship_manager_id, cur.seq,
-              cur.ip_asset_ids
-),
-clock AS (
-    INSERT INTO approval_clocks (id, application_id, seq, tier_working_days, received_at,
-                                 deadline_date, deadline_at, created_at)
-    SELECT $12, app.id, app.seq, app.tier_working_days, $5, app.deadline_date, app.deadline_at,
-           $4
-    FROM app
-),
-pledge AS (
-    INSERT INTO pledges (id, application_id, ip_asset_id, state, created_at, updated_at, version)
-    SELECT uuid7(), app.id, asset, 'proposed', $4, $4, 1
-    FROM app, unnest(app.ip_asset_ids) AS asset
-    WHERE app.prior_state = 'draft'
-    RETURNING id, ip_asset_id
-),
-trail AS (
-    INSERT INTO audit_events (occurred_at, actor_key_id, actor_role, actor_subject, action,
-                              entity_type, entity_id, before, after, request_id)
-    SELECT $4, $13, $14, $15, 'application.submitted', 'application', app.id::text,
-           jsonb_build_object('state', app.prior_state),
-           jsonb_build_object('state', 'submitted', 'seq', app.seq,
-                              'tier_working_days', app.tier_working_days, 'received_at', $5,
-                              'deadline_date', app.deadline_date,
-                              'pledge_ids', (SELECT coalesce(jsonb_agg(id), '[]') FROM pledge)),
-           $16
-    FROM app
-),
-event AS (
-    INSERT INTO outbox_events (id, type, occurred_at, district_code, data)
-    SELECT $17, 'application.submitted', $4, app.district_code,
-           jsonb_build_object('application_id', app.id, 'reference', app.reference,
-                              'enterprise_id', app.enterprise_id, 'amount', app.amount::text,
-                              'relationship_manager_id', app.relationship_manager_id,
-                              'received_at', $5, 'tier_working_days', app.tier_working_days,
-                              'deadline_date', app.deadline_date,
-                              'deadline_at', app.deadline_at,
-                              'ip_asset_ids', to_jsonb(app.ip_asset_ids))
-    FROM app
+# What a submission's audit entry and event say, from the rows the statement wrote (``app``
+# and ``pledge``), so that they are written by that statement.
+_SUBMITTED_AUDIT = journal.AuditEntry(
+    action="application.submitted",
+    entity_type="application",
+    entity_id=journal.Sql("app.id::text"),
+    before=journal.Sql("jsonb_build_object('state', app.prior_state)"),
+    after=journal.Sql(
+        f"""jsonb_build_object('state', '{ApplicationState.SUBMITTED}', 'seq', app.seq,
+            'tier_working_days', app.tier_working_days, 'received_at', app.received_at,
+            'deadline_date', app.deadline_date,
+            'pledge_ids', (SELECT coalesce(jsonb_agg(id), '[]') FROM pledge))"""
+    ),
 )
-SELECT cur.*, app.version AS new_version,
-       ARRAY(SELECT p.id FROM pledge p ORDER BY p.id) AS new_pledge_ids,
-       ARRAY(SELECT p.ip_asset_id FROM pledge p ORDER BY p.id) AS new_pledge_assets
-FROM cur JOIN app ON app.id = cur.id
-"""
+_SUBMITTED_DATA = journal.Sql(
+    """jsonb_build_object('application_id', app.id, 'reference', app.reference,
+        'enterprise_id', app.enterprise_id, 'amount', app.amount::text,
+        'relationship_manager_id', app.relationship_manager_id,
+        'received_at', app.received_at, 'tier_working_days', app.tier_working_days,
+        'deadline_date', app.deadline_date, 'deadline_at', app.deadline_at,
+        'ip_asset_ids', to_jsonb(app.ip_asset_ids))"""
+)
+
+
+def _deadline_case(tier: str, values: Sequence[str], cast: str) -> str:
+    cases = " ".join(
+        f"WHEN {days} THEN {v}::{cast}" for days, v in zip(TIER_DAYS, values, strict=True)
+    )
+    return f"CASE {tier} {cases} END"
 
 
 async def submit(
@@ -226,49 +188,77 @@ async def submit(
     if_match: int | None,
     now: datetime,
     received_at: datetime,
-    deadlines: tuple[tuple[date | None, datetime | None], ...],
+    deadlines: Sequence[tuple[date | None, datetime | None]],
     clock_id: UUID,
     event_id: UUID,
-    actor_key_id: UUID | None,
-    actor: tuple[Any, ...],
+    actor: journal.Actor,
 ) -> asyncpg.Record | None:
     """Submit (or resubmit) in one statement: the application, its new clock with the deadline
-    of its tier (``deadlines`` for 3, 5 and 10 working days), one proposed pledge per asset on
+    of its tier (``deadlines``, one per tier of ``sla.TIERS``), one proposed pledge per asset on
     the first submission, the audit entry and the event. A live pledge of the same asset
-    elsewhere fails the whole statement on ``uq_pledges_live_asset``. None when it wrote
-    nothing (see ``submission_refusal``)."""
-    (d3, i3), (d5, i5), (d10, i10) = deadlines
-    role, subject, request_id = actor
-    return await db.fetchrow_keyed(
-        SUBMIT_SQL,
-        application_id,
-        relationship_manager_id,
-        if_match,
-        now,
-        received_at,
-        d3,
-        d5,
-        d10,
-        i3,
-        i5,
-        i10,
-        clock_id,
-        actor_key_id,
-        role,
-        subject,
-        request_id,
-        event_id,
+    elsewhere fails the whole statement on ``uq_pledges_live_asset``. None when there is no
+    such application (for this relationship manager); ``new_version`` null when it wrote
+    nothing, with the application as it was (state, version, ``last_stopped_at``) to say
+    why. The statement reads no clock, pledge or quote: a
+    draft has none before its first submission, and a resubmission reads them afterwards. It
+    may share a round trip with other requests' (``Db.fetchrow_keyed``)."""
+    params = journal.Params()
+    app_id, rm, version = (
+        params.add(v) for v in (application_id, relationship_manager_id, if_match)
     )
-
-
-async def submission_refusal(db: Db, application_id: UUID) -> asyncpg.Record | None:
-    return await db.fetchrow(
-        """SELECT a.state, a.version, a.relationship_manager_id,
-                  (SELECT max(c.stopped_at) FROM approval_clocks c
-                   WHERE c.application_id = a.id) AS last_stopped_at
-           FROM applications a WHERE a.id = $1""",
-        application_id,
+    at, received = params.add(now), params.add(received_at)
+    dates = [params.add(d) for d, _ in deadlines]
+    instants = [params.add(i) for _, i in deadlines]
+    clock = params.add(clock_id)
+    event = journal.Event(
+        type="application.submitted",
+        data=_SUBMITTED_DATA,
+        district_code=journal.Sql("app.district_code"),
+        id=event_id,
     )
+    trail = journal.render(params, actor, [_SUBMITTED_AUDIT], [event], source="app", name="submit")
+    sql = f"""
+WITH cur AS (
+    SELECT {BASE_COLUMNS}, {IP_ASSET_IDS},
+           coalesce(last.seq, 0) + 1 AS seq, last.stopped_at AS last_stopped_at,
+           {sla.tier_sql("a.amount")} AS tier
+    FROM applications a
+    LEFT JOIN LATERAL (SELECT c.seq, c.stopped_at FROM approval_clocks c
+                       WHERE c.application_id = a.id ORDER BY c.seq DESC LIMIT 1) last ON true
+    WHERE a.id = {app_id} AND ({rm}::text IS NULL OR a.relationship_manager_id = {rm})
+),
+app AS (
+    UPDATE applications a
+    SET state = '{ApplicationState.SUBMITTED}', version = a.version + 1, updated_at = {at},
+        received_at = {received}, tier_working_days = cur.tier,
+        deadline_date = {_deadline_case("cur.tier", dates, "date")},
+        deadline_at = {_deadline_case("cur.tier", instants, "timestamptz")}
+    FROM cur
+    WHERE a.id = cur.id AND a.version = cur.version
+      AND a.state IN {sql_list(SUBMITTABLE)}
+      AND ({version}::int IS NULL OR cur.version = {version})
+      AND (cur.last_stopped_at IS NULL OR {received} >= cur.last_stopped_at)
+    RETURNING a.id, cur.state AS prior_state, a.version, a.tier_working_days, a.deadline_date,
+              a.deadline_at, a.received_at, a.district_code, a.reference, a.enterprise_id,
+              a.amount, a.relationship_manager_id, cur.seq, cur.ip_asset_ids
+),
+clock AS (
+    INSERT INTO approval_clocks (id, application_id, seq, tier_working_days, received_at,
+                                 deadline_date, deadline_at, created_at)
+    SELECT {clock}, app.id, app.seq, app.tier_working_days, {received}, app.deadline_date,
+           app.deadline_at, {at}
+    FROM app
+),
+pledge AS (
+    {pledges_repository.propose_for_application("app", at)}
+),
+{", ".join(trail)}
+SELECT cur.*, app.version AS new_version,
+       ARRAY(SELECT p.id FROM pledge p ORDER BY p.id) AS new_pledge_ids,
+       ARRAY(SELECT p.ip_asset_id FROM pledge p ORDER BY p.id) AS new_pledge_assets
+FROM cur LEFT JOIN app ON app.id = cur.id
+"""
+    return await db.fetchrow_keyed(sql, *params.values)
 
 
 async def stop_and_move(
@@ -276,61 +266,116 @@ async def stop_and_move(
     *,
     application_id: UUID,
     version: int,
-    from_states: tuple[str, ...],
-    to_state: str,
+    from_states: Sequence[ApplicationState],
+    to_state: ApplicationState,
     now: datetime,
     today: date,
     sets: dict[str, Any],
     stop_reason: str | None,
-    cancel_proposed_pledges: bool,
-    release_registered_pledges: bool,
-    folded: str,
-    folded_args: list[Any],
+    end_pledges: bool,
+    report_breach: bool,
+    actor: journal.Actor,
+    audit: Sequence[journal.AuditEntry],
+    events: Sequence[journal.Event],
 ) -> bool:
-    """Move an application between states in one statement: stop its running clock (if any)
-    with ``stop_reason``, cancel proposed pledges and release registered ones as asked."""
-    assignments = "".join(f", {column} = ${6 + i}" for i, column in enumerate(sets))
-    base = 6 + len(sets)
-    args: list[Any] = [application_id, version, list(from_states), to_state, now, *sets.values()]
-    args += [today, stop_reason, cancel_proposed_pledges, release_registered_pledges]
-    today_p, reason_p, cancel_p, release_p = (f"${base + i}" for i in range(4))
-    row = await db.fetchrow(
-        f"""WITH app AS (
-                UPDATE applications
-                SET state = $4, version = version + 1, updated_at = $5{assignments}
-                WHERE id = $1 AND version = $2 AND state = ANY($3::text[])
-                RETURNING id
-            ),
-            clock AS (
-                UPDATE approval_clocks c SET stopped_at = $5, stop_reason = {reason_p}::text
-                FROM app
-                WHERE c.application_id = app.id AND c.stopped_at IS NULL
-                  AND {reason_p}::text IS NOT NULL
-            ),
-            cancelled AS (
-                UPDATE pledges p
-                SET state = 'cancelled', state_reason = 'application ' || $4,
-                    updated_at = $5, version = p.version + 1
-                FROM app
-                WHERE p.application_id = app.id AND p.state = 'proposed' AND {cancel_p}::bool
-            ),
-            released AS (
-                UPDATE pledges p
-                SET state = 'released', released_on = {today_p}::date,
-                    state_reason = 'application ' || $4, updated_at = $5,
-                    version = p.version + 1
-                FROM app
-                WHERE p.application_id = app.id AND p.state = 'registered' AND {release_p}::bool
-            ){"," if folded else ""}
-            {shift_params(folded, len(args))}
-            SELECT id FROM app""",
-        *args,
-        *folded_args,
-    )
+    """Move an application between states in one statement, with its audit entries and
+    events: stop its running clock (if any) with ``stop_reason``; with ``end_pledges`` cancel
+    its proposed pledges and release its registered ones. With ``report_breach`` a clock
+    stopped after its deadline that the sweep has not reported yet is reported now
+    (``application.sla_breached``), once: the sweep and this statement each mark the clock,
+    and the second to come finds it marked."""
+    params = journal.Params()
+    app_id, at = params.add(application_id), params.add(now)
+    assignments = "".join(f", {column} = {params.add(value)}" for column, value in sets.items())
+    reason = params.add(stop_reason)
+    report = f"{params.add(report_breach)}::bool"
+    ctes = [
+        f"""app AS (
+    UPDATE applications
+    SET state = {params.add(to_state)}, version = version + 1, updated_at = {at}{assignments}
+    WHERE id = {app_id} AND version = {params.add(version)}
+      AND state = ANY({params.add(list(from_states))}::text[])
+    RETURNING id, state, reference, district_code, enterprise_id, relationship_manager_id,
+              amount
+)""",
+        f"""clock AS (
+    UPDATE approval_clocks c
+    SET stopped_at = {at}, stop_reason = {reason}::text,
+        breached_notified_at = CASE WHEN {report} AND c.deadline_at < {at}
+                                    THEN coalesce(prior.breached_notified_at, {at})
+                                    ELSE prior.breached_notified_at END
+    FROM app, (SELECT k.id, k.breached_notified_at FROM approval_clocks k
+               WHERE k.application_id = {app_id} AND k.stopped_at IS NULL
+               FOR UPDATE) AS prior
+    WHERE c.id = prior.id AND c.application_id = app.id AND {reason}::text IS NOT NULL
+    RETURNING c.application_id, c.seq, c.tier_working_days, c.received_at, c.deadline_date,
+              c.deadline_at,
+              {report} AND c.deadline_at < {at} AND prior.breached_notified_at IS NULL
+                  AS newly_breached
+)""",
+    ]
+    if end_pledges:
+        pledge_reason = f"{params.add(f'application {to_state}')}::text"
+        cancelled = pledges_repository.cancel_for_application("app", now=at, reason=pledge_reason)
+        released = pledges_repository.release_for_application(
+            "app", now=at, today=f"{params.add(today)}::date", reason=pledge_reason
+        )
+        ctes += [f"pledges_cancelled AS ({cancelled})", f"pledges_released AS ({released})"]
+    ctes += journal.render(params, actor, audit, events, source="app", name="move")
+    if report_breach:
+        ctes += _breach_report(params, actor, state=from_states[0])
+    row = await db.fetchrow("WITH " + ",\n".join(ctes) + "\nSELECT id FROM app", *params.values)
     return row is not None
+
+
+def _breach_report(params: journal.Params, actor: journal.Actor, *, state: str) -> list[str]:
+    """The ``application.sla_breached`` event (and its audit entry) of a clock the move
+    stopped after its deadline, as the sweep reports one (``app.applications.sweep``)."""
+    event_id = uuid7()
+    event = journal.Event(
+        type="application.sla_breached",
+        id=event_id,
+        district_code=journal.Sql("b.district_code"),
+        data=journal.Sql(
+            f"""jsonb_build_object(
+            'application_id', b.application_id, 'reference', b.reference,
+            'enterprise_id', b.enterprise_id, 'relationship_manager_id', b.relationship_manager_id,
+            'amount', b.amount::text, 'state', {params.add(state)}::text, 'clock_seq', b.seq,
+            'tier_working_days', b.tier_working_days, 'received_at', b.received_at,
+            'deadline_date', b.deadline_date, 'deadline_at', b.deadline_at)"""
+        ),
+    )
+    entry = journal.AuditEntry(
+        action="application.sla_breached_reported",
+        entity_type="application",
+        entity_id=journal.Sql("b.application_id::text"),
+        after=journal.Sql(
+            f"""jsonb_build_object('clock_seq', b.seq, 'event_id', {params.add(event_id)}::uuid,
+            'deadline_at', b.deadline_at)"""
+        ),
+    )
+    source = """(SELECT * FROM clock JOIN app ON app.id = clock.application_id
+                 WHERE clock.newly_breached) AS b"""
+    return journal.render(params, actor, [entry], [event], source=source, name="breach")
 
 
 async def state_of(db: Db, application_id: UUID) -> asyncpg.Record | None:
     return await db.fetchrow(
         "SELECT state, version FROM applications WHERE id = $1", application_id
     )
+
+
+def pledge_move_guard(
+    params: journal.Params, *, pledge_id: str, now: str, states: Sequence[ApplicationState]
+) -> str:
+    """The CTE ``app`` for a move of one of the application's pledges, which is a change of
+    the application too (its answer shows its pledges): the application must be in one of
+    ``states``, and its version moves with the pledge, so that a move of the application
+    decided on what it read before (a decline, a withdrawal) fails rather than overlook it."""
+    return f"""app AS (
+    UPDATE applications a SET version = a.version + 1, updated_at = {now}
+    FROM pledges p
+    WHERE p.id = {pledge_id} AND a.id = p.application_id
+      AND a.state = ANY({params.add([state.value for state in states])}::text[])
+    RETURNING a.id
+)"""

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import functools
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from uuid import UUID
 
@@ -32,12 +32,11 @@ from app.applications import sla
 from app.calendar import service as calendar_service
 from app.calendar.errors import CalendarYearUnpublished
 from app.calendar.index import CalendarIndex
-from app.core import audit
+from app.core import audit, journal
 from app.core.clock import business_date
 from app.core.context import SYSTEM, Ctx
 from app.core.db import Db
 from app.core.runtime import Runtime
-from app.worker import periodic
 
 log = structlog.get_logger("ipledge.sla")
 
@@ -49,10 +48,57 @@ log = structlog.get_logger("ipledge.sla")
 SWEEP_BATCH = 1000
 
 
+# What the sweep reports for each clock it marks (rows of ``fired``), as the decision reports
+# a breach (``app.applications.repository``): an event and the audit entry naming it.
+_REPORTED_EVENT = journal.Event(
+    type=journal.Sql("f.type"),
+    id=journal.Sql("f.event_id"),
+    district_code=journal.Sql("f.district_code"),
+    data=journal.Sql(
+        """jsonb_build_object(
+           'application_id', f.application_id, 'reference', f.reference,
+           'enterprise_id', f.enterprise_id, 'relationship_manager_id', f.relationship_manager_id,
+           'amount', f.amount::text, 'state', f.state, 'clock_seq', f.seq,
+           'tier_working_days', f.tier_working_days, 'received_at', f.received_at,
+           'deadline_date', f.deadline_date, 'deadline_at', f.deadline_at)"""
+    ),
+)
+_REPORTED_AUDIT = journal.AuditEntry(
+    action=journal.Sql("f.type || '_reported'"),
+    entity_type="application",
+    entity_id=journal.Sql("f.application_id::text"),
+    after=journal.Sql(
+        "jsonb_build_object('clock_seq', f.seq, 'event_id', f.event_id, "
+        "'deadline_at', f.deadline_at)"
+    ),
+)
+
+
 @functools.cache
 def sweep_sql(batch: int) -> str:
-    return _SWEEP_SQL.replace("{batch}", str(int(batch)))
+    """The sweep's statement; its parameters are ``now`` and today, then those of the reports
+    (``sweep_args``)."""
+    params = journal.Params(["now", "today"])
+    reports = journal.render(
+        params, _SWEEP_ACTOR, [_REPORTED_AUDIT], [_REPORTED_EVENT], source="fired f", name="sweep"
+    )
+    return _SWEEP_SQL.replace("{batch}", str(int(batch))).replace("{reports}", ",\n".join(reports))
 
+
+def sweep_args(now: datetime, request_id: str) -> list[object]:
+    params = journal.Params([now, business_date(now)])
+    actor = replace(_SWEEP_ACTOR, at=now, request_id=request_id)
+    journal.render(params, actor, [_REPORTED_AUDIT], [_REPORTED_EVENT], source="fired f")
+    return params.values
+
+
+_SWEEP_ACTOR = journal.Actor(
+    at=datetime.min.replace(tzinfo=UTC),
+    key_id=SYSTEM.key_id,
+    role=SYSTEM.role.value,
+    subject=SYSTEM.subject,
+    request_id="-",
+)
 
 _SWEEP_SQL = """
 WITH candidate AS (
@@ -89,29 +135,7 @@ fired AS (
                                ('application.sla_breached', d.newly_breached)) AS e(type, fire)
     WHERE e.fire
 ),
-events AS (
-    INSERT INTO outbox_events (id, type, occurred_at, district_code, data)
-    SELECT f.event_id, f.type, $1, f.district_code,
-           jsonb_build_object(
-               'application_id', f.application_id, 'reference', f.reference,
-               'enterprise_id', f.enterprise_id,
-               'relationship_manager_id', f.relationship_manager_id,
-               'amount', f.amount::text, 'state', f.state, 'clock_seq', f.seq,
-               'tier_working_days', f.tier_working_days, 'received_at', f.received_at,
-               'deadline_date', f.deadline_date, 'deadline_at', f.deadline_at)
-    FROM fired f
-),
-trail AS (
-    INSERT INTO audit_events
-        (occurred_at, actor_key_id, actor_role, actor_subject, action, entity_type, entity_id,
-         before, after, request_id)
-    SELECT $1, NULL, 'admin', 'worker', f.type || '_reported', 'application',
-           f.application_id::text, NULL,
-           jsonb_build_object('clock_seq', f.seq, 'event_id', f.event_id,
-                              'deadline_at', f.deadline_at),
-           $3
-    FROM fired f
-)
+{reports}
 SELECT (SELECT count(*) FROM due) AS marked,
        count(*) FILTER (WHERE type = 'application.sla_at_risk') AS at_risk,
        count(*) FILTER (WHERE type = 'application.sla_breached') AS breached
@@ -145,7 +169,7 @@ async def emit_due_events(
                SELECT v FROM p, set_config('plan_cache_mode', 'force_generic_plan', true)"""
         )
         while True:
-            row = await db.fetchrow(sql, now, business_date(now), request_id)
+            row = await db.fetchrow(sql, *sweep_args(now, request_id))
             assert row is not None
             at_risk += row["at_risk"]
             breached += row["breached"]
@@ -257,7 +281,6 @@ async def sweep(runtime: Runtime) -> SweepResult:
     return SweepResult(at_risk=at_risk, breached=breached, deadlines_computed=computed)
 
 
-@periodic("sla_sweep", lambda settings: settings.sla_sweep_interval_s)
 async def sweep_job(runtime: Runtime) -> dict[str, int] | None:
     result = await sweep(runtime)
     if result.at_risk or result.breached or result.deadlines_computed:

@@ -16,18 +16,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app.applications.states import OPEN, ApplicationState, sql_list
 from app.core.models import Base, uuid_pk
 
-APPLICATION_STATES = (
-    "draft",
-    "submitted",
-    "under_review",
-    "awaiting_information",
-    "approved",
-    "declined",
-    "withdrawn",
-    "disbursed",
-)
+APPLICATION_STATES = tuple(state.value for state in ApplicationState)
 
 
 class Application(Base):
@@ -56,7 +48,7 @@ class Application(Base):
         Index(
             "ix_applications_open_clock",
             "deadline_at",
-            postgresql_where=text("state IN ('submitted', 'under_review')"),
+            postgresql_where=text(f"state IN {sql_list(OPEN)}"),
         ),
     )
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Any, get_args
+from typing import Any
 from uuid import UUID, uuid4
 
 import orjson
@@ -279,7 +279,7 @@ def clocks(draw: Any) -> list[dict]:
 
 @settings(max_examples=150, deadline=None)
 @given(
-    state=st.sampled_from(get_args(ApplicationState)),
+    state=st.sampled_from([state.value for state in ApplicationState]),
     amount=money,
     approved=st.none() | money,
     history=clocks(),
