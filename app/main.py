@@ -104,6 +104,7 @@ def _document_security(app: FastAPI) -> None:
             app.openapi_schema = schema
         return app.openapi_schema
 
+    # FastAPI's documented way to extend the schema: replace the app's openapi method.
     app.openapi = openapi  # type: ignore[method-assign]
 
 

@@ -104,6 +104,6 @@ async def _approve(ctx: Ctx, row: Row, body: DecisionBody) -> dict[str, Any]:
 async def decide(ctx: Ctx, *, application_id: UUID, body: DecisionBody) -> dict[str, Any]:
     row = await rules.load_for_change(ctx, application_id)
     refuse_unless(row, _DECIDABLE, "decide")
-    if body.outcome == S.DECLINED:
+    if body.outcome == S.DECLINED.value:
         return await _decline(ctx, row, body.reason)
     return await _approve(ctx, row, body)

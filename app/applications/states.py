@@ -1,5 +1,6 @@
-"""The states of an application, once: the model's check constraint, the schemas, the service's
-moves and every SQL statement take them from here.
+"""The states of an application (``app.models.application.ApplicationState``, the one list,
+which the table's check constraint is built from) and the groups the rules name; the schemas,
+the service's moves and every SQL statement take them from here.
 
 draft → submitted → under_review → approved | declined; submitted or under_review →
 awaiting_information → submitted again; withdrawn from any state but declined, withdrawn and
@@ -9,24 +10,16 @@ disbursed; approved → disbursed (loans). Every other move is 409 invalid-state
 from __future__ import annotations
 
 from collections.abc import Iterable
-from enum import StrEnum
 
+from app.models.application import OPEN_STATES, ApplicationState
 
-class ApplicationState(StrEnum):
-    DRAFT = "draft"
-    SUBMITTED = "submitted"
-    UNDER_REVIEW = "under_review"
-    AWAITING_INFORMATION = "awaiting_information"
-    APPROVED = "approved"
-    DECLINED = "declined"
-    WITHDRAWN = "withdrawn"
-    DISBURSED = "disbursed"
+__all__ = ["ApplicationState", "sql_list"]
 
 
 S = ApplicationState
 
 # The approval clock runs in these states.
-OPEN = (S.SUBMITTED, S.UNDER_REVIEW)
+OPEN = OPEN_STATES
 DECIDED = (S.APPROVED, S.DECLINED, S.DISBURSED)
 FINAL = frozenset({S.DECLINED, S.WITHDRAWN, S.DISBURSED})
 SUBMITTABLE = (S.DRAFT, S.AWAITING_INFORMATION)

@@ -37,6 +37,7 @@ from app.core.clock import business_date
 from app.core.context import SYSTEM, Ctx
 from app.core.db import Db
 from app.core.runtime import Runtime
+from app.core.schemas import SHANGHAI
 
 log = structlog.get_logger("ipledge.sla")
 
@@ -199,7 +200,7 @@ async def recompute_deadlines(
     where = "c.deadline_date IS NULL"
     if changed_years:
         first, last = min(changed_years), max(changed_years)
-        args += [date(first, 1, 1), datetime(last + 1, 1, 1, tzinfo=sla.SHANGHAI)]
+        args += [date(first, 1, 1), datetime(last + 1, 1, 1, tzinfo=SHANGHAI)]
         where += " OR (c.stopped_at IS NULL AND c.received_at < $2 AND c.deadline_date >= $1)"
     if started_since is not None:
         args.append(_first_id_since(started_since))

@@ -161,7 +161,8 @@ def render(
     """The CTEs (``<name>_audit AS (…)``, ``<name>_events AS (…)``) that write ``audit`` and
     ``events``: once each when ``source`` is None (then no field may be ``Sql``), else once per
     row of ``source`` (a CTE name or any FROM item)."""
-    if source is None and any(_has_sql(entry) for entry in (*audit, *events)):
+    entries: list[AuditEntry | Event] = [*audit, *events]
+    if source is None and any(_has_sql(entry) for entry in entries):
         raise TypeError("an entry computed by SQL needs the statement's source rows")
     ctes = []
     if audit:

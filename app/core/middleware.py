@@ -7,12 +7,13 @@ from __future__ import annotations
 import os
 import re
 import time
+from collections.abc import MutableMapping
 from typing import Any
 
 import structlog
 
 from app.core import metrics
-from app.core.errors import InternalError, PayloadTooLarge, UnsupportedMediaType
+from app.core.errors import DomainError, InternalError, PayloadTooLarge, UnsupportedMediaType
 from app.core.problem import problem_response
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._\-]{1,64}$")
@@ -48,7 +49,7 @@ class RequestMiddleware:
 
         sent_start = [False]
 
-        async def send_wrapper(message: dict[str, Any]) -> None:
+        async def send_wrapper(message: MutableMapping[str, Any]) -> None:
             if message["type"] == "http.response.start":
                 sent_start[0] = True
                 status_holder[0] = message["status"]
@@ -56,7 +57,7 @@ class RequestMiddleware:
             await send(message)
 
         method = scope["method"]
-        early: Exception | None = None
+        early: DomainError | None = None
         if method in _BODY_METHODS:
             length = headers.get(b"content-length")
             has_body = (length is not None and length not in (b"0", b"")) or (
@@ -82,9 +83,9 @@ class RequestMiddleware:
             received = 0
             limit = self.max_body
 
-            async def receive_wrapper() -> dict[str, Any]:
+            async def receive_wrapper() -> MutableMapping[str, Any]:
                 nonlocal received
-                message = await receive()
+                message: MutableMapping[str, Any] = await receive()
                 if message["type"] == "http.request":
                     received += len(message.get("body", b""))
                     if received > limit:

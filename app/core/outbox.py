@@ -15,6 +15,7 @@ from uuid import UUID
 
 from app.core import journal
 from app.core.context import Ctx
+from app.core.ids import uuid7
 from app.core.jsonutil import to_jsonable
 
 _STORE_RESPONSE = """
@@ -42,9 +43,13 @@ def emit(
     ctx: Ctx, event_type: str, data: dict[str, Any], *, district_code: str | None = None
 ) -> UUID:
     """Queue ``event_type`` for delivery once the request commits; returns the event id."""
-    event = journal.Event(type=event_type, data=to_jsonable(data), district_code=district_code)
-    ctx.events.append(event)
-    return event.id
+    event_id = uuid7()
+    ctx.events.append(
+        journal.Event(
+            type=event_type, data=to_jsonable(data), district_code=district_code, id=event_id
+        )
+    )
+    return event_id
 
 
 def has_pending(ctx: Ctx) -> bool:

@@ -28,7 +28,9 @@ from app.core.errors import (
 log = structlog.get_logger("ipledge.errors")
 
 
-def problem_body(exc: DomainError, *, request_id: str | None, instance: str | None) -> dict:
+def problem_body(
+    exc: DomainError, *, request_id: str | None, instance: str | None
+) -> dict[str, Any]:
     body: dict[str, Any] = {
         "type": get_settings().problem_base_uri + exc.slug,
         "title": exc.title,

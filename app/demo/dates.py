@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 REACH_BACK_DAYS = 120
 """How far back the demo plans a receipt: the longest gap between two public holidays is about
@@ -34,7 +35,7 @@ class Day:
     holiday_name: str | None = None
 
     @classmethod
-    def from_api(cls, item: dict) -> Day:
+    def from_api(cls, item: dict[str, Any]) -> Day:
         return cls(
             date=date.fromisoformat(item["date"]),
             is_working=item["is_working"],

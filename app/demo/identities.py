@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from app.identifiers import CREDIT_CODE_ALPHABET, credit_code_check_char, patent_check_digit
 
@@ -60,7 +61,7 @@ class Asset:
         years = {"invention_patent": 20, "utility_model": 10}.get(self.kind, 50)
         return date(self.filed_in + years, 6, 30)
 
-    def body(self, holder_id: str, rng: random.Random) -> dict:
+    def body(self, holder_id: str, rng: random.Random) -> dict[str, Any]:
         if self.kind == "software_copyright":
             number = software_copyright_number(rng, self.filed_in)
         else:

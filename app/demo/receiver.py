@@ -43,7 +43,8 @@ class Receiver:
     @property
     def url(self) -> str:
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}{PATH}"
+        name = host.decode() if isinstance(host, bytes) else host
+        return f"http://{name}:{port}{PATH}"
 
     def start(self) -> Receiver:
         self._thread.start()

@@ -9,6 +9,8 @@ from app.core.schemas import Strict, Timestamp
 from app.identifiers import normalise_credit_code
 from app.models.enterprise import INDUSTRIES
 
+# A Literal of the model's own tuple, so that OpenAPI lists the values; mypy cannot
+# evaluate a Literal built from a variable.
 Industry = Literal[INDUSTRIES]  # type: ignore[valid-type]
 
 CreditCode = Annotated[

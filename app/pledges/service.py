@@ -16,7 +16,6 @@ from uuid import UUID
 import asyncpg
 
 from app.applications import repository as applications_repository
-from app.applications.states import ApplicationState
 from app.core import audit, journal, outbox
 from app.core.concurrency import check_if_match
 from app.core.context import Ctx
@@ -25,6 +24,7 @@ from app.core.jsonutil import to_jsonable
 from app.core.roles import Role
 from app.core.schemas import Page, decode_cursor, paged
 from app.core.sql import Filters
+from app.models.application import ApplicationState
 from app.pledges import repository
 from app.pledges.schemas import PledgeOut
 
@@ -180,8 +180,12 @@ async def register(
 
 def _secures_a_live_loan(row: asyncpg.Record) -> bool:
     """Approved (a loan is coming) or disbursed with a loan not yet paid off."""
-    return row["application_state"] == ApplicationState.APPROVED or (
-        row["application_state"] == ApplicationState.DISBURSED and row["loan_state"] != "paid_off"
+    return bool(
+        row["application_state"] == ApplicationState.APPROVED
+        or (
+            row["application_state"] == ApplicationState.DISBURSED
+            and row["loan_state"] != "paid_off"
+        )
     )
 
 

@@ -149,6 +149,7 @@ class Outcome:
 async def fan_out(db: Db, *, now: datetime, limit: int) -> tuple[int, int]:
     """Turn up to ``limit`` new events into deliveries; returns (events, deliveries)."""
     row = await db.fetchrow(FAN_OUT_SQL, now, limit)
+    assert row is not None  # an aggregate: always one row
     return row["events"], row["deliveries"]
 
 

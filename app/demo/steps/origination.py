@@ -115,7 +115,7 @@ def _asset(run: Run, asset: Asset, holder_id: str, valued_on: date) -> str:
         f"{created['kind']} {created['number']} 《{created['title']}》 valued at "
         f"{cny(asset.value)} on {valued_on}"
     )
-    return created["id"]
+    return str(created["id"])
 
 
 def applications(run: Run) -> None:

@@ -179,7 +179,9 @@ def _recorded_attempt(run: Run, event_id: str) -> dict[str, Any] | None:
         attempts = run.api.get(
             f"/v1/webhook-endpoints/{run.endpoint_id}/deliveries", run.admin, limit=50
         )["items"]
-        found = next((a for a in attempts if a["event_id"] == event_id), None)
+        found: dict[str, Any] | None = next(
+            (a for a in attempts if a["event_id"] == event_id), None
+        )
         if found is not None:
             return found
         time.sleep(0.3)

@@ -133,10 +133,11 @@ def _programme(run: Run, kind: str, on: date, body: dict[str, Any]) -> dict[str,
             and (not programme["industries"] or ENTERPRISE["industry"] in programme["industries"])
         ):
             run.out.did(f"{kind} programme in force: {programme['name']} (reused)")
-            return programme
-    programme = run.api.post("/v1/subsidy-programs", run.admin, body)
-    run.out.did(f"{kind} programme created: {programme['name']}")
-    return programme
+            reused: dict[str, Any] = programme
+            return reused
+    created: dict[str, Any] = run.api.post("/v1/subsidy-programs", run.admin, body)
+    run.out.did(f"{kind} programme created: {created['name']}")
+    return created
 
 
 def _cap(amount: str | None) -> str:
