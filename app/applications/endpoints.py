@@ -47,12 +47,15 @@ def _answer(out: dict[str, Any], *, status_code: int = 200, **headers: str) -> J
     return JsonView(out, status_code=status_code, headers={**headers, "ETag": etag(out["version"])})
 
 
+def _created(out: dict[str, Any]) -> JsonView:
+    return _answer(out, status_code=201, Location=f"/v1/applications/{out['id']}")
+
+
 @router.post("", status_code=201, response_model=ApplicationOut, responses=problems())
-@access(*INTAKE, transactional=False)
+@access(*INTAKE, transactional=False, claims_in_statement=True)
 async def create_application(body: ApplicationCreate, ctx: CtxDep) -> JsonView:
     """Create an application in `draft`, naming the enterprise and the IP assets it pledges."""
-    out = await intake.create_application(ctx, body=body)
-    return _answer(out, status_code=201, Location=f"/v1/applications/{out['id']}")
+    return _created(await intake.create_application(ctx, body=body, present=_created))
 
 
 @router.get("", response_model=Page[ApplicationOut], responses=problems())

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
+
+from starlette.responses import Response
 
 from app.applications import repository, views
 from app.applications.rules import relationship_manager
 from app.applications.schemas import ApplicationCreate
 from app.applications.states import ApplicationState
-from app.core import outbox
+from app.core import idempotency, outbox
 from app.core.context import Ctx
-from app.core.errors import ValidationFailed, field_error
+from app.core.errors import IdempotencyRequestInProgress, ValidationFailed, field_error
 from app.core.ids import uuid7
 from app.core.jsonutil import to_jsonable
 
@@ -43,6 +46,7 @@ async def _refusal(ctx: Ctx, enterprise_id: UUID, asset_ids: list[UUID]) -> Vali
 
 
 def _draft(values: dict[str, Any], created: Any, asset_ids: list[UUID]) -> dict[str, Any]:
+    created = {column: created[column] for column in ("reference", "district_code", "industry")}
     """The new draft as the read would give it: it has no clock, pledge, quote or decision."""
     empty = (
         "received_at tier_working_days deadline_date deadline_at decided_at outcome "
@@ -50,7 +54,7 @@ def _draft(values: dict[str, Any], created: Any, asset_ids: list[UUID]) -> dict[
     )
     return {
         **values,
-        **dict(created),
+        **created,
         **dict.fromkeys(empty.split()),
         "state": ApplicationState.DRAFT,
         "ip_asset_ids": sorted(asset_ids),
@@ -61,9 +65,32 @@ def _draft(values: dict[str, Any], created: Any, asset_ids: list[UUID]) -> dict[
     }
 
 
-async def create_application(ctx: Ctx, *, body: ApplicationCreate) -> dict[str, Any]:
+Present = Callable[[dict[str, Any]], Response]
+
+
+def _keyed_answer(
+    ctx: Ctx, values: dict[str, Any], asset_ids: list[UUID], present: Present
+) -> repository.KeyedAnswer | None:
+    """With an Idempotency-Key, the answer to store, made before the statement runs: what
+    only the statement knows stands as a token the statement fills in (unguessable, so no
+    text a caller sent can hold one)."""
+    if ctx.claim is None:
+        return None
+    salt = uuid4().hex
+    tokens = {
+        column: f"ipledge{salt}{column}" for column in ("reference", "district_code", "industry")
+    }
+    draft = _draft(values, tokens, asset_ids)
+    stored = idempotency.stored_response(ctx, ctx.claim, present(views.application(draft, ctx.now)))
+    return repository.KeyedAnswer(claim=ctx.claim, stored=stored, tokens=tokens)
+
+
+async def create_application(
+    ctx: Ctx, *, body: ApplicationCreate, present: Present
+) -> dict[str, Any]:
     """One statement: checks the enterprise and its assets, numbers the draft, links the
-    assets and writes the audit entry; the reasons for a refusal are read only then."""
+    assets, writes the audit entry and, for an Idempotency-Key, stores the answer as
+    ``present`` makes it; the reasons for a refusal are read only then."""
     manager = relationship_manager(ctx, body.relationship_manager_id)
     asset_ids = list(dict.fromkeys(body.ip_asset_ids))
     if len(asset_ids) != len(body.ip_asset_ids):
@@ -89,13 +116,19 @@ async def create_application(ctx: Ctx, *, body: ApplicationCreate) -> dict[str, 
         "relationship_manager_id": manager,
         "ip_asset_ids": sorted(asset_ids),
     }
+    answer = _keyed_answer(ctx, values, asset_ids, present)
     created = await repository.insert_draft(
         ctx.db,
+        ctx=ctx,
         values=values,
         ip_asset_ids=asset_ids,
         audit_after=to_jsonable(after),
-        actor=outbox.actor(ctx),
+        answer=answer,
     )
-    if created is None:
+    if not created["locked"]:
+        raise IdempotencyRequestInProgress()
+    if not created["eligible"]:
         raise await _refusal(ctx, body.enterprise_id, asset_ids)
+    if not created["claimed"] and ctx.claim is not None:
+        raise await outbox.answer_of_claim(ctx, ctx.claim)
     return views.application(_draft(values, created, asset_ids), ctx.now)

@@ -10,11 +10,15 @@ from the table.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
-from app.core import journal
+from starlette.responses import Response
+
+from app.core import idempotency, journal
 from app.core.context import Ctx
+from app.core.errors import IdempotencyRequestInProgress
 from app.core.ids import uuid7
 from app.core.jsonutil import to_jsonable
 
@@ -95,3 +99,58 @@ async def flush(ctx: Ctx, stored_response: tuple[Any, ...] | None = None) -> Non
         placeholders = [params.add(value) for value in (*stored_response, ctx.now)]
         sql = journal.with_clause(ctes) + _STORE_RESPONSE.format(*placeholders)
     await ctx.db.execute(sql, *params.values)
+
+
+class AlreadyAnswered(Exception):
+    """The request's Idempotency-Key already has its answer: this response, to send as is."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__("answered before")
+        self.response = response
+
+
+def claim_ctes(
+    params: journal.Params,
+    ctx: Ctx,
+    claim: idempotency.Claim,
+    stored: tuple[Any, ...],
+    *,
+    source: str,
+    body: str,
+) -> list[str]:
+    """For a write that is one statement: the CTEs ``claim_lock`` (the key's advisory lock,
+    held while the statement runs; ``locked``) and ``claim`` (the stored response, written
+    once per row of ``source``; a row when it was stored). ``stored`` is
+    ``idempotency.stored_response`` of the answer; ``body`` the SQL expression of its body
+    (the answer's text with what only the statement knows filled in). A live answer of the
+    same key already stored makes ``claim`` empty: the statement must then change nothing."""
+    key_id, key, request_hash, status_code, headers, _ = stored
+    expired = ctx.now - timedelta(hours=ctx.settings.idempotency_ttl_hours)
+    lock = params.add(idempotency._lock_id(ctx, claim.key))
+    return [
+        f"claim_lock AS (SELECT pg_try_advisory_xact_lock({lock}::bigint) AS locked)",
+        f"""claim AS (
+    INSERT INTO idempotency_records
+        (api_key_id, idempotency_key, request_hash, status_code, headers, body, created_at)
+    SELECT {params.add(key_id)}::uuid, {params.add(key)}::text, {params.add(request_hash)}::bytea,
+           {params.add(status_code)}::int, {params.add(headers)}::jsonb, {body},
+           {params.add(ctx.now)}::timestamptz
+    FROM {source}
+    WHERE (SELECT locked FROM claim_lock)
+    ON CONFLICT (api_key_id, idempotency_key) DO UPDATE
+    SET request_hash = EXCLUDED.request_hash, status_code = EXCLUDED.status_code,
+        headers = EXCLUDED.headers, body = EXCLUDED.body, created_at = EXCLUDED.created_at
+    WHERE idempotency_records.created_at <= {params.add(expired)}::timestamptz
+    RETURNING 1
+)""",
+    ]
+
+
+async def answer_of_claim(ctx: Ctx, claim: idempotency.Claim) -> AlreadyAnswered:
+    """Why a statement's claim stored nothing: the answer stored for the key (to replay), or
+    the refusal ``idempotency.begin`` gives (the key used for another request: 422; the first
+    request still running: 409)."""
+    replay = await idempotency.begin(ctx, claim)
+    if replay is None:
+        raise IdempotencyRequestInProgress()
+    return AlreadyAnswered(replay)

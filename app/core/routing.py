@@ -44,6 +44,9 @@ class Access:
     transactional: bool = True
     # Streaming responses read the database while they are sent; they open their own connection.
     streams: bool = False
+    # A single-statement write that stores its Idempotency-Key response in that statement too
+    # (``app.core.outbox.store_response``): a keyed request stays one statement.
+    claims_in_statement: bool = False
 
     def allows(self, principal: Principal) -> bool:
         return self.public or principal.role in self.roles
@@ -55,7 +58,10 @@ def _mark(endpoint: F, rule: Access) -> F:
 
 
 def access(
-    *roles: Role | Iterable[Role], transactional: bool = True, streams: bool = False
+    *roles: Role | Iterable[Role],
+    transactional: bool = True,
+    streams: bool = False,
+    claims_in_statement: bool = False,
 ) -> Callable[[F], F]:
     flat: set[Role] = set()
     for item in roles:
@@ -65,7 +71,12 @@ def access(
             flat.update(item)
     if not flat:
         raise ValueError("name at least one role, or use @public")
-    rule = Access(roles=frozenset(flat), transactional=transactional, streams=streams)
+    rule = Access(
+        roles=frozenset(flat),
+        transactional=transactional,
+        streams=streams,
+        claims_in_statement=claims_in_statement and not transactional,
+    )
     return lambda endpoint: _mark(endpoint, rule)
 
 
@@ -180,13 +191,23 @@ async def _handle(handler: Handler, request: Request) -> Response:
 
 
 async def _single_statement(
-    handler: Handler, request: Request, database: Database, principal: Principal, path: str
+    handler: Handler,
+    request: Request,
+    database: Database,
+    principal: Principal,
+    path: str,
+    claim: idempotency.Claim | None = None,
 ) -> Response:
     """A write that is one statement outside a transaction; it holds no connection up front
-    (``Database.lazy_connection``), so its statement may go through the batcher."""
+    (``Database.lazy_connection``), so its statement may go through the batcher. With
+    ``claim`` the statement stores the response for its Idempotency-Key itself."""
     async with database.lazy_connection() as db:
         ctx = _context(request, db, principal)
-        response = await _handle(handler, request)
+        ctx.claim = claim
+        try:
+            response = await _handle(handler, request)
+        except outbox.AlreadyAnswered as answered:
+            return answered.response
         if outbox.has_pending(ctx):
             raise RuntimeError(f"{path}: audit or events queued outside a transaction")
         return response
@@ -258,8 +279,8 @@ class ApiRoute(APIRoute):
                 return await _handle(handler, request)
             if not writes:
                 return await _read(handler, request, database, principal)
-            if not rule.transactional and claim is None:
-                return await _single_statement(handler, request, database, principal, path)
+            if not rule.transactional and (claim is None or rule.claims_in_statement):
+                return await _single_statement(handler, request, database, principal, path, claim)
             return await _write(handler, request, database, principal, claim)
 
         return unit_of_work
