@@ -26,7 +26,7 @@ from app.core.errors import (
     problems,
 )
 from app.core.roles import Role
-from app.core.routing import ApiRouter, CtxDep, access
+from app.core.routing import ApiRouter, ClaimDep, CtxDep, access
 from app.core.schemas import IsoDate, Limit, Page
 from app.core.views import JsonView
 from app.models.enterprise import INDUSTRIES
@@ -53,9 +53,10 @@ def _created(out: dict[str, Any]) -> JsonView:
 
 @router.post("", status_code=201, response_model=ApplicationOut, responses=problems())
 @access(*INTAKE, transactional=False, claims_in_statement=True)
-async def create_application(body: ApplicationCreate, ctx: CtxDep) -> JsonView:
+async def create_application(body: ApplicationCreate, ctx: CtxDep, claim: ClaimDep) -> JsonView:
     """Create an application in `draft`, naming the enterprise and the IP assets it pledges."""
-    return _created(await intake.create_application(ctx, body=body, present=_created))
+    out = await intake.create_application(ctx, body=body, claim=claim, present=_created)
+    return _created(out)
 
 
 @router.get("", response_model=Page[ApplicationOut], responses=problems())

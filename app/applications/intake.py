@@ -15,6 +15,7 @@ from app.applications.states import ApplicationState
 from app.core import idempotency, outbox
 from app.core.context import Ctx
 from app.core.errors import IdempotencyRequestInProgress, ValidationFailed, field_error
+from app.core.idempotency import Claim
 from app.core.ids import uuid7
 from app.core.jsonutil import to_jsonable
 
@@ -69,24 +70,28 @@ Present = Callable[[dict[str, Any]], Response]
 
 
 def _keyed_answer(
-    ctx: Ctx, values: dict[str, Any], asset_ids: list[UUID], present: Present
+    ctx: Ctx,
+    claim: Claim | None,
+    values: dict[str, Any],
+    asset_ids: list[UUID],
+    present: Present,
 ) -> repository.KeyedAnswer | None:
     """With an Idempotency-Key, the answer to store, made before the statement runs: what
     only the statement knows stands as a token the statement fills in (unguessable, so no
     text a caller sent can hold one)."""
-    if ctx.claim is None:
+    if claim is None:
         return None
     salt = uuid4().hex
     tokens = {
         column: f"ipledge{salt}{column}" for column in ("reference", "district_code", "industry")
     }
     draft = _draft(values, tokens, asset_ids)
-    stored = idempotency.stored_response(ctx, ctx.claim, present(views.application(draft, ctx.now)))
-    return repository.KeyedAnswer(claim=ctx.claim, stored=stored, tokens=tokens)
+    stored = idempotency.stored_response(ctx, claim, present(views.application(draft, ctx.now)))
+    return repository.KeyedAnswer(claim=claim, stored=stored, tokens=tokens)
 
 
 async def create_application(
-    ctx: Ctx, *, body: ApplicationCreate, present: Present
+    ctx: Ctx, *, body: ApplicationCreate, claim: Claim | None, present: Present
 ) -> dict[str, Any]:
     """One statement: checks the enterprise and its assets, numbers the draft, links the
     assets, writes the audit entry and, for an Idempotency-Key, stores the answer as
@@ -116,7 +121,7 @@ async def create_application(
         "relationship_manager_id": manager,
         "ip_asset_ids": sorted(asset_ids),
     }
-    answer = _keyed_answer(ctx, values, asset_ids, present)
+    answer = _keyed_answer(ctx, claim, values, asset_ids, present)
     created = await repository.insert_draft(
         ctx.db,
         ctx=ctx,
@@ -129,6 +134,6 @@ async def create_application(
         raise IdempotencyRequestInProgress()
     if not created["eligible"]:
         raise await _refusal(ctx, body.enterprise_id, asset_ids)
-    if not created["claimed"] and ctx.claim is not None:
-        raise await outbox.answer_of_claim(ctx, ctx.claim)
+    if not created["claimed"] and claim is not None:
+        raise await outbox.answer_of_claim(ctx, claim)
     return views.application(_draft(values, created, asset_ids), ctx.now)

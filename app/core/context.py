@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import TYPE_CHECKING
 from uuid import UUID
 
 from app.config import Settings
@@ -12,9 +11,6 @@ from app.core.clock import business_date
 from app.core.db import Db
 from app.core.journal import AuditEntry, Event
 from app.core.roles import Role
-
-if TYPE_CHECKING:
-    from app.core.idempotency import Claim
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,9 +45,6 @@ class Ctx:
     settings: Settings
     request_id: str
     if_match: str | None = None
-    # The request's Idempotency-Key, for an operation that stores its response in its own
-    # statement (``@access(..., claims_in_statement=True)``); otherwise the unit of work does.
-    claim: Claim | None = None
     # Queued by ``app.core.audit.record`` and ``app.core.outbox.emit``; written by the unit of
     # work just before it commits (``app.core.outbox.flush``).
     audit_entries: list[AuditEntry] = field(default_factory=list)

@@ -116,6 +116,17 @@ CtxDep = Annotated[Ctx, Depends(_ctx)]
 """The request's context: its connection, the caller, the time it arrived."""
 
 
+async def _claim_dependency(request: Request) -> idempotency.Claim | None:
+    claim: idempotency.Claim | None = getattr(request.state, "claim", None)
+    return claim
+
+
+ClaimDep = Annotated[idempotency.Claim | None, Depends(_claim_dependency)]
+"""The request's Idempotency-Key, for an operation that stores its answer in its own
+statement (``@access(..., claims_in_statement=True)``); None otherwise, as the unit of work
+then stores it."""
+
+
 # --- the steps of a request ---------------------------------------------------------------
 
 
@@ -203,7 +214,7 @@ async def _single_statement(
     ``claim`` the statement stores the response for its Idempotency-Key itself."""
     async with database.lazy_connection() as db:
         ctx = _context(request, db, principal)
-        ctx.claim = claim
+        request.state.claim = claim
         try:
             response = await _handle(handler, request)
         except outbox.AlreadyAnswered as answered:
