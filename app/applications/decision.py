@@ -9,6 +9,7 @@ from typing import Any
 from uuid import UUID
 
 from app.applications import rules
+from app.applications.domain import Application
 from app.applications.moves import end_pledges, move, refuse_unless
 from app.applications.rules import Row
 from app.applications.schemas import DecisionBody
@@ -38,7 +39,7 @@ def _decided(ctx: Ctx, reason: str | None) -> dict[str, Any]:
     return {"decided_at": ctx.now, "decided_by": ctx.principal.key_id, "decision_reason": reason}
 
 
-async def _decline(ctx: Ctx, row: Row, reason: str | None) -> dict[str, Any]:
+async def _decline(ctx: Ctx, row: Row, reason: str | None) -> Application:
     rules.audit_move(ctx, row, "declined", {"state": S.DECLINED, "reason": reason})
     # Registered pledges too: a declined application never becomes a loan, so nothing is
     # left for them to secure (SPEC 3.5), exactly as on withdrawal.
@@ -72,7 +73,7 @@ def _approved_amount(row: Row, asked: Decimal | None) -> Decimal:
     return amount
 
 
-async def _approve(ctx: Ctx, row: Row, body: DecisionBody) -> dict[str, Any]:
+async def _approve(ctx: Ctx, row: Row, body: DecisionBody) -> Application:
     amount = _approved_amount(row, body.approved_amount)
     quote = await pricing_service.quote_for_decision(
         ctx,
@@ -101,7 +102,7 @@ async def _approve(ctx: Ctx, row: Row, body: DecisionBody) -> dict[str, Any]:
     )
 
 
-async def decide(ctx: Ctx, *, application_id: UUID, body: DecisionBody) -> dict[str, Any]:
+async def decide(ctx: Ctx, *, application_id: UUID, body: DecisionBody) -> Application:
     row = await rules.load_for_change(ctx, application_id)
     refuse_unless(row, _DECIDABLE, "decide")
     if body.outcome == S.DECLINED.value:

@@ -1,13 +1,14 @@
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 from uuid import UUID
 
 from fastapi import Query
 
-from app.applications import decision, intake, moves, reading, submission
+from app.applications import decision, intake, moves, reading, submission, views
 from app.applications import gauges as _gauges  # noqa: F401 - registers /metrics gauges
 from app.applications import sweep as _sweep  # noqa: F401 - the calendar listener
+from app.applications.domain import Application
 from app.applications.errors import IpAssetAlreadyPledged
 from app.applications.schemas import (
     ApplicationCreate,
@@ -19,6 +20,7 @@ from app.applications.schemas import (
 )
 from app.applications.sla import FILTERABLE_SLA_STATES, SlaState
 from app.core.concurrency import etag
+from app.core.context import Ctx
 from app.core.errors import (
     InvalidStateTransition,
     NotFound,
@@ -42,21 +44,24 @@ SlaFilter = Literal[tuple(s.value for s in FILTERABLE_SLA_STATES)]  # type: igno
 Industry = Literal[INDUSTRIES]  # type: ignore[valid-type]
 
 
-def _answer(out: dict[str, Any], *, status_code: int = 200, **headers: str) -> JsonView:
-    # The service's view is the body; ``response_model`` only documents it.
-    return JsonView(out, status_code=status_code, headers={**headers, "ETag": etag(out["version"])})
+def _answer(app: Application, ctx: Ctx, *, status_code: int = 200, **headers: str) -> JsonView:
+    # The view is the body, as of the request's time; ``response_model`` only documents it.
+    view = views.application(app, ctx.now)
+    return JsonView(view, status_code=status_code, headers={**headers, "ETag": etag(app.version)})
 
 
-def _created(out: dict[str, Any]) -> JsonView:
-    return _answer(out, status_code=201, Location=f"/v1/applications/{out['id']}")
+def _created(app: Application, ctx: Ctx) -> JsonView:
+    return _answer(app, ctx, status_code=201, Location=f"/v1/applications/{app.id}")
 
 
 @router.post("", status_code=201, response_model=ApplicationOut, responses=problems())
 @access(*INTAKE, transactional=False, claims_in_statement=True)
 async def create_application(body: ApplicationCreate, ctx: CtxDep, claim: ClaimDep) -> JsonView:
     """Create an application in `draft`, naming the enterprise and the IP assets it pledges."""
-    out = await intake.create_application(ctx, body=body, claim=claim, present=_created)
-    return _created(out)
+    out = await intake.create_application(
+        ctx, body=body, claim=claim, present=lambda draft: _created(draft, ctx)
+    )
+    return _created(out, ctx)
 
 
 @router.get("", response_model=Page[ApplicationOut], responses=problems())
@@ -86,7 +91,7 @@ async def list_applications(
         cursor=cursor,
         limit=limit,
     )
-    return JsonView(page)
+    return JsonView(views.page(page, ctx.now))
 
 
 @router.get("/{application_id}", response_model=ApplicationOut, responses=problems(NotFound))
@@ -94,7 +99,7 @@ async def list_applications(
 async def get_application(application_id: UUID, ctx: CtxDep) -> JsonView:
     """The application with its SLA state as of now, its clocks and its pledges."""
     out = await reading.get_application(ctx, application_id=application_id)
-    return _answer(out)
+    return _answer(out, ctx)
 
 
 _MOVE_ERRORS = problems(NotFound, InvalidStateTransition, PreconditionFailed)
@@ -116,7 +121,7 @@ async def submit_application(
         application_id=application_id,
         received_at=body.received_at if body else None,
     )
-    return _answer(out)
+    return _answer(out, ctx)
 
 
 @router.post("/{application_id}/review", response_model=ApplicationOut, responses=_MOVE_ERRORS)
@@ -124,7 +129,7 @@ async def submit_application(
 async def review_application(application_id: UUID, ctx: CtxDep) -> JsonView:
     """Take a submitted application under review (the clock keeps running)."""
     out = await moves.start_review(ctx, application_id=application_id)
-    return _answer(out)
+    return _answer(out, ctx)
 
 
 @router.post("/{application_id}/return", response_model=ApplicationOut, responses=_MOVE_ERRORS)
@@ -132,7 +137,7 @@ async def review_application(application_id: UUID, ctx: CtxDep) -> JsonView:
 async def return_application(application_id: UUID, body: ReasonBody, ctx: CtxDep) -> JsonView:
     """Return for information: stops the clock; resubmission starts a new one in full."""
     out = await moves.return_for_information(ctx, application_id=application_id, reason=body.reason)
-    return _answer(out)
+    return _answer(out, ctx)
 
 
 @router.post("/{application_id}/withdraw", response_model=ApplicationOut, responses=_MOVE_ERRORS)
@@ -141,7 +146,7 @@ async def withdraw_application(application_id: UUID, body: ReasonBody, ctx: CtxD
     """Withdraw: cancels proposed pledges (and releases registered ones of an approved
     application)."""
     out = await moves.withdraw(ctx, application_id=application_id, reason=body.reason)
-    return _answer(out)
+    return _answer(out, ctx)
 
 
 @router.post(
@@ -154,4 +159,4 @@ async def decide_application(application_id: UUID, body: DecisionBody, ctx: CtxD
     """Approve (locking the rate of the named quote, or of a fresh one) or decline with a
     reason. Stops the clock."""
     out = await decision.decide(ctx, application_id=application_id, body=body)
-    return _answer(out)
+    return _answer(out, ctx)

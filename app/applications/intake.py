@@ -8,7 +8,8 @@ from uuid import UUID, uuid4
 
 from starlette.responses import Response
 
-from app.applications import repository, views
+from app.applications import repository
+from app.applications.domain import Application
 from app.applications.rules import relationship_manager
 from app.applications.schemas import ApplicationCreate
 from app.applications.states import ApplicationState
@@ -66,7 +67,7 @@ def _draft(values: dict[str, Any], created: Any, asset_ids: list[UUID]) -> dict[
     }
 
 
-Present = Callable[[dict[str, Any]], Response]
+Present = Callable[[Application], Response]
 
 
 def _keyed_answer(
@@ -86,13 +87,13 @@ def _keyed_answer(
         column: f"ipledge{salt}{column}" for column in ("reference", "district_code", "industry")
     }
     draft = _draft(values, tokens, asset_ids)
-    stored = idempotency.stored_response(ctx, claim, present(views.application(draft, ctx.now)))
+    stored = idempotency.stored_response(ctx, claim, present(Application.of(draft)))
     return repository.KeyedAnswer(claim=claim, stored=stored, tokens=tokens)
 
 
 async def create_application(
     ctx: Ctx, *, body: ApplicationCreate, claim: Claim | None, present: Present
-) -> dict[str, Any]:
+) -> Application:
     """One statement: checks the enterprise and its assets, numbers the draft, links the
     assets, writes the audit entry and, for an Idempotency-Key, stores the answer as
     ``present`` makes it; the reasons for a refusal are read only then."""
@@ -136,4 +137,4 @@ async def create_application(
         raise await _refusal(ctx, body.enterprise_id, asset_ids)
     if not created["claimed"] and claim is not None:
         raise await outbox.answer_of_claim(ctx, claim)
-    return views.application(_draft(values, created, asset_ids), ctx.now)
+    return Application.of(_draft(values, created, asset_ids))

@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from app.applications import repository, rules, views
+from app.applications import repository, rules
+from app.applications.domain import Application
 from app.applications.rules import Row
 from app.applications.states import OPEN, RETURNABLE, WITHDRAWABLE, ApplicationState
 from app.core import audit, outbox
@@ -40,7 +41,7 @@ async def move(
     stop_reason: str | None,
     end_pledges: bool = False,
     report_breach: bool = False,
-) -> dict[str, Any]:
+) -> Application:
     """Move the application in one statement, with the audit entries and events queued so
     far, then read it back for the response."""
     refuse_unless(row, from_states, action)
@@ -63,8 +64,7 @@ async def move(
     )
     if not done:
         raise await _lost_race(ctx, row["id"], action)
-    updated = await repository.get(ctx.db, row["id"])
-    return views.application(rules.visible(ctx, updated), ctx.now)
+    return Application.of(rules.visible(ctx, await repository.get(ctx.db, row["id"])))
 
 
 def end_pledges(ctx: Ctx, row: Row, *, why: str) -> None:
@@ -104,7 +104,7 @@ def end_pledges(ctx: Ctx, row: Row, *, why: str) -> None:
             )
 
 
-async def start_review(ctx: Ctx, *, application_id: UUID) -> dict[str, Any]:
+async def start_review(ctx: Ctx, *, application_id: UUID) -> Application:
     row = await rules.load_for_change(ctx, application_id)
     rules.audit_move(ctx, row, "review_started", {"state": S.UNDER_REVIEW})
     return await move(
@@ -118,7 +118,7 @@ async def start_review(ctx: Ctx, *, application_id: UUID) -> dict[str, Any]:
     )
 
 
-async def return_for_information(ctx: Ctx, *, application_id: UUID, reason: str) -> dict[str, Any]:
+async def return_for_information(ctx: Ctx, *, application_id: UUID, reason: str) -> Application:
     row = await rules.load_for_change(ctx, application_id)
     rules.audit_move(ctx, row, "returned", {"state": S.AWAITING_INFORMATION, "reason": reason})
     return await move(
@@ -132,7 +132,7 @@ async def return_for_information(ctx: Ctx, *, application_id: UUID, reason: str)
     )
 
 
-async def withdraw(ctx: Ctx, *, application_id: UUID, reason: str) -> dict[str, Any]:
+async def withdraw(ctx: Ctx, *, application_id: UUID, reason: str) -> Application:
     row = await rules.load_for_change(ctx, application_id)
     refuse_unless(row, WITHDRAWABLE, "withdraw")
     rules.audit_move(ctx, row, "withdrawn", {"state": S.WITHDRAWN, "reason": reason})

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
-from typing import Any
 from uuid import UUID
 
-from app.applications import repository, sla, views
+from app.applications import repository, sla
+from app.applications.domain import Application, ApplicationPage
 from app.applications.rules import visible
 from app.applications.states import ApplicationState
 from app.core.context import Ctx
@@ -15,9 +15,8 @@ from app.core.schemas import SHANGHAI, decode_cursor
 from app.core.sql import Filters
 
 
-async def get_application(ctx: Ctx, *, application_id: UUID) -> dict[str, Any]:
-    row = visible(ctx, await repository.get(ctx.db, application_id))
-    return views.application(row, ctx.now)
+async def get_application(ctx: Ctx, *, application_id: UUID) -> Application:
+    return Application.of(visible(ctx, await repository.get(ctx.db, application_id)))
 
 
 def _day_start(day: date) -> datetime:
@@ -45,7 +44,7 @@ async def list_applications(
     received_to: date | None,
     cursor: str | None,
     limit: int,
-) -> dict[str, Any]:
+) -> ApplicationPage:
     filters = Filters()
     if ctx.principal.role is Role.RELATIONSHIP_MANAGER:
         filters.add("a.relationship_manager_id = {}", ctx.principal.subject)
@@ -64,4 +63,4 @@ async def list_applications(
     rows = await repository.page(
         ctx.db, where=filters.where(), args=filters.args, limit_param=limit_param
     )
-    return views.page(rows, limit, ctx.now)
+    return ApplicationPage.of(rows, limit)

@@ -10,7 +10,8 @@ from uuid import UUID
 
 import asyncpg
 
-from app.applications import repository, rules, sla, views
+from app.applications import repository, rules, sla
+from app.applications.domain import Application
 from app.applications.errors import IpAssetAlreadyPledged
 from app.applications.states import SUBMITTABLE, ApplicationState
 from app.calendar import service as calendar_service
@@ -102,7 +103,7 @@ def _first_submission(
 
 async def submit_application(
     ctx: Ctx, *, application_id: UUID, received_at: datetime | None
-) -> dict[str, Any]:
+) -> Application:
     """One statement (see ``repository.submit``); the reasons for a refusal are read only
     then. The deadline of every tier is worked out beforehand: the statement keeps the one
     the amount falls in. A first submission is answered from what the statement wrote; a
@@ -137,6 +138,5 @@ async def submit_application(
         raise _refusal(row, received, if_match)
     if row["state"] != ApplicationState.DRAFT:
         # A resubmission: its earlier clocks and its pledges are read now.
-        again = rules.visible(ctx, await repository.get(ctx.db, application_id))
-        return views.application(again, ctx.now)
-    return views.application(_first_submission(row, received, deadlines, ctx.now), ctx.now)
+        return Application.of(rules.visible(ctx, await repository.get(ctx.db, application_id)))
+    return Application.of(_first_submission(row, received, deadlines, ctx.now))

@@ -96,7 +96,7 @@ async def test_an_approval_committing_during_an_officers_release_refuses_it(
         decided = await applications_decision.decide(
             ctx, application_id=UUID(app["id"]), body=DecisionBody(outcome="approved")
         )
-        assert decided["state"] == "approved"  # written, not yet committed
+        assert decided.state == "approved"  # written, not yet committed
         release = asyncio.create_task(
             live_client.post(
                 f"/v1/pledges/{pledge_id}/release",
