@@ -125,7 +125,7 @@ async def submit_application(
 
 
 @router.post("/{application_id}/review", response_model=ApplicationOut, responses=_MOVE_ERRORS)
-@access(Role.CREDIT_OFFICER, transactional=False)
+@access(Role.CREDIT_OFFICER)
 async def review_application(application_id: UUID, ctx: CtxDep) -> JsonView:
     """Take a submitted application under review (the clock keeps running)."""
     out = await moves.start_review(ctx, application_id=application_id)
@@ -133,7 +133,7 @@ async def review_application(application_id: UUID, ctx: CtxDep) -> JsonView:
 
 
 @router.post("/{application_id}/return", response_model=ApplicationOut, responses=_MOVE_ERRORS)
-@access(Role.CREDIT_OFFICER, transactional=False)
+@access(Role.CREDIT_OFFICER)
 async def return_application(application_id: UUID, body: ReasonBody, ctx: CtxDep) -> JsonView:
     """Return for information: stops the clock; resubmission starts a new one in full."""
     out = await moves.return_for_information(ctx, application_id=application_id, reason=body.reason)
@@ -141,7 +141,7 @@ async def return_application(application_id: UUID, body: ReasonBody, ctx: CtxDep
 
 
 @router.post("/{application_id}/withdraw", response_model=ApplicationOut, responses=_MOVE_ERRORS)
-@access(*INTAKE, transactional=False)
+@access(*INTAKE)
 async def withdraw_application(application_id: UUID, body: ReasonBody, ctx: CtxDep) -> JsonView:
     """Withdraw: cancels proposed pledges (and releases registered ones of an approved
     application)."""

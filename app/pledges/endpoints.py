@@ -47,7 +47,7 @@ async def get_pledge(pledge_id: UUID, ctx: CtxDep, response: Response) -> Pledge
 
 
 @router.post("/{pledge_id}/registration", response_model=PledgeOut, responses=_MOVE)
-@access(Role.CREDIT_OFFICER, transactional=False)
+@access(Role.CREDIT_OFFICER)
 async def register_pledge(
     pledge_id: UUID, body: RegistrationBody, ctx: CtxDep, response: Response
 ) -> PledgeOut:
