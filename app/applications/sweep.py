@@ -185,6 +185,31 @@ def _first_id_since(moment: datetime) -> UUID:
     return UUID(int=(int(moment.timestamp() * 1000) & 0xFFFF_FFFF_FFFF) << 80)
 
 
+async def _store_deadlines(
+    ctx: Ctx, ids: list[UUID], dates: list[date], instants: list[datetime]
+) -> None:
+    """The clocks' new deadlines, mirrored on their applications when current."""
+    await ctx.db.execute(
+        """WITH changed AS (
+               UPDATE approval_clocks c SET deadline_date = u.deadline_date,
+                      deadline_at = u.deadline_at
+               FROM unnest($1::uuid[], $2::date[], $3::timestamptz[])
+                    AS u(id, deadline_date, deadline_at)
+               WHERE c.id = u.id
+               RETURNING c.application_id, c.seq, c.deadline_date, c.deadline_at
+           )
+           UPDATE applications a
+           SET deadline_date = changed.deadline_date, deadline_at = changed.deadline_at
+           FROM changed
+           WHERE a.id = changed.application_id
+             AND changed.seq = (SELECT max(seq) FROM approval_clocks x
+                                WHERE x.application_id = a.id)""",
+        ids,
+        dates,
+        instants,
+    )
+
+
 async def recompute_deadlines(
     ctx: Ctx,
     index: CalendarIndex,
@@ -237,25 +262,7 @@ async def recompute_deadlines(
             },
         )
     if ids:
-        await ctx.db.execute(
-            """WITH changed AS (
-                   UPDATE approval_clocks c SET deadline_date = u.deadline_date,
-                          deadline_at = u.deadline_at
-                   FROM unnest($1::uuid[], $2::date[], $3::timestamptz[])
-                        AS u(id, deadline_date, deadline_at)
-                   WHERE c.id = u.id
-                   RETURNING c.application_id, c.seq, c.deadline_date, c.deadline_at
-               )
-               UPDATE applications a
-               SET deadline_date = changed.deadline_date, deadline_at = changed.deadline_at
-               FROM changed
-               WHERE a.id = changed.application_id
-                 AND changed.seq = (SELECT max(seq) FROM approval_clocks x
-                                    WHERE x.application_id = a.id)""",
-            ids,
-            dates,
-            instants,
-        )
+        await _store_deadlines(ctx, ids, dates, instants)
     return len(ids)
 
 
