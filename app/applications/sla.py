@@ -7,6 +7,7 @@ the tests hold the two to each other.
 
 from __future__ import annotations
 
+import functools
 from datetime import date, datetime, time
 from decimal import Decimal
 from enum import StrEnum
@@ -48,6 +49,7 @@ def tier_working_days(amount: Decimal) -> int:
     raise AssertionError("the last tier has no limit")
 
 
+@functools.cache
 def tier_sql(amount: str) -> str:
     """``tier_working_days`` as a SQL expression over the amount expression ``amount``."""
     cases = " ".join(

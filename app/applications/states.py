@@ -9,7 +9,7 @@ disbursed; approved → disbursed (loans). Every other move is 409 invalid-state
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import functools
 
 from app.models.application import OPEN_STATES, ApplicationState
 
@@ -29,6 +29,7 @@ WITHDRAWABLE = tuple(s for s in S if s not in FINAL)
 QUOTABLE = (S.SUBMITTED, S.UNDER_REVIEW, S.AWAITING_INFORMATION)
 
 
-def sql_list(states: Iterable[ApplicationState]) -> str:
+@functools.cache
+def sql_list(states: tuple[ApplicationState, ...]) -> str:
     """``('submitted', 'under_review')``: a list for SQL text (the values are this enum's)."""
     return "(" + ", ".join(f"'{state.value}'" for state in states) + ")"
