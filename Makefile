@@ -31,9 +31,12 @@ run: install
 worker: install
 	$(BIN)/ipledge worker
 
-## make test: lint, the OpenAPI check and the whole suite (IPLEDGE_TEST_DATABASE_URL or embedded)
+## make test: lint, types (mypy --strict), the import contracts, the OpenAPI check and the
+## whole suite (IPLEDGE_TEST_DATABASE_URL or embedded)
 test: install
 	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
 	$(BIN)/ipledge openapi --check
 	$(MAKE) --no-print-directory client-check
 	$(BIN)/pytest

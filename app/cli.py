@@ -5,9 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import sys
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 
@@ -187,7 +186,7 @@ def keys_create(
 
     _pin_database_url()
 
-    async def run() -> dict:
+    async def run() -> dict[str, Any]:
         runtime = Runtime.create(pool_size=1)
         try:
             async with runtime.unit_of_work(OPERATOR, label="cli") as ctx:
@@ -274,7 +273,7 @@ def sla_sweep() -> None:
 
     _pin_database_url()
 
-    async def run() -> dict:
+    async def run() -> dict[str, Any]:
         runtime = Runtime.create(pool_size=1)
         try:
             result = await sla_sweep_module.sweep(runtime)
@@ -382,4 +381,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    main()

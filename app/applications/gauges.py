@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 from prometheus_client import Gauge
 
+from app.applications.states import OPEN, ApplicationState, sql_list
 from app.core.clock import business_date
 from app.core.db import Db
 from app.core.metrics import BUSINESS
@@ -27,16 +28,17 @@ async def application_gauges(db: Db) -> None:
     for row in rows:
         APPLICATIONS.labels(row["state"]).set(row["n"])
     counts = await db.fetchrow(
-        """SELECT count(*) FILTER (WHERE deadline_date IS NULL) AS pending_calendar,
+        f"""SELECT count(*) FILTER (WHERE deadline_date IS NULL) AS pending_calendar,
                   count(*) FILTER (WHERE deadline_at < $1) AS breached,
                   count(*) FILTER (WHERE deadline_date = $2 AND deadline_at >= $1) AS at_risk,
                   count(*) FILTER (WHERE deadline_date > $2) AS running
-           FROM applications WHERE state IN ('submitted', 'under_review')""",
+           FROM applications WHERE state IN {sql_list(OPEN)}""",
         now,
         business_date(now),
     )
+    assert counts is not None  # aggregates: always one row
     paused = await db.fetchval(
-        "SELECT count(*) FROM applications WHERE state = 'awaiting_information'"
+        f"SELECT count(*) FROM applications WHERE state = '{ApplicationState.AWAITING_INFORMATION}'"
     )
     for name in ("running", "at_risk", "breached", "pending_calendar"):
         SLA.labels(name).set(counts[name])

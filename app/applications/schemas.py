@@ -6,20 +6,12 @@ from uuid import UUID
 from pydantic import BaseModel, Field, model_validator
 
 from app.applications.sla import SlaState
+from app.applications.states import ApplicationState
 from app.core.schemas import AwareDatetime, IsoDate, Money, PositiveMoney, Strict, Timestamp
 from app.core.types import FreeText, Integer, Text
 from app.pricing.schemas import QuoteOut
 
-ApplicationState = Literal[
-    "draft",
-    "submitted",
-    "under_review",
-    "awaiting_information",
-    "approved",
-    "declined",
-    "withdrawn",
-    "disbursed",
-]
+__all__ = ["ApplicationState"]
 
 Reason = Field(min_length=1, max_length=2000)
 

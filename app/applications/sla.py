@@ -7,14 +7,20 @@ the tests hold the two to each other.
 
 from __future__ import annotations
 
+import functools
 from datetime import date, datetime, time
 from decimal import Decimal
 from enum import StrEnum
 
+from app.applications.states import DECIDED, OPEN, sql_list
+from app.applications.states import ApplicationState as S
 from app.core.schemas import SHANGHAI
 
 TIER_1_MAX = Decimal("10000000.00")
 TIER_2_MAX = Decimal("30000000.00")
+# The tiers, once: (the largest amount in the tier, None for no limit; working days).
+TIERS: tuple[tuple[Decimal | None, int], ...] = ((TIER_1_MAX, 3), (TIER_2_MAX, 5), (None, 10))
+TIER_DAYS = tuple(days for _, days in TIERS)
 
 
 class SlaState(StrEnum):
@@ -31,17 +37,25 @@ class SlaState(StrEnum):
     RETURNED = "returned"
 
 
-OPEN_STATES = ("submitted", "under_review")
-DECIDED_STATES = ("approved", "declined", "disbursed")
+OPEN_STATES = OPEN
+DECIDED_STATES = DECIDED
 
 
 def tier_working_days(amount: Decimal) -> int:
     """3 working days up to 10,000,000.00 inclusive, 5 up to 30,000,000.00 inclusive, else 10."""
-    if amount <= TIER_1_MAX:
-        return 3
-    if amount <= TIER_2_MAX:
-        return 5
-    return 10
+    for limit, days in TIERS:
+        if limit is None or amount <= limit:
+            return days
+    raise AssertionError("the last tier has no limit")
+
+
+@functools.cache
+def tier_sql(amount: str) -> str:
+    """``tier_working_days`` as a SQL expression over the amount expression ``amount``."""
+    cases = " ".join(
+        f"WHEN {amount} <= {limit:.2f} THEN {days}" for limit, days in TIERS if limit is not None
+    )
+    return f"CASE {cases} ELSE {TIERS[-1][1]} END"
 
 
 def deadline_instant(deadline_date: date) -> datetime:
@@ -79,11 +93,11 @@ def application_sla_state(
     """The SLA state of an application's current clock, true at ``now``. None for drafts."""
     if decided_at is not None:
         return _judged(deadline_at, decided_at)
-    if state == "draft":
+    if state == S.DRAFT:
         return None
-    if state == "awaiting_information":
+    if state == S.AWAITING_INFORMATION:
         return SlaState.PAUSED
-    if state == "withdrawn":
+    if state == S.WITHDRAWN:
         return SlaState.WITHDRAWN
     return running_state(deadline_date, deadline_at, now)
 
@@ -110,7 +124,7 @@ def clock_state(
 # The SQL twin of ``application_sla_state`` over an ``applications`` row aliased ``a``;
 # $now (timestamptz) and $today (date) are bound by the caller through ``sla_filter``.
 def sla_filter(state: SlaState, now_param: str, today_param: str) -> str:
-    open_ = "a.state IN ('submitted', 'under_review') AND a.decided_at IS NULL"
+    open_ = f"a.state IN {sql_list(OPEN)} AND a.decided_at IS NULL"
     match state:
         case SlaState.RUNNING:
             return f"{open_} AND a.deadline_date > {today_param}"
@@ -121,16 +135,16 @@ def sla_filter(state: SlaState, now_param: str, today_param: str) -> str:
         case SlaState.PENDING_CALENDAR:
             return (
                 "a.deadline_date IS NULL AND (a.decided_at IS NOT NULL OR "
-                "a.state IN ('submitted', 'under_review'))"
+                f"a.state IN {sql_list(OPEN)})"
             )
         case SlaState.MET:
             return "a.decided_at IS NOT NULL AND a.decided_at <= a.deadline_at"
         case SlaState.MISSED:
             return "a.decided_at IS NOT NULL AND a.decided_at > a.deadline_at"
         case SlaState.PAUSED:
-            return "a.state = 'awaiting_information'"
+            return f"a.state = '{S.AWAITING_INFORMATION}'"
         case SlaState.WITHDRAWN:
-            return "a.state = 'withdrawn' AND a.decided_at IS NULL"
+            return f"a.state = '{S.WITHDRAWN}' AND a.decided_at IS NULL"
     raise ValueError(f"{state} is not a state an application's current clock can be in")
 
 

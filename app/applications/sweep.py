@@ -20,7 +20,6 @@ key, and the work is only what intake brought in meanwhile.
 
 from __future__ import annotations
 
-import functools
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -28,7 +27,7 @@ from uuid import UUID
 
 import structlog
 
-from app.applications import sla
+from app.applications import repository, sla
 from app.calendar import service as calendar_service
 from app.calendar.errors import CalendarYearUnpublished
 from app.calendar.index import CalendarIndex
@@ -37,85 +36,9 @@ from app.core.clock import business_date
 from app.core.context import SYSTEM, Ctx
 from app.core.db import Db
 from app.core.runtime import Runtime
+from app.core.schemas import SHANGHAI
 
 log = structlog.get_logger("ipledge.sla")
-
-# At most this many clocks per statement, the earliest deadlines first; ``emit_due_events``
-# repeats the statement until one marks fewer. The order and the limit also keep the plan on
-# the partial index ``ix_approval_clocks_sweep``: without them, a table of a million clocks had
-# the planner expect a hundred thousand due (it takes the index's correlated conditions as
-# independent) and join all of ``applications`` by hash, 31 ms a pass instead of under one.
-SWEEP_BATCH = 1000
-
-
-@functools.cache
-def sweep_sql(batch: int) -> str:
-    return _SWEEP_SQL.replace("{batch}", str(int(batch)))
-
-
-_SWEEP_SQL = """
-WITH candidate AS (
-    SELECT c.id FROM approval_clocks c
-    WHERE c.stopped_at IS NULL
-      AND c.breached_notified_at IS NULL
-      AND c.deadline_date <= $2
-      AND (c.at_risk_notified_at IS NULL OR c.deadline_at < $1)
-    ORDER BY c.deadline_date
-    LIMIT {batch}
-),
-due AS (
-    UPDATE approval_clocks c
-    SET at_risk_notified_at = coalesce(c.at_risk_notified_at, $1),
-        breached_notified_at = CASE WHEN c.deadline_at < $1 THEN $1 END
-    FROM candidate k, applications a
-    WHERE c.id = k.id
-      AND a.id = c.application_id
-      AND c.stopped_at IS NULL
-      AND c.breached_notified_at IS NULL
-      AND c.deadline_date <= $2
-      AND (c.at_risk_notified_at IS NULL OR c.deadline_at < $1)
-    RETURNING c.id, c.application_id, c.seq, c.tier_working_days, c.received_at,
-              c.deadline_date, c.deadline_at,
-              c.at_risk_notified_at = $1 AS newly_at_risk,
-              c.breached_notified_at IS NOT NULL AS newly_breached,
-              a.reference, a.district_code, a.enterprise_id, a.relationship_manager_id,
-              a.amount, a.state
-),
-fired AS (
-    SELECT d.*, e.type, uuid7() AS event_id
-    FROM due d
-    CROSS JOIN LATERAL (VALUES ('application.sla_at_risk', d.newly_at_risk),
-                               ('application.sla_breached', d.newly_breached)) AS e(type, fire)
-    WHERE e.fire
-),
-events AS (
-    INSERT INTO outbox_events (id, type, occurred_at, district_code, data)
-    SELECT f.event_id, f.type, $1, f.district_code,
-           jsonb_build_object(
-               'application_id', f.application_id, 'reference', f.reference,
-               'enterprise_id', f.enterprise_id,
-               'relationship_manager_id', f.relationship_manager_id,
-               'amount', f.amount::text, 'state', f.state, 'clock_seq', f.seq,
-               'tier_working_days', f.tier_working_days, 'received_at', f.received_at,
-               'deadline_date', f.deadline_date, 'deadline_at', f.deadline_at)
-    FROM fired f
-),
-trail AS (
-    INSERT INTO audit_events
-        (occurred_at, actor_key_id, actor_role, actor_subject, action, entity_type, entity_id,
-         before, after, request_id)
-    SELECT $1, NULL, 'admin', 'worker', f.type || '_reported', 'application',
-           f.application_id::text, NULL,
-           jsonb_build_object('clock_seq', f.seq, 'event_id', f.event_id,
-                              'deadline_at', f.deadline_at),
-           $3
-    FROM fired f
-)
-SELECT (SELECT count(*) FROM due) AS marked,
-       count(*) FILTER (WHERE type = 'application.sla_at_risk') AS at_risk,
-       count(*) FILTER (WHERE type = 'application.sla_breached') AS breached
-FROM fired
-"""
 
 
 @dataclass(frozen=True)
@@ -126,7 +49,7 @@ class SweepResult:
 
 
 async def emit_due_events(
-    db: Db, *, now: datetime, request_id: str, batch: int = SWEEP_BATCH
+    db: Db, *, now: datetime, request_id: str, batch: int = repository.SWEEP_BATCH
 ) -> tuple[int, int]:
     """Report every clock due at ``now``, ``batch`` clocks a statement: (at risk, breached).
 
@@ -135,7 +58,7 @@ async def emit_due_events(
     choose, PostgreSQL plans it afresh on every pass once the table is large (a million clocks
     here), because its estimate for the values at hand (next to nothing due) always looks
     cheaper than the generic plan's: 0.35 ms of planning a pass, against 0.1 ms of work."""
-    sql = sweep_sql(batch)
+    sql = repository.sweep_sql(batch)
     at_risk = breached = 0
     async with nullcontext() if db.in_transaction() else db.transaction():
         # For this pass only: the caller's own setting comes back after it.
@@ -144,7 +67,7 @@ async def emit_due_events(
                SELECT v FROM p, set_config('plan_cache_mode', 'force_generic_plan', true)"""
         )
         while True:
-            row = await db.fetchrow(sql, now, business_date(now), request_id)
+            row = await repository.report_due(db, sql, now=now, request_id=request_id)
             assert row is not None
             at_risk += row["at_risk"]
             breached += row["breached"]
@@ -174,17 +97,12 @@ async def recompute_deadlines(
     where = "c.deadline_date IS NULL"
     if changed_years:
         first, last = min(changed_years), max(changed_years)
-        args += [date(first, 1, 1), datetime(last + 1, 1, 1, tzinfo=sla.SHANGHAI)]
+        args += [date(first, 1, 1), datetime(last + 1, 1, 1, tzinfo=SHANGHAI)]
         where += " OR (c.stopped_at IS NULL AND c.received_at < $2 AND c.deadline_date >= $1)"
     if started_since is not None:
         args.append(_first_id_since(started_since))
         where += f" OR (c.stopped_at IS NULL AND c.id >= ${len(args)})"
-    rows = await ctx.db.fetch(
-        f"""SELECT c.id, c.application_id, c.seq, c.tier_working_days, c.received_at,
-                   c.deadline_date
-            FROM approval_clocks c WHERE {where}""",
-        *args,
-    )
+    rows = await repository.clocks_where(ctx.db, where, args)
     ids, dates, instants = [], [], []
     for row in rows:
         try:
@@ -211,25 +129,7 @@ async def recompute_deadlines(
             },
         )
     if ids:
-        await ctx.db.execute(
-            """WITH changed AS (
-                   UPDATE approval_clocks c SET deadline_date = u.deadline_date,
-                          deadline_at = u.deadline_at
-                   FROM unnest($1::uuid[], $2::date[], $3::timestamptz[])
-                        AS u(id, deadline_date, deadline_at)
-                   WHERE c.id = u.id
-                   RETURNING c.application_id, c.seq, c.deadline_date, c.deadline_at
-               )
-               UPDATE applications a
-               SET deadline_date = changed.deadline_date, deadline_at = changed.deadline_at
-               FROM changed
-               WHERE a.id = changed.application_id
-                 AND changed.seq = (SELECT max(seq) FROM approval_clocks x
-                                    WHERE x.application_id = a.id)""",
-            ids,
-            dates,
-            instants,
-        )
+        await repository.store_deadlines(ctx.db, ids, dates, instants)
     return len(ids)
 
 

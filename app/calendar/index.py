@@ -46,6 +46,11 @@ class CalendarIndex:
     __slots__ = ("_days", "_ends", "_published", "_starts", "_work", "revision")
 
     revision: int
+    _published: frozenset[int]
+    _days: MappingProxyType[int, DayInfo]
+    _starts: tuple[int, ...]
+    _ends: tuple[int, ...]
+    _work: tuple[int, ...]
 
     def __init__(
         self,

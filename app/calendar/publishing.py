@@ -224,6 +224,49 @@ def _spans(years: list[int]) -> str:
     return ", ".join(str(a) if a == b else f"{a}–{b}" for a, b in spans)
 
 
+def _stored_days(state: Any) -> list[DayRow]:
+    return [
+        DayRow(*r)
+        for r in zip(
+            state["days"] or [],
+            state["kinds"] or [],
+            state["names"] or [],
+            state["names_zh"] or [],
+            strict=True,
+        )
+    ]
+
+
+def _sort_years(
+    states: Any, package: dict[int, list[DayRow]], summary: LoadSummary, *, force: bool
+) -> dict[int, CalendarYearOut]:
+    """Which years to load (into ``summary``), and each loaded year as it was before."""
+    befores: dict[int, CalendarYearOut] = {}
+    for state in states:
+        year = state["year"]
+        stored = _stored_days(state)
+        if state["published"] and state["source"] == PACKAGE_SOURCE and stored == package[year]:
+            summary.unchanged.append(year)
+            continue
+        if not force and (state["source"] == ADMIN_SOURCE or state["admin_days"]):
+            summary.skipped.append(year)
+            continue
+        summary.loaded.append(year)
+        befores[year] = (
+            year_from_rows(
+                year,
+                stored,
+                source=state["source"],
+                notice=state["notice"],
+                published_at=None,
+                version=0,
+            )
+            if state["published"]
+            else service.year_out(year, None)
+        )
+    return befores
+
+
 async def load_package(ctx: Ctx, *, force: bool = False) -> LoadSummary:
     """(Re)load every year the package knows. A year an admin published or corrected is kept
     unless ``force``. Loading what is already there changes nothing (no new revision)."""
@@ -232,38 +275,7 @@ async def load_package(ctx: Ctx, *, force: bool = False) -> LoadSummary:
     with service.changing():
         await repository.lock(ctx.db)
         states = await repository.years_state(ctx.db, sorted(package))
-        befores: dict[int, CalendarYearOut] = {}
-        for state in states:
-            year = state["year"]
-            stored = [
-                DayRow(*r)
-                for r in zip(
-                    state["days"] or [],
-                    state["kinds"] or [],
-                    state["names"] or [],
-                    state["names_zh"] or [],
-                    strict=True,
-                )
-            ]
-            if state["published"] and state["source"] == PACKAGE_SOURCE and stored == package[year]:
-                summary.unchanged.append(year)
-                continue
-            if not force and (state["source"] == ADMIN_SOURCE or state["admin_days"]):
-                summary.skipped.append(year)
-                continue
-            summary.loaded.append(year)
-            befores[year] = (
-                year_from_rows(
-                    year,
-                    stored,
-                    source=state["source"],
-                    notice=state["notice"],
-                    published_at=None,
-                    version=0,
-                )
-                if state["published"]
-                else service.year_out(year, None)
-            )
+        befores = _sort_years(states, package, summary, force=force)
         if not summary.loaded:
             return summary
         summary.revision = await repository.bump_revision(ctx.db)

@@ -31,7 +31,8 @@ async def snapshot(db: Db) -> asyncpg.Record:
 
 
 async def revision(db: Db) -> int:
-    return await db.fetchval(f"SELECT {CALENDAR_REVISION_SQL}")
+    value: int = await db.fetchval(f"SELECT {CALENDAR_REVISION_SQL}")
+    return value
 
 
 async def lock(db: Db) -> None:
@@ -42,9 +43,11 @@ async def lock(db: Db) -> None:
 async def bump_revision(db: Db) -> int:
     """Move the revision on. The row lock it takes also serialises calendar changes, which are
     rare enough that one at a time costs nothing."""
-    return await db.fetchval(
-        """UPDATE calendar_state SET revision = nextval('calendar_revision_seq')
+    return int(
+        await db.fetchval(
+            """UPDATE calendar_state SET revision = nextval('calendar_revision_seq')
            WHERE id = 1 RETURNING revision"""
+        )
     )
 
 
@@ -124,7 +127,7 @@ async def day_in_year(db: Db, day: date) -> asyncpg.Record | None:
 
 async def correct_day(db: Db, row: DayRow, *, at: datetime) -> int:
     """Write one date and move its year's version; returns the new version."""
-    return await db.fetchval(
+    version: int = await db.fetchval(
         """WITH d AS (
                INSERT INTO calendar_days
                    (day, is_working, kind, holiday_name, holiday_name_zh, source, updated_at)
@@ -144,6 +147,7 @@ async def correct_day(db: Db, row: DayRow, *, at: datetime) -> int:
         at,
         row.day.year,
     )
+    return version
 
 
 async def years_state(db: Db, years: Sequence[int]) -> list[asyncpg.Record]:

@@ -15,6 +15,7 @@ import weakref
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, timedelta
+from typing import cast
 
 import asyncpg
 
@@ -24,6 +25,7 @@ from app.calendar.schemas import (
     CalendarDayOut,
     CalendarDaysOut,
     CalendarYearOut,
+    DayKind,
     HolidayOut,
     MakeupWorkdayOut,
     WorkingDaysOut,
@@ -222,7 +224,8 @@ async def list_days(ctx: Ctx, *, start: date, end: date) -> CalendarDaysOut:
                 CalendarDayOut(
                     date=day,
                     is_working=info.is_working,
-                    kind=info.kind,  # type: ignore[arg-type]
+                    # The table's check constraint admits only these kinds.
+                    kind=cast(DayKind, info.kind),
                     holiday_name=info.holiday_name,
                     holiday_name_zh=info.holiday_name_zh,
                 )

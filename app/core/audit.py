@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.core.context import AuditEntry, Ctx
+from app.core.context import Ctx
+from app.core.journal import AuditEntry
 from app.core.jsonutil import to_jsonable
 
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
 from uuid import UUID
 
 from app.config import Settings
 from app.core.clock import business_date
 from app.core.db import Db
+from app.core.journal import AuditEntry, Event
 from app.core.roles import Role
 
 
@@ -38,23 +38,6 @@ SYSTEM = Principal(key_id=None, role=Role.ADMIN, subject="worker")
 
 
 @dataclass(slots=True)
-class AuditEntry:
-    action: str
-    entity_type: str
-    entity_id: str
-    before: Any
-    after: Any
-
-
-@dataclass(slots=True)
-class OutboxEntry:
-    id: UUID
-    type: str
-    data: dict[str, Any]
-    district_code: str | None
-
-
-@dataclass(slots=True)
 class Ctx:
     db: Db
     principal: Principal
@@ -62,8 +45,10 @@ class Ctx:
     settings: Settings
     request_id: str
     if_match: str | None = None
+    # Queued by ``app.core.audit.record`` and ``app.core.outbox.emit``; written by the unit of
+    # work just before it commits (``app.core.outbox.flush``).
     audit_entries: list[AuditEntry] = field(default_factory=list)
-    outbox_entries: list[OutboxEntry] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
 
     @property
     def today(self) -> date:

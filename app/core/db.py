@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, cast
 
 import asyncpg
 import orjson
@@ -24,13 +24,14 @@ from sqlalchemy.dialects.postgresql import asyncpg as pg_asyncpg
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.util import greenlet_spawn
 
 from app.config import Settings
 from app.core import tracing
 from app.core.batch import Batcher
 
-_DIALECT = pg_asyncpg.dialect()
+_DIALECT = pg_asyncpg.dialect()  # type: ignore[no-untyped-call]  # SQLAlchemy's own, unannotated
 
 # Errors that mean the connection, not the statement, failed: such a connection is discarded.
 CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
@@ -58,7 +59,10 @@ def libpq_url(url: str) -> str:
 
 
 def compile_statement(statement: ClauseElement) -> tuple[str, list[Any]]:
-    compiled = statement.compile(dialect=_DIALECT, compile_kwargs={"render_postcompile": True})
+    compiled = cast(
+        SQLCompiler,
+        statement.compile(dialect=_DIALECT, compile_kwargs={"render_postcompile": True}),
+    )
     params = compiled.params
     return str(compiled), [params[name] for name in (compiled.positiontup or ())]
 
@@ -81,7 +85,8 @@ class Db:
 
     async def fetch(self, query: str | ClauseElement, *args: Any) -> list[asyncpg.Record]:
         sql, params = _query(query, args)
-        return await self.conn.fetch(sql, *params)
+        rows: list[asyncpg.Record] = await self.conn.fetch(sql, *params)
+        return rows
 
     async def fetchrow(self, query: str | ClauseElement, *args: Any) -> asyncpg.Record | None:
         sql, params = _query(query, args)
@@ -93,7 +98,8 @@ class Db:
 
     async def execute(self, query: str | ClauseElement, *args: Any) -> str:
         sql, params = _query(query, args)
-        return await self.conn.execute(sql, *params)
+        status: str = await self.conn.execute(sql, *params)
+        return status
 
     async def executemany(self, sql: str, args: Sequence[Sequence[Any]]) -> None:
         await self.conn.executemany(sql, args)
@@ -102,7 +108,7 @@ class Db:
         return self.conn.transaction(isolation=isolation)
 
     def in_transaction(self) -> bool:
-        return self.conn.is_in_transaction()
+        return bool(self.conn.is_in_transaction())
 
     async def fetchrow_keyed(self, sql: str, *args: Any) -> asyncpg.Record | None:
         """A single-row statement whose row, if any, carries its first parameter in column
@@ -265,7 +271,7 @@ class LazyDb(Db):
     __slots__ = ("_database", "_pins", "_release", "discard")
 
     def __init__(self, database: Database) -> None:
-        super().__init__(None)  # type: ignore[arg-type]
+        super().__init__(None)
         self._database = database
         self._release: Callable[[bool], Awaitable[None]] | None = None
         self._pins = 0
@@ -288,7 +294,8 @@ class LazyDb(Db):
                 await self.release()
 
     async def fetch(self, query: str | ClauseElement, *args: Any) -> list[asyncpg.Record]:
-        return await self._statement(lambda db: Db.fetch(db, query, *args))
+        rows: list[asyncpg.Record] = await self._statement(lambda db: Db.fetch(db, query, *args))
+        return rows
 
     async def fetchrow(self, query: str | ClauseElement, *args: Any) -> asyncpg.Record | None:
         return await self._statement(lambda db: Db.fetchrow(db, query, *args))
@@ -297,7 +304,8 @@ class LazyDb(Db):
         return await self._statement(lambda db: Db.fetchval(db, query, *args))
 
     async def execute(self, query: str | ClauseElement, *args: Any) -> str:
-        return await self._statement(lambda db: Db.execute(db, query, *args))
+        status: str = await self._statement(lambda db: Db.execute(db, query, *args))
+        return status
 
     async def executemany(self, sql: str, args: Sequence[Sequence[Any]]) -> None:
         await self._statement(lambda db: Db.executemany(db, sql, args))

@@ -136,7 +136,8 @@ def problems(*errors: type[DomainError]) -> dict[int | str, dict[str, Any]]:
     """``responses=`` for a route: the problems it can answer, grouped by status."""
     always = (Unauthenticated, Forbidden, ValidationFailed)
     by_status: dict[int, list[type[DomainError]]] = {}
-    for err in (*always, *errors):
+    listed: tuple[type[DomainError], ...] = (*always, *errors)
+    for err in listed:
         by_status.setdefault(err.status, [])
         if err not in by_status[err.status]:
             by_status[err.status].append(err)

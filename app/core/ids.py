@@ -33,8 +33,11 @@ def uuid7() -> UUID:
     return UUID(int=value)
 
 
-def parse_id(value: str, what: str = "resource") -> UUID:
-    """A path id that is not even well-formed cannot exist: 404, as for any unknown id."""
+def parse_id(value: str | UUID, what: str = "resource") -> UUID:
+    """An id given as text (the command line): one that is not even well-formed cannot
+    exist, so 404, as for any unknown id. Path parameters arrive parsed (``UUID``)."""
+    if isinstance(value, UUID):
+        return value
     try:
         return UUID(value)
     except (ValueError, AttributeError, TypeError):

@@ -1,50 +1,46 @@
 """The outbox: domain events written in the same transaction as the change they report.
 
-``emit()`` queues an event on the request; ``flush()`` writes the request's audit entries, its
-events and (for an Idempotency-Key) its stored response in a single statement, inside the
-request's transaction, just before commit. A change that rolls back therefore emits nothing,
-and one that commits cannot lose its event. The webhook relay delivers from the table.
+``emit()`` queues an event on the request, as ``app.core.audit.record`` queues an audit entry;
+``flush()`` writes everything queued, and (for an Idempotency-Key) the stored response, in a
+single statement inside the request's transaction, just before commit. A change that rolls
+back therefore emits nothing, and one that commits cannot lose its event. The rows are
+rendered by ``app.core.journal``, the one writer of both tables. The webhook relay delivers
+from the table.
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
-from app.core.context import Ctx, OutboxEntry
+from starlette.responses import Response
+
+from app.core import idempotency, journal
+from app.core.context import Ctx
+from app.core.errors import IdempotencyRequestInProgress
 from app.core.ids import uuid7
-from app.core.jsonutil import dumps_str, to_jsonable
+from app.core.jsonutil import to_jsonable
 
-_AUDIT_CTE = """
-audit AS (
-    INSERT INTO audit_events
-        (occurred_at, actor_key_id, actor_role, actor_subject, action, entity_type, entity_id,
-         before, after, request_id)
-    SELECT $1, $2, $3, $4, a.action, a.entity_type, a.entity_id,
-           a.before::jsonb, a.after::jsonb, $5
-    FROM unnest($6::text[], $7::text[], $8::text[], $9::text[], $10::text[])
-         AS a(action, entity_type, entity_id, before, after)
-)"""
-
-_OUTBOX_CTE = """
-outbox AS (
-    INSERT INTO outbox_events (id, type, occurred_at, district_code, data)
-    SELECT e.id, e.type, $1, e.district_code, e.data::jsonb
-    FROM unnest($11::uuid[], $12::text[], $13::text[], $14::text[])
-         AS e(id, type, district_code, data)
-)"""
-
-_IDEMPOTENCY_INSERT = """
+_STORE_RESPONSE = """
 INSERT INTO idempotency_records
     (api_key_id, idempotency_key, request_hash, status_code, headers, body, created_at)
-VALUES ($15, $16, $17, $18, $19::jsonb, $20, $1)
+VALUES ({}, {}, {}, {}, {}::jsonb, {}, {})
 ON CONFLICT (api_key_id, idempotency_key) DO UPDATE
 SET request_hash = EXCLUDED.request_hash, status_code = EXCLUDED.status_code,
     headers = EXCLUDED.headers, body = EXCLUDED.body, created_at = EXCLUDED.created_at
 """
 
-FLUSH_SQL = f"WITH {_AUDIT_CTE},{_OUTBOX_CTE}\nSELECT 1"
-FLUSH_WITH_RESPONSE_SQL = f"WITH {_AUDIT_CTE},{_OUTBOX_CTE}\n{_IDEMPOTENCY_INSERT}"
+
+def actor(ctx: Ctx) -> journal.Actor:
+    principal = ctx.principal
+    return journal.Actor(
+        at=ctx.now,
+        key_id=principal.key_id,
+        role=principal.role.value,
+        subject=principal.subject,
+        request_id=ctx.request_id,
+    )
 
 
 def emit(
@@ -52,93 +48,109 @@ def emit(
 ) -> UUID:
     """Queue ``event_type`` for delivery once the request commits; returns the event id."""
     event_id = uuid7()
-    ctx.outbox_entries.append(
-        OutboxEntry(
-            id=event_id, type=event_type, data=to_jsonable(data), district_code=district_code
+    ctx.events.append(
+        journal.Event(
+            type=event_type, data=to_jsonable(data), district_code=district_code, id=event_id
         )
     )
     return event_id
 
 
-def fold(ctx: Ctx, args: list[Any], *, guard: str) -> str:
-    """CTEs that write the request's queued audit entries and events from inside another
-    statement, only if the CTE named ``guard`` returned a row; their parameters are appended to
-    ``args``. For endpoints whose whole effect is one statement (no transaction block): the
-    change, its audit trail and its events then commit or fail together."""
-    audit = ctx.audit_entries
-    events = ctx.outbox_entries
-    principal = ctx.principal
-
-    def param(value: Any) -> str:
-        args.append(value)
-        return f"${len(args)}"
-
-    ctes = []
-    if audit:
-        ctes.append(
-            f"""folded_audit AS (
-    INSERT INTO audit_events
-        (occurred_at, actor_key_id, actor_role, actor_subject, action, entity_type, entity_id,
-         before, after, request_id)
-    SELECT {param(ctx.now)}, {param(principal.key_id)}, {param(principal.role.value)},
-           {param(principal.subject)}, a.action, a.entity_type, a.entity_id,
-           a.before::jsonb, a.after::jsonb, {param(ctx.request_id)}
-    FROM unnest({param([a.action for a in audit])}::text[],
-                {param([a.entity_type for a in audit])}::text[],
-                {param([a.entity_id for a in audit])}::text[],
-                {param([None if a.before is None else dumps_str(a.before) for a in audit])}::text[],
-                {param([None if a.after is None else dumps_str(a.after) for a in audit])}::text[])
-         AS a(action, entity_type, entity_id, before, after)
-    WHERE EXISTS (SELECT 1 FROM {guard})
-)"""
-        )
-    if events:
-        ctes.append(
-            f"""folded_outbox AS (
-    INSERT INTO outbox_events (id, type, occurred_at, district_code, data)
-    SELECT e.id, e.type, {param(ctx.now)}, e.district_code, e.data::jsonb
-    FROM unnest({param([e.id for e in events])}::uuid[], {param([e.type for e in events])}::text[],
-                {param([e.district_code for e in events])}::text[],
-                {param([dumps_str(e.data) for e in events])}::text[])
-         AS e(id, type, district_code, data)
-    WHERE EXISTS (SELECT 1 FROM {guard})
-)"""
-        )
-    audit.clear()
-    events.clear()
-    return ",\n".join(ctes)
-
-
 def has_pending(ctx: Ctx) -> bool:
-    return bool(ctx.audit_entries or ctx.outbox_entries)
+    return bool(ctx.audit_entries or ctx.events)
+
+
+def take(ctx: Ctx) -> tuple[list[journal.AuditEntry], list[journal.Event]]:
+    """What the request queued so far, no longer queued: for a statement that writes it."""
+    audit, events = list(ctx.audit_entries), list(ctx.events)
+    ctx.audit_entries.clear()
+    ctx.events.clear()
+    return audit, events
+
+
+def fold(ctx: Ctx, args: list[Any], *, guard: str) -> str:
+    """CTEs that write the request's queued entries from inside another statement, once if the
+    CTE named ``guard`` returned a row; their parameters are appended to ``args`` and numbered
+    from ``$1`` (the caller places them after its own)."""
+    audit, events = take(ctx)
+    params = journal.Params()
+    ctes = journal.render(
+        params,
+        actor(ctx),
+        audit,
+        events,
+        source=f"(SELECT FROM {guard} LIMIT 1) AS g",
+        name="folded",
+    )
+    args.extend(params.values)
+    return ",\n".join(ctes)
 
 
 async def flush(ctx: Ctx, stored_response: tuple[Any, ...] | None = None) -> None:
     """Write what the request queued; one statement, or none when nothing is queued."""
-    if not ctx.audit_entries and not ctx.outbox_entries and stored_response is None:
+    if not has_pending(ctx) and stored_response is None:
         return
-    audit = ctx.audit_entries
-    events = ctx.outbox_entries
-    principal = ctx.principal
-    args: list[Any] = [
-        ctx.now,
-        principal.key_id,
-        principal.role.value,
-        principal.subject,
-        ctx.request_id,
-        [a.action for a in audit],
-        [a.entity_type for a in audit],
-        [a.entity_id for a in audit],
-        [None if a.before is None else dumps_str(a.before) for a in audit],
-        [None if a.after is None else dumps_str(a.after) for a in audit],
-        [e.id for e in events],
-        [e.type for e in events],
-        [e.district_code for e in events],
-        [dumps_str(e.data) for e in events],
-    ]
+    audit, events = take(ctx)
+    params = journal.Params()
+    ctes = journal.render(params, actor(ctx), audit, events)
     if stored_response is None:
-        await ctx.db.execute(FLUSH_SQL, *args)
+        sql = journal.with_clause(ctes) + "SELECT 1"
     else:
-        await ctx.db.execute(FLUSH_WITH_RESPONSE_SQL, *args, *stored_response)
-    audit.clear()
-    events.clear()
+        placeholders = [params.add(value) for value in (*stored_response, ctx.now)]
+        sql = journal.with_clause(ctes) + _STORE_RESPONSE.format(*placeholders)
+    await ctx.db.execute(sql, *params.values)
+
+
+class AlreadyAnswered(Exception):
+    """The request's Idempotency-Key already has its answer: this response, to send as is."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__("answered before")
+        self.response = response
+
+
+def claim_ctes(
+    params: journal.Params,
+    ctx: Ctx,
+    claim: idempotency.Claim,
+    stored: tuple[Any, ...],
+    *,
+    source: str,
+    body: str,
+) -> list[str]:
+    """For a write that is one statement: the CTEs ``claim_lock`` (the key's advisory lock,
+    held while the statement runs; ``locked``) and ``claim`` (the stored response, written
+    once per row of ``source``; a row when it was stored). ``stored`` is
+    ``idempotency.stored_response`` of the answer; ``body`` the SQL expression of its body
+    (the answer's text with what only the statement knows filled in). A live answer of the
+    same key already stored makes ``claim`` empty: the statement must then change nothing."""
+    key_id, key, request_hash, status_code, headers, _ = stored
+    expired = ctx.now - timedelta(hours=ctx.settings.idempotency_ttl_hours)
+    lock = params.add(idempotency._lock_id(ctx, claim.key))
+    return [
+        f"claim_lock AS (SELECT pg_try_advisory_xact_lock({lock}::bigint) AS locked)",
+        f"""claim AS (
+    INSERT INTO idempotency_records
+        (api_key_id, idempotency_key, request_hash, status_code, headers, body, created_at)
+    SELECT {params.add(key_id)}::uuid, {params.add(key)}::text, {params.add(request_hash)}::bytea,
+           {params.add(status_code)}::int, {params.add(headers)}::jsonb, {body},
+           {params.add(ctx.now)}::timestamptz
+    FROM {source}
+    WHERE (SELECT locked FROM claim_lock)
+    ON CONFLICT (api_key_id, idempotency_key) DO UPDATE
+    SET request_hash = EXCLUDED.request_hash, status_code = EXCLUDED.status_code,
+        headers = EXCLUDED.headers, body = EXCLUDED.body, created_at = EXCLUDED.created_at
+    WHERE idempotency_records.created_at <= {params.add(expired)}::timestamptz
+    RETURNING 1
+)""",
+    ]
+
+
+async def answer_of_claim(ctx: Ctx, claim: idempotency.Claim) -> AlreadyAnswered:
+    """Why a statement's claim stored nothing: the answer stored for the key (to replay), or
+    the refusal ``idempotency.begin`` gives (the key used for another request: 422; the first
+    request still running: 409)."""
+    replay = await idempotency.begin(ctx, claim)
+    if replay is None:
+        raise IdempotencyRequestInProgress()
+    return AlreadyAnswered(replay)

@@ -3,34 +3,41 @@ role, parses the body exactly, opens the unit of work and commits it.
 
 An endpoint declares who may call it with ``@access(...)`` under its route decorator; a /v1
 route without a rule refuses to start, so no endpoint can forget authorisation. A request is
-one unit of work: services never commit; the route commits once, after the response is built,
-so that the response stored for an Idempotency-Key commits with the effect it describes.
+one unit of work: one connection and, for a write, one transaction. Services never commit; the
+route commits once, after the response is built, so that the response stored for an
+Idempotency-Key commits with the effect it describes.
+
+``ApiRoute`` is FastAPI's documented extension point (a custom ``APIRoute`` whose
+``get_route_handler`` wraps the standard handler, with a custom ``Request`` class).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Coroutine, Iterable
+from collections.abc import Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute, APIRouter
 from starlette.responses import Response
 
 from app.core import idempotency, jsonutil, outbox
 from app.core.context import Ctx, Principal
+from app.core.db import Database, Db
 from app.core.errors import (
     Forbidden,
+    NotFound,
     PayloadTooLarge,
     UnsupportedMediaType,
     ValidationFailed,
     problems,
 )
-from app.core.handler import lean_handler
 from app.core.roles import ALL_ROLES, Role
 
 F = TypeVar("F", bound=Callable[..., Any])
+Handler = Callable[[Request], Coroutine[Any, Any, Response]]
 _WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
@@ -38,18 +45,30 @@ _WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 class Access:
     roles: frozenset[Role]
     public: bool = False
-    # False only for an endpoint whose whole effect is one SQL statement (its audit and outbox
-    # rows folded in): it then runs without BEGIN/COMMIT, which are two round trips.
+    # False only for a write whose whole effect is one statement (its audit rows and events
+    # written by that statement): it runs without BEGIN/COMMIT, and its statement may share a
+    # round trip with other requests' (``app.core.batch``, docs/decisions/0201).
     transactional: bool = True
     # Streaming responses read the database while they are sent; they open their own connection.
     streams: bool = False
+    # A single-statement write that stores its Idempotency-Key response in that statement too
+    # (``app.core.outbox.store_response``): a keyed request stays one statement.
+    claims_in_statement: bool = False
 
     def allows(self, principal: Principal) -> bool:
         return self.public or principal.role in self.roles
 
 
+def _mark(endpoint: F, rule: Access) -> F:
+    setattr(endpoint, "__access__", rule)  # noqa: B010 - read back by ApiRoute
+    return endpoint
+
+
 def access(
-    *roles: Role | Iterable[Role], transactional: bool = True, streams: bool = False
+    *roles: Role | Iterable[Role],
+    transactional: bool = True,
+    streams: bool = False,
+    claims_in_statement: bool = False,
 ) -> Callable[[F], F]:
     flat: set[Role] = set()
     for item in roles:
@@ -59,24 +78,21 @@ def access(
             flat.update(item)
     if not flat:
         raise ValueError("name at least one role, or use @public")
-
-    def mark(endpoint: F) -> F:
-        endpoint.__access__ = Access(  # type: ignore[attr-defined]
-            roles=frozenset(flat), transactional=transactional, streams=streams
-        )
-        return endpoint
-
-    return mark
+    rule = Access(
+        roles=frozenset(flat),
+        transactional=transactional,
+        streams=streams,
+        claims_in_statement=claims_in_statement and not transactional,
+    )
+    return lambda endpoint: _mark(endpoint, rule)
 
 
 def any_key(endpoint: F) -> F:
-    endpoint.__access__ = Access(roles=ALL_ROLES)  # type: ignore[attr-defined]
-    return endpoint
+    return _mark(endpoint, Access(roles=ALL_ROLES))
 
 
 def public(endpoint: F) -> F:
-    endpoint.__access__ = Access(roles=frozenset(), public=True)  # type: ignore[attr-defined]
-    return endpoint
+    return _mark(endpoint, Access(roles=frozenset(), public=True))
 
 
 SECURITY_SCHEMES = {
@@ -88,12 +104,162 @@ SECURITY_SCHEMES = {
 }
 
 
+class ApiRequest(Request):
+    """A request whose JSON body is parsed once, exactly (``app.core.jsonutil``: numbers to
+    ``Decimal``, duplicate members refused), before FastAPI validates it."""
+
+    parsed_body: Any = None
+
+    async def json(self) -> Any:
+        return self.parsed_body
+
+
 async def _ctx(request: Request) -> Ctx:
-    return request.state.ctx
+    ctx: Ctx = request.state.ctx
+    return ctx
 
 
 CtxDep = Annotated[Ctx, Depends(_ctx)]
 """The request's context: its connection, the caller, the time it arrived."""
+
+
+async def _claim_dependency(request: Request) -> idempotency.Claim | None:
+    claim: idempotency.Claim | None = getattr(request.state, "claim", None)
+    return claim
+
+
+ClaimDep = Annotated[idempotency.Claim | None, Depends(_claim_dependency)]
+"""The request's Idempotency-Key, for an operation that stores its answer in its own
+statement (``@access(..., claims_in_statement=True)``); None otherwise, as the unit of work
+then stores it."""
+
+
+# --- the steps of a request ---------------------------------------------------------------
+
+
+async def _authorise(request: Request, rule: Access) -> Principal:
+    principal: Principal = await request.app.state.keys.authenticate(
+        request.headers.get("authorization")
+    )
+    request.scope["ipledge.key_id"] = principal.key_id
+    if not rule.allows(principal):
+        raise Forbidden(f"the {principal.role.value} role may not do this")
+    return principal
+
+
+async def _read_body(request: ApiRequest) -> bytes:
+    body = await request.body()
+    if body:
+        try:
+            request.parsed_body = jsonutil.loads(body)
+        except (json.JSONDecodeError, ValueError, RecursionError) as exc:
+            raise ValidationFailed(
+                "the body is not valid JSON",
+                errors=[{"loc": ["body"], "msg": str(exc), "type": "json_invalid"}],
+            ) from None
+    return body
+
+
+def _claim(request: Request, body: bytes) -> idempotency.Claim | None:
+    key = request.headers.get(idempotency.HEADER)
+    if key is None or request.method != "POST":
+        return None
+    target = request.url.path
+    if request.url.query:
+        target = f"{target}?{request.url.query}"
+    return idempotency.Claim(
+        key=idempotency.validate_key(key),
+        request_hash=idempotency.request_hash(request.method, target, body),
+    )
+
+
+def _context(request: Request, db: Db, principal: Principal) -> Ctx:
+    state = request.app.state
+    ctx = Ctx(
+        db=db,
+        principal=principal,
+        now=state.clock.now(),
+        settings=state.settings,
+        request_id=request.scope.get("ipledge.request_id", "-"),
+        if_match=request.headers.get("if-match"),
+    )
+    request.state.ctx = ctx
+    return ctx
+
+
+def _is_path_uuid_error(error: Any) -> bool:
+    loc = error.get("loc", ())
+    return len(loc) == 2 and loc[0] == "path" and str(error.get("type", "")).startswith("uuid_")
+
+
+def _unknown_path_id(exc: RequestValidationError) -> NotFound | None:
+    """A path id that is not even well-formed names nothing: 404, as for any unknown id."""
+    errors: Sequence[Any] = exc.errors()
+    if not errors or any(not _is_path_uuid_error(error) for error in errors):
+        return None
+    name = str(errors[0]["loc"][1]).removesuffix("_id").replace("_", " ")
+    return NotFound(f"no such {name}")
+
+
+async def _handle(handler: Handler, request: Request) -> Response:
+    try:
+        return await handler(request)
+    except RequestValidationError as exc:
+        raise (_unknown_path_id(exc) or exc) from None
+
+
+async def _single_statement(
+    handler: Handler,
+    request: Request,
+    database: Database,
+    principal: Principal,
+    path: str,
+    claim: idempotency.Claim | None = None,
+) -> Response:
+    """A write that is one statement outside a transaction; it holds no connection up front
+    (``Database.lazy_connection``), so its statement may go through the batcher. With
+    ``claim`` the statement stores the response for its Idempotency-Key itself."""
+    async with database.lazy_connection() as db:
+        ctx = _context(request, db, principal)
+        request.state.claim = claim
+        try:
+            response = await _handle(handler, request)
+        except outbox.AlreadyAnswered as answered:
+            return answered.response
+        if outbox.has_pending(ctx):
+            raise RuntimeError(f"{path}: audit or events queued outside a transaction")
+        return response
+
+
+async def _read(
+    handler: Handler, request: Request, database: Database, principal: Principal
+) -> Response:
+    async with database.connection() as db:
+        _context(request, db, principal)
+        return await _handle(handler, request)
+
+
+async def _write(
+    handler: Handler,
+    request: Request,
+    database: Database,
+    principal: Principal,
+    claim: idempotency.Claim | None,
+) -> Response:
+    """The unit of work of a write: one transaction; the audit entries, events and stored
+    response the request queued are written just before it commits."""
+    async with database.connection() as db, db.transaction():
+        ctx = _context(request, db, principal)
+        if claim is not None:
+            replay = await idempotency.begin(ctx, claim)
+            if replay is not None:
+                return replay
+        response = await _handle(handler, request)
+        stored = None
+        if claim is not None and 200 <= response.status_code < 300:
+            stored = idempotency.stored_response(ctx, claim, response)
+        await outbox.flush(ctx, stored)
+    return response
 
 
 class ApiRoute(APIRoute):
@@ -103,7 +269,7 @@ class ApiRoute(APIRoute):
             raise RuntimeError(f"{path}: every operation needs an access rule (@access or @public)")
         if not rule.public:
             # Documented here rather than as a security dependency: the check itself happens
-            # once, in ``unit_of_work``, and a dependency would cost every request its solving.
+            # once, in the unit of work.
             extra = dict(kwargs.get("openapi_extra") or {})
             extra["security"] = [{"bearerAuth": []}]
             extra["x-roles"] = sorted(role.value for role in rule.roles)
@@ -118,80 +284,29 @@ class ApiRoute(APIRoute):
         self.access = rule
         super().__init__(path, endpoint, **kwargs)
 
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = lean_handler(self, _ctx) or super().get_route_handler()
+    def get_route_handler(self) -> Handler:
+        handler = super().get_route_handler()
         rule = self.access
-        writes = bool(self.methods & _WRITE_METHODS)
+        writes = bool((self.methods or set()) & _WRITE_METHODS)
         has_body = self.body_field is not None
+        path = self.path
 
-        async def unit_of_work(request: Request) -> Response:
-            state = request.app.state
+        async def unit_of_work(plain: Request) -> Response:
+            request = ApiRequest(plain.scope, plain.receive)
             if rule.public:
-                return await handler(request)
-            principal = await state.keys.authenticate(request.headers.get("authorization"))
-            request.scope["ipledge.key_id"] = principal.key_id
-            if not rule.allows(principal):
-                raise Forbidden(f"the {principal.role.value} role may not do this")
-
-            body = b""
-            if has_body:
-                body = await request.body()
-                if body:
-                    try:
-                        request._json = jsonutil.loads(body)
-                    except (json.JSONDecodeError, ValueError, RecursionError) as exc:
-                        raise ValidationFailed(
-                            "the body is not valid JSON",
-                            errors=[{"loc": ["body"], "msg": str(exc), "type": "json_invalid"}],
-                        ) from None
-
-            claim = None
-            key = request.headers.get(idempotency.HEADER)
-            if key is not None and request.method == "POST":
-                target = request.url.path
-                if request.url.query:
-                    target = f"{target}?{request.url.query}"
-                claim = idempotency.Claim(
-                    key=idempotency.validate_key(key),
-                    request_hash=idempotency.request_hash(request.method, target, body),
-                )
-
+                return await _handle(handler, request)
+            principal = await _authorise(request, rule)
+            body = await _read_body(request) if has_body else b""
+            claim = _claim(request, body)
+            database: Database = request.app.state.database
             if rule.streams:
                 request.state.principal = principal
-                return await handler(request)
-
-            # A write that is one statement outside a transaction takes no connection up front:
-            # its statement may share a round trip with others' (``app.core.batch``).
-            single = writes and not rule.transactional and claim is None
-            database = state.database
-            async with database.lazy_connection() if single else database.connection() as db:
-                ctx = Ctx(
-                    db=db,
-                    principal=principal,
-                    now=state.clock.now(),
-                    settings=state.settings,
-                    request_id=request.scope.get("ipledge.request_id", "-"),
-                    if_match=request.headers.get("if-match"),
-                )
-                request.state.ctx = ctx
-                if not writes or (not rule.transactional and claim is None):
-                    response = await handler(request)
-                    if outbox.has_pending(ctx):
-                        raise RuntimeError(
-                            f"{self.path}: audit or events queued outside a transaction"
-                        )
-                    return response
-                async with db.transaction():
-                    if claim is not None:
-                        replay = await idempotency.begin(ctx, claim)
-                        if replay is not None:
-                            return replay
-                    response = await handler(request)
-                    stored = None
-                    if claim is not None and 200 <= response.status_code < 300:
-                        stored = idempotency.stored_response(ctx, claim, response)
-                    await outbox.flush(ctx, stored)
-            return response
+                return await _handle(handler, request)
+            if not writes:
+                return await _read(handler, request, database, principal)
+            if not rule.transactional and (claim is None or rule.claims_in_statement):
+                return await _single_statement(handler, request, database, principal, path, claim)
+            return await _write(handler, request, database, principal, claim)
 
         return unit_of_work
 

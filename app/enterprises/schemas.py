@@ -10,6 +10,8 @@ from app.core.types import Text
 from app.identifiers import normalise_credit_code
 from app.models.enterprise import INDUSTRIES
 
+# A Literal of the model's own tuple, so that OpenAPI lists the values; mypy cannot
+# evaluate a Literal built from a variable.
 Industry = Literal[INDUSTRIES]  # type: ignore[valid-type]
 
 CreditCode = Annotated[

@@ -3,6 +3,7 @@ every bank role may read."""
 
 from __future__ import annotations
 
+from typing import NoReturn
 from uuid import UUID
 
 from app.core import audit
@@ -43,7 +44,7 @@ async def create_enterprise(ctx: Ctx, *, enterprise_in: EnterpriseCreate) -> Ent
     return enterprise
 
 
-async def _refuse(ctx: Ctx, enterprise_in: EnterpriseCreate) -> None:
+async def _refuse(ctx: Ctx, enterprise_in: EnterpriseCreate) -> NoReturn:
     why = await repository.refusal(
         ctx.db, credit_code=enterprise_in.credit_code, district_code=enterprise_in.district_code
     )

@@ -6,7 +6,6 @@ from uuid import UUID
 from fastapi import Query
 
 from app.core.errors import NotFound, problems
-from app.core.ids import parse_id
 from app.core.roles import BANK_ROLES, Role
 from app.core.routing import ApiRouter, CtxDep, access
 from app.core.schemas import Limit, Page
@@ -50,9 +49,9 @@ async def list_ip_assets(
 
 @router.get("/{asset_id}", response_model=IpAssetOut, responses=problems(NotFound))
 @access(BANK_ROLES)
-async def get_ip_asset(asset_id: str, ctx: CtxDep) -> IpAssetOut:
+async def get_ip_asset(asset_id: UUID, ctx: CtxDep) -> IpAssetOut:
     """The asset with its current valuation and the id of its live pledge, if any."""
-    return await service.get_ip_asset(ctx, asset_id=parse_id(asset_id, "IP asset"))
+    return await service.get_ip_asset(ctx, asset_id=asset_id)
 
 
 @router.post(
@@ -62,13 +61,13 @@ async def get_ip_asset(asset_id: str, ctx: CtxDep) -> IpAssetOut:
     responses=problems(NotFound),
 )
 @access(Role.BANK_SYSTEM, Role.RELATIONSHIP_MANAGER, Role.CREDIT_OFFICER)
-async def add_ip_asset_valuation(asset_id: str, body: ValuationCreate, ctx: CtxDep) -> ValuationOut:
+async def add_ip_asset_valuation(
+    asset_id: UUID, body: ValuationCreate, ctx: CtxDep
+) -> ValuationOut:
     """Record an appraisal. The newest (by valuation date) becomes the current valuation.
     Valuations are the credit side's to record (bank systems, relationship managers, credit
     officers): they feed pricing and the coverage investors read in a pool's tape."""
-    return await service.add_valuation(
-        ctx, asset_id=parse_id(asset_id, "IP asset"), valuation_in=body
-    )
+    return await service.add_valuation(ctx, asset_id=asset_id, valuation_in=body)
 
 
 @router.get(
@@ -76,12 +75,10 @@ async def add_ip_asset_valuation(asset_id: str, body: ValuationCreate, ctx: CtxD
 )
 @access(BANK_ROLES)
 async def list_ip_asset_valuations(
-    asset_id: str,
+    asset_id: UUID,
     ctx: CtxDep,
     cursor: Text | None = None,
     limit: Annotated[Limit, Query()] = 50,
 ) -> Page[ValuationOut]:
     """Every valuation of the asset, newest (by valuation date) first."""
-    return await service.list_valuations(
-        ctx, asset_id=parse_id(asset_id, "IP asset"), cursor=cursor, limit=limit
-    )
+    return await service.list_valuations(ctx, asset_id=asset_id, cursor=cursor, limit=limit)

@@ -10,6 +10,8 @@ from app.core.types import Integer, Text
 from app.identifiers import check_nice_class, normalise_ip_number
 from app.models.ip_asset import IP_KINDS
 
+# A Literal of the model's own tuple, so that OpenAPI lists the values; mypy cannot
+# evaluate a Literal built from a variable.
 IpKind = Literal[IP_KINDS]  # type: ignore[valid-type]
 
 

@@ -3,6 +3,7 @@ times; the newest valuation is the current one. Reference data every bank role m
 
 from __future__ import annotations
 
+from typing import NoReturn
 from uuid import UUID
 
 import asyncpg
@@ -92,7 +93,7 @@ async def create_ip_asset(ctx: Ctx, *, asset_in: IpAssetCreate) -> IpAssetOut:
     return asset
 
 
-async def _refuse(ctx: Ctx, asset_in: IpAssetCreate) -> None:
+async def _refuse(ctx: Ctx, asset_in: IpAssetCreate) -> NoReturn:
     why = await repository.refusal(
         ctx.db,
         holder_enterprise_id=asset_in.holder_enterprise_id,

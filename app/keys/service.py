@@ -9,6 +9,7 @@ import asyncpg
 
 from app.core import audit, auth
 from app.core.context import Ctx
+from app.core.db import Db
 from app.core.errors import NotFound, ValidationFailed, field_error
 from app.core.ids import uuid7
 from app.core.roles import SUBJECT_ROLES, Role
@@ -96,7 +97,7 @@ async def list_keys(ctx: Ctx, *, cursor: str | None, limit: int) -> Page[ApiKeyO
     return paged(rows, limit, lambda r: ApiKeyOut.model_validate(dict(r)))
 
 
-async def load_live_key(db, key_id: UUID):
+async def load_live_key(db: Db, key_id: UUID) -> asyncpg.Record | None:
     try:
         return await repository.live_key(db, key_id)
     except asyncpg.DataError:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from typing import Annotated
+from uuid import UUID
 
 from fastapi import Query
 
@@ -51,7 +52,7 @@ READERS = (
     ),
 )
 @access(Role.CREDIT_OFFICER)
-async def disburse_loan(application_id: str, body: DisbursementBody, ctx: CtxDep) -> JsonView:
+async def disburse_loan(application_id: UUID, body: DisbursementBody, ctx: CtxDep) -> JsonView:
     """Disburse an approved application whose pledges are all registered: the loan for the
     approved amount at the locked rate, with its monthly schedule."""
     out = await service.disburse(
@@ -72,7 +73,7 @@ async def disburse_loan(application_id: str, body: DisbursementBody, ctx: CtxDep
 async def list_loans(
     ctx: CtxDep,
     state: LoanState | None = None,
-    enterprise_id: Text | None = None,
+    enterprise_id: UUID | None = None,
     district_code: Annotated[Text | None, Query(pattern=r"^[0-9]{6}$")] = None,
     relationship_manager_id: Annotated[Text | None, Query(max_length=64)] = None,
     cursor: Text | None = None,
@@ -93,7 +94,7 @@ async def list_loans(
 
 @router.get("/v1/loans/{loan_id}", response_model=LoanOut, responses=problems(NotFound))
 @access(*READERS)
-async def get_loan(loan_id: str, ctx: CtxDep, as_of: IsoDate | None = None) -> JsonView:
+async def get_loan(loan_id: UUID, ctx: CtxDep, as_of: IsoDate | None = None) -> JsonView:
     """The loan and its schedule as of a date (default today; a future date projects it)."""
     out = await service.get_loan(ctx, loan_id=parse_id(loan_id, "loan"), as_of=as_of)
     return JsonView(out, headers={"ETag": etag(out["version"])})
@@ -113,14 +114,14 @@ async def get_loan(loan_id: str, ctx: CtxDep, as_of: IsoDate | None = None) -> J
     ),
 )
 @access(Role.CREDIT_OFFICER, transactional=False)
-async def post_repayment(loan_id: str, body: RepaymentBody, ctx: CtxDep) -> JsonView:
+async def post_repayment(loan_id: UUID, body: RepaymentBody, ctx: CtxDep) -> JsonView:
     """Post a repayment as of `paid_on`: what is overdue first, oldest first (penalty
     interest, interest, principal); then the current instalment's interest and principal; the
     remainder prepays principal and the later instalments are re-amortised by
     `prepayment_option`. Exactly the payoff amount pays the loan off; more is refused."""
     out = await posting.repay(
         ctx,
-        loan_id=parse_id(loan_id, "loan"),
+        loan_id=loan_id,
         paid_on=body.paid_on,
         amount=body.amount,
         option=body.prepayment_option,
@@ -134,7 +135,7 @@ async def post_repayment(loan_id: str, body: RepaymentBody, ctx: CtxDep) -> Json
     responses=problems(NotFound, ValidationFailed),
 )
 @access(Role.CREDIT_OFFICER, Role.BANK_SYSTEM, Role.RELATIONSHIP_MANAGER)
-async def get_payoff(loan_id: str, ctx: CtxDep, on: IsoDate | None = None) -> JsonView:
+async def get_payoff(loan_id: UUID, ctx: CtxDep, on: IsoDate | None = None) -> JsonView:
     """The exact amount that closes the loan on `on` (default today; not before the
     disbursement; a future date projects it), and its parts."""
     out = await service.payoff_quote(ctx, loan_id=parse_id(loan_id, "loan"), on=on)
@@ -149,7 +150,7 @@ async def get_payoff(loan_id: str, ctx: CtxDep, on: IsoDate | None = None) -> Js
     ),
 )
 @access(Role.CREDIT_OFFICER)
-async def declare_default(loan_id: str, body: DefaultBody, ctx: CtxDep) -> JsonView:
+async def declare_default(loan_id: UUID, body: DefaultBody, ctx: CtxDep) -> JsonView:
     """Declare a loan 90 or more days past due defaulted: its pledges are enforced."""
     out = await service.declare_default(
         ctx, loan_id=parse_id(loan_id, "loan"), as_of=body.as_of, reason=body.reason

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from enum import StrEnum
 from uuid import UUID
 
 from sqlalchemy import (
@@ -18,16 +19,22 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.models import Base, uuid_pk
 
-APPLICATION_STATES = (
-    "draft",
-    "submitted",
-    "under_review",
-    "awaiting_information",
-    "approved",
-    "declined",
-    "withdrawn",
-    "disbursed",
-)
+
+# Every state of an application; ``app.applications.states`` names its groups.
+class ApplicationState(StrEnum):
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    UNDER_REVIEW = "under_review"
+    AWAITING_INFORMATION = "awaiting_information"
+    APPROVED = "approved"
+    DECLINED = "declined"
+    WITHDRAWN = "withdrawn"
+    DISBURSED = "disbursed"
+
+
+APPLICATION_STATES = tuple(state.value for state in ApplicationState)
+# The states in which the approval clock runs.
+OPEN_STATES = (ApplicationState.SUBMITTED, ApplicationState.UNDER_REVIEW)
 
 
 class Application(Base):
@@ -56,7 +63,7 @@ class Application(Base):
         Index(
             "ix_applications_open_clock",
             "deadline_at",
-            postgresql_where=text("state IN ('submitted', 'under_review')"),
+            postgresql_where=text("state IN (" + ", ".join(f"'{s}'" for s in OPEN_STATES) + ")"),
         ),
     )
 

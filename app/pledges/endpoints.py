@@ -1,12 +1,12 @@
 from __future__ import annotations
 
 from typing import Annotated
+from uuid import UUID
 
 from fastapi import Query, Response
 
 from app.core.concurrency import set_etag
 from app.core.errors import InvalidStateTransition, NotFound, PreconditionFailed, problems
-from app.core.ids import parse_id
 from app.core.roles import BANK_ROLES, Role
 from app.core.routing import ApiRouter, CtxDep, access
 from app.core.schemas import Limit, Page
@@ -22,8 +22,8 @@ _MOVE = problems(NotFound, InvalidStateTransition, PreconditionFailed)
 @access(BANK_ROLES)
 async def list_pledges(
     ctx: CtxDep,
-    ip_asset_id: Text | None = None,
-    application_id: Text | None = None,
+    ip_asset_id: UUID | None = None,
+    application_id: UUID | None = None,
     state: PledgeState | None = None,
     cursor: Text | None = None,
     limit: Annotated[Limit, Query()] = 50,
@@ -31,8 +31,8 @@ async def list_pledges(
     """Pledges newest first; a relationship manager sees those of their own applications."""
     return await service.list_pledges(
         ctx,
-        ip_asset_id=parse_id(ip_asset_id, "IP asset") if ip_asset_id else None,
-        application_id=parse_id(application_id, "application") if application_id else None,
+        ip_asset_id=ip_asset_id,
+        application_id=application_id,
         state=state,
         cursor=cursor,
         limit=limit,
@@ -41,21 +41,21 @@ async def list_pledges(
 
 @router.get("/{pledge_id}", response_model=PledgeOut, responses=problems(NotFound))
 @access(BANK_ROLES)
-async def get_pledge(pledge_id: str, ctx: CtxDep, response: Response) -> PledgeOut:
-    out = await service.get_pledge(ctx, pledge_id=parse_id(pledge_id, "pledge"))
+async def get_pledge(pledge_id: UUID, ctx: CtxDep, response: Response) -> PledgeOut:
+    out = await service.get_pledge(ctx, pledge_id=pledge_id)
     set_etag(response, out.version)
     return out
 
 
 @router.post("/{pledge_id}/registration", response_model=PledgeOut, responses=_MOVE)
-@access(Role.CREDIT_OFFICER, transactional=False)
+@access(Role.CREDIT_OFFICER)
 async def register_pledge(
-    pledge_id: str, body: RegistrationBody, ctx: CtxDep, response: Response
+    pledge_id: UUID, body: RegistrationBody, ctx: CtxDep, response: Response
 ) -> PledgeOut:
     """Record the pledge's registration with CNIPA: `proposed` → `registered`."""
     out = await service.register(
         ctx,
-        pledge_id=parse_id(pledge_id, "pledge"),
+        pledge_id=pledge_id,
         registration_no=body.registration_no,
         registered_on=body.registered_on,
     )
@@ -68,9 +68,9 @@ async def register_pledge(
 # while the pledge secures an approved application or a live loan only an admin may release it.
 @access(Role.CREDIT_OFFICER, Role.ADMIN)
 async def release_pledge(
-    pledge_id: str, body: ReleaseBody, ctx: CtxDep, response: Response
+    pledge_id: UUID, body: ReleaseBody, ctx: CtxDep, response: Response
 ) -> PledgeOut:
     """Release a registered pledge (loans release theirs when paid off)."""
-    out = await service.release(ctx, pledge_id=parse_id(pledge_id, "pledge"), reason=body.reason)
+    out = await service.release(ctx, pledge_id=pledge_id, reason=body.reason)
     set_etag(response, out.version)
     return out

@@ -7,7 +7,7 @@ from uuid import UUID
 import asyncpg
 
 from app.core.db import Db
-from app.core.sql import shift_params
+from app.core.journal import Params
 
 COLUMNS = """p.id, p.application_id, p.ip_asset_id, p.state, p.registration_no, p.registered_on,
     p.released_on, p.enforced_on, p.state_reason, p.created_at, p.updated_at, p.version"""
@@ -50,48 +50,64 @@ async def page(db: Db, *, where: str, args: list[Any], limit_param: str) -> list
 async def move(
     db: Db,
     *,
-    pledge_id: UUID,
-    version: int,
+    params: Params,
+    pledge_id: str,
+    version: str,
     from_state: str,
     to_state: str,
-    now: datetime,
+    now: str,
     sets: dict[str, Any],
-    folded: str,
-    folded_args: list[Any],
-    application_states: frozenset[str] | None = None,
+    guard: str | None,
+    journal_ctes: list[str],
 ) -> asyncpg.Record | None:
-    """Move the pledge if it is still at ``version`` and in ``from_state``. With
-    ``application_states`` the move also counts as a change of its application (whose answer
-    shows its pledges): it is made only while the application is in one of those states, and
-    the application's version moves with it, so a move of the application decided on what it
-    read before (a decline, a withdrawal) fails rather than overlook the pledge."""
-    assignments = "".join(f", {column} = ${6 + i}" for i, column in enumerate(sets))
-    args: list[Any] = [pledge_id, version, from_state, to_state, now, *sets.values()]
-    guard = ""
-    joined = ""
-    if application_states is not None:
-        args.append(sorted(application_states))
-        guard = f"""app AS (
-                UPDATE applications a SET version = a.version + 1, updated_at = $5
-                FROM pledges p
-                WHERE p.id = $1 AND a.id = p.application_id
-                  AND a.state = ANY(${len(args)}::text[])
-                RETURNING a.id
-            ),
-            """
-        joined = "FROM app WHERE p.application_id = app.id AND "
-    return await db.fetchrow(
-        f"""WITH {guard}moved AS (
-                UPDATE pledges p SET state = $4, updated_at = $5, version = version + 1
-                    {assignments}
-                {joined or "WHERE "}p.id = $1 AND p.version = $2 AND p.state = $3
+    """Move the pledge if it is still at ``version`` and in ``from_state`` (placeholders of
+    ``params``). With ``guard`` (a CTE named ``app`` returning the application's ``id``, from
+    ``app.applications.repository.pledge_move_guard``) the move is made only if the guard
+    returned its application. ``journal_ctes`` write the move's audit entries and events."""
+    assignments = "".join(f", {column} = {params.add(value)}" for column, value in sets.items())
+    joined = "FROM app WHERE p.application_id = app.id AND " if guard else "WHERE "
+    ctes = [
+        *([guard] if guard else []),
+        f"""moved AS (
+                UPDATE pledges p SET state = {to_state}, updated_at = {now},
+                    version = version + 1{assignments}
+                {joined}p.id = {pledge_id} AND p.version = {version} AND p.state = {from_state}
                 RETURNING {COLUMNS}
-            ){"," if folded else ""}
-            {shift_params(folded, len(args))}
-            SELECT * FROM moved""",
-        *args,
-        *folded_args,
-    )
+            )""",
+        *journal_ctes,
+    ]
+    return await db.fetchrow("WITH " + ",\n".join(ctes) + "\nSELECT * FROM moved", *params.values)
+
+
+def propose_for_application(source: str, now: str) -> str:
+    """A CTE body: one proposed pledge of each asset of the applications in ``source`` (rows
+    with ``id`` and ``ip_asset_ids``) that were drafts (``prior_state``); returns the pledges."""
+    return f"""INSERT INTO pledges
+        (id, application_id, ip_asset_id, state, created_at, updated_at, version)
+    SELECT uuid7(), src.id, asset, 'proposed', {now}, {now}, 1
+    FROM {source} AS src, unnest(src.ip_asset_ids) AS asset
+    WHERE src.prior_state = 'draft'
+    RETURNING id, ip_asset_id"""
+
+
+def cancel_for_application(source: str, *, now: str, reason: str) -> str:
+    """A CTE body: the proposed pledges of the application in ``source`` (a row with ``id``)
+    are cancelled, as it ends."""
+    return f"""UPDATE pledges p
+    SET state = 'cancelled', state_reason = {reason}, updated_at = {now}, version = p.version + 1
+    FROM {source} AS src
+    WHERE p.application_id = src.id AND p.state = 'proposed'
+    RETURNING p.id"""
+
+
+def release_for_application(source: str, *, now: str, today: str, reason: str) -> str:
+    """A CTE body: the registered pledges of the application in ``source`` are released."""
+    return f"""UPDATE pledges p
+    SET state = 'released', released_on = {today}, state_reason = {reason}, updated_at = {now},
+        version = p.version + 1
+    FROM {source} AS src
+    WHERE p.application_id = src.id AND p.state = 'registered'
+    RETURNING p.id"""
 
 
 async def end_for_loan(

@@ -15,18 +15,26 @@ from uuid import UUID
 
 import asyncpg
 
-from app.core import audit, outbox
+from app.applications import repository as applications_repository
+from app.core import audit, journal, outbox
 from app.core.concurrency import check_if_match
 from app.core.context import Ctx
 from app.core.errors import InvalidStateTransition, NotFound, ValidationFailed, field_error
+from app.core.jsonutil import to_jsonable
 from app.core.roles import Role
 from app.core.schemas import Page, decode_cursor, paged
 from app.core.sql import Filters
+from app.models.application import ApplicationState
 from app.pledges import repository
 from app.pledges.schemas import PledgeOut
 
 # A pledge can be registered while its application is alive and not yet a loan.
-REGISTRABLE_WITH = frozenset({"submitted", "under_review", "awaiting_information", "approved"})
+REGISTRABLE_WITH = (
+    ApplicationState.SUBMITTED,
+    ApplicationState.UNDER_REVIEW,
+    ApplicationState.AWAITING_INFORMATION,
+    ApplicationState.APPROVED,
+)
 
 
 def _visible(ctx: Ctx, row: asyncpg.Record | None) -> asyncpg.Record:
@@ -87,33 +95,46 @@ async def _move(
     action: str,
     to_state: str,
     sets: dict[str, Any],
-    application_states: frozenset[str] | None = None,
+    guard_application: bool = False,
 ) -> PledgeOut:
+    """One statement: the move, its audit entry and its event. With ``guard_application`` the
+    move counts as a change of its application too (see
+    ``app.applications.repository.pledge_move_guard``)."""
     after = {"state": to_state, **sets}
-    audit.record(
-        ctx,
+    entry = journal.AuditEntry(
         action=f"pledge.{action}",
         entity_type="pledge",
-        entity_id=row["id"],
+        entity_id=str(row["id"]),
         before={"state": row["state"]},
-        after=after,
+        after=to_jsonable(after),
     )
-    outbox.emit(
-        ctx, f"pledge.{action}", _event({**dict(row), **after}), district_code=row["district_code"]
+    event = journal.Event(
+        type=f"pledge.{action}",
+        data=to_jsonable(_event({**dict(row), **after})),
+        district_code=row["district_code"],
     )
-    folded_args: list[Any] = []
-    folded = outbox.fold(ctx, folded_args, guard="moved")
+    params = journal.Params()
+    pledge_id, now = params.add(row["id"]), params.add(ctx.now)
+    guard = (
+        applications_repository.pledge_move_guard(
+            params, pledge_id=pledge_id, now=now, states=REGISTRABLE_WITH
+        )
+        if guard_application
+        else None
+    )
     moved = await repository.move(
         ctx.db,
-        pledge_id=row["id"],
-        version=row["version"],
-        from_state=row["state"],
-        to_state=to_state,
-        now=ctx.now,
+        params=params,
+        pledge_id=pledge_id,
+        version=params.add(row["version"]),
+        from_state=params.add(row["state"]),
+        to_state=params.add(to_state),
+        now=now,
         sets=sets,
-        folded=folded,
-        folded_args=folded_args,
-        application_states=application_states,
+        guard=guard,
+        journal_ctes=journal.render(
+            params, outbox.actor(ctx), [entry], [event], source="moved", name="move"
+        ),
     )
     if moved is None:
         raise InvalidStateTransition(
@@ -153,14 +174,18 @@ async def register(
         to_state="registered",
         sets={"registration_no": registration_no, "registered_on": registered_on},
         # A registration racing a decline or withdrawal: whichever commits second fails.
-        application_states=REGISTRABLE_WITH,
+        guard_application=True,
     )
 
 
 def _secures_a_live_loan(row: asyncpg.Record) -> bool:
     """Approved (a loan is coming) or disbursed with a loan not yet paid off."""
-    return row["application_state"] == "approved" or (
-        row["application_state"] == "disbursed" and row["loan_state"] != "paid_off"
+    return bool(
+        row["application_state"] == ApplicationState.APPROVED
+        or (
+            row["application_state"] == ApplicationState.DISBURSED
+            and row["loan_state"] != "paid_off"
+        )
     )
 
 
@@ -179,7 +204,7 @@ async def release(ctx: Ctx, *, pledge_id: UUID, reason: str) -> PledgeOut:
     if not ctx.principal.is_admin and _secures_a_live_loan(row):
         what = (
             "an approved application"
-            if row["application_state"] == "approved"
+            if row["application_state"] == ApplicationState.APPROVED
             else f"a loan that is {row['loan_state'] or 'not paid off'}"
         )
         raise InvalidStateTransition(

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 from typing import Annotated, Any
+from uuid import UUID
 
 from fastapi import Query, Request, Response
 from fastapi.responses import StreamingResponse
@@ -62,7 +63,7 @@ async def list_pools(
 
 @router.get("/{pool_id}", response_model=PoolOut, responses=problems(NotFound))
 @access(*READERS)
-async def get_pool(pool_id: str, ctx: CtxDep, response: Response) -> PoolOut:
+async def get_pool(pool_id: UUID, ctx: CtxDep, response: Response) -> PoolOut:
     """The pool with its statistics, from its members' balances at the cut-off."""
     out = await service.get_pool(ctx, pool_id=parse_id(pool_id, "pool"))
     set_etag(response, out.version)
@@ -75,7 +76,7 @@ async def get_pool(pool_id: str, ctx: CtxDep, response: Response) -> PoolOut:
     responses=problems(*_CHANGE, LoanAlreadyPooled),
 )
 @access(Role.SECURITIZATION)
-async def select_pool_loans(pool_id: str, ctx: CtxDep, response: Response) -> SelectionOut:
+async def select_pool_loans(pool_id: UUID, ctx: CtxDep, response: Response) -> SelectionOut:
     """Fill the open pool automatically: its membership becomes the eligible loans (current
     members included) of the largest total outstanding principal not above the target that
     keeps every obligor, industry and district within its share of that total, so that the
@@ -96,7 +97,7 @@ async def select_pool_loans(pool_id: str, ctx: CtxDep, response: Response) -> Se
 )
 @access(Role.SECURITIZATION)
 async def add_pool_loan(
-    pool_id: str, body: PoolLoanAdd, ctx: CtxDep, response: Response
+    pool_id: UUID, body: PoolLoanAdd, ctx: CtxDep, response: Response
 ) -> PoolOut:
     """Add one eligible loan to an open pool. Refused (409 `pool-limit-violated`) when the pool
     would exceed its target, or an obligor, industry or district its share of the target."""
@@ -107,7 +108,9 @@ async def add_pool_loan(
 
 @router.delete("/{pool_id}/loans/{loan_id}", response_model=PoolOut, responses=problems(*_CHANGE))
 @access(Role.SECURITIZATION)
-async def remove_pool_loan(pool_id: str, loan_id: str, ctx: CtxDep, response: Response) -> PoolOut:
+async def remove_pool_loan(
+    pool_id: UUID, loan_id: UUID, ctx: CtxDep, response: Response
+) -> PoolOut:
     """Take a loan out of an open pool."""
     out = await service.remove_loan(
         ctx, pool_id=parse_id(pool_id, "pool"), loan_id=parse_id(loan_id, "loan")
@@ -122,7 +125,7 @@ async def remove_pool_loan(pool_id: str, loan_id: str, ctx: CtxDep, response: Re
     responses=problems(*_CHANGE, LoanNotEligible, PoolLimitViolated),
 )
 @access(Role.SECURITIZATION)
-async def lock_pool(pool_id: str, ctx: CtxDep, response: Response) -> PoolOut:
+async def lock_pool(pool_id: UUID, ctx: CtxDep, response: Response) -> PoolOut:
     """Freeze the pool's membership and its members' cut-off balances. Every member is checked
     again, and every share is measured against the pool's actual outstanding principal: a pool
     that breaks a limit is refused (409 `pool-limit-violated`)."""
@@ -134,7 +137,7 @@ async def lock_pool(pool_id: str, ctx: CtxDep, response: Response) -> PoolOut:
 @router.post("/{pool_id}/transfer", response_model=PoolOut, responses=problems(*_CHANGE))
 @access(Role.SECURITIZATION)
 async def transfer_pool(
-    pool_id: str, body: PoolTransfer, ctx: CtxDep, response: Response
+    pool_id: UUID, body: PoolTransfer, ctx: CtxDep, response: Response
 ) -> PoolOut:
     """Transfer a locked pool to its special purpose vehicle: its loans are marked securitised
     (`securitized_on`) and serviced on as before."""
@@ -170,7 +173,7 @@ async def transfer_pool(
     },
 )
 @access(*READERS, streams=True)
-async def export_pool_tape(pool_id: str, request: Request) -> StreamingResponse:
+async def export_pool_tape(pool_id: UUID, request: Request) -> StreamingResponse:
     """Stream the pool's data tape as CSV, in constant memory whatever the pool's size."""
     state = request.app.state
     pool_uuid = parse_id(pool_id, "pool")

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from typing import Annotated
+from uuid import UUID
 
 from fastapi import Query, Response
 
@@ -73,7 +74,7 @@ async def list_lpr_fixings(
 )
 # The quote and its audit event are one statement: no transaction block needed.
 @access(Role.CREDIT_OFFICER, transactional=False)
-async def create_quote(application_id: str, ctx: CtxDep, body: QuoteIn | None = None) -> QuoteOut:
+async def create_quote(application_id: UUID, ctx: CtxDep, body: QuoteIn | None = None) -> QuoteOut:
     """Price an application off the LPR in force on the quote date and keep the quote, with
     every discount component and the facts it rests on. Submitted, under-review and
     awaiting-information applications only."""
@@ -94,7 +95,7 @@ async def create_quote(application_id: str, ctx: CtxDep, body: QuoteIn | None = 
 )
 @access(Role.CREDIT_OFFICER)
 async def list_quotes(
-    application_id: str,
+    application_id: UUID,
     ctx: CtxDep,
     cursor: Text | None = None,
     limit: Annotated[Limit, Query()] = 50,

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from typing import Annotated
+from uuid import UUID
 
 from fastapi import Query, Response
 
@@ -54,7 +55,7 @@ async def list_subsidy_programs(
     "/v1/subsidy-programs/{program_id}", response_model=ProgramOut, responses=problems(NotFound)
 )
 @access(Role.ADMIN, Role.DISTRICT_BUREAU)
-async def get_subsidy_program(program_id: str, ctx: CtxDep) -> ProgramOut:
+async def get_subsidy_program(program_id: UUID, ctx: CtxDep) -> ProgramOut:
     return await service.get_program(ctx, program_id=parse_id(program_id, "programme"))
 
 
@@ -62,7 +63,7 @@ async def get_subsidy_program(program_id: str, ctx: CtxDep) -> ProgramOut:
 @access(Role.ADMIN, Role.DISTRICT_BUREAU)
 async def list_subsidy_claims(
     ctx: CtxDep,
-    program_id: Text | None = None,
+    program_id: UUID | None = None,
     state: ClaimState | None = None,
     kind: ProgramKind | None = None,
     cursor: Text | None = None,
@@ -81,7 +82,7 @@ async def list_subsidy_claims(
 
 @router.get("/v1/subsidy-claims/{claim_id}", response_model=ClaimOut, responses=problems(NotFound))
 @access(Role.ADMIN, Role.DISTRICT_BUREAU)
-async def get_subsidy_claim(claim_id: str, ctx: CtxDep, response: Response) -> ClaimOut:
+async def get_subsidy_claim(claim_id: UUID, ctx: CtxDep, response: Response) -> ClaimOut:
     out = await service.get_claim(ctx, claim_id=parse_id(claim_id, "claim"))
     set_etag(response, out.version)
     return out
@@ -90,7 +91,7 @@ async def get_subsidy_claim(claim_id: str, ctx: CtxDep, response: Response) -> C
 @router.post("/v1/subsidy-claims/{claim_id}/decision", response_model=ClaimOut, responses=_MOVE)
 @access(Role.DISTRICT_BUREAU)
 async def decide_subsidy_claim(
-    claim_id: str, body: ClaimDecision, ctx: CtxDep, response: Response
+    claim_id: UUID, body: ClaimDecision, ctx: CtxDep, response: Response
 ) -> ClaimOut:
     """Approve or reject a pending claim; a rejection gives its amount back to the budget."""
     out = await service.decide_claim(
@@ -103,7 +104,7 @@ async def decide_subsidy_claim(
 @router.post("/v1/subsidy-claims/{claim_id}/payment", response_model=ClaimOut, responses=_MOVE)
 @access(Role.DISTRICT_BUREAU)
 async def pay_subsidy_claim(
-    claim_id: str, body: ClaimPayment, ctx: CtxDep, response: Response
+    claim_id: UUID, body: ClaimPayment, ctx: CtxDep, response: Response
 ) -> ClaimOut:
     """Record the payment of an approved claim."""
     out = await service.pay_claim(ctx, claim_id=parse_id(claim_id, "claim"), paid_on=body.paid_on)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from typing import Annotated
+from uuid import UUID
 
 from fastapi import Body, Query, Response
 
@@ -70,7 +71,7 @@ async def list_webhook_endpoints(
 )
 @access(Role.ADMIN)
 async def get_webhook_endpoint(
-    endpoint_id: str, ctx: CtxDep, response: Response
+    endpoint_id: UUID, ctx: CtxDep, response: Response
 ) -> WebhookEndpointOut:
     endpoint = await service.get_endpoint(ctx, endpoint_id=parse_id(endpoint_id, "endpoint"))
     _etag(response, endpoint)
@@ -84,7 +85,7 @@ async def get_webhook_endpoint(
 )
 @access(Role.ADMIN)
 async def rotate_webhook_secret(
-    endpoint_id: str, ctx: CtxDep, response: Response
+    endpoint_id: UUID, ctx: CtxDep, response: Response
 ) -> WebhookEndpointWithSecret:
     """A new secret, in this response only. For 24 hours the previous one signs too: each
     delivery carries both signatures, so receivers can switch over at their own pace."""
@@ -100,7 +101,7 @@ async def rotate_webhook_secret(
 )
 @access(Role.ADMIN)
 async def disable_webhook_endpoint(
-    endpoint_id: str,
+    endpoint_id: UUID,
     ctx: CtxDep,
     response: Response,
     body: Annotated[WebhookEndpointDisable | None, Body()] = None,
@@ -122,7 +123,7 @@ async def disable_webhook_endpoint(
 )
 @access(Role.ADMIN)
 async def enable_webhook_endpoint(
-    endpoint_id: str, ctx: CtxDep, response: Response
+    endpoint_id: UUID, ctx: CtxDep, response: Response
 ) -> WebhookEndpointOut:
     """Send again: events from now on. Earlier failed events come back by redelivery."""
     endpoint = await service.enable_endpoint(ctx, endpoint_id=parse_id(endpoint_id, "endpoint"))
@@ -137,7 +138,7 @@ async def enable_webhook_endpoint(
 )
 @access(Role.ADMIN)
 async def list_webhook_deliveries(
-    endpoint_id: str,
+    endpoint_id: UUID,
     ctx: CtxDep,
     cursor: Text | None = None,
     limit: Annotated[Limit, Query()] = 50,
@@ -173,6 +174,6 @@ async def list_webhook_events(
     responses=problems(NotFound, InvalidStateTransition),
 )
 @access(Role.ADMIN)
-async def redeliver_webhook_event(event_id: str, ctx: CtxDep) -> WebhookEventOut:
+async def redeliver_webhook_event(event_id: UUID, ctx: CtxDep) -> WebhookEventOut:
     """Send a failed event again (same `webhook-id`), from the start of the retry schedule."""
     return await service.redeliver_event(ctx, event_id=parse_id(event_id, "webhook event"))

@@ -63,6 +63,7 @@ SELECT (SELECT count(*) FROM outbox_events WHERE dispatched_at IS NULL) AS undis
 
 async def webhook_gauges(db: Db) -> None:
     row = await db.fetchrow(_GAUGES_SQL)
+    assert row is not None  # aggregates: always one row
     by_status = row["by_status"]
     for status in DeliveryStatus:
         DELIVERIES.labels(status.value).set(by_status.get(status.value, 0))

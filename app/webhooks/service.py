@@ -24,6 +24,7 @@ from app.core.schemas import Page, decode_cursor, decode_int_cursor, encode_curs
 from app.webhooks import repository, signing, urls
 from app.webhooks.events import KNOWN
 from app.webhooks.schemas import (
+    DeliveryStatus,
     WebhookAttemptOut,
     WebhookDeliveryOut,
     WebhookEndpointOut,
@@ -238,7 +239,7 @@ def _event(row: asyncpg.Record) -> WebhookEventOut:
         created_at=row["occurred_at"],
         district_code=row["district_code"],
         data=row["data"],
-        status=status,
+        status=DeliveryStatus(status),
         deliveries=[WebhookDeliveryOut.model_validate(d) for d in row["deliveries"]],
     )
 

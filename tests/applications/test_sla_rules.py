@@ -88,3 +88,33 @@ class TestApplicationState:
 
     def test_withdrawn_after_approval_keeps_its_verdict(self):
         assert self.of("withdrawn", "2026-02-24T10:00:00") is SlaState.MET
+
+
+class TestTierInSqlAgreesWithPython:
+    """The submission statement takes the tier from ``sla.tier_sql``; it must give
+    ``sla.tier_working_days`` for every amount."""
+
+    async def test_at_the_boundaries_and_across_the_range(self, conn):
+        import random
+        from decimal import Decimal
+
+        rng = random.Random(21)
+        boundaries = [
+            Decimal("0.01"),
+            Decimal("9999999.99"),
+            Decimal("10000000.00"),
+            Decimal("10000000.01"),
+            Decimal("29999999.99"),
+            Decimal("30000000.00"),
+            Decimal("30000000.01"),
+            Decimal("999999999999.99"),
+        ]
+        amounts = boundaries + [Decimal(rng.randrange(1, 10**11)) / 100 for _ in range(2000)]
+        rows = await conn.fetch(
+            f"SELECT a, {sla.tier_sql('a')} AS tier FROM unnest($1::numeric[]) AS a", amounts
+        )
+        assert len(rows) == len(amounts)
+        for row in rows:
+            assert row["tier"] == sla.tier_working_days(row["a"]), row["a"]
+        # Hand-worked: 10,000,000.00 is the last amount of three days, 30,000,000.00 of five.
+        assert [sla.tier_working_days(a) for a in boundaries] == [3, 3, 3, 5, 5, 5, 10, 10]

@@ -152,3 +152,69 @@ class TestStaleDeadlines:
         assert await _recomputed(conn, app["id"]) == 1
         await sweep.sweep(runtime)  # right now: nothing more to do for it
         assert await _recomputed(conn, app["id"]) == 1
+
+
+class TestDecidedAfterItsDeadline:
+    """SPEC 3.3: a clock decided after its deadline is announced as breached once, by the
+    decision or by the sweep, whichever comes first."""
+
+    async def test_the_decision_announces_a_breach_the_sweep_has_not(
+        self, desk, clock, runtime, conn
+    ):
+        clock.set(at("2026-03-09T10:00:00+08:00"))  # deadline Thu 12 March, 23:59:59
+        app = await desk.submit(await desk.create())
+        await desk.act(app, "review")
+        clock.set(at("2026-03-13T09:00:00+08:00"))  # past it; no sweep has run
+        decided = await desk.act(app, "decision", outcome="declined", reason="weak collateral")
+        assert decided["sla"]["state"] == "missed"
+        assert await _events(conn, app["id"]) == ["application.sla_breached"]
+        event = await conn.fetchrow(
+            "SELECT * FROM outbox_events WHERE type = 'application.sla_breached' "
+            "AND data->>'application_id' = $1",
+            app["id"],
+        )
+        assert event["district_code"] == "440307"
+        assert event["data"]["deadline_date"] == "2026-03-12"
+        assert event["data"]["state"] == "under_review"
+        assert event["data"]["reference"] == app["reference"]
+        trail = await conn.fetchval(
+            "SELECT count(*) FROM audit_events WHERE entity_id = $1 "
+            "AND action = 'application.sla_breached_reported'",
+            app["id"],
+        )
+        assert trail == 1
+        # The sweep afterwards finds nothing left to report for it.
+        await sweep.sweep(runtime)
+        assert await _events(conn, app["id"]) == ["application.sla_breached"]
+
+    async def test_after_the_sweep_the_decision_announces_nothing_more(
+        self, desk, clock, runtime, conn
+    ):
+        clock.set(at("2026-03-09T10:00:00+08:00"))
+        app = await desk.submit(await desk.create())
+        await desk.act(app, "review")
+        clock.set(at("2026-03-13T09:00:00+08:00"))
+        await sweep.sweep(runtime)
+        reported = ["application.sla_at_risk", "application.sla_breached"]
+        assert await _events(conn, app["id"]) == reported
+        await desk.act(app, "decision", outcome="declined", reason="weak collateral")
+        assert await _events(conn, app["id"]) == reported
+
+    async def test_a_decision_in_time_announces_no_breach(self, desk, clock, conn):
+        clock.set(at("2026-03-09T10:00:00+08:00"))
+        app = await desk.submit(await desk.create())
+        await desk.act(app, "review")
+        clock.set(at("2026-03-12T23:00:00+08:00"))  # the deadline day, before its end
+        decided = await desk.act(app, "decision", outcome="declined", reason="weak collateral")
+        assert decided["sla"]["state"] == "met"
+        assert await _events(conn, app["id"]) == []
+
+    async def test_a_withdrawal_after_the_deadline_leaves_it_to_the_sweep(
+        self, desk, clock, runtime, conn
+    ):
+        # Only a decision announces: a withdrawn clock has no verdict either way.
+        clock.set(at("2026-03-09T10:00:00+08:00"))
+        app = await desk.submit(await desk.create())
+        clock.set(at("2026-03-13T09:00:00+08:00"))
+        await desk.act(app, "withdraw", headers=desk.rm, reason="no longer needed")
+        assert await _events(conn, app["id"]) == []

@@ -127,7 +127,7 @@ class TestUnexpectedErrors:
             raise RuntimeError("secret internals: SELECT * FROM api_keys")
 
         app = create_app(runtime.settings, listen=False)
-        app.router.routes.extend(router.routes)
+        app.include_router(router)
         attach(app, runtime)
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:

@@ -10,7 +10,7 @@ from uuid import UUID
 
 import pytest
 
-from app.applications import service as applications_service
+from app.applications import decision as applications_decision
 from app.applications.schemas import DecisionBody
 from app.core.context import Principal
 from app.core.roles import Role
@@ -93,10 +93,10 @@ async def test_an_approval_committing_during_an_officers_release_refuses_it(
 
     officer = _principal(desk.officer, Role.CREDIT_OFFICER)
     async with live_runtime.unit_of_work(officer) as ctx:
-        decided = await applications_service.decide(
+        decided = await applications_decision.decide(
             ctx, application_id=UUID(app["id"]), body=DecisionBody(outcome="approved")
         )
-        assert decided["state"] == "approved"  # written, not yet committed
+        assert decided.state == "approved"  # written, not yet committed
         release = asyncio.create_task(
             live_client.post(
                 f"/v1/pledges/{pledge_id}/release",

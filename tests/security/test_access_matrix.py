@@ -17,6 +17,7 @@ import re
 
 import pytest
 from fastapi import FastAPI
+from fastapi.routing import iter_route_contexts
 
 from app.core.oidc import OidcConfig, TokenVerifier
 from app.core.roles import Role
@@ -144,7 +145,8 @@ def shape(path: str) -> str:
 
 def _app_operations(app: FastAPI) -> dict[tuple[str, str], object]:
     operations = {}
-    for route in app.routes:
+    for context in iter_route_contexts(app.routes):
+        route = context.original_route
         path = getattr(route, "path", "")
         if not path.startswith("/v1"):
             continue

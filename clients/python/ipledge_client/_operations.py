@@ -98,7 +98,7 @@ class Operations:
 
     def add_ip_asset_valuation(
         self,
-        asset_id: str | UUID,
+        asset_id: UUID,
         body: models.ValuationCreate | Mapping[str, Any],
         *,
         idempotency_key: str | None = None,
@@ -124,7 +124,7 @@ class Operations:
 
     def add_pool_loan(
         self,
-        pool_id: str | UUID,
+        pool_id: UUID,
         body: models.PoolLoanAdd | Mapping[str, Any],
         *,
         idempotency_key: str | None = None,
@@ -339,7 +339,7 @@ class Operations:
 
     def create_quote(
         self,
-        application_id: str | UUID,
+        application_id: UUID,
         body: models.QuoteIn | Mapping[str, Any] | None = None,
         *,
         idempotency_key: str | None = None,
@@ -411,7 +411,7 @@ class Operations:
 
     def decide_application(
         self,
-        application_id: str | UUID,
+        application_id: UUID,
         body: models.DecisionBody | Mapping[str, Any],
         *,
         idempotency_key: str | None = None,
@@ -436,7 +436,7 @@ class Operations:
 
     def decide_subsidy_claim(
         self,
-        claim_id: str | UUID,
+        claim_id: UUID,
         body: models.ClaimDecision | Mapping[str, Any],
         *,
         idempotency_key: str | None = None,
@@ -460,7 +460,7 @@ class Operations:
 
     def declare_default(
         self,
-        loan_id: str | UUID,
+        loan_id: UUID,
         body: models.DefaultBody | Mapping[str, Any],
         *,
         idempotency_key: str | None = None,
@@ -484,7 +484,7 @@ class Operations:
 
     def disable_webhook_endpoint(
         self,
-        endpoint_id: str | UUID,
+        endpoint_id: UUID,
         body: models.WebhookEndpointDisable | Mapping[str, Any] | None = None,
         *,
         idempotency_key: str | None = None,
@@ -508,7 +508,7 @@ class Operations:
 
     def disburse_loan(
         self,
-        application_id: str | UUID,
+        application_id: UUID,
         body: models.DisbursementBody | Mapping[str, Any],
         *,
         idempotency_key: str | None = None,
@@ -533,7 +533,7 @@ class Operations:
 
     def enable_webhook_endpoint(
         self,
-        endpoint_id: str | UUID,
+        endpoint_id: UUID,
         *,
         idempotency_key: str | None = None,
         headers: Mapping[str, str] | None = None,
@@ -552,9 +552,7 @@ class Operations:
             headers=headers,
         )
 
-    def export_pool_tape(
-        self, pool_id: str | UUID, *, headers: Mapping[str, str] | None = None
-    ) -> str:
+    def export_pool_tape(self, pool_id: UUID, *, headers: Mapping[str, str] | None = None) -> str:
         """GET /v1/pools/{pool_id}/tape: Export Pool Tape.
 
         Stream the pool's data tape as CSV, in constant memory whatever the pool's size.
@@ -570,7 +568,7 @@ class Operations:
         )
 
     def get_application(
-        self, application_id: str | UUID, *, headers: Mapping[str, str] | None = None
+        self, application_id: UUID, *, headers: Mapping[str, str] | None = None
     ) -> models.ApplicationOut:
         """GET /v1/applications/{application_id}: Get Application.
 
@@ -632,7 +630,7 @@ class Operations:
         )
 
     def get_enterprise(
-        self, enterprise_id: str | UUID, *, headers: Mapping[str, str] | None = None
+        self, enterprise_id: UUID, *, headers: Mapping[str, str] | None = None
     ) -> models.EnterpriseOut:
         """GET /v1/enterprises/{enterprise_id}: Get Enterprise.
 
@@ -646,7 +644,7 @@ class Operations:
         )
 
     def get_ip_asset(
-        self, asset_id: str | UUID, *, headers: Mapping[str, str] | None = None
+        self, asset_id: UUID, *, headers: Mapping[str, str] | None = None
     ) -> models.IpAssetOut:
         """GET /v1/ip-assets/{asset_id}: Get Ip Asset.
 
@@ -660,7 +658,7 @@ class Operations:
 
     def get_loan(
         self,
-        loan_id: str | UUID,
+        loan_id: UUID,
         *,
         as_of: _dt.date | None = None,
         headers: Mapping[str, str] | None = None,
@@ -680,11 +678,7 @@ class Operations:
         )
 
     def get_payoff(
-        self,
-        loan_id: str | UUID,
-        *,
-        on: _dt.date | None = None,
-        headers: Mapping[str, str] | None = None,
+        self, loan_id: UUID, *, on: _dt.date | None = None, headers: Mapping[str, str] | None = None
     ) -> models.PayoffOut:
         """GET /v1/loans/{loan_id}/payoff: Get Payoff.
 
@@ -702,7 +696,7 @@ class Operations:
         )
 
     def get_pledge(
-        self, pledge_id: str | UUID, *, headers: Mapping[str, str] | None = None
+        self, pledge_id: UUID, *, headers: Mapping[str, str] | None = None
     ) -> models.PledgeOut:
         """GET /v1/pledges/{pledge_id}: Get Pledge.
 
@@ -713,7 +707,7 @@ class Operations:
         )
 
     def get_pool(
-        self, pool_id: str | UUID, *, headers: Mapping[str, str] | None = None
+        self, pool_id: UUID, *, headers: Mapping[str, str] | None = None
     ) -> models.PoolOut:
         """GET /v1/pools/{pool_id}: Get Pool.
 
@@ -819,7 +813,7 @@ class Operations:
         )
 
     def get_subsidy_claim(
-        self, claim_id: str | UUID, *, headers: Mapping[str, str] | None = None
+        self, claim_id: UUID, *, headers: Mapping[str, str] | None = None
     ) -> models.ClaimOut:
         """GET /v1/subsidy-claims/{claim_id}: Get Subsidy Claim.
 
@@ -833,7 +827,7 @@ class Operations:
         )
 
     def get_subsidy_program(
-        self, program_id: str | UUID, *, headers: Mapping[str, str] | None = None
+        self, program_id: UUID, *, headers: Mapping[str, str] | None = None
     ) -> models.ProgramOut:
         """GET /v1/subsidy-programs/{program_id}: Get Subsidy Program.
 
@@ -868,7 +862,7 @@ class Operations:
         )
 
     def get_webhook_endpoint(
-        self, endpoint_id: str | UUID, *, headers: Mapping[str, str] | None = None
+        self, endpoint_id: UUID, *, headers: Mapping[str, str] | None = None
     ) -> models.WebhookEndpointOut:
         """GET /v1/webhook-endpoints/{endpoint_id}: Get Webhook Endpoint.
 
@@ -1173,7 +1167,7 @@ class Operations:
 
     def list_ip_asset_valuations(
         self,
-        asset_id: str | UUID,
+        asset_id: UUID,
         *,
         cursor: str | None = None,
         limit: int | None = None,
@@ -1194,11 +1188,7 @@ class Operations:
         )
 
     def iter_ip_asset_valuations(
-        self,
-        asset_id: str | UUID,
-        *,
-        limit: int | None = None,
-        headers: Mapping[str, str] | None = None,
+        self, asset_id: UUID, *, limit: int | None = None, headers: Mapping[str, str] | None = None
     ) -> Iterator[models.ValuationOut]:
         """Every item of ``list_ip_asset_valuations``, page after page."""
         return paginate(
@@ -1269,7 +1259,7 @@ class Operations:
         self,
         *,
         state: Literal["active", "paid_off", "defaulted"] | None = None,
-        enterprise_id: str | None = None,
+        enterprise_id: UUID | None = None,
         district_code: str | None = None,
         relationship_manager_id: str | None = None,
         cursor: str | None = None,
@@ -1301,7 +1291,7 @@ class Operations:
         self,
         *,
         state: Literal["active", "paid_off", "defaulted"] | None = None,
-        enterprise_id: str | None = None,
+        enterprise_id: UUID | None = None,
         district_code: str | None = None,
         relationship_manager_id: str | None = None,
         limit: int | None = None,
@@ -1357,8 +1347,8 @@ class Operations:
     def list_pledges(
         self,
         *,
-        ip_asset_id: str | None = None,
-        application_id: str | None = None,
+        ip_asset_id: UUID | None = None,
+        application_id: UUID | None = None,
         state: Literal["proposed", "registered", "released", "enforced", "cancelled"] | None = None,
         cursor: str | None = None,
         limit: int | None = None,
@@ -1387,8 +1377,8 @@ class Operations:
     def iter_pledges(
         self,
         *,
-        ip_asset_id: str | None = None,
-        application_id: str | None = None,
+        ip_asset_id: UUID | None = None,
+        application_id: UUID | None = None,
         state: Literal["proposed", "registered", "released", "enforced", "cancelled"] | None = None,
         limit: int | None = None,
         headers: Mapping[str, str] | None = None,
@@ -1441,7 +1431,7 @@ class Operations:
 
     def list_quotes(
         self,
-        application_id: str | UUID,
+        application_id: UUID,
         *,
         cursor: str | None = None,
         limit: int | None = None,
@@ -1463,7 +1453,7 @@ class Operations:
 
     def iter_quotes(
         self,
-        application_id: str | UUID,
+        application_id: UUID,
         *,
         limit: int | None = None,
         headers: Mapping[str, str] | None = None,
@@ -1478,7 +1468,7 @@ class Operations:
     def list_subsidy_claims(
         self,
         *,
-        program_id: str | None = None,
+        program_id: UUID | None = None,
         state: Literal["pending", "approved", "rejected", "paid"] | None = None,
         kind: Literal["interest_subsidy", "risk_compensation"] | None = None,
         cursor: str | None = None,
@@ -1508,7 +1498,7 @@ class Operations:
     def iter_subsidy_claims(
         self,
         *,
-        program_id: str | None = None,
+        program_id: UUID | None = None,
         state: Literal["pending", "approved", "rejected", "paid"] | None = None,
         kind: Literal["interest_subsidy", "risk_compensation"] | None = None,
         limit: int | None = None,
@@ -1570,7 +1560,7 @@ class Operations:
 
     def list_webhook_deliveries(
         self,
-        endpoint_id: str | UUID,
+        endpoint_id: UUID,
         *,
         cursor: str | None = None,
         limit: int | None = None,
@@ -1592,7 +1582,7 @@ class Operations:
 
     def iter_webhook_deliveries(
         self,
-        endpoint_id: str | UUID,
+        endpoint_id: UUID,
         *,
         limit: int | None = None,
         headers: Mapping[str, str] | None = None,
@@ -1678,7 +1668,7 @@ class Operations:
 
     def lock_pool(
         self,
-        pool_id: str | UUID,
+        pool_id: UUID,
         *,
         idempotency_key: str | None = None,
         headers: Mapping[str, str] | None = None,
@@ -1701,7 +1691,7 @@ class Operations:
 
     def pay_subsidy_claim(
         self,
-        claim_id: str | UUID,
+        claim_id: UUID,
         body: models.ClaimPayment | Mapping[str, Any],
         *,
         idempotency_key: str | None = None,
@@ -1725,7 +1715,7 @@ class Operations:
 
     def post_repayment(
         self,
-        loan_id: str | UUID,
+        loan_id: UUID,
         body: models.RepaymentBody | Mapping[str, Any],
         *,
         idempotency_key: str | None = None,
@@ -1845,7 +1835,7 @@ class Operations:
 
     def redeliver_webhook_event(
         self,
-        event_id: str | UUID,
+        event_id: UUID,
         *,
         idempotency_key: str | None = None,
         headers: Mapping[str, str] | None = None,
@@ -1866,7 +1856,7 @@ class Operations:
 
     def register_pledge(
         self,
-        pledge_id: str | UUID,
+        pledge_id: UUID,
         body: models.RegistrationBody | Mapping[str, Any],
         *,
         idempotency_key: str | None = None,
@@ -1890,7 +1880,7 @@ class Operations:
 
     def release_pledge(
         self,
-        pledge_id: str | UUID,
+        pledge_id: UUID,
         body: models.ReleaseBody | Mapping[str, Any],
         *,
         idempotency_key: str | None = None,
@@ -1913,7 +1903,7 @@ class Operations:
         )
 
     def remove_pool_loan(
-        self, pool_id: str | UUID, loan_id: str | UUID, *, headers: Mapping[str, str] | None = None
+        self, pool_id: UUID, loan_id: UUID, *, headers: Mapping[str, str] | None = None
     ) -> models.PoolOut:
         """DELETE /v1/pools/{pool_id}/loans/{loan_id}: Remove Pool Loan.
 
@@ -1930,7 +1920,7 @@ class Operations:
 
     def return_application(
         self,
-        application_id: str | UUID,
+        application_id: UUID,
         body: models.ReasonBody | Mapping[str, Any],
         *,
         idempotency_key: str | None = None,
@@ -1954,7 +1944,7 @@ class Operations:
 
     def review_application(
         self,
-        application_id: str | UUID,
+        application_id: UUID,
         *,
         idempotency_key: str | None = None,
         headers: Mapping[str, str] | None = None,
@@ -1975,7 +1965,7 @@ class Operations:
 
     def revoke_api_key(
         self,
-        key_id: str | UUID,
+        key_id: UUID,
         *,
         idempotency_key: str | None = None,
         headers: Mapping[str, str] | None = None,
@@ -1996,7 +1986,7 @@ class Operations:
 
     def rotate_webhook_secret(
         self,
-        endpoint_id: str | UUID,
+        endpoint_id: UUID,
         *,
         idempotency_key: str | None = None,
         headers: Mapping[str, str] | None = None,
@@ -2018,7 +2008,7 @@ class Operations:
 
     def select_pool_loans(
         self,
-        pool_id: str | UUID,
+        pool_id: UUID,
         *,
         idempotency_key: str | None = None,
         headers: Mapping[str, str] | None = None,
@@ -2046,7 +2036,7 @@ class Operations:
 
     def submit_application(
         self,
-        application_id: str | UUID,
+        application_id: UUID,
         body: models.SubmitBody | Mapping[str, Any] | None = None,
         *,
         idempotency_key: str | None = None,
@@ -2071,7 +2061,7 @@ class Operations:
 
     def transfer_pool(
         self,
-        pool_id: str | UUID,
+        pool_id: UUID,
         body: models.PoolTransfer | Mapping[str, Any],
         *,
         idempotency_key: str | None = None,
@@ -2096,7 +2086,7 @@ class Operations:
 
     def withdraw_application(
         self,
-        application_id: str | UUID,
+        application_id: UUID,
         body: models.ReasonBody | Mapping[str, Any],
         *,
         idempotency_key: str | None = None,
@@ -2125,7 +2115,7 @@ class AsyncOperations:
 
     async def add_ip_asset_valuation(
         self,
-        asset_id: str | UUID,
+        asset_id: UUID,
         body: models.ValuationCreate | Mapping[str, Any],
         *,
         idempotency_key: str | None = None,
@@ -2151,7 +2141,7 @@ class AsyncOperations:
 
     async def add_pool_loan(
         self,
-        pool_id: str | UUID,
+        pool_id: UUID,
         body: models.PoolLoanAdd | Mapping[str, Any],
         *,
         idempotency_key: str | None = None,
@@ -2366,7 +2356,7 @@ class AsyncOperations:
 
     async def create_quote(
         self,
-        application_id: str | UUID,
+        application_id: UUID,
         body: models.QuoteIn | Mapping[str, Any] | None = None,
         *,
         idempotency_key: str | None = None,
@@ -2438,7 +2428,7 @@ class AsyncOperations:
 
     async def decide_application(
         self,
-        application_id: str | UUID,
+        application_id: UUID,
         body: models.DecisionBody | Mapping[str, Any],
         *,
         idempotency_key: str | None = None,
@@ -2463,7 +2453,7 @@ class AsyncOperations:
 
     async def decide_subsidy_claim(
         self,
-        claim_id: str | UUID,
+        claim_id: UUID,
         body: models.ClaimDecision | Mapping[str, Any],
         *,
         idempotency_key: str | None = None,
@@ -2487,7 +2477,7 @@ class AsyncOperations:
 
     async def declare_default(
         self,
-        loan_id: str | UUID,
+        loan_id: UUID,
         body: models.DefaultBody | Mapping[str, Any],
         *,
         idempotency_key: str | None = None,
@@ -2511,7 +2501,7 @@ class AsyncOperations:
 
     async def disable_webhook_endpoint(
         self,
-        endpoint_id: str | UUID,
+        endpoint_id: UUID,
         body: models.WebhookEndpointDisable | Mapping[str, Any] | None = None,
         *,
         idempotency_key: str | None = None,
@@ -2535,7 +2525,7 @@ class AsyncOperations:
 
     async def disburse_loan(
         self,
-        application_id: str | UUID,
+        application_id: UUID,
         body: models.DisbursementBody | Mapping[str, Any],
         *,
         idempotency_key: str | None = None,
@@ -2560,7 +2550,7 @@ class AsyncOperations:
 
     async def enable_webhook_endpoint(
         self,
-        endpoint_id: str | UUID,
+        endpoint_id: UUID,
         *,
         idempotency_key: str | None = None,
         headers: Mapping[str, str] | None = None,
@@ -2580,7 +2570,7 @@ class AsyncOperations:
         )
 
     async def export_pool_tape(
-        self, pool_id: str | UUID, *, headers: Mapping[str, str] | None = None
+        self, pool_id: UUID, *, headers: Mapping[str, str] | None = None
     ) -> str:
         """GET /v1/pools/{pool_id}/tape: Export Pool Tape.
 
@@ -2597,7 +2587,7 @@ class AsyncOperations:
         )
 
     async def get_application(
-        self, application_id: str | UUID, *, headers: Mapping[str, str] | None = None
+        self, application_id: UUID, *, headers: Mapping[str, str] | None = None
     ) -> models.ApplicationOut:
         """GET /v1/applications/{application_id}: Get Application.
 
@@ -2659,7 +2649,7 @@ class AsyncOperations:
         )
 
     async def get_enterprise(
-        self, enterprise_id: str | UUID, *, headers: Mapping[str, str] | None = None
+        self, enterprise_id: UUID, *, headers: Mapping[str, str] | None = None
     ) -> models.EnterpriseOut:
         """GET /v1/enterprises/{enterprise_id}: Get Enterprise.
 
@@ -2673,7 +2663,7 @@ class AsyncOperations:
         )
 
     async def get_ip_asset(
-        self, asset_id: str | UUID, *, headers: Mapping[str, str] | None = None
+        self, asset_id: UUID, *, headers: Mapping[str, str] | None = None
     ) -> models.IpAssetOut:
         """GET /v1/ip-assets/{asset_id}: Get Ip Asset.
 
@@ -2687,7 +2677,7 @@ class AsyncOperations:
 
     async def get_loan(
         self,
-        loan_id: str | UUID,
+        loan_id: UUID,
         *,
         as_of: _dt.date | None = None,
         headers: Mapping[str, str] | None = None,
@@ -2707,11 +2697,7 @@ class AsyncOperations:
         )
 
     async def get_payoff(
-        self,
-        loan_id: str | UUID,
-        *,
-        on: _dt.date | None = None,
-        headers: Mapping[str, str] | None = None,
+        self, loan_id: UUID, *, on: _dt.date | None = None, headers: Mapping[str, str] | None = None
     ) -> models.PayoffOut:
         """GET /v1/loans/{loan_id}/payoff: Get Payoff.
 
@@ -2729,7 +2715,7 @@ class AsyncOperations:
         )
 
     async def get_pledge(
-        self, pledge_id: str | UUID, *, headers: Mapping[str, str] | None = None
+        self, pledge_id: UUID, *, headers: Mapping[str, str] | None = None
     ) -> models.PledgeOut:
         """GET /v1/pledges/{pledge_id}: Get Pledge.
 
@@ -2740,7 +2726,7 @@ class AsyncOperations:
         )
 
     async def get_pool(
-        self, pool_id: str | UUID, *, headers: Mapping[str, str] | None = None
+        self, pool_id: UUID, *, headers: Mapping[str, str] | None = None
     ) -> models.PoolOut:
         """GET /v1/pools/{pool_id}: Get Pool.
 
@@ -2846,7 +2832,7 @@ class AsyncOperations:
         )
 
     async def get_subsidy_claim(
-        self, claim_id: str | UUID, *, headers: Mapping[str, str] | None = None
+        self, claim_id: UUID, *, headers: Mapping[str, str] | None = None
     ) -> models.ClaimOut:
         """GET /v1/subsidy-claims/{claim_id}: Get Subsidy Claim.
 
@@ -2860,7 +2846,7 @@ class AsyncOperations:
         )
 
     async def get_subsidy_program(
-        self, program_id: str | UUID, *, headers: Mapping[str, str] | None = None
+        self, program_id: UUID, *, headers: Mapping[str, str] | None = None
     ) -> models.ProgramOut:
         """GET /v1/subsidy-programs/{program_id}: Get Subsidy Program.
 
@@ -2895,7 +2881,7 @@ class AsyncOperations:
         )
 
     async def get_webhook_endpoint(
-        self, endpoint_id: str | UUID, *, headers: Mapping[str, str] | None = None
+        self, endpoint_id: UUID, *, headers: Mapping[str, str] | None = None
     ) -> models.WebhookEndpointOut:
         """GET /v1/webhook-endpoints/{endpoint_id}: Get Webhook Endpoint.
 
@@ -3200,7 +3186,7 @@ class AsyncOperations:
 
     async def list_ip_asset_valuations(
         self,
-        asset_id: str | UUID,
+        asset_id: UUID,
         *,
         cursor: str | None = None,
         limit: int | None = None,
@@ -3221,11 +3207,7 @@ class AsyncOperations:
         )
 
     def iter_ip_asset_valuations(
-        self,
-        asset_id: str | UUID,
-        *,
-        limit: int | None = None,
-        headers: Mapping[str, str] | None = None,
+        self, asset_id: UUID, *, limit: int | None = None, headers: Mapping[str, str] | None = None
     ) -> AsyncIterator[models.ValuationOut]:
         """Every item of ``list_ip_asset_valuations``, page after page."""
         return apaginate(
@@ -3296,7 +3278,7 @@ class AsyncOperations:
         self,
         *,
         state: Literal["active", "paid_off", "defaulted"] | None = None,
-        enterprise_id: str | None = None,
+        enterprise_id: UUID | None = None,
         district_code: str | None = None,
         relationship_manager_id: str | None = None,
         cursor: str | None = None,
@@ -3328,7 +3310,7 @@ class AsyncOperations:
         self,
         *,
         state: Literal["active", "paid_off", "defaulted"] | None = None,
-        enterprise_id: str | None = None,
+        enterprise_id: UUID | None = None,
         district_code: str | None = None,
         relationship_manager_id: str | None = None,
         limit: int | None = None,
@@ -3384,8 +3366,8 @@ class AsyncOperations:
     async def list_pledges(
         self,
         *,
-        ip_asset_id: str | None = None,
-        application_id: str | None = None,
+        ip_asset_id: UUID | None = None,
+        application_id: UUID | None = None,
         state: Literal["proposed", "registered", "released", "enforced", "cancelled"] | None = None,
         cursor: str | None = None,
         limit: int | None = None,
@@ -3414,8 +3396,8 @@ class AsyncOperations:
     def iter_pledges(
         self,
         *,
-        ip_asset_id: str | None = None,
-        application_id: str | None = None,
+        ip_asset_id: UUID | None = None,
+        application_id: UUID | None = None,
         state: Literal["proposed", "registered", "released", "enforced", "cancelled"] | None = None,
         limit: int | None = None,
         headers: Mapping[str, str] | None = None,
@@ -3468,7 +3450,7 @@ class AsyncOperations:
 
     async def list_quotes(
         self,
-        application_id: str | UUID,
+        application_id: UUID,
         *,
         cursor: str | None = None,
         limit: int | None = None,
@@ -3490,7 +3472,7 @@ class AsyncOperations:
 
     def iter_quotes(
         self,
-        application_id: str | UUID,
+        application_id: UUID,
         *,
         limit: int | None = None,
         headers: Mapping[str, str] | None = None,
@@ -3505,7 +3487,7 @@ class AsyncOperations:
     async def list_subsidy_claims(
         self,
         *,
-        program_id: str | None = None,
+        program_id: UUID | None = None,
         state: Literal["pending", "approved", "rejected", "paid"] | None = None,
         kind: Literal["interest_subsidy", "risk_compensation"] | None = None,
         cursor: str | None = None,
@@ -3535,7 +3517,7 @@ class AsyncOperations:
     def iter_subsidy_claims(
         self,
         *,
-        program_id: str | None = None,
+        program_id: UUID | None = None,
         state: Literal["pending", "approved", "rejected", "paid"] | None = None,
         kind: Literal["interest_subsidy", "risk_compensation"] | None = None,
         limit: int | None = None,
@@ -3597,7 +3579,7 @@ class AsyncOperations:
 
     async def list_webhook_deliveries(
         self,
-        endpoint_id: str | UUID,
+        endpoint_id: UUID,
         *,
         cursor: str | None = None,
         limit: int | None = None,
@@ -3619,7 +3601,7 @@ class AsyncOperations:
 
     def iter_webhook_deliveries(
         self,
-        endpoint_id: str | UUID,
+        endpoint_id: UUID,
         *,
         limit: int | None = None,
         headers: Mapping[str, str] | None = None,
@@ -3705,7 +3687,7 @@ class AsyncOperations:
 
     async def lock_pool(
         self,
-        pool_id: str | UUID,
+        pool_id: UUID,
         *,
         idempotency_key: str | None = None,
         headers: Mapping[str, str] | None = None,
@@ -3728,7 +3710,7 @@ class AsyncOperations:
 
     async def pay_subsidy_claim(
         self,
-        claim_id: str | UUID,
+        claim_id: UUID,
         body: models.ClaimPayment | Mapping[str, Any],
         *,
         idempotency_key: str | None = None,
@@ -3752,7 +3734,7 @@ class AsyncOperations:
 
     async def post_repayment(
         self,
-        loan_id: str | UUID,
+        loan_id: UUID,
         body: models.RepaymentBody | Mapping[str, Any],
         *,
         idempotency_key: str | None = None,
@@ -3872,7 +3854,7 @@ class AsyncOperations:
 
     async def redeliver_webhook_event(
         self,
-        event_id: str | UUID,
+        event_id: UUID,
         *,
         idempotency_key: str | None = None,
         headers: Mapping[str, str] | None = None,
@@ -3893,7 +3875,7 @@ class AsyncOperations:
 
     async def register_pledge(
         self,
-        pledge_id: str | UUID,
+        pledge_id: UUID,
         body: models.RegistrationBody | Mapping[str, Any],
         *,
         idempotency_key: str | None = None,
@@ -3917,7 +3899,7 @@ class AsyncOperations:
 
     async def release_pledge(
         self,
-        pledge_id: str | UUID,
+        pledge_id: UUID,
         body: models.ReleaseBody | Mapping[str, Any],
         *,
         idempotency_key: str | None = None,
@@ -3940,7 +3922,7 @@ class AsyncOperations:
         )
 
     async def remove_pool_loan(
-        self, pool_id: str | UUID, loan_id: str | UUID, *, headers: Mapping[str, str] | None = None
+        self, pool_id: UUID, loan_id: UUID, *, headers: Mapping[str, str] | None = None
     ) -> models.PoolOut:
         """DELETE /v1/pools/{pool_id}/loans/{loan_id}: Remove Pool Loan.
 
@@ -3957,7 +3939,7 @@ class AsyncOperations:
 
     async def return_application(
         self,
-        application_id: str | UUID,
+        application_id: UUID,
         body: models.ReasonBody | Mapping[str, Any],
         *,
         idempotency_key: str | None = None,
@@ -3981,7 +3963,7 @@ class AsyncOperations:
 
     async def review_application(
         self,
-        application_id: str | UUID,
+        application_id: UUID,
         *,
         idempotency_key: str | None = None,
         headers: Mapping[str, str] | None = None,
@@ -4002,7 +3984,7 @@ class AsyncOperations:
 
     async def revoke_api_key(
         self,
-        key_id: str | UUID,
+        key_id: UUID,
         *,
         idempotency_key: str | None = None,
         headers: Mapping[str, str] | None = None,
@@ -4023,7 +4005,7 @@ class AsyncOperations:
 
     async def rotate_webhook_secret(
         self,
-        endpoint_id: str | UUID,
+        endpoint_id: UUID,
         *,
         idempotency_key: str | None = None,
         headers: Mapping[str, str] | None = None,
@@ -4045,7 +4027,7 @@ class AsyncOperations:
 
     async def select_pool_loans(
         self,
-        pool_id: str | UUID,
+        pool_id: UUID,
         *,
         idempotency_key: str | None = None,
         headers: Mapping[str, str] | None = None,
@@ -4073,7 +4055,7 @@ class AsyncOperations:
 
     async def submit_application(
         self,
-        application_id: str | UUID,
+        application_id: UUID,
         body: models.SubmitBody | Mapping[str, Any] | None = None,
         *,
         idempotency_key: str | None = None,
@@ -4098,7 +4080,7 @@ class AsyncOperations:
 
     async def transfer_pool(
         self,
-        pool_id: str | UUID,
+        pool_id: UUID,
         body: models.PoolTransfer | Mapping[str, Any],
         *,
         idempotency_key: str | None = None,
@@ -4123,7 +4105,7 @@ class AsyncOperations:
 
     async def withdraw_application(
         self,
-        application_id: str | UUID,
+        application_id: UUID,
         body: models.ReasonBody | Mapping[str, Any],
         *,
         idempotency_key: str | None = None,

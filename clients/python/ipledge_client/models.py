@@ -2098,7 +2098,7 @@ class ApplicationOut(BaseModel):
             "withdrawn",
             "disbursed",
         ],
-        Field(title="State"),
+        Field(title="ApplicationState"),
     ]
     enterprise_id: Annotated[UUID, Field(title="Enterprise Id")]
     relationship_manager_id: Annotated[str, Field(title="Relationship Manager Id")]

@@ -1,0 +1,140 @@
+"""Intake: a new application, in draft, naming the enterprise and the IP assets it pledges."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+from uuid import UUID, uuid4
+
+from starlette.responses import Response
+
+from app.applications import repository
+from app.applications.domain import Application
+from app.applications.rules import relationship_manager
+from app.applications.schemas import ApplicationCreate
+from app.applications.states import ApplicationState
+from app.core import idempotency, outbox
+from app.core.context import Ctx
+from app.core.errors import IdempotencyRequestInProgress, ValidationFailed, field_error
+from app.core.idempotency import Claim
+from app.core.ids import uuid7
+from app.core.jsonutil import to_jsonable
+
+_ASSETS: list[str | int] = ["body", "ip_asset_ids"]
+
+
+async def _refusal(ctx: Ctx, enterprise_id: UUID, asset_ids: list[UUID]) -> ValidationFailed:
+    """Why an intake wrote nothing, read only then."""
+    facts = await repository.intake_diagnosis(
+        ctx.db, enterprise_id=enterprise_id, ip_asset_ids=asset_ids
+    )
+    if facts is None:
+        return ValidationFailed(
+            "no such enterprise",
+            errors=[field_error(["body", "enterprise_id"], "unknown enterprise")],
+        )
+    unknown = sorted(str(a) for a in set(asset_ids) - set(facts["found"]))
+    if unknown:
+        return ValidationFailed(
+            f"unknown IP assets: {', '.join(unknown)}",
+            errors=[field_error(_ASSETS, f"unknown: {', '.join(unknown)}")],
+        )
+    not_held = sorted(str(a) for a in set(asset_ids) - set(facts["held"]))
+    return ValidationFailed(
+        "every asset must be held by the enterprise (or, cross-border, used under its "
+        f"licence): {', '.join(not_held)} is not",
+        errors=[field_error(_ASSETS, f"not the enterprise's: {', '.join(not_held)}")],
+    )
+
+
+def _draft(values: dict[str, Any], created: Any, asset_ids: list[UUID]) -> dict[str, Any]:
+    created = {column: created[column] for column in ("reference", "district_code", "industry")}
+    """The new draft as the read would give it: it has no clock, pledge, quote or decision."""
+    empty = (
+        "received_at tier_working_days deadline_date deadline_at decided_at outcome "
+        "approved_amount rate_bp quote_id quote decision_reason return_reason withdraw_reason"
+    )
+    return {
+        **values,
+        **created,
+        **dict.fromkeys(empty.split()),
+        "state": ApplicationState.DRAFT,
+        "ip_asset_ids": sorted(asset_ids),
+        "updated_at": values["created_at"],
+        "version": 1,
+        "clocks": [],
+        "pledges": [],
+    }
+
+
+Present = Callable[[Application], Response]
+
+
+def _keyed_answer(
+    ctx: Ctx,
+    claim: Claim | None,
+    values: dict[str, Any],
+    asset_ids: list[UUID],
+    present: Present,
+) -> repository.KeyedAnswer | None:
+    """With an Idempotency-Key, the answer to store, made before the statement runs: what
+    only the statement knows stands as a token the statement fills in (unguessable, so no
+    text a caller sent can hold one)."""
+    if claim is None:
+        return None
+    salt = uuid4().hex
+    tokens = {
+        column: f"ipledge{salt}{column}" for column in ("reference", "district_code", "industry")
+    }
+    draft = _draft(values, tokens, asset_ids)
+    stored = idempotency.stored_response(ctx, claim, present(Application.of(draft)))
+    return repository.KeyedAnswer(claim=claim, stored=stored, tokens=tokens)
+
+
+async def create_application(
+    ctx: Ctx, *, body: ApplicationCreate, claim: Claim | None, present: Present
+) -> Application:
+    """One statement: checks the enterprise and its assets, numbers the draft, links the
+    assets, writes the audit entry and, for an Idempotency-Key, stores the answer as
+    ``present`` makes it; the reasons for a refusal are read only then."""
+    manager = relationship_manager(ctx, body.relationship_manager_id)
+    asset_ids = list(dict.fromkeys(body.ip_asset_ids))
+    if len(asset_ids) != len(body.ip_asset_ids):
+        raise ValidationFailed(
+            "an asset is named twice", errors=[field_error(_ASSETS, "duplicate asset ids")]
+        )
+    values = {
+        "id": uuid7(),  # first: the statement's key (``Db.fetchrow_keyed``)
+        "year": str(ctx.today.year),
+        "enterprise_id": body.enterprise_id,
+        "relationship_manager_id": manager,
+        "amount": body.amount,
+        "term_months": body.term_months,
+        "purpose": body.purpose,
+        "created_at": ctx.now,
+        "created_by": ctx.principal.key_id,
+    }
+    after = {
+        "state": ApplicationState.DRAFT,
+        "enterprise_id": body.enterprise_id,
+        "amount": body.amount,
+        "term_months": body.term_months,
+        "relationship_manager_id": manager,
+        "ip_asset_ids": sorted(asset_ids),
+    }
+    answer = _keyed_answer(ctx, claim, values, asset_ids, present)
+    created = await repository.insert_draft(
+        ctx.db,
+        ctx=ctx,
+        values=values,
+        ip_asset_ids=asset_ids,
+        audit_after=to_jsonable(after),
+        answer=answer,
+    )
+    if not created["locked"]:
+        raise IdempotencyRequestInProgress()
+    if not created["eligible"]:
+        raise await _refusal(ctx, body.enterprise_id, asset_ids)
+    if not created["claimed"] and claim is not None:
+        raise await outbox.answer_of_claim(ctx, claim)
+    return Application.of(_draft(values, created, asset_ids))
