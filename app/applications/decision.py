@@ -40,7 +40,7 @@ def _decided(ctx: Ctx, reason: str | None) -> dict[str, Any]:
 
 
 async def _decline(ctx: Ctx, row: Row, reason: str | None) -> Application:
-    rules.audit_move(ctx, row, "declined", {"state": S.DECLINED, "reason": reason})
+    rules.audit_move(ctx, row, S.DECLINED, {"state": S.DECLINED, "reason": reason})
     # Registered pledges too: a declined application never becomes a loan, so nothing is
     # left for them to secure (SPEC 3.5), exactly as on withdrawal.
     end_pledges(ctx, row, why=S.DECLINED)
@@ -83,7 +83,7 @@ async def _approve(ctx: Ctx, row: Row, body: DecisionBody) -> Application:
         approved_amount=amount,
     )
     terms = {"approved_amount": amount, "rate_bp": quote.rate_bp, "quote_id": quote.id}
-    rules.audit_move(ctx, row, "approved", {"state": S.APPROVED, **terms, "reason": body.reason})
+    rules.audit_move(ctx, row, S.APPROVED, {"state": S.APPROVED, **terms, "reason": body.reason})
     outbox.emit(
         ctx,
         "application.approved",

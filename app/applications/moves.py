@@ -135,7 +135,7 @@ async def return_for_information(ctx: Ctx, *, application_id: UUID, reason: str)
 async def withdraw(ctx: Ctx, *, application_id: UUID, reason: str) -> Application:
     row = await rules.load_for_change(ctx, application_id)
     refuse_unless(row, WITHDRAWABLE, "withdraw")
-    rules.audit_move(ctx, row, "withdrawn", {"state": S.WITHDRAWN, "reason": reason})
+    rules.audit_move(ctx, row, S.WITHDRAWN, {"state": S.WITHDRAWN, "reason": reason})
     end_pledges(ctx, row, why=S.WITHDRAWN)
     return await move(
         ctx,

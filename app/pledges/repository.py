@@ -8,6 +8,7 @@ import asyncpg
 
 from app.core.db import Db
 from app.core.journal import Params
+from app.models.application import ApplicationState
 
 COLUMNS = """p.id, p.application_id, p.ip_asset_id, p.state, p.registration_no, p.registered_on,
     p.released_on, p.enforced_on, p.state_reason, p.created_at, p.updated_at, p.version"""
@@ -86,7 +87,7 @@ def propose_for_application(source: str, now: str) -> str:
         (id, application_id, ip_asset_id, state, created_at, updated_at, version)
     SELECT uuid7(), src.id, asset, 'proposed', {now}, {now}, 1
     FROM {source} AS src, unnest(src.ip_asset_ids) AS asset
-    WHERE src.prior_state = 'draft'
+    WHERE src.prior_state = '{ApplicationState.DRAFT}'
     RETURNING id, ip_asset_id"""
 
 

@@ -139,3 +139,25 @@ async def test_a_refused_keyed_create_stores_nothing(
     assert refused.status_code == 422
     # The key may be used again, for a request that succeeds.
     assert (await _create(live_client, desk, key)).status_code == 201
+
+
+async def test_a_first_submission_is_one_round_trip(
+    live_runtime, make_live_key, live_client, clock
+):
+    # The other hot write of the intake desk, for comparison: one statement, as a create.
+    desk = await _world(live_runtime, make_live_key, live_client, clock)
+    warm = (await _create(live_client, desk, f"warm-{uuid4()}")).json()
+    await live_client.post(f"/v1/applications/{warm['id']}/submit", headers=desk.bank)
+    async with live_runtime.database.connection() as db, db.transaction():
+        asset = await factories.ip_asset(db.conn, desk.enterprise_id)
+    payload = factories.application_body(
+        desk.enterprise_id, [asset], relationship_manager_id=desk.rm_id
+    )
+    draft = (await live_client.post("/v1/applications", json=payload, headers=desk.bank)).json()
+    with round_trips() as sent:
+        response = await live_client.post(
+            f"/v1/applications/{draft['id']}/submit", headers=desk.bank
+        )
+    assert response.status_code == 200, response.text
+    assert response.json()["state"] == "submitted"
+    assert len(sent) <= 2, sent  # the statement, and at most a check of the calendar's revision
