@@ -28,11 +28,11 @@ from app.applications import sweep as sla_sweep
 from app.config import Settings
 from app.core import metrics, tracing
 from app.core.db import CONNECTION_ERRORS
+from app.core.heartbeat import HEARTBEAT
 from app.core.logging import redact_url
 from app.core.runtime import Runtime
 from app.loans.sweep import classification_sweep
 from app.ops import gauges, health
-from app.ops.health import HEARTBEAT
 from app.ops.retention import purge_idempotency_records, purge_webhook_history
 from app.webhooks import relay
 

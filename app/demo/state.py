@@ -54,7 +54,7 @@ class Run:
     loan_dates: LoanDates | None = None
     holiday_received_on: date | None = None
     receiver: Receiver | None = None
-    endpoint_id: str | None = None
+    endpoint_id: UUID | None = None
     no_webhook_reason: str = ""
     enterprise: models.EnterpriseOut | None = None
     asset_ids: dict[str, list[UUID]] = field(default_factory=dict)

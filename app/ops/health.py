@@ -12,60 +12,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import time
 
 import structlog
-from prometheus_client import Counter, Gauge
 
 from app.config import Settings
 from app.core import metrics
+from app.core.heartbeat import HEARTBEAT
 from app.ops.access import metrics_allowed
 
 log = structlog.get_logger("ipledge.worker")
-
-JOB_RUNS = Counter(
-    "ipledge_job_runs_total",
-    "Passes of the worker's jobs, by job and outcome (ok, failed).",
-    ["job", "outcome"],
-    registry=metrics.REGISTRY,
-)
-JOB_LAST_SUCCESS = Gauge(
-    "ipledge_job_last_success_timestamp_seconds",
-    "When each worker job last completed a pass without error (Unix time).",
-    ["job"],
-    registry=metrics.REGISTRY,
-)
-
-
-class Heartbeat:
-    def __init__(self) -> None:
-        self.started = time.monotonic()
-        self.stopping = False
-        self._last: dict[str, float] = {}
-        self._allowed: dict[str, float] = {}
-
-    def expect(self, name: str, within_s: float) -> None:
-        """``name`` completes a pass at least every ``within_s`` seconds."""
-        self._allowed[name] = within_s
-        self._last.setdefault(name, time.monotonic())
-
-    def beat(self, name: str, *, ok: bool = True) -> None:
-        self._last[name] = time.monotonic()
-        JOB_RUNS.labels(name, "ok" if ok else "failed").inc()
-        if ok:
-            JOB_LAST_SUCCESS.labels(name).set(time.time())
-
-    def quiet(self) -> dict[str, float]:
-        """The jobs silent for longer than allowed, and for how long."""
-        now = time.monotonic()
-        return {
-            name: round(now - self._last[name], 1)
-            for name, allowed in self._allowed.items()
-            if now - self._last[name] > allowed
-        }
-
-
-HEARTBEAT = Heartbeat()
 
 
 def _response(status: int, body: bytes, content_type: str) -> bytes:

@@ -292,7 +292,7 @@ async def add_members(db: Db, *, pool_id: UUID, facts: Sequence[LoanFacts], now:
     them. A loan another pool holds is not touched, and not counted."""
     if not facts:
         return 0
-    return await db.fetchval(
+    added: int = await db.fetchval(
         f"""WITH upserted AS (
                INSERT INTO pool_loans (pool_id, loan_id, enterprise_id, industry, district_code,
                    cut_off_balance, rate_bp, remaining_months, days_past_due, pledged_value,
@@ -314,6 +314,7 @@ async def add_members(db: Db, *, pool_id: UUID, facts: Sequence[LoanFacts], now:
         *_snapshot_args(facts),
         now,
     )
+    return added
 
 
 async def holdings(

@@ -182,7 +182,7 @@ async def select_loans(ctx: Ctx, *, pool_id: UUID) -> SelectionOut:
         before={"loan_count": before["loan_count"], "balance": before["balance"]},
         after=summary,
     )
-    return SelectionOut(**summary, pool=await _read(ctx, pool_id))
+    return SelectionOut.model_validate({**summary, "pool": await _read(ctx, pool_id)})
 
 
 async def add_loan(ctx: Ctx, *, pool_id: UUID, loan_id: UUID) -> PoolOut:
@@ -296,7 +296,7 @@ async def transfer_pool(ctx: Ctx, *, pool_id: UUID, spv_name: str, transfer_date
             f"only a locked pool can be transferred; this one is {row['state']}",
             state=row["state"],
         )
-    loc = ["body", "transfer_date"]
+    loc: list[str | int] = ["body", "transfer_date"]
     if transfer_date > ctx.today:
         raise ValidationFailed(
             "transfer_date may not be in the future", errors=[field_error(loc, "in the future")]

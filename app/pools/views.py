@@ -8,7 +8,7 @@ from typing import Any
 
 import asyncpg
 
-from app.pools.schemas import PoolOut, PoolStats
+from app.pools.schemas import Limits, PoolOut, PoolStats
 
 _PLACES = Decimal("0.0001")
 
@@ -56,11 +56,11 @@ def pool_out(row: asyncpg.Record) -> PoolOut:
         cut_off_date=row["cut_off_date"],
         target_balance=row["target_balance"],
         criteria=row["criteria"],
-        limits={
-            "max_obligor_share": row["max_obligor_share"],
-            "max_industry_share": row["max_industry_share"],
-            "max_district_share": row["max_district_share"],
-        },
+        limits=Limits(
+            max_obligor_share=row["max_obligor_share"],
+            max_industry_share=row["max_industry_share"],
+            max_district_share=row["max_district_share"],
+        ),
         stats=stats(row),
         spv_name=row["spv_name"],
         transfer_date=row["transfer_date"],

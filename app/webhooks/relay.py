@@ -24,9 +24,9 @@ import structlog
 from app.config import Settings
 from app.core import tracing
 from app.core.context import SYSTEM
+from app.core.heartbeat import HEARTBEAT
 from app.core.ids import uuid7
 from app.core.runtime import Runtime
-from app.ops.health import HEARTBEAT
 from app.webhooks import metrics, queue, schedule, service
 from app.webhooks.sender import Answer, Sender
 

@@ -9,6 +9,7 @@ import time
 
 import pytest
 
+from app.core.heartbeat import Heartbeat
 from app.ops import health
 from tests.conftest import make_settings
 
@@ -19,8 +20,8 @@ def _status(raw: bytes) -> tuple[int, dict]:
 
 
 @pytest.fixture
-def beat(monkeypatch) -> health.Heartbeat:
-    fresh = health.Heartbeat()
+def beat(monkeypatch) -> Heartbeat:
+    fresh = Heartbeat()
     monkeypatch.setattr(health, "HEARTBEAT", fresh)
     return fresh
 

@@ -290,6 +290,4 @@ def _why(component: models.QuoteComponentOut) -> str:
         return f"{count(len(facts['invention_patents']), 'invention patent')} pledged"
     if code == "priority_industry":
         return f"{facts['industry']} is a priority cluster" if facts["priority_cluster"] else ""
-    if code == "district_risk_sharing":
-        return f"district {facts['district_code']} shares the risk (risk-compensation programme)"
-    return ""
+    return f"district {facts['district_code']} shares the risk (risk-compensation programme)"

@@ -219,7 +219,7 @@ def _webhook_endpoint(run: Run) -> None:
         run.out.note(f"webhook endpoint refused ({exc.detail}): {run.no_webhook_reason}")
         return
     receiver.secret = endpoint.secret
-    run.receiver, run.endpoint_id = receiver, str(endpoint.id)
+    run.receiver, run.endpoint_id = receiver, endpoint.id
     run.out.did(f"started the bureau's webhook receiver at {receiver.url}")
     run.out.did(f"registered it as webhook endpoint {endpoint.id} for district {DISTRICT}")
     run.out.fact("events", ", ".join(endpoint.event_types))
