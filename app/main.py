@@ -149,6 +149,8 @@ def create_app(
         # One schema per model, for requests and responses alike: client generators then make
         # one class of it (Criteria, not Criteria-Input and Criteria-Output).
         separate_input_output_schemas=False,
+        # An id with a trailing slash is no resource: 404, not a redirect to another path.
+        redirect_slashes=False,
         # Metrics are ours (Prometheus, /metrics); FastAPI's OpenTelemetry hooks would cost
         # every request a provider lookup for nothing.
         telemetry={"tracing": False, "metrics": False, "logs": False},

@@ -9,9 +9,9 @@ import sqlalchemy.exc
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.routing import iter_route_contexts
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
-from starlette.routing import Match
 
 from app.config import get_settings
 from app.core import jsonutil, metrics
@@ -93,11 +93,12 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
 def allowed_methods(request: Request) -> str:
     """Every method some route of this path answers (the router's 405 names only the first
     route that matched the path)."""
+    path = request.scope["path"]
     methods: set[str] = set()
-    for route in request.app.router.routes:
-        match, _ = route.matches(request.scope)
-        if match is not Match.NONE:
-            methods.update(getattr(route, "methods", None) or ())
+    for context in iter_route_contexts(request.app.router.routes):
+        regex = getattr(context.route, "path_regex", None)
+        if regex is not None and regex.match(path):
+            methods.update(context.methods or ())
     return ", ".join(sorted(methods))
 
 

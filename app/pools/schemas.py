@@ -187,24 +187,23 @@ class Scenario(Strict):
     cpr: AnnualRate = Field(description="Conditional prepayment rate, a year.")
     cdr: AnnualRate = Field(description="Conditional default rate, a year.")
     recovery_rate: AnnualRate = Field(description="The share of a default recovered.")
-    recovery_lag_months: int = Field(
-        strict=True, ge=0, le=120, description="Months from a default to its recovery."
+    recovery_lag_months: Integer = Field(
+        ge=0, le=120, description="Months from a default to its recovery."
     )
 
 
 class TrancheIn(Strict):
-    name: str = Field(min_length=1, max_length=40, pattern=r"^[^\x00-\x1f\x7f]+$")
+    name: Text = Field(min_length=1, max_length=40)
     share: Share = Field(description="Of the pool's cut-off balance; the shares add to 1.")
-    coupon_bp: int = Field(strict=True, ge=0, le=10_000, description="A year, in basis points.")
+    coupon_bp: Integer = Field(ge=0, le=10_000, description="A year, in basis points.")
 
 
 class Structure(Strict):
     tranches: list[TrancheIn] = Field(
         min_length=1, max_length=10, description="Senior first; principal is paid in this order."
     )
-    fees_bp: int = Field(
+    fees_bp: Integer = Field(
         default=0,
-        strict=True,
         ge=0,
         le=10_000,
         description="A year on the pool's beginning balance, paid before any coupon.",
@@ -297,7 +296,7 @@ class ProjectionGrid(Strict):
     cpr: list[AnnualRate] = Field(min_length=1, max_length=10)
     cdr: list[AnnualRate] = Field(min_length=1, max_length=10)
     recovery_rate: AnnualRate
-    recovery_lag_months: int = Field(strict=True, ge=0, le=120)
+    recovery_lag_months: Integer = Field(ge=0, le=120)
     structure: Structure
 
 

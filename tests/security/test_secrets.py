@@ -237,9 +237,8 @@ async def test_a_worker_without_its_database_logs_no_password(monkeypatch):
     )
     monkeypatch.setattr(worker.random, "uniform", lambda a, b: 0.0)  # no start-up spread
     runtime = Runtime.create(settings)
-    worker._load_jobs()
     stop = asyncio.Event()
-    job = next(j for j in worker.JOBS if j.name == "idempotency_cleanup")
+    job = next(j for j in worker.JOBS if j.name == "idempotency_retention")
     tasks = [asyncio.create_task(worker._loop(job, runtime, stop))]
     tasks += [asyncio.create_task(worker._run_loop(lp, runtime, stop)) for lp in worker.LOOPS]
     try:

@@ -1477,9 +1477,7 @@ class TrancheIn(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
     )
-    name: Annotated[
-        str, Field(max_length=40, min_length=1, pattern="^[^\\x00-\\x1f\\x7f]+$", title="Name")
-    ]
+    name: Annotated[str, Field(max_length=40, min_length=1, title="Name")]
     share: Annotated[Decimal, Field(title="Share")]
     """
     Of the pool's cut-off balance; the shares add to 1.
