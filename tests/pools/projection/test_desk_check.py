@@ -465,3 +465,24 @@ async def test_breakeven_is_where_the_senior_first_loses(book, mixed):
         check_waterfall(o, s, TWO)
     assert D(at_it["tranches"][0]["loss"]) >= FEN
     assert D(below["tranches"][0]["loss"]) == 0
+
+
+async def test_a_locked_pool_projects_the_same_after_a_prepayment(book, mixed):
+    """A locked pool's facts are frozen (SPEC 3.9): a prepayment posted on a member after the
+    lock re-amortises the loan's own schedule, but not the pool's projection."""
+    pool, loans = mixed
+    sc = scenario(cpr="0.1", cdr="0.05", rr="0.4", lag=2)
+    before = await project(book, pool, sc, TWO)
+    # 2 February: the first instalment (due 10 February) and 1,000,000.00 more of principal.
+    first = loans[0]["schedule"][0]
+    amount = D(first["principal"]) + D(first["interest"]) + D("1000000.00")
+    response = await book.desk.client.post(
+        f"/v1/loans/{loans[0]['id']}/repayments",
+        json={"paid_on": "2025-02-02", "amount": str(amount)},
+        headers=book.desk.officer,
+    )
+    assert response.status_code == 201, response.text
+    assert D(response.json()["prepaid_principal"]) > 0
+    after = await project(book, pool, sc, TWO)
+    assert after["rows"] == before["rows"] and after["tranches"] == before["tranches"]
+    check_pool_rows(after, loans, sc)  # the schedules as disbursed, not as re-amortised
