@@ -37,13 +37,20 @@ class Access:
     transactional: bool = True
     # Streaming responses read the database while they are sent; they open their own connection.
     streams: bool = False
+    # For a POST whose answer's representation the request chooses (``Accept``): names the
+    # representation chosen, which the Idempotency-Key's fingerprint then covers, so that a
+    # replay is always the representation asked for, byte for byte.
+    variant: Callable[[Request], str] | None = None
 
     def allows(self, principal: Principal) -> bool:
         return self.public or principal.role in self.roles
 
 
 def access(
-    *roles: Role | Iterable[Role], transactional: bool = True, streams: bool = False
+    *roles: Role | Iterable[Role],
+    transactional: bool = True,
+    streams: bool = False,
+    variant: Callable[[Request], str] | None = None,
 ) -> Callable[[F], F]:
     flat: set[Role] = set()
     for item in roles:
@@ -56,7 +63,7 @@ def access(
 
     def mark(endpoint: F) -> F:
         endpoint.__access__ = Access(  # type: ignore[attr-defined]
-            roles=frozenset(flat), transactional=transactional, streams=streams
+            roles=frozenset(flat), transactional=transactional, streams=streams, variant=variant
         )
         return endpoint
 
@@ -138,6 +145,8 @@ class ApiRoute(APIRoute):
                 target = request.url.path
                 if request.url.query:
                     target = f"{target}?{request.url.query}"
+                if rule.variant is not None:
+                    target = f"{target}\n{rule.variant(request)}"
                 claim = idempotency.Claim(
                     key=idempotency.validate_key(key),
                     request_hash=idempotency.request_hash(request.method, target, body),

@@ -228,6 +228,12 @@ def _wants_csv(request: Request) -> bool:
     return "application/json" not in kinds or kinds.index(_CSV) < kinds.index("application/json")
 
 
+def _representation(request: Request) -> str:
+    """The representation a projection request asks for: what a replay of its Idempotency-Key
+    must match."""
+    return _CSV if _wants_csv(request) else "application/json"
+
+
 def _present(request: Request, out: ProjectionOut, status: int) -> Response | ProjectionOut:
     if _wants_csv(request):
         return Response(
@@ -247,7 +253,7 @@ def _present(request: Request, out: ProjectionOut, status: int) -> Response | Pr
     response_model=ProjectionOut,
     responses={201: _PROJECTION_CONTENT[200], **problems(NotFound)},
 )
-@access(Role.SECURITIZATION)
+@access(Role.SECURITIZATION, variant=_representation)
 async def create_pool_projection(
     pool_id: str, body: ProjectionCreate, ctx: CtxDep, request: Request, response: Response
 ) -> Response | ProjectionOut:

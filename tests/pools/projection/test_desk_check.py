@@ -23,6 +23,7 @@ import dataclasses
 from collections import defaultdict
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, localcontext
+from uuid import UUID
 
 import pytest
 
@@ -486,3 +487,40 @@ async def test_a_locked_pool_projects_the_same_after_a_prepayment(book, mixed):
     after = await project(book, pool, sc, TWO)
     assert after["rows"] == before["rows"] and after["tranches"] == before["tranches"]
     check_pool_rows(after, loans, sc)  # the schedules as disbursed, not as re-amortised
+
+
+async def test_a_replay_is_the_representation_asked_for(book, mixed, conn):
+    """An Idempotency-Key's replay never answers another format than the one asked: the same
+    key with the same Accept replays the first answer byte for byte; with another Accept it is
+    another request (422 idempotency-key-reused), and nothing is projected twice."""
+    pool, _ = mixed
+    url = f"/v1/pools/{pool['id']}/projections"
+    payload = {"scenario": scenario(cdr="0.05", lag=1), "structure": TWO}
+    csv_asked = {**book.desk_key, "Accept": "text/csv", "Idempotency-Key": "desk-check-1"}
+    first = await book.desk.client.post(url, json=payload, headers=csv_asked)
+    assert first.status_code == 201 and first.headers["content-type"].startswith("text/csv")
+    again = await book.desk.client.post(url, json=payload, headers=csv_asked)
+    assert again.status_code == 201 and again.headers["idempotent-replayed"] == "true"
+    assert again.content == first.content
+    json_asked = {**csv_asked, "Accept": "application/json"}
+    other = await book.desk.client.post(url, json=payload, headers=json_asked)
+    assert other.status_code == 422
+    assert other.json()["type"].endswith("/problems/idempotency-key-reused")
+    # The CSV is the stored projection's rows, as GET on its Location shows them.
+    stored = await book.desk.client.get(
+        first.headers["location"], headers={**book.desk_key, "Accept": "text/csv"}
+    )
+    assert stored.content == first.content
+    # JSON first: a replay asking JSON, or anything (*/*), is that JSON.
+    json_first = {**book.desk_key, "Accept": "application/json", "Idempotency-Key": "desk-check-2"}
+    made = await book.desk.client.post(url, json=payload, headers=json_first)
+    assert made.status_code == 201 and made.json()["rows"]
+    for accept in ("application/json", "*/*"):
+        replay = await book.desk.client.post(
+            url, json=payload, headers={**json_first, "Accept": accept}
+        )
+        assert replay.status_code == 201 and replay.content == made.content
+    count = await conn.fetchval(
+        "SELECT count(*) FROM pool_projections WHERE pool_id = $1", UUID(pool["id"])
+    )
+    assert count == 2
