@@ -67,7 +67,8 @@ by_date AS (
 )"""
 
 # Each due date put in its month after the cut-off: month t ends on the cut-off's day t months
-# on (the month's last day where it has none).
+# on (the month's last day where it has none), or, after a cut-off on a month's last day, on
+# the last day of the t-th month after the cut-off's.
 _MONTHS = """,
 months AS (
     SELECT principal, interest, due_date,
@@ -76,7 +77,8 @@ months AS (
     FROM by_date
     WHERE principal <> 0 OR interest <> 0
 )
-SELECT months + (due_date > $2::date + make_interval(months => months))::int AS period,
+SELECT months + (date_part('day', $2::date + 1) <> 1
+                 AND due_date > $2::date + make_interval(months => months))::int AS period,
        greatest(sum(principal), 0) AS principal, sum(interest) AS interest
 FROM months GROUP BY 1 ORDER BY 1"""
 

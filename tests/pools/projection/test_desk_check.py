@@ -44,10 +44,15 @@ def fen(x: Decimal) -> Decimal:
 
 
 def month_end(cut_off: date, t: int) -> date:
-    """The cut-off's day ``t`` months on, the month's last day where it has none."""
+    """The cut-off's day ``t`` months on, the month's last day where it has none; after a
+    cut-off on a month's last day, the last day of each month (a desk's monthly periods run
+    month end to month end: a 28 February cut-off's first month ends on 31 March)."""
     y, m = divmod(cut_off.month - 1 + t, 12)
     year, month = cut_off.year + y, m + 1
-    return date(year, month, min(cut_off.day, calendar.monthrange(year, month)[1]))
+    last = calendar.monthrange(year, month)[1]
+    if cut_off.day == calendar.monthrange(cut_off.year, cut_off.month)[1]:
+        return date(year, month, last)
+    return date(year, month, min(cut_off.day, last))
 
 
 def aggregate(cut_off: date, schedules: list[list[dict]]) -> tuple[list[D], list[D]]:
@@ -334,7 +339,8 @@ def original_balances(total: D, structure: dict) -> list[D]:
 def check_pool_rows(out: dict, loans: list[dict], sc: dict) -> None:
     """Every pool figure of every month against the exact model, within the documented
     rounding."""
-    principal, interest = aggregate(CUT_OFF, [loan["schedule"] for loan in loans])
+    cut_off = date.fromisoformat(out["cut_off_date"])
+    principal, interest = aggregate(cut_off, [loan["schedule"] for loan in loans])
     exact = exact_pool(principal, interest, D(sc["cpr"]), D(sc["cdr"]))
     n, lag, rr = len(principal), sc["recovery_lag_months"], D(sc["recovery_rate"])
     rows = out["rows"]
@@ -342,7 +348,7 @@ def check_pool_rows(out: dict, loans: list[dict], sc: dict) -> None:
     assert len(rows) == (n + lag if D(sc["cdr"]) > 0 else n)
     previous_end, cum_exact, cum_paid = sum(principal), D(0), D(0)
     for t, row in enumerate(rows, start=1):
-        assert row["period"] == t and row["date"] == month_end(CUT_OFF, t).isoformat()
+        assert row["period"] == t and row["date"] == month_end(cut_off, t).isoformat()
         assert D(row["beginning_balance"]) == previous_end, t
         if t <= n:
             m = exact[t - 1]
@@ -369,6 +375,7 @@ def check_pool_rows(out: dict, loans: list[dict], sc: dict) -> None:
 
 def check_waterfall(out: dict, sc: dict, structure: dict) -> None:
     """Every tranche figure of every month, and the totals, against the desk's waterfall."""
+    cut_off = date.fromisoformat(out["cut_off_date"])
     originals = original_balances(D(out["cut_off_balance"]), structure)
     spec = [
         {"name": t["name"], "original_balance": money(o), "coupon_bp": t["coupon_bp"]}
@@ -415,8 +422,8 @@ def check_waterfall(out: dict, sc: dict, structure: dict) -> None:
         if principal:
             wal = sum((D(t) / 12 * x["principal_paid"] for t, x in paid), D(0)) / principal
             assert D(total["wal_years"]) == wal.quantize(D("0.0001"), ROUND_HALF_UP)
-            assert total["first_payment_date"] == month_end(CUT_OFF, paying[0]).isoformat()
-            assert total["last_payment_date"] == month_end(CUT_OFF, paying[-1]).isoformat()
+            assert total["first_payment_date"] == month_end(cut_off, paying[0]).isoformat()
+            assert total["last_payment_date"] == month_end(cut_off, paying[-1]).isoformat()
         else:
             assert total["wal_years"] is None and total["first_payment_date"] is None
 
@@ -524,3 +531,34 @@ async def test_a_replay_is_the_representation_asked_for(book, mixed, conn):
         "SELECT count(*) FROM pool_projections WHERE pool_id = $1", UUID(pool["id"])
     )
     assert count == 2
+
+
+async def test_a_month_end_cut_off_gives_month_end_periods(book):
+    """A pool cut off on 28 February: its months end on 31 March, 30 April, …, so that an
+    instalment due on the 31st of March is March's, as a desk reads a month-end cut-off."""
+    loans = [
+        await make_loan(
+            book,
+            "4000000.00",
+            method="equal_installment",
+            term=12,
+            spread=100,
+            disbursed="2025-01-31",
+        ),
+        await make_loan(
+            book, "2000000.00", method="equal_principal", term=9, spread=200, disbursed="2025-01-10"
+        ),
+    ]
+    book.clock.set(at("2025-03-03T10:00:00+08:00"))
+    for loan, paid_on in zip(loans, ("2025-02-28", "2025-02-10"), strict=True):
+        await book.repay(loan, paid_on=paid_on)
+    pool = await book.pool("6000000.00", limits=NO_LIMITS, cut_off_date="2025-02-28")
+    for loan in loans:
+        await book.add(pool, loan)
+    pool = await book.post(pool, "lock")
+    sc = scenario(cpr="0.1", cdr="0.1", rr="0.5", lag=1)
+    out = await project(book, pool, sc, TWO)
+    assert [r["date"] for r in out["rows"][:3]] == ["2025-03-31", "2025-04-30", "2025-05-31"]
+    # March: both loans' March instalments (10 and 31 March), nothing of April's.
+    check_pool_rows(out, loans, sc)
+    check_waterfall(out, sc, TWO)
