@@ -562,3 +562,30 @@ async def test_a_month_end_cut_off_gives_month_end_periods(book):
     # March: both loans' March instalments (10 and 31 March), nothing of April's.
     check_pool_rows(out, loans, sc)
     check_waterfall(out, sc, TWO)
+
+
+async def test_the_migration_freezes_already_locked_pools_as_a_lock_does(book, mixed, conn):
+    """Pools locked before schedules were frozen get theirs from the migration, computed as a
+    lock computes it: the same rows for a pool locked now."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).parents[3] / "migrations/versions/20261207_0012_pool_projections.py"
+    spec = importlib.util.spec_from_file_location("migration_0012", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    ctes, _ = module._FREEZE_LOCKED.split("INSERT INTO")
+    pool, _ = mixed
+    backfilled = await conn.fetch(
+        ctes
+        + """SELECT due_date, sum(principal) AS principal, sum(interest) AS interest
+             FROM parts WHERE pool_id = $1 GROUP BY 1
+             HAVING sum(principal) <> 0 OR sum(interest) <> 0 ORDER BY 1""",
+        UUID(pool["id"]),
+    )
+    frozen = await conn.fetch(
+        "SELECT due_date, principal, interest FROM pool_schedules WHERE pool_id = $1 ORDER BY 1",
+        UUID(pool["id"]),
+    )
+    assert frozen and [tuple(r) for r in backfilled] == [tuple(r) for r in frozen]
