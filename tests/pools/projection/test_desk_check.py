@@ -638,3 +638,36 @@ async def test_the_migration_freezes_already_locked_pools_as_a_lock_does(book, m
         UUID(pool["id"]),
     )
     assert frozen and [tuple(r) for r in backfilled] == [tuple(r) for r in frozen]
+
+
+@pytest.mark.parametrize("rate", ["0.1", "0.2", "0.36", "0.5"])
+def test_half_fen_balances_round_up(rate):
+    """With CPR = CDR = r, six months leave exactly (1 − r) of the scheduled balance and twelve
+    (1 − r)²: balances that fall on a half fen there must round up, as half-up says, whatever
+    a float's last bit. A balance of 1,000,000.05 after month 6 at r = 0.1 keeps
+    900,000.045 → 900,000.05 (a float's 0.8999…9 gives 900,000.04)."""
+    import numpy as np
+
+    from app.pools.projection import engine
+    from app.pools.projection.model import PoolSchedule, Scenario
+
+    r = D(rate)
+    mismatches = []
+    for cents in range(100_000_005, 100_002_005, 10):  # × (1 − r) may fall on half fen
+        principal = [0] * 5 + [17] + [0] * 6 + [cents]
+        interest = [cents // 100] * 13
+        schedule = PoolSchedule(
+            balance=sum(principal),
+            principal=np.array(principal, dtype=np.int64),
+            interest=np.array(interest, dtype=np.int64),
+        )
+        flows = engine.collateral(schedule, Scenario(r, r, D("0.4"), 0))
+        exact = exact_pool([D(p) for p in principal], [D(i) for i in interest], r, r)
+        cumulative = D(0)
+        for t, m in enumerate(exact):
+            cumulative += m.interest
+            if int(flows.ending[t]) != fen_exact(m.ending / 100) * 100:
+                mismatches.append((cents, t + 1, "ending", int(flows.ending[t]), m.ending))
+            if int(flows.interest[: t + 1].sum()) != fen_exact(cumulative / 100) * 100:
+                mismatches.append((cents, t + 1, "interest"))
+    assert mismatches == []
