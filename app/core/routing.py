@@ -54,6 +54,10 @@ class Access:
     # A single-statement write that stores its Idempotency-Key response in that statement too
     # (``app.core.outbox.store_response``): a keyed request stays one statement.
     claims_in_statement: bool = False
+    # For a POST whose answer's representation the request chooses (``Accept``): names the
+    # representation chosen, which the Idempotency-Key's fingerprint then covers, so that a
+    # replay is always the representation asked for, byte for byte.
+    variant: Callable[[Request], str] | None = None
 
     def allows(self, principal: Principal) -> bool:
         return self.public or principal.role in self.roles
@@ -69,6 +73,7 @@ def access(
     transactional: bool = True,
     streams: bool = False,
     claims_in_statement: bool = False,
+    variant: Callable[[Request], str] | None = None,
 ) -> Callable[[F], F]:
     flat: set[Role] = set()
     for item in roles:
@@ -83,6 +88,7 @@ def access(
         transactional=transactional,
         streams=streams,
         claims_in_statement=claims_in_statement and not transactional,
+        variant=variant,
     )
     return lambda endpoint: _mark(endpoint, rule)
 
@@ -160,13 +166,15 @@ async def _read_body(request: ApiRequest) -> bytes:
     return body
 
 
-def _claim(request: Request, body: bytes) -> idempotency.Claim | None:
+def _claim(request: Request, body: bytes, rule: Access) -> idempotency.Claim | None:
     key = request.headers.get(idempotency.HEADER)
     if key is None or request.method != "POST":
         return None
     target = request.url.path
     if request.url.query:
         target = f"{target}?{request.url.query}"
+    if rule.variant is not None:
+        target = f"{target}\n{rule.variant(request)}"
     return idempotency.Claim(
         key=idempotency.validate_key(key),
         request_hash=idempotency.request_hash(request.method, target, body),
@@ -297,7 +305,7 @@ class ApiRoute(APIRoute):
                 return await _handle(handler, request)
             principal = await _authorise(request, rule)
             body = await _read_body(request) if has_body else b""
-            claim = _claim(request, body)
+            claim = _claim(request, body, rule)
             database: Database = request.app.state.database
             if rule.streams:
                 request.state.principal = principal

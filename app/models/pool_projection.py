@@ -46,3 +46,18 @@ class PoolProjection(Base):
     created_at: Mapped[datetime]
     created_by: Mapped[UUID | None]
     version: Mapped[int] = mapped_column(Integer)
+
+
+class PoolSchedule(Base):
+    """What a locked pool's members were scheduled to pay after its cut-off, summed by due date,
+    as it stood at the lock (what had been paid by the cut-off taken off, each member's last
+    instalment squared with its cut-off balance). A locked pool's facts never change: its
+    projections read this, so a posting on a member loan after the lock, which re-amortises
+    the loan's own schedule, leaves them as they were."""
+
+    __tablename__ = "pool_schedules"
+
+    pool_id: Mapped[UUID] = mapped_column(ForeignKey("pools.id"), primary_key=True)
+    due_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    principal: Mapped[Decimal] = mapped_column(Numeric(20, 2))
+    interest: Mapped[Decimal] = mapped_column(Numeric(20, 2))

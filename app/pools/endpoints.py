@@ -232,6 +232,12 @@ def _wants_csv(request: Request) -> bool:
     return "application/json" not in kinds or kinds.index(_CSV) < kinds.index("application/json")
 
 
+def _representation(request: Request) -> str:
+    """The representation a projection request asks for: what a replay of its Idempotency-Key
+    must match."""
+    return _CSV if _wants_csv(request) else "application/json"
+
+
 def _present(request: Request, out: ProjectionOut, status: int) -> Response | ProjectionOut:
     if _wants_csv(request):
         return Response(
@@ -251,9 +257,9 @@ def _present(request: Request, out: ProjectionOut, status: int) -> Response | Pr
     response_model=ProjectionOut,
     responses={201: _PROJECTION_CONTENT[200], **problems(NotFound)},
 )
-@access(Role.SECURITIZATION)
+@access(Role.SECURITIZATION, variant=_representation)
 async def create_pool_projection(
-    pool_id: str, body: ProjectionCreate, ctx: CtxDep, request: Request, response: Response
+    pool_id: UUID, body: ProjectionCreate, ctx: CtxDep, request: Request, response: Response
 ) -> Response | ProjectionOut:
     """Project the pool's monthly cash flows under a scenario (CPR, CDR, recovery rate and lag)
     and a structure (tranches senior first, fees), from its cut-off balances and its loans'
@@ -278,7 +284,7 @@ async def create_pool_projection(
 )
 @access(*READERS)
 async def get_pool_projection(
-    pool_id: str, projection_id: str, ctx: CtxDep, request: Request, response: Response
+    pool_id: UUID, projection_id: UUID, ctx: CtxDep, request: Request, response: Response
 ) -> Response | ProjectionOut:
     """A stored projection, exactly as first answered; its monthly rows as CSV with
     `Accept: text/csv`."""
@@ -304,7 +310,7 @@ async def get_pool_projection(
     },
 )
 @access(*READERS)
-async def get_pool_projection_chart(pool_id: str, projection_id: str, ctx: CtxDep) -> Response:
+async def get_pool_projection_chart(pool_id: UUID, projection_id: UUID, ctx: CtxDep) -> Response:
     """The stored projection drawn: tranche balances over time and pool collections."""
     out = await projection_service.get_projection(
         ctx,
@@ -317,7 +323,7 @@ async def get_pool_projection_chart(pool_id: str, projection_id: str, ctx: CtxDe
 
 @router.post("/{pool_id}/projection-grid", response_model=GridOut, responses=problems(NotFound))
 @access(Role.SECURITIZATION)
-async def project_pool_grid(pool_id: str, body: ProjectionGrid, ctx: CtxDep) -> GridOut:
+async def project_pool_grid(pool_id: UUID, body: ProjectionGrid, ctx: CtxDep) -> GridOut:
     """Every CPR × CDR pair of the lists (at most 10 × 10) under one structure: each
     tranche's loss, WAL and unpaid interest per pair. Computed, not stored."""
     return await projection_service.projection_grid(

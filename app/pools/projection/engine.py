@@ -14,20 +14,20 @@ flows are its scheduled amounts times that share, and the pool's flows are there
 aggregated scheduled amounts times it: the projection works on one vector of scheduled
 principal and one of interest, whatever the pool's size (``aggregate`` builds them once).
 
-Amounts are exact integers of fen on the way in, and computed in float64 in between. The
-pool's ending balance is rounded half-up to the fen each month; the month's fall in balance, an
-integer, is shared among defaults, scheduled principal and prepayments by largest remainder, so
+Amounts are exact integers of fen on the way in. The pool's ending balance and the running
+total of interest are computed in 40-digit decimals and rounded half-up to the fen each month
+(so that an amount exactly on a half fen rounds up); the month's fall in balance, an integer, is
+shared among defaults, scheduled principal and prepayments by largest remainder, so
 that the rounded flows explain the rounded balances exactly and the balance reaches zero
-exactly when the schedule does. Interest is rounded through its running total. With CPR = CDR
-= 0 every factor is exactly 1 and every flow is the schedule's own integer (exact in float64
-below 2^53 fen, ninety trillion yuan), so the collections are the scheduled instalments to the
-fen.
+exactly when the schedule does (the causes' shares are float64). Interest is rounded through its
+running total. With CPR = CDR = 0 every factor is exactly 1 and every flow is the schedule's own
+integer, so the collections are the scheduled instalments to the fen.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal, localcontext
 
 import numpy as np
 import numpy.typing as npt
@@ -45,6 +45,7 @@ from app.pools.projection.model import (
 Floats = npt.NDArray[np.float64]
 # Break-even CDRs are searched on this grid: 0.0001 steps.
 CDR_STEPS = 10_000
+_SNAP = Decimal("1e-20")
 
 
 def aggregate(cut_off_fen: Fen, principal_fen: Fen, interest_fen: Fen) -> PoolSchedule:
@@ -59,13 +60,6 @@ def aggregate(cut_off_fen: Fen, principal_fen: Fen, interest_fen: Fen) -> PoolSc
 def monthly_rate(annual: float) -> float:
     """1 − (1 − annual)^(1/12): the monthly rate that compounds to the annual one."""
     return 1.0 - float((1.0 - annual) ** (1.0 / 12.0))
-
-
-def _fen(flow: Floats) -> Fen:
-    """Monthly flows rounded half-up to the fen through their running total: each month is the
-    difference of two rounded totals, so the months add up to the rounded whole."""
-    totals = np.floor(np.cumsum(flow) + 0.5).astype(np.int64)
-    return np.diff(totals, prepend=np.int64(0))
 
 
 def _half_up(amounts: Fen, numerator: int, denominator: int) -> Fen:
@@ -94,6 +88,38 @@ def _split(reduction: Fen, parts: Floats) -> Fen:
     return out
 
 
+def _half_up_exact(value: Decimal) -> int:
+    """An exact amount of fen, half-up. Taken to 1e-20 fen first: the 40 digits carry a last-digit
+    error from the twelfth roots (0.9^(1/12) to the 12th is 0.8999…9, not 0.9), and an amount
+    that close to a half fen is the half fen."""
+    return int(value.quantize(_SNAP, ROUND_HALF_UP).to_integral_value(ROUND_HALF_UP))
+
+
+def _rounded_exactly(schedule: PoolSchedule, scenario: Scenario, scheduled: Fen) -> tuple[Fen, Fen]:
+    """The ending balances and the interest collected, half-up to the fen from their exact
+    values. Computed in 40-digit decimals, not float64: the survival factor is often exactly a
+    round number (after 12 months it is (1 − CPR)(1 − CDR); after 6, with CPR = CDR, 1 − CPR),
+    the amounts then fall exactly on half fen, and a float's last bit would round them down.
+    A few hundred multiplications: nothing beside the rest."""
+    with localcontext() as ctx:
+        ctx.prec = 40
+        twelfth = Decimal(1) / 12
+        keep_d = (1 - scenario.cdr) ** twelfth  # 1 − MDR
+        keep_p = (1 - scenario.cpr) ** twelfth  # 1 − SMM
+        left = Decimal(1)  # of each loan's scheduled balance, at the month's start
+        cumulative = Decimal(0)
+        ending: list[int] = []
+        collected: list[int] = []
+        for after, due in zip(scheduled.tolist(), schedule.interest.tolist(), strict=True):
+            paying = left * keep_d
+            left = paying * keep_p
+            ending.append(_half_up_exact(after * left))
+            cumulative += due * paying
+            collected.append(_half_up_exact(cumulative))
+    totals = np.array(collected, dtype=np.int64)
+    return np.array(ending, dtype=np.int64), np.diff(totals, prepend=np.int64(0))
+
+
 def collateral(schedule: PoolSchedule, scenario: Scenario) -> Collateral:
     smm = monthly_rate(float(scenario.cpr))
     mdr = monthly_rate(float(scenario.cdr))
@@ -105,13 +131,12 @@ def collateral(schedule: PoolSchedule, scenario: Scenario) -> Collateral:
     paying = survived * (1.0 - mdr)  # after this month's defaults
     # The balance is rounded first, month by month (it never rises and is zero exactly when
     # the schedule is); each month's fall is then shared among its causes.
-    ending = np.floor(paying * (1.0 - smm) * scheduled + 0.5).astype(np.int64)
+    ending, interest = _rounded_exactly(schedule, scenario, scheduled)
     beginning = np.concatenate(([schedule.balance], ending[:-1]))
     causes = np.stack(
         (mdr * survived * before, paying * schedule.principal, smm * paying * scheduled)
     )
     defaults, principal, prepayments = _split(beginning - ending, causes)
-    interest = _fen(paying * schedule.interest)
     rate = _rate_4(scenario.recovery_rate)
     recovered = _half_up(defaults, rate, 10_000)  # per default month
     pad = lag if recovered.any() else 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from app.loans.schedule import due_date
@@ -35,7 +35,12 @@ def money(fen: int) -> Decimal:
 
 def period_date(cut_off: date, period: int) -> date:
     """Month ``period`` after the cut-off ends on the cut-off's day that many months on (the
-    month's last day where it has none)."""
+    month's last day where it has none); after a cut-off on a month's last day, on each month's
+    last day (a cut-off of 30 April gives 31 May, 30 June, 31 July, …)."""
+    if (cut_off + timedelta(days=1)).day == 1:
+        year, month = divmod(cut_off.month + period, 12)
+        following = date(cut_off.year + year, month + 1, 1)  # the month after the period's
+        return following - timedelta(days=1)
     return due_date(cut_off, period)
 
 

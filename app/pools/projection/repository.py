@@ -16,12 +16,10 @@ from app.core.jsonutil import dumps_str
 # been paid on them by the cut-off (the repayments dated later are undone). A member's last
 # instalment takes any difference between its cut-off balance and its remaining scheduled
 # principal (a prepayment posted after the cut-off re-amortises the stored schedule), so that
-# the months' principal adds up to the cut-off balances. Summed by due date first (a few
-# hundred dates, whatever the pool's size), then each date put in its month after the
-# cut-off: month t ends on the cut-off's day t months on (the month's last day where it has
-# none).
-_SCHEDULE = """
-WITH later AS MATERIALIZED (
+# the months' principal adds up to the cut-off balances. Summed by due date (a few hundred
+# dates, whatever the pool's size).
+_BY_DATE = """
+later AS MATERIALIZED (
     -- What repayments dated after the cut-off paid on instalments due after it: few rows.
     SELECT i.loan_id, i.due_date, sum((x->>'principal')::numeric) AS principal,
            sum((x->>'interest')::numeric) AS interest
@@ -40,7 +38,7 @@ per_loan AS (
     WHERE m.pool_id = $1
     GROUP BY 1
 ),
-by_date AS (
+parts AS (
     SELECT i.due_date, sum(i.principal - i.paid_principal) AS principal,
            sum(i.interest - i.paid_interest) AS interest
     FROM pool_loans m
@@ -56,6 +54,22 @@ by_date AS (
     LEFT JOIN (SELECT loan_id, sum(principal) AS principal FROM later GROUP BY 1) l
         ON l.loan_id = p.loan_id
 ),
+by_date AS (
+    SELECT due_date, sum(principal) AS principal, sum(interest) AS interest
+    FROM parts GROUP BY 1
+)"""
+
+# A locked or transferred pool's schedule, frozen at its lock: later postings on its loans
+# (a prepayment re-amortises the stored schedule) never change its projection.
+_FROZEN = """
+by_date AS (
+    SELECT due_date, principal, interest FROM pool_schedules WHERE pool_id = $1
+)"""
+
+# Each due date put in its month after the cut-off: month t ends on the cut-off's day t months
+# on (the month's last day where it has none), or, after a cut-off on a month's last day, on
+# the last day of the t-th month after the cut-off's.
+_MONTHS = """,
 months AS (
     SELECT principal, interest, due_date,
            ((date_part('year', due_date) - date_part('year', $2::date)) * 12
@@ -63,18 +77,35 @@ months AS (
     FROM by_date
     WHERE principal <> 0 OR interest <> 0
 )
-SELECT months + (due_date > $2::date + make_interval(months => months))::int AS period,
+SELECT months + (date_part('day', $2::date + 1) <> 1
+                 AND due_date > $2::date + make_interval(months => months))::int AS period,
        greatest(sum(principal), 0) AS principal, sum(interest) AS interest
 FROM months GROUP BY 1 ORDER BY 1"""
+
+_FREEZE = (
+    "WITH"
+    + _BY_DATE
+    + """
+INSERT INTO pool_schedules (pool_id, due_date, principal, interest)
+SELECT $1, due_date, principal, interest FROM by_date WHERE principal <> 0 OR interest <> 0"""
+)
 
 _COLUMNS = """id, pool_id, pool_state, cut_off_date, loan_count, cut_off_balance, scenario,
     structure, breakeven, breakeven_cdr, result, created_at, version"""
 
 
-async def schedule(db: Db, *, pool_id: UUID, cut_off: date) -> list[asyncpg.Record]:
+async def schedule(db: Db, *, pool_id: UUID, cut_off: date, frozen: bool) -> list[asyncpg.Record]:
     """``period``, ``principal`` and ``interest`` for each month after the cut-off that has an
-    instalment of the pool's members, in order."""
-    return await db.fetch(_SCHEDULE, pool_id, cut_off)
+    instalment of the pool's members, in order: from the schedule frozen at the lock when
+    ``frozen``, else from the members' current schedules."""
+    sql = "WITH" + (_FROZEN if frozen else _BY_DATE) + _MONTHS
+    return await db.fetch(sql, pool_id, cut_off)
+
+
+async def freeze_schedule(db: Db, *, pool_id: UUID, cut_off: date) -> None:
+    """Keep the members' schedule after the cut-off, summed by due date, as it stands at the
+    lock: the pool's projections read it from then on."""
+    await db.execute(_FREEZE, pool_id, cut_off)
 
 
 async def insert(db: Db, *, values: dict[str, Any]) -> None:

@@ -75,7 +75,12 @@ async def pool_facts(ctx: Ctx, *, pool_id: UUID) -> PoolFacts:
             "the pool holds no loans: there is nothing to project",
             errors=[field_error(["path", "pool_id"], "the pool holds no loans")],
         )
-    months = await repository.schedule(ctx.db, pool_id=pool_id, cut_off=pool["cut_off_date"])
+    months = await repository.schedule(
+        ctx.db,
+        pool_id=pool_id,
+        cut_off=pool["cut_off_date"],
+        frozen=pool["state"] != "open",
+    )
     horizon = months[-1]["period"] if months else 0
     principal = np.zeros(horizon, dtype=np.int64)
     interest = np.zeros(horizon, dtype=np.int64)

@@ -311,7 +311,7 @@ class Operations:
 
     def create_pool_projection(
         self,
-        pool_id: str | UUID,
+        pool_id: UUID,
         body: models.ProjectionCreate | Mapping[str, Any],
         *,
         idempotency_key: str | None = None,
@@ -720,11 +720,7 @@ class Operations:
         )
 
     def get_pool_projection(
-        self,
-        pool_id: str | UUID,
-        projection_id: str | UUID,
-        *,
-        headers: Mapping[str, str] | None = None,
+        self, pool_id: UUID, projection_id: UUID, *, headers: Mapping[str, str] | None = None
     ) -> models.ProjectionOut:
         """GET /v1/pools/{pool_id}/projections/{projection_id}: Get Pool Projection.
 
@@ -741,11 +737,7 @@ class Operations:
         )
 
     def get_pool_projection_chart(
-        self,
-        pool_id: str | UUID,
-        projection_id: str | UUID,
-        *,
-        headers: Mapping[str, str] | None = None,
+        self, pool_id: UUID, projection_id: UUID, *, headers: Mapping[str, str] | None = None
     ) -> str:
         """GET /v1/pools/{pool_id}/projections/{projection_id}/chart.svg: Get Pool Projection Chart.
 
@@ -1742,7 +1734,7 @@ class Operations:
 
     def project_pool_grid(
         self,
-        pool_id: str | UUID,
+        pool_id: UUID,
         body: models.ProjectionGrid | Mapping[str, Any],
         *,
         idempotency_key: str | None = None,
@@ -2328,7 +2320,7 @@ class AsyncOperations:
 
     async def create_pool_projection(
         self,
-        pool_id: str | UUID,
+        pool_id: UUID,
         body: models.ProjectionCreate | Mapping[str, Any],
         *,
         idempotency_key: str | None = None,
@@ -2739,11 +2731,7 @@ class AsyncOperations:
         )
 
     async def get_pool_projection(
-        self,
-        pool_id: str | UUID,
-        projection_id: str | UUID,
-        *,
-        headers: Mapping[str, str] | None = None,
+        self, pool_id: UUID, projection_id: UUID, *, headers: Mapping[str, str] | None = None
     ) -> models.ProjectionOut:
         """GET /v1/pools/{pool_id}/projections/{projection_id}: Get Pool Projection.
 
@@ -2760,11 +2748,7 @@ class AsyncOperations:
         )
 
     async def get_pool_projection_chart(
-        self,
-        pool_id: str | UUID,
-        projection_id: str | UUID,
-        *,
-        headers: Mapping[str, str] | None = None,
+        self, pool_id: UUID, projection_id: UUID, *, headers: Mapping[str, str] | None = None
     ) -> str:
         """GET /v1/pools/{pool_id}/projections/{projection_id}/chart.svg: Get Pool Projection Chart.
 
@@ -3761,7 +3745,7 @@ class AsyncOperations:
 
     async def project_pool_grid(
         self,
-        pool_id: str | UUID,
+        pool_id: UUID,
         body: models.ProjectionGrid | Mapping[str, Any],
         *,
         idempotency_key: str | None = None,
