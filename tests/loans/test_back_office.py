@@ -4,7 +4,8 @@ principal, the schedule after each posting, the outstanding principal, days past
 interest due, the class, the payoff quote, and the loan paid off by paying the quote exactly
 (one fen more: 422 overpayment), over the repayment patterns a bank sees.
 
-The calculator is deliberately plain: exact fractions, one instalment at a time, penalty interest day by day.
+The calculator is deliberately plain: exact fractions, one instalment at a time, penalty
+interest day by day.
 
 - Schedule: monthly interest = balance × annual / 12, half-up to the fen; the last instalment
   absorbs the rounding. equal_installment: level total A = P·r(1+r)^n / ((1+r)^n − 1), half-up;
