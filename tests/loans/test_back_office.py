@@ -24,6 +24,7 @@ interest day by day.
 from __future__ import annotations
 
 import calendar
+import copy
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -741,6 +742,7 @@ class TestAwkwardPostings:
         rng = random.Random(f"{method}-{seed}")
         loan = await _loan(desk, conn, clock, method, amount="987654.32")
         on = date(2026, 3, 10)
+        books: list[tuple[date, BackOffice]] = []  # the book at the end of each posting day
         for _ in range(10):
             on += timedelta(days=rng.randint(3, 50))
             quote = loan.book.quote(on)
@@ -756,8 +758,35 @@ class TestAwkwardPostings:
                 amount = (quote.amount * D(rng.randint(100, 600)) / 1000).quantize(D("0.01"))
             option = rng.choice(["reduce_installment", "shorten_term"])
             await loan.pay(on, max(amount, D("0.01")), option)
+            books.append((on, copy.deepcopy(loan.book)))
             await loan.quote(on)
             await loan.project(on + timedelta(days=rng.randint(0, 400)))
             await loan.look(on + timedelta(days=rng.randint(0, 40)))
         if loan.book.state == "active":
-            await loan.pay_off(on + timedelta(days=rng.randint(1, 20)))
+            on += timedelta(days=rng.randint(1, 20))
+            await loan.pay_off(on)
+            books.append((on, copy.deepcopy(loan.book)))
+        # Read as of an earlier date, the loan is what the postings up to that date made it.
+        final = loan.book
+        for day, book in books:
+            for seen_on in (day, day + timedelta(days=rng.randint(1, 9))):
+                later = [b for d, b in books if d <= seen_on]
+                loan.book = later[-1] if later else book
+                if loan.book.state == "active":
+                    await loan.project(seen_on)
+        loan.book = final
+
+    async def test_a_posting_dated_before_an_earlier_posted_one(self, desk, conn, clock):
+        loan = await _loan(desk, conn, clock, "equal_principal", term_months=6)
+        # Postings apply in value-date order: one dated before the latest already posted is
+        # refused and changes nothing (the earlier postings' allocations stand).
+        await loan.pay(_day("2026-05-20"), D("150000.00"))
+        loan.today(_day("2026-05-25"))
+        response = await desk.client.post(
+            f"{loan.url}/repayments",
+            json={"paid_on": "2026-05-05", "amount": "60000.00"},
+            headers=desk.officer,
+        )
+        assert response.status_code == 422 and slug(response) == "validation-error"
+        await loan.look(_day("2026-05-25"))
+        await loan.pay_off(_day("2026-05-25"))
