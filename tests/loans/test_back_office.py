@@ -31,7 +31,14 @@ from decimal import Decimal
 from fractions import Fraction
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from app.loans.ledger import Overpayment as EngineOverpayment
+from app.loans.ledger import PrepaymentOption, Repayment, Terms
+from app.loans.payoff import quote
+from app.loans.schedule import RepaymentMethod
+from app.loans.servicing import initial_schedule, post, standing
 from app.pools.repository import loan_facts
 from tests.conftest import slug
 from tests.factories import at
@@ -137,6 +144,11 @@ class BackOffice:
                 self.level = fen(Fraction(balance) * r * growth / (growth - 1))
             elif self.method == "equal_principal":
                 self.level = fen(Fraction(balance) / n)
+            # Keeping the number of instalments comes first: on a balance of a few fen over
+            # many months the half-up level would repay it all before the last instalment;
+            # the level is then the largest that leaves the last one something to absorb.
+            while self.method != "interest_only_bullet" and self._overshoots(balance, n):
+                self.level -= D("0.01")
         seq = start_seq
         for k, due in enumerate(dues):
             interest = self._monthly(balance)
@@ -147,13 +159,25 @@ class BackOffice:
                 principal = self.level - interest
             else:
                 principal = self.level
-            if last or principal >= balance:
+            # Shortening the term: level instalments until one would repay the rest; a level
+            # that repays nothing (a balance of a few fen) leaves the rest to the next one.
+            ends = principal >= balance or (keep_level and principal <= 0)
+            if last or ends:
                 principal = balance
             self.rows.append(Row(seq, due, principal, interest))
             balance -= principal
             seq += 1
-            if balance == 0:
+            if last or ends:
                 break
+
+    def _overshoots(self, balance: Decimal, n: int) -> bool:
+        for _ in range(n - 1):
+            interest = self._monthly(balance)
+            principal = self.level - (interest if self.method == "equal_installment" else 0)
+            if principal >= balance:
+                return True
+            balance -= principal
+        return False
 
     def _reamortise(self, current: Row, option: str) -> None:
         later = [r for r in self.rows if r.seq > current.seq]
@@ -419,9 +443,14 @@ class Reconciler:
         self._check_view(response.json(), on)
         return response.json()
 
-    async def quote(self, on: date) -> Decimal:
-        self.today(on)
-        response = await self.desk.client.get(f"{self.url}/payoff", headers=self.desk.officer)
+    async def quote(self, on: date, *, ahead: bool = False) -> Decimal:
+        """The payoff quote for ``on``: today's, or (``ahead``) a later date's, projected."""
+        params = {"on": on.isoformat()} if ahead else None
+        if not ahead:
+            self.today(on)
+        response = await self.desk.client.get(
+            f"{self.url}/payoff", params=params, headers=self.desk.officer
+        )
         assert response.status_code == 200, response.text
         served = response.json()
         mine = self.book.quote(on)
@@ -761,6 +790,7 @@ class TestAwkwardPostings:
             books.append((on, copy.deepcopy(loan.book)))
             await loan.quote(on)
             await loan.project(on + timedelta(days=rng.randint(0, 400)))
+            await loan.quote(on + timedelta(days=rng.randint(0, 400)), ahead=True)
             await loan.look(on + timedelta(days=rng.randint(0, 40)))
         if loan.book.state == "active":
             on += timedelta(days=rng.randint(1, 20))
@@ -790,3 +820,119 @@ class TestAwkwardPostings:
         assert response.status_code == 422 and slug(response) == "validation-error"
         await loan.look(_day("2026-05-25"))
         await loan.pay_off(_day("2026-05-25"))
+
+
+# --- the calculator against the service's engine, over random loans and payments -------------
+
+
+def _engine_rows(schedule) -> list[tuple]:
+    def money(fen: int) -> str:
+        return f"{D(fen) / 100:.2f}"
+
+    return [
+        (
+            i.seq,
+            i.due_date.isoformat(),
+            money(i.principal),
+            money(i.interest),
+            money(i.paid_principal),
+            money(i.paid_interest),
+            money(i.paid_penalty),
+        )
+        for i in schedule
+    ]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    principal=st.integers(min_value=10_000, max_value=500_000_000),  # fen
+    rate_bp=st.integers(min_value=100, max_value=1800),
+    months=st.integers(min_value=1, max_value=36),
+    method=st.sampled_from(["equal_installment", "equal_principal", "interest_only_bullet"]),
+    disbursed=st.dates(min_value=date(2023, 1, 1), max_value=date(2029, 12, 31)),
+    data=st.data(),
+)
+def test_the_engine_agrees_with_the_back_office(
+    principal, rate_bp, months, method, disbursed, data
+):
+
+    amount = D(principal) / 100
+    book = BackOffice(
+        principal=f"{amount:.2f}",
+        rate_bp=rate_bp,
+        months=months,
+        method=method,
+        disbursed=disbursed,
+    )
+    terms = Terms(
+        principal=principal,
+        rate_bp=rate_bp,
+        method=RepaymentMethod(method),
+        disbursed_on=disbursed,
+        term_months=months,
+    )
+    schedule = initial_schedule(terms)
+    assert _engine_rows(schedule) == _rows(book.rows)
+    on = disbursed
+    for _ in range(data.draw(st.integers(min_value=1, max_value=8))):
+        on += timedelta(days=data.draw(st.integers(min_value=0, max_value=70)))
+        mine_quote, theirs = book.quote(on), quote(schedule, on, terms)
+        assert (
+            theirs.overdue_principal,
+            theirs.overdue_interest,
+            theirs.penalty_interest,
+            theirs.outstanding_principal,
+            theirs.accrued_interest,
+        ) == tuple(
+            int(v * 100)
+            for v in (
+                mine_quote.overdue_principal,
+                mine_quote.overdue_interest,
+                mine_quote.penalty,
+                mine_quote.outstanding,
+                mine_quote.accrued,
+            )
+        )
+        seen = standing(schedule, on, terms, defaulted=False)
+        assert (seen.days_past_due, seen.penalty_interest_due, seen.classification.value) == (
+            book.days_past_due(on),
+            int(book.penalty_interest_due(on) * 100),
+            book.classification(on),
+        )
+        payoff = mine_quote.amount
+        share = data.draw(st.sampled_from([None, 1, 5, 50, 300, 700, 999, 1000, 1001]))
+        if share is None:  # the next unpaid instalment, penalty included
+            row = next((r for r in book.rows if r.unpaid()), book.rows[-1])
+            due = book.penalty_due(row, on) if row.due <= on else D(0)
+            pay = row.principal - row.paid_p + row.interest - row.paid_i + due
+        else:
+            pay = (payoff * share / 1000).quantize(D("0.01"))
+        if pay <= 0:
+            continue
+        option = data.draw(st.sampled_from(["reduce_installment", "shorten_term"]))
+        fen_amount = int(pay * 100)
+        try:
+            posting = post(schedule, terms, Repayment(on, fen_amount, PrepaymentOption(option)))
+        except EngineOverpayment:
+            posting = None
+        if posting is None:
+            with pytest.raises(Overpayment):
+                book.pay(on, f"{pay:.2f}", option)
+            continue
+        mine = book.pay(on, f"{pay:.2f}", option)
+        assert [
+            (
+                line.seq,
+                *(
+                    f"{D(v) / 100:.2f}"
+                    for v in (line.penalty_interest, line.interest, line.principal)
+                ),
+            )
+            for line in posting.lines
+        ] == [(s, *(f"{v:.2f}" for v in parts)) for s, parts in sorted(mine.lines.items())]
+        assert posting.prepaid_principal == int(mine.prepaid * 100)
+        assert posting.paid_off == (book.state == "paid_off")
+        schedule = posting.schedule
+        assert _engine_rows(schedule) == _rows(book.rows)
+        if posting.paid_off:
+            break
