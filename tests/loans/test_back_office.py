@@ -622,12 +622,16 @@ class TestRepaymentPatterns:
             assert await loan.pool_days_past_due(row.due) == 0
         assert loan.book.state == "paid_off"
 
-    async def test_45_days_late_then_caught_up(self, desk, conn, clock):
+    async def test_45_days_late_then_caught_up(self, desk, conn, clock, runtime):
+        from app.loans import sweep
+
         loan = await _loan(desk, conn, clock, "equal_installment")
         first = loan.book.rows[0]  # due 10 April 2026
         late = first.due + timedelta(days=45)  # 25 May: instalment 2 (10 May) 15 days late too
         view = await loan.look(late)
         assert (view["days_past_due"], view["classification"]) == (45, "special_mention")
+        await sweep.classification_sweep(runtime)
+        await sweep.classification_sweep(runtime)
         assert D(view["penalty_interest_due"]) > 0
         await loan.quote(late)
         # A part payment goes to instalment 1's penalty, then its interest, then principal.
@@ -636,6 +640,15 @@ class TestRepaymentPatterns:
         assert (await loan.look(late))["days_past_due"] == 45  # a fen of principal left
         answer = await loan.pay(late, loan.owed(late, 1) + loan.owed(late, 2))
         assert answer["loan"]["classification"] == "normal"
+        await sweep.classification_sweep(runtime)
+        # Each change announced once: by the sweep as the days passed, by the catching up.
+        events = await conn.fetch(
+            """SELECT data->>'classification' AS cls FROM outbox_events
+               WHERE type = 'loan.classification_changed' AND data->>'loan_id' = $1
+               ORDER BY id""",
+            loan.loan["id"],
+        )
+        assert [e["cls"] for e in events] == ["special_mention", "normal"]
         # Instalment 3 (10 June) on time after that.
         third = loan.book.rows[2]
         await loan.pay(third.due, loan.owed(third.due, 3))
