@@ -1,7 +1,9 @@
 """Quoting and repayment posting under load (HTTP, against the floor).
 
 The loans and applications they need are made the way a bank makes them, through the API, by
-an in-process client on the bench database before the load starts.
+an in-process client on the bench database before the load starts; the repayment book is then
+grown to the size of the run by copying those loans in SQL, so that each request posts an
+ordinary instalment payment to a loan of its own.
 """
 
 from __future__ import annotations
@@ -22,7 +24,6 @@ from bench.setup import BenchSession
 
 RM = "RM-LENDING"
 _QUOTED_APPLICATIONS = 200
-_LOANS = 300
 
 
 class _Desk:
@@ -115,31 +116,83 @@ async def quote_requests(session: BenchSession, n: int) -> list[Request]:
     return await _with_desk(session, work)
 
 
-async def _disbursed_two_months_ago(session: BenchSession, loans: list[str]) -> None:
-    """Move the loans' dates two months back, as if disbursed then, so that their first
-    instalments are due and a posting today pays interest, as most postings do. The API dates a
-    disbursement no earlier than its application's receipt, which is today here."""
+_TEMPLATES = 40  # loans made through the API; the rest of the book is copied from them
+
+# $1 the template loans, $2 how many copies of each. A copy is its template's application and
+# loan under new ids, with its schedule; what an instalment posting reads and writes.
+_COPY = [
+    """CREATE TEMP TABLE bench_copy ON COMMIT DROP AS
+       SELECT l.id AS template, l.application_id AS template_app, uuid7() AS loan_id,
+              uuid7() AS app_id, k
+       FROM loans l, generate_series(1, $2::int) AS k WHERE l.id = ANY ($1::uuid[])""",
+    """CREATE TEMP TABLE bench_app ON COMMIT DROP AS
+       SELECT a.*, c.app_id AS copy_id, c.k AS copy_k
+       FROM applications a JOIN bench_copy c ON c.template_app = a.id""",
+    "UPDATE bench_app SET id = copy_id, reference = reference || '-' || copy_k",
+    "ALTER TABLE bench_app DROP COLUMN copy_id, DROP COLUMN copy_k",
+    "INSERT INTO applications SELECT * FROM bench_app",
+    """CREATE TEMP TABLE bench_loan ON COMMIT DROP AS
+       SELECT l.*, c.loan_id AS copy_id, c.app_id AS copy_app
+       FROM loans l JOIN bench_copy c ON c.template = l.id""",
+    "UPDATE bench_loan SET id = copy_id, application_id = copy_app",
+    "ALTER TABLE bench_loan DROP COLUMN copy_id, DROP COLUMN copy_app",
+    "INSERT INTO loans SELECT * FROM bench_loan",
+    """CREATE TEMP TABLE bench_inst ON COMMIT DROP AS
+       SELECT i.*, c.loan_id AS copy_id
+       FROM loan_installments i JOIN bench_copy c ON c.template = i.loan_id""",
+    "UPDATE bench_inst SET loan_id = copy_id",
+    "ALTER TABLE bench_inst DROP COLUMN copy_id",
+    "INSERT INTO loan_installments SELECT * FROM bench_inst",
+]
+
+# $1 the loans: each dated 1 to 25 days back (by its id), as if disbursed then, so its first
+# instalment falls due 5 to 30 days from today: a posting today pays the current instalment,
+# not an overdue one. Due dates follow the disbursement's day of month, as the schedule's do;
+# the amounts (monthly interest at annual / 12) do not depend on the dates.
+_BACKDATE = [
+    """UPDATE loans SET disbursed_on = disbursed_on - (1 + abs(hashtext(id::text)) % 25),
+              maturity_date = (disbursed_on - (1 + abs(hashtext(id::text)) % 25)
+                               + make_interval(months => term_months))::date
+       WHERE id = ANY ($1::uuid[])""",
+    """UPDATE loan_installments i
+       SET due_date = (l.disbursed_on + make_interval(months => i.seq))::date
+       FROM loans l WHERE l.id = i.loan_id AND l.id = ANY ($1::uuid[])""",
+]
+
+
+async def _book(session: BenchSession, templates: list[str], n: int) -> list[tuple[str, str]]:
+    """At least ``n`` current loans (the templates and copies of them), each with what its
+    first instalment asks: (loan id, amount)."""
+    copies = max(0, -(-n // len(templates)) - 1)
     async with session.database.connection() as db, db.transaction():
-        await db.execute(
-            """UPDATE loans SET disbursed_on = disbursed_on - interval '2 months',
-                      maturity_date = maturity_date - interval '2 months'
-               WHERE id = ANY ($1::uuid[])""",
+        await db.execute("SET LOCAL statement_timeout = 0")
+        loans = list(templates)
+        if copies:
+            await db.execute(_COPY[0], templates, copies)
+            for statement in _COPY[1:]:
+                await db.execute(statement)
+            loans += [str(r["loan_id"]) for r in await db.fetch("SELECT loan_id FROM bench_copy")]
+        for statement in _BACKDATE:
+            await db.execute(statement, loans)
+        rows = await db.fetch(
+            """SELECT loan_id, principal + interest AS amount FROM loan_installments
+               WHERE loan_id = ANY ($1::uuid[]) AND seq = 1""",
             loans,
         )
-        await db.execute(
-            """UPDATE loan_installments SET due_date = due_date - interval '2 months'
-               WHERE loan_id = ANY ($1::uuid[])""",
-            loans,
-        )
+    async with session.database.connection() as db:
+        await db.execute("ANALYZE applications, loans, loan_installments")
+    return [(str(r["loan_id"]), f"{r['amount']:.2f}") for r in rows]
 
 
 async def repayment_requests(session: BenchSession, n: int) -> list[Request]:
-    """Small repayments spread over many active loans: each posting allocates to the oldest
-    instalment's interest, and no loan is ever paid beyond what it owes."""
+    """Ordinary instalment payments, one a loan: each loan is current, its first instalment
+    due in 5 to 30 days, and each request pays that instalment in full today (so it is
+    settled and never past due; no penalty interest, no change of class, no prepayment).
+    The loans are made through the API, and the book grown to ``n`` by copying them."""
     today = _today()
 
     async def work(desk: _Desk) -> list[Request]:
-        ids = await _under_review(desk, _LOANS, today)
+        ids = await _under_review(desk, _TEMPLATES, today)
         loans = []
         for app_id in ids:
             app = await desk.call(
@@ -162,9 +215,16 @@ async def repayment_requests(session: BenchSession, n: int) -> list[Request]:
                 {"disbursed_on": today, "repayment_method": "equal_installment"},
             )
             loans.append(loan["id"])
-        await _disbursed_two_months_ago(desk.session, loans)
+        book = await _book(desk.session, loans, n)
         headers = {**desk.headers[Role.CREDIT_OFFICER], "Content-Type": "application/json"}
-        body = json.dumps({"paid_on": today, "amount": "1.00"})
-        return [Request("POST", f"/v1/loans/{i}/repayments", headers, body) for i in loans]
+        return [
+            Request(
+                "POST",
+                f"/v1/loans/{loan_id}/repayments",
+                headers,
+                json.dumps({"paid_on": today, "amount": amount}),
+            )
+            for loan_id, amount in book
+        ]
 
     return await _with_desk(session, work)

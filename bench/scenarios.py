@@ -83,6 +83,7 @@ HTTP: list[HttpScenario] = [
     HttpScenario(
         "POST /v1/loans/{id}/repayments",
         lending_bench.repayment_requests,
+        unique=True,
         min_rps_ratio=0.5,
         max_p99_ratio=2.0,
     ),

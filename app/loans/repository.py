@@ -10,6 +10,7 @@ import asyncpg
 
 from app.core.db import Db
 from app.core.sql import shift_params
+from app.subsidies.in_force import in_force_sql
 
 LOAN_COLUMNS = """l.id, l.application_id, l.enterprise_id, l.relationship_manager_id,
     l.district_code, l.industry, l.principal, l.outstanding_principal, l.rate_bp,
@@ -29,12 +30,13 @@ SCHEDULE = """(SELECT string_agg(concat_ws(',', i.seq, to_char(i.due_date, 'YYYY
 _READ = f"SELECT {LOAN_COLUMNS}, {SCHEDULE} FROM loans l WHERE l.id = $1"
 
 # What a repayment posting needs to know besides the loan: whether the district has an interest
-# subsidy programme in force on the value date, in which case the posting also claims and must
-# hold the programme's lock (see ``app.subsidies.claims``).
+# subsidy programme in force on the value date (``app.subsidies.in_force``, the one definition
+# claims and pricing read too), in which case the posting also claims and must hold the
+# programme's lock (see ``app.subsidies.claims``).
 _READ_FOR_POSTING = f"""SELECT {LOAN_COLUMNS}, {SCHEDULE},
     EXISTS (SELECT 1 FROM subsidy_programs p
             WHERE p.district_code = l.district_code AND p.kind = 'interest_subsidy'
-              AND p.effective_from <= $2 AND (p.effective_to IS NULL OR p.effective_to >= $2))
+              AND {in_force_sql("p", "$2")})
       AS subsidised
 FROM loans l WHERE l.id = $1"""
 

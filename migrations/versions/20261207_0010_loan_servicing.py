@@ -10,8 +10,9 @@ batches of loans: its schedule, outstanding principal, maturity and each repayme
 allocation become what posting the same repayments under the current rules gives (earlier
 repayments took no option: they reduce the instalment). A loan already paid off whose
 repayments would not close it under these rules keeps its stored history; so does one whose
-replay an old posting cannot pass. Every loan starts at class ``normal`` with no review date:
-the first classification sweep works out its class and announces any other once.
+replay an old posting cannot pass. Last, every loan's risk class as of the upgrade's date is
+stored as its last announced class, with the date it may next change: nothing changed, so
+nothing is announced, and the sweep announces only the changes that come after.
 
 Revision ID: 0010
 Revises: 0009
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -92,19 +94,21 @@ def upgrade() -> None:
         postgresql_where=sa.text("state <> 'paid_off'"),
     )
     _replay_all(op.get_bind())
+    _classify_all(op.get_bind())
 
 
 def _replay_all(bind: sa.Connection) -> None:
     from app.config import get_settings
 
     uplift = get_settings().penalty_uplift
+    today = _today()
     last = None
     while True:
         loans = (
             bind.execute(
                 sa.text(
                     """SELECT l.id, l.principal, l.rate_bp, l.repayment_method, l.term_months,
-                          l.disbursed_on, l.state
+                          l.disbursed_on, l.state, l.paid_off_on, l.defaulted_on
                    FROM loans l
                    WHERE (CAST(:last AS uuid) IS NULL OR l.id > CAST(:last AS uuid))
                      AND EXISTS (SELECT 1 FROM loan_repayments r WHERE r.loan_id = l.id)
@@ -118,10 +122,10 @@ def _replay_all(bind: sa.Connection) -> None:
         if not loans:
             return
         last = loans[-1]["id"]
-        _replay_batch(bind, loans, uplift)
+        _replay_batch(bind, loans, uplift, today)
 
 
-def _replay_batch(bind: sa.Connection, loans: Any, uplift: Decimal) -> None:
+def _replay_batch(bind: sa.Connection, loans: Any, uplift: Decimal, today: date) -> None:
     from app.loans import rows
     from app.loans.ledger import Overpayment, PayoffRequired, outstanding_principal, to_money
     from app.loans.servicing import replay
@@ -154,11 +158,14 @@ def _replay_batch(bind: sa.Connection, loans: Any, uplift: Decimal) -> None:
             continue
         for values in rows.instalment_params(schedule):
             instalments.append(dict(zip(_INSTALMENT_COLUMNS, (loan["id"], *values), strict=True)))
+        cls, review = _class_as_of(loan, schedule, today)
         loan_updates.append(
             {
                 "id": loan["id"],
                 "outstanding": to_money(outstanding_principal(schedule)),
                 "maturity": schedule[-1].due_date,
+                "cls": cls,
+                "review": review,
             }
         )
         for record, posting in zip(paid, postings, strict=True):
@@ -187,7 +194,8 @@ def _replay_batch(bind: sa.Connection, loans: Any, uplift: Decimal) -> None:
     )
     bind.execute(
         sa.text(
-            """UPDATE loans SET outstanding_principal = :outstanding, maturity_date = :maturity
+            """UPDATE loans SET outstanding_principal = :outstanding, maturity_date = :maturity,
+                      classification = :cls, classification_review_on = :review
                WHERE id = :id"""
         ),
         loan_updates,
@@ -201,6 +209,64 @@ def _replay_batch(bind: sa.Connection, loans: Any, uplift: Decimal) -> None:
         ),
         repayment_updates,
     )
+
+
+def _today() -> date:
+    from app.core.clock import business_date
+
+    return business_date(datetime.now(UTC))
+
+
+def _class_as_of(loan: Any, schedule: Any, today: date) -> tuple[str, date]:
+    """A loan's class on ``today`` and the date it may next change."""
+    from app.loans.classification import classify_schedule, next_change
+    from app.loans.posting import NEVER
+    from app.loans.views import state_as_of
+
+    state = state_as_of(loan, today)
+    if state == "paid_off":
+        return "normal", NEVER
+    defaulted = state == "defaulted"
+    cls = classify_schedule(schedule, today, defaulted=defaulted).value
+    return cls, next_change(schedule, today, defaulted=defaulted) or NEVER
+
+
+def _classify_all(bind: sa.Connection) -> None:
+    """The class of each loan the replay left alone (none has a review date yet), as of
+    today, with the date it may next change; no event."""
+    from app.loans import rows
+    from app.loans.repository import SCHEDULE
+
+    today = _today()
+    last = None
+    while True:
+        loans = (
+            bind.execute(
+                sa.text(
+                    f"""SELECT l.id, l.paid_off_on, l.defaulted_on, {SCHEDULE} FROM loans l
+                       WHERE (CAST(:last AS uuid) IS NULL OR l.id > CAST(:last AS uuid))
+                         AND l.classification_review_on IS NULL
+                       ORDER BY l.id LIMIT :batch"""
+                ),
+                {"last": last, "batch": BATCH},
+            )
+            .mappings()
+            .all()
+        )
+        if not loans:
+            return
+        last = loans[-1]["id"]
+        updates = []
+        for loan in loans:
+            cls, review = _class_as_of(loan, rows.schedule(loan["schedule"]), today)
+            updates.append({"id": loan["id"], "cls": cls, "review": review})
+        bind.execute(
+            sa.text(
+                """UPDATE loans SET classification = :cls, classification_review_on = :review
+                   WHERE id = :id"""
+            ),
+            updates,
+        )
 
 
 _INSTALMENT_COLUMNS = (

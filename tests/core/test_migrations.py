@@ -5,7 +5,7 @@ fill a new column from existing rows fill it right."""
 import asyncio
 import json
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import asyncpg
@@ -16,6 +16,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from app import migrate
+from app.core.clock import business_date
 from app.core.db import async_url, libpq_url
 from app.models import Base
 
@@ -481,3 +482,73 @@ def test_0009_the_repaired_rows_read_through_the_api(scratch_url, settings):
     # 0009 clamps 0001-01-01 to 1990-01-01; 0011 then brings it into the budget year, 2026.
     assert answers["program"].json()["effective_from"] == "2026-01-01"
     migrate.downgrade(scratch_url, "base")
+
+
+def _band(days_past_due: int) -> str:
+    # SPEC 3.6: 0 / 1–90 / 91–270 / 271–360 / over 360.
+    for first, name in ((361, "loss"), (271, "doubtful"), (91, "substandard")):
+        if days_past_due >= first:
+            return name
+    return "special_mention" if days_past_due >= 1 else "normal"
+
+
+async def _classes_and_sweep(url: str, ids: list[uuid.UUID], now: datetime) -> tuple:
+    """Each loan's stored class and review date, and what a sweep at ``now`` announces."""
+    from app.config import Settings
+    from app.core.context import Ctx, Principal
+    from app.core.db import Db
+    from app.core.roles import Role
+    from app.loans import sweep
+
+    conn = await asyncpg.connect(libpq_url(url))
+    try:
+        stored = {
+            r["id"]: (r["classification"], r["classification_review_on"])
+            for r in await conn.fetch(
+                "SELECT id, classification, classification_review_on FROM loans WHERE id = ANY($1)",
+                ids,
+            )
+        }
+        ctx = Ctx(
+            db=Db(conn),
+            principal=Principal(key_id=None, role=Role.CREDIT_OFFICER),
+            now=now,
+            settings=Settings(),
+            request_id="migration-test",
+        )
+        transaction = conn.transaction()
+        await transaction.start()
+        _, changed = await sweep.review(ctx)
+        await transaction.rollback()  # the stored classes stay as the upgrade set them
+        return stored, changed, [(e.type, e.data["classification"]) for e in ctx.outbox_entries]
+    finally:
+        await conn.close()
+
+
+def test_0010_keeps_each_loans_class_as_of_the_upgrade(scratch_url):
+    migrate.downgrade(scratch_url, "base")
+    migrate.upgrade(scratch_url, "0009")
+    # Both loans' instalment due 5 February (unpaid) or 5 March (part paid) 2026 is unpaid
+    # today: each is past due, so not normal, when the upgrade runs.
+    unpaid = asyncio.run(_old_shape_loan(scratch_url, repaid=False))
+    part_paid = asyncio.run(_old_shape_loan(scratch_url, repaid=True))
+    migrate.upgrade(scratch_url)
+    now = datetime.now(UTC)
+    today = business_date(now)
+    oldest = {unpaid: date(2026, 2, 5), part_paid: date(2026, 3, 5)}
+    stored, changed, events = asyncio.run(_classes_and_sweep(scratch_url, list(oldest), now))
+    for loan_id, due in oldest.items():
+        days = (today - due).days
+        cls, review_on = stored[loan_id]
+        assert cls == _band(days) != "normal"
+        # Reviewed again on the first day of the next band (or never, once a loss).
+        nxt = next((first for first in (1, 91, 271, 361) if first > days), None)
+        assert review_on == (due + timedelta(days=nxt) if nxt else date(9999, 12, 31))
+    # Nothing changed with the upgrade: the sweep announces nothing.
+    assert (changed, events) == (0, [])
+    # On the next band's first day the sweep announces the change, once.
+    review_on = min(r for _, r in stored.values())
+    if review_on < date(9999, 12, 31):
+        later = datetime.combine(review_on, datetime.min.time(), tzinfo=UTC) + timedelta(hours=4)
+        _, changed, events = asyncio.run(_classes_and_sweep(scratch_url, list(oldest), later))
+        assert changed == 1 and events[0][0] == "loan.classification_changed"

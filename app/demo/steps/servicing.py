@@ -17,7 +17,7 @@ from app.demo.dates import REACH_BACK_DAYS
 from app.demo.receiver import Delivery
 from app.demo.state import DISTRICT, Failed, Run, Skip
 
-PREPAYMENT = "100000.00"
+EARLY_PAYMENT = "100000.00"  # paid before the first due date when the loan is booked today
 # How long the webhook step gives a running worker before relaying the event itself.
 WORKER_GRACE_S = 3.0
 
@@ -74,24 +74,26 @@ def repayment(run: Run) -> None:
     first = loan.schedule[0]
     due = first.due_date
     if due > run.today:
-        paid = officer.post_repayment(loan.id, {"paid_on": run.today, "amount": PREPAYMENT})
-        run.loan = paid.loan
-        run.out.did(f"prepaid {cny(PREPAYMENT)} of principal on {paid.paid_on}")
-        raise Skip(
-            f"no instalment is due before {due}, so no interest was paid and no interest-"
-            "subsidy claim arose. Start the service with IPLEDGE_MAX_BACKDATE_DAYS="
-            f"{REACH_BACK_DAYS} so the demo can book the loan a month back"
+        # Before the first due date: the money pays instalment 1 (interest, then principal)
+        # ahead of time, and only what is left over prepays principal.
+        paid = officer.post_repayment(loan.id, {"paid_on": run.today, "amount": EARLY_PAYMENT})
+        run.out.did(
+            f"repayment of {cny(paid.amount)} posted on {paid.paid_on}, before instalment "
+            f"{first.seq} falls due on {due}"
         )
-    paid = officer.post_repayment(
-        loan.id, {"paid_on": due, "amount": first.principal + first.interest}
-    )
+    else:
+        paid = officer.post_repayment(
+            loan.id, {"paid_on": due, "amount": first.principal + first.interest}
+        )
+        run.out.did(f"repayment of {cny(paid.amount)} posted, paid on {paid.paid_on}")
     run.loan = paid.loan
-    run.out.did(f"repayment of {cny(paid.amount)} posted, paid on {paid.paid_on}")
-    for line in paid.allocation:
-        run.out.fact(
-            f"  instalment {line.seq}", f"interest {line.interest}, principal {line.principal}"
+    _allocation(run, paid)
+    if paid.interest_paid == 0:
+        raise Skip(
+            "the repayment paid no interest, so no interest-subsidy claim arose. Start the "
+            f"service with IPLEDGE_MAX_BACKDATE_DAYS={REACH_BACK_DAYS} so the demo can book "
+            "the loan a month back"
         )
-    run.out.fact("outstanding principal", str(paid.loan.outstanding_principal))
     claims = run.as_("admin").list_subsidy_claims(kind="interest_subsidy", limit=50)
     claim = next((c for c in claims.items if c.loan_id == loan.id), None)
     if claim is None:
@@ -108,6 +110,23 @@ def repayment(run: Run) -> None:
     )
     seen = run.as_("district_bureau").get_subsidy_claim(claim.id)
     run.out.did(f"the Nanshan bureau's key sees it: state {seen.state}, to approve or reject")
+
+
+def _allocation(run: Run, paid: models.RepaymentOut) -> None:
+    """Where the money went, as the answer says: each instalment it paid, then what it
+    prepaid."""
+    for line in paid.allocation:
+        parts = f"interest {line.interest}, principal {line.principal}"
+        if line.penalty_interest:
+            parts = f"penalty interest {line.penalty_interest}, " + parts
+        run.out.fact(f"  instalment {line.seq}", parts)
+    if paid.prepaid_principal:
+        run.out.fact(
+            "  prepaid principal",
+            f"{cny(paid.prepaid_principal)} ({paid.prepayment_option}: the later instalments "
+            "re-amortised on the lower balance)",
+        )
+    run.out.fact("outstanding principal", str(paid.loan.outstanding_principal))
 
 
 def webhook(run: Run) -> None:
