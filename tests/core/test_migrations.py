@@ -520,7 +520,7 @@ async def _classes_and_sweep(url: str, ids: list[uuid.UUID], now: datetime) -> t
         await transaction.start()
         _, changed = await sweep.review(ctx)
         await transaction.rollback()  # the stored classes stay as the upgrade set them
-        return stored, changed, [(e.type, e.data["classification"]) for e in ctx.outbox_entries]
+        return stored, changed, [(e.type, e.data["classification"]) for e in ctx.events]
     finally:
         await conn.close()
 
