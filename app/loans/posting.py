@@ -25,6 +25,7 @@ from app.core.context import Ctx
 from app.core.errors import ConcurrentUpdate, InvalidStateTransition
 from app.core.ids import uuid7
 from app.core.jsonutil import dumps_str
+from app.core.types import DATE_MAX
 from app.loans import ledger, repository, rows, views
 from app.loans.access import value_date, visible
 from app.loans.allocation import post
@@ -42,7 +43,9 @@ from app.loans.ledger import (
 from app.pledges import service as pledges_service
 from app.subsidies import claims as subsidy_claims
 
-NEVER = date(9999, 12, 31)  # a review date for a class no passing of days can change
+# The review date of a class no passing of days can change: the last date the service
+# stores (every stored date lies within what a caller may send); a review then changes nothing.
+NEVER = DATE_MAX
 
 
 async def repay(

@@ -95,6 +95,16 @@ def upgrade() -> None:
     )
     _replay_all(op.get_bind())
     _classify_all(op.get_bind())
+    # Every stored date lies within what a caller may send (revision 0009's rule).
+    for table, column in (
+        ("loan_installments", "penalty_to"),
+        ("loans", "classification_review_on"),
+    ):
+        op.create_check_constraint(
+            op.f(f"ck_{table}_{column}_in_range"),
+            table,
+            f"{column} BETWEEN DATE '1990-01-01' AND DATE '2100-12-31'",
+        )
 
 
 def _replay_all(bind: sa.Connection) -> None:

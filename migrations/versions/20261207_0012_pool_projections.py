@@ -69,6 +69,13 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("pool_id", "due_date", name=op.f("pk_pool_schedules")),
     )
     op.execute(_FREEZE_LOCKED)
+    # Every stored date lies within what a caller may send (revision 0009's rule).
+    for table, column in (("pool_projections", "cut_off_date"), ("pool_schedules", "due_date")):
+        op.create_check_constraint(
+            op.f(f"ck_{table}_{column}_in_range"),
+            table,
+            f"{column} BETWEEN DATE '1990-01-01' AND DATE '2100-12-31'",
+        )
 
 
 # The schedule of every pool already locked or transferred, as a lock now keeps it: each

@@ -87,6 +87,8 @@ def test_openapi_python_client_makes_a_complete_client_without_warning(tmp_path:
             str(tmp_path / "client"),
             "--meta",
             "none",
+            "--config",
+            str(PROJECT_ROOT / "clients" / "python" / "openapi-python-client.yaml"),
         ],
         capture_output=True,
         text=True,

@@ -76,6 +76,29 @@ def test_models_match_migrations(scratch_url):
     assert asyncio.run(diff()) == []
 
 
+def test_every_stored_date_is_held_to_the_callers_range(scratch_url):
+    """Each date column of the migrated schema has its range CHECK, as every model declares
+    (the models-match test above cannot see CHECK constraints)."""
+    migrate.upgrade(scratch_url)
+
+    async def unchecked() -> list[str]:
+        conn = await asyncpg.connect(libpq_url(scratch_url))
+        try:
+            rows = await conn.fetch(
+                """SELECT c.table_name, c.column_name FROM information_schema.columns c
+                   WHERE c.table_schema = 'public' AND c.data_type = 'date'
+                     AND NOT EXISTS (
+                         SELECT 1 FROM pg_constraint k
+                         WHERE k.conname = 'ck_' || c.table_name || '_' || c.column_name
+                                           || '_in_range')"""
+            )
+        finally:
+            await conn.close()
+        return sorted(f"{r['table_name']}.{r['column_name']}" for r in rows)
+
+    assert asyncio.run(unchecked()) == []
+
+
 def test_one_head():
     assert migrate.head_revision()
 
