@@ -18,6 +18,8 @@ class Principal:
     key_id: UUID | None
     role: Role
     subject: str | None = None
+    # A token's ``sub`` (the person the bank's identity provider signed in); None for a key.
+    signed_in_as: str | None = None
 
     @property
     def is_admin(self) -> bool:

@@ -41,6 +41,8 @@ class Actor:
     role: str
     subject: str | None
     request_id: str
+    # The person the bank's identity provider signed in (a token's ``sub``); None for a key.
+    signed_in_as: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,16 +88,18 @@ def _value(params: Params, value: Any, cast: str, *, json: bool = False) -> str:
     return f"{params.add(_json(value) if json else value)}::{cast}"
 
 
-_AUDIT_COLUMNS = """(occurred_at, actor_key_id, actor_role, actor_subject, action, entity_type,
-     entity_id, before, after, request_id)"""
+_AUDIT_COLUMNS = """(occurred_at, actor_key_id, actor_role, actor_subject, actor_signed_in_as,
+     action, entity_type, entity_id, before, after, request_id)"""
 
 
 def _actor_columns(params: Params, actor: Actor) -> tuple[str, str, str, str, str]:
+    """The actor's columns before the entry's own (its subject and who signed in as one), and
+    the request id after them."""
     return (
         f"{params.add(actor.at)}::timestamptz",
         f"{params.add(actor.key_id)}::uuid",
         f"{params.add(actor.role)}::text",
-        f"{params.add(actor.subject)}::text",
+        f"{params.add(actor.subject)}::text, {params.add(actor.signed_in_as)}::text",
         f"{params.add(actor.request_id)}::text",
     )
 

@@ -214,7 +214,9 @@ class TokenVerifier:
         else:
             # Roles without a subject: the audit trail names the person signed in.
             subject = f"oidc:{sub}"
-        return Principal(key_id=actor_id(self.config.issuer, sub), role=role, subject=subject)
+        return Principal(
+            key_id=actor_id(self.config.issuer, sub), role=role, subject=subject, signed_in_as=sub
+        )
 
 
 def verifier_for(settings: Settings) -> Callable[[str], Awaitable[Principal]] | None:

@@ -40,6 +40,7 @@ def actor(ctx: Ctx) -> journal.Actor:
         role=principal.role.value,
         subject=principal.subject,
         request_id=ctx.request_id,
+        signed_in_as=principal.signed_in_as,
     )
 
 

@@ -24,6 +24,7 @@ class AuditEvent(Base):
     actor_key_id: Mapped[UUID | None]
     actor_role: Mapped[str] = mapped_column(Text)
     actor_subject: Mapped[str | None] = mapped_column(Text)
+    actor_signed_in_as: Mapped[str | None] = mapped_column(Text)
     action: Mapped[str] = mapped_column(Text)
     entity_type: Mapped[str] = mapped_column(Text)
     entity_id: Mapped[str] = mapped_column(Text)

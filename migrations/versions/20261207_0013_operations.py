@@ -10,6 +10,10 @@ attempts through this foreign key; without the index both scan the whole table. 
 CONCURRENTLY (writes go on meanwhile), outside the migration's transaction; a build that gave
 up (lock_timeout) leaves an invalid index, which the next run drops first.
 
+``audit_events.actor_signed_in_as``: the person the bank's identity provider signed in, for a
+change made with a bearer token (null for an API key); nullable with no default, so adding it
+rewrites nothing.
+
 Only additions: the code of 0012 works on this schema (``compatible_with``).
 
 Revision ID: 0013
@@ -55,9 +59,11 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("revision", name="pk_schema_compatibility"),
     )
+    op.add_column("audit_events", sa.Column("actor_signed_in_as", sa.Text(), nullable=True))
 
 
 def downgrade() -> None:
+    op.drop_column("audit_events", "actor_signed_in_as")
     op.drop_table("schema_compatibility")
     with op.get_context().autocommit_block():
         op.drop_index(ATTEMPTS_INDEX, "webhook_attempts", postgresql_concurrently=True)

@@ -207,6 +207,7 @@ class TestATokenActsAsAKeyOfItsRoleAndSubject:
         entries = [e for e in audit.json()["items"] if e["entity_id"] == first.json()["id"]]
         assert len(entries) == 1
         assert entries[0]["actor_subject"] == "oidc:alice@bank"
+        assert entries[0]["actor_signed_in_as"] == "alice@bank"
         assert entries[0]["actor_role"] == "admin"
         expected = uuid5(OIDC_ACTOR_NAMESPACE, f"{issuer.url}\nalice@bank")
         assert entries[0]["actor_key_id"] == str(expected)
@@ -216,7 +217,8 @@ class TestATokenActsAsAKeyOfItsRoleAndSubject:
 
         holder = await factories.enterprise(conn)
         asset = await factories.ip_asset(conn, holder)
-        mine = {"Authorization": f"Bearer {issuer.token('relationship_manager', 'RM900001')}"}
+        carol = issuer.token("relationship_manager", "RM900001", sub="carol")
+        mine = {"Authorization": f"Bearer {carol}"}
         theirs = {
             "Authorization": f"Bearer {issuer.token('relationship_manager', 'RM900002', sub='b')}"
         }
@@ -230,6 +232,16 @@ class TestATokenActsAsAKeyOfItsRoleAndSubject:
         path = f"/v1/applications/{created.json()['id']}"
         assert (await oidc_client.get(path, headers=mine)).status_code == 200
         assert (await oidc_client.get(path, headers=theirs)).status_code == 404
+        # The audit entry names the manager (whose records these are) and the person signed in.
+        admin = {"Authorization": f"Bearer {issuer.token('admin', sub='auditor')}"}
+        audit = await oidc_client.get(
+            "/v1/audit-events",
+            params={"entity_type": "application", "entity_id": created.json()["id"]},
+            headers=admin,
+        )
+        assert audit.status_code == 200, audit.text
+        [entry] = audit.json()["items"]
+        assert (entry["actor_subject"], entry["actor_signed_in_as"]) == ("RM900001", "carol")
 
     async def test_a_bureau_sees_its_own_district_only(self, oidc_client, issuer):
         longgang = issuer.token("district_bureau", "440307")
