@@ -64,6 +64,16 @@ class UnsupportedMediaType(DomainError):
     slug, status, title = "unsupported-media-type", 415, "Send application/json"
 
 
+class UnsupportedContentCoding(UnsupportedMediaType):
+    """A body sent gzip (or in any coding but identity): RFC 7694 names what is accepted."""
+
+    headers: ClassVar[dict[str, str] | None] = {"Accept-Encoding": "identity"}
+
+
+class BadRequest(DomainError):
+    slug, status, title = "bad-request", 400, "The request is ambiguous"
+
+
 class ValidationFailed(DomainError):
     slug, status, title = "validation-error", 422, "The request is not valid"
 

@@ -1,6 +1,11 @@
 """The outermost layer, as plain ASGI (no per-request task or body copy): a request id on
 every request and response, one JSON log line per request, HTTP metrics, and the body limits
-(413 for too large, 415 for a body that is not JSON)."""
+(413 for too large, 415 for a body that is not JSON or is sent in a content coding).
+
+A header whose meaning needs exactly one value (the credentials, the Idempotency-Key, the
+If-Match version, the body's type, coding and length) sent twice is refused (400): which of
+the two counts would otherwise be up to whichever component reads it. A client that hangs up
+before its body is complete is counted as 499, as proxies do, not as the service failing."""
 
 from __future__ import annotations
 
@@ -10,13 +15,30 @@ import time
 from typing import Any
 
 import structlog
+from starlette.requests import ClientDisconnect
 
 from app.core import metrics
-from app.core.errors import InternalError, PayloadTooLarge, UnsupportedMediaType
+from app.core.errors import (
+    BadRequest,
+    DomainError,
+    InternalError,
+    PayloadTooLarge,
+    UnsupportedContentCoding,
+    UnsupportedMediaType,
+)
 from app.core.problem import problem_response
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._\-]{1,64}$")
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+_SINGLE_HEADERS = {
+    b"authorization": "Authorization",
+    b"idempotency-key": "Idempotency-Key",
+    b"if-match": "If-Match",
+    b"content-type": "Content-Type",
+    b"content-encoding": "Content-Encoding",
+    b"content-length": "Content-Length",
+}
+CLIENT_CLOSED = 499  # the status nginx logs for a client that closed the connection
 
 log = structlog.get_logger("ipledge.http")
 
@@ -31,6 +53,55 @@ def _is_json(content_type: str) -> bool:
     return media == "application/json" or (
         media.startswith("application/") and media.endswith("+json")
     )
+
+
+def _repeated_header(raw: list[tuple[bytes, bytes]]) -> str | None:
+    """The first header that must appear once but appears more often, if any."""
+    seen: set[bytes] = set()
+    for name, _ in raw:
+        if name in _SINGLE_HEADERS:
+            if name in seen:
+                return _SINGLE_HEADERS[name]
+            seen.add(name)
+    return None
+
+
+def _coded(content_encoding: bytes | None) -> bool:
+    """A content coding other than identity: the service reads bodies only as they are."""
+    if content_encoding is None:
+        return False
+    codings = [c.strip().lower() for c in content_encoding.decode("latin-1").split(",")]
+    return any(c not in ("", "identity") for c in codings)
+
+
+def _refusal(raw: list[tuple[bytes, bytes]], method: str, max_body: int) -> DomainError | None:
+    """Why the request is refused before it is read, if it is."""
+    repeated = _repeated_header(raw)
+    if repeated is not None:
+        return BadRequest(f"send the {repeated} header once")
+    headers = dict(raw)
+    if method not in _BODY_METHODS:
+        return None
+    length = headers.get(b"content-length")
+    has_body = (length is not None and length not in (b"0", b"")) or (
+        b"transfer-encoding" in headers
+    )
+    if length is not None:
+        try:
+            if int(length) > max_body:
+                return PayloadTooLarge(f"the body may be at most {max_body} bytes")
+        except ValueError:
+            return PayloadTooLarge("malformed Content-Length")
+    if not has_body:
+        return None
+    if _coded(headers.get(b"content-encoding")):
+        return UnsupportedContentCoding("send the body uncompressed (Content-Encoding: identity)")
+    content_type = headers.get(b"content-type", b"").decode("latin-1")
+    if not _is_json(content_type):
+        return UnsupportedMediaType(
+            "send the body as application/json, in UTF-8", received=content_type[:200] or None
+        )
+    return None
 
 
 class RequestMiddleware:
@@ -61,25 +132,7 @@ class RequestMiddleware:
             await send(message)
 
         method = scope["method"]
-        early: Exception | None = None
-        if method in _BODY_METHODS:
-            length = headers.get(b"content-length")
-            has_body = (length is not None and length not in (b"0", b"")) or (
-                b"transfer-encoding" in headers
-            )
-            if length is not None:
-                try:
-                    if int(length) > self.max_body:
-                        early = PayloadTooLarge(f"the body may be at most {self.max_body} bytes")
-                except ValueError:
-                    early = PayloadTooLarge("malformed Content-Length")
-            if early is None and has_body:
-                content_type = headers.get(b"content-type", b"").decode("latin-1")
-                if not _is_json(content_type):
-                    early = UnsupportedMediaType(
-                        "send the body as application/json, in UTF-8",
-                        received=content_type[:200] or None,
-                    )
+        early = _refusal(scope["headers"], method, self.max_body)
 
         if early is not None:
             response = problem_response(early, request_id=request_id, instance=scope["path"])
@@ -99,6 +152,10 @@ class RequestMiddleware:
 
             try:
                 await self.app(scope, receive_wrapper, send_wrapper)
+            except ClientDisconnect:
+                # Nobody is left to answer, and nothing went wrong on this side.
+                if not sent_start[0]:
+                    status_holder[0] = CLIENT_CLOSED
             except Exception as exc:
                 # The exception handlers did not take it: log it with the request id; the
                 # caller gets a 500 problem that carries the id and nothing of the internals.
