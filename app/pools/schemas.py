@@ -193,7 +193,7 @@ class Scenario(Strict):
 
 
 class TrancheIn(Strict):
-    name: str = Field(min_length=1, max_length=40, pattern=r"^[^\x00-\x1f\x7f]+$")
+    name: Text = Field(min_length=1, max_length=40)
     share: Share = Field(description="Of the pool's cut-off balance; the shares add to 1.")
     coupon_bp: int = Field(strict=True, ge=0, le=10_000, description="A year, in basis points.")
 
