@@ -4,11 +4,17 @@ extra index) while revealing nothing of the service's volume."""
 from __future__ import annotations
 
 import os
+import re
 import time
 from uuid import UUID
 
 from app.core.errors import NotFound
 
+# The form ids are given out in (RFC 9562, either case): ``UUID()`` alone also reads braces, a
+# ``urn:uuid:`` prefix and the hyphens left out, which would give one resource many addresses.
+_CANONICAL = re.compile(
+    r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+)
 _last = [0, 0]  # the last (millisecond, sequence) this process used
 
 
@@ -35,7 +41,6 @@ def uuid7() -> UUID:
 
 def parse_id(value: str, what: str = "resource") -> UUID:
     """A path id that is not even well-formed cannot exist: 404, as for any unknown id."""
-    try:
-        return UUID(value)
-    except (ValueError, AttributeError, TypeError):
-        raise NotFound(f"no such {what}") from None
+    if not isinstance(value, str) or not _CANONICAL.fullmatch(value):
+        raise NotFound(f"no such {what}")
+    return UUID(value)

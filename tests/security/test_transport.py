@@ -180,3 +180,30 @@ async def test_a_client_that_hangs_up_mid_body_is_no_server_error(
     assert logged == []
     assert observed and all(status < 500 for status in observed), observed
     assert sent == []
+
+
+@pytest.mark.parametrize(
+    "form",
+    [
+        "{%s}",
+        "urn:uuid:%s",
+        "%s-without-hyphens",
+        " %s",
+    ],
+)
+async def test_an_id_in_the_path_is_written_one_way(desk, form):
+    """An id is the 8-4-4-4-12 hexadecimal form the service gives out (either case): braces,
+    a URN prefix or the hyphens left out name no resource, so one resource has one address
+    (for caches, logs and Idempotency-Key hashes alike)."""
+    application = await desk.create()
+    canonical = application["id"]
+    if form == "%s-without-hyphens":
+        written = canonical.replace("-", "")
+    else:
+        written = form % canonical
+    response = await desk.client.get(f"/v1/applications/{written}", headers=desk.rm)
+    assert response.status_code == 404, response.text
+    assert problem_of(response)["detail"] == "no such application"
+    for same in (canonical, canonical.upper()):
+        response = await desk.client.get(f"/v1/applications/{same}", headers=desk.rm)
+        assert response.status_code == 200, response.text
