@@ -197,13 +197,25 @@ async def test_an_id_in_the_path_is_written_one_way(desk, form):
     (for caches, logs and Idempotency-Key hashes alike)."""
     application = await desk.create()
     canonical = application["id"]
-    if form == "%s-without-hyphens":
-        written = canonical.replace("-", "")
-    else:
-        written = form % canonical
+    hyphenless = form == "%s-without-hyphens"
+    written = canonical.replace("-", "") if hyphenless else form % canonical
     response = await desk.client.get(f"/v1/applications/{written}", headers=desk.rm)
     assert response.status_code == 404, response.text
     assert problem_of(response)["detail"] == "no such application"
     for same in (canonical, canonical.upper()):
         response = await desk.client.get(f"/v1/applications/{same}", headers=desk.rm)
         assert response.status_code == 200, response.text
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    [None, "Basic Zm9vOmJhcg==", "Bearer ipk_00000000000000000000000000000000_nope", "Bearer x"],
+)
+async def test_a_401_names_the_bearer_scheme(client, authorization):
+    """RFC 9110 (11.6.1): a 401 carries WWW-Authenticate, which is how a client learns what
+    to send."""
+    headers = {"Authorization": authorization} if authorization else {}
+    response = await client.get("/v1/applications", headers=headers)
+    assert response.status_code == 401, response.text
+    assert response.headers.get("www-authenticate", "").startswith("Bearer")
+    assert problem_of(response)["type"].endswith("/problems/unauthenticated")
