@@ -73,10 +73,6 @@ class UnsupportedContentCoding(UnsupportedMediaType):
     headers: ClassVar[dict[str, str] | None] = {"Accept-Encoding": "identity"}
 
 
-class BadRequest(DomainError):
-    slug, status, title = "bad-request", 400, "The request is ambiguous"
-
-
 class ValidationFailed(DomainError):
     slug, status, title = "validation-error", 422, "The request is not valid"
 

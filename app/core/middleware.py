@@ -3,8 +3,9 @@ every request and response, one JSON log line per request, HTTP metrics, and the
 (413 for too large, 415 for a body that is not JSON or is sent in a content coding).
 
 A header whose meaning needs exactly one value (the credentials, the Idempotency-Key, the
-If-Match version, the body's type, coding and length) sent twice is refused (400): which of
-the two counts would otherwise be up to whichever component reads it. A client that hangs up
+If-Match version, the body's type, coding and length) sent twice is refused (422): which of
+the two counts would otherwise be up to whichever component reads it. So is a query parameter
+named twice (no parameter takes a list). A client that hangs up
 before its body is complete is counted as 499, as proxies do, not as the service failing."""
 
 from __future__ import annotations
@@ -13,18 +14,20 @@ import os
 import re
 import time
 from typing import Any
+from urllib.parse import parse_qsl
 
 import structlog
 from starlette.requests import ClientDisconnect
 
 from app.core import metrics
 from app.core.errors import (
-    BadRequest,
     DomainError,
     InternalError,
     PayloadTooLarge,
     UnsupportedContentCoding,
     UnsupportedMediaType,
+    ValidationFailed,
+    field_error,
 )
 from app.core.problem import problem_response
 
@@ -66,6 +69,19 @@ def _repeated_header(raw: list[tuple[bytes, bytes]]) -> str | None:
     return None
 
 
+def _repeated_parameter(query_string: bytes) -> str | None:
+    """The first query parameter named twice, if any: no parameter takes a list, and which of
+    two values counts would be anybody's guess (the framework reads the last)."""
+    if b"&" not in query_string:
+        return None
+    seen: set[str] = set()
+    for name, _ in parse_qsl(query_string.decode("latin-1"), keep_blank_values=True):
+        if name in seen:
+            return name
+        seen.add(name)
+    return None
+
+
 def _coded(content_encoding: bytes | None) -> bool:
     """A content coding other than identity: the service reads bodies only as they are."""
     if content_encoding is None:
@@ -74,11 +90,23 @@ def _coded(content_encoding: bytes | None) -> bool:
     return any(c not in ("", "identity") for c in codings)
 
 
-def _refusal(raw: list[tuple[bytes, bytes]], method: str, max_body: int) -> DomainError | None:
+def _twice(where: str, name: str) -> ValidationFailed:
+    return ValidationFailed(
+        f"send the {where} {name} once",
+        errors=[field_error([where, name], "given more than once")],
+    )
+
+
+def _refusal(
+    raw: list[tuple[bytes, bytes]], query_string: bytes, method: str, max_body: int
+) -> DomainError | None:
     """Why the request is refused before it is read, if it is."""
     repeated = _repeated_header(raw)
     if repeated is not None:
-        return BadRequest(f"send the {repeated} header once")
+        return _twice("header", repeated)
+    parameter = _repeated_parameter(query_string)
+    if parameter is not None:
+        return _twice("query", parameter[:64])
     headers = dict(raw)
     if method not in _BODY_METHODS:
         return None
@@ -132,7 +160,7 @@ class RequestMiddleware:
             await send(message)
 
         method = scope["method"]
-        early = _refusal(scope["headers"], method, self.max_body)
+        early = _refusal(scope["headers"], scope.get("query_string", b""), method, self.max_body)
 
         if early is not None:
             response = problem_response(early, request_id=request_id, instance=scope["path"])
