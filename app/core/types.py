@@ -158,6 +158,18 @@ FreeText = Annotated[
 """Free text (reasons, purposes, notes): line breaks allowed, no other control character; at
 most 2000 characters, or fewer where the field says so."""
 
+
+def _distinct(values: list[Any] | None) -> list[Any] | None:
+    if values is None:
+        return None
+    return list(dict.fromkeys(values))
+
+
+Distinct = AfterValidator(_distinct)
+"""For a list of choices that is a set (industries): each choice is kept once, in the order
+first given, so a body repeating one choice within the size limit stores and reads back that
+choice once. Validates stored lists the same way, so none read before can fail."""
+
 Integer = Annotated[int, Strict()]
 """A JSON integer: ``true``, ``"12"``, ``12.0`` and ``1e1`` are refused."""
 
