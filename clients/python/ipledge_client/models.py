@@ -335,7 +335,7 @@ Industries = TypeAliasType(
     ],
 )
 """
-All industries when omitted.
+All industries when omitted; each is read once.
 """
 
 
@@ -354,7 +354,7 @@ class Criteria(BaseModel):
     """
     industries: Annotated[Industries | None, Field(title="Industries")] = None
     """
-    All industries when omitted.
+    All industries when omitted; each is read once.
     """
     min_balance: Annotated[Decimal | None, Field(title="Min Balance")] = None
     """
@@ -1007,7 +1007,7 @@ Industries1 = TypeAliasType(
     ],
 )
 """
-Eligible industries; all when omitted.
+Eligible industries; all when omitted; each is read once.
 """
 
 
@@ -1040,7 +1040,7 @@ class ProgramCreate(BaseModel):
     """
     industries: Annotated[Industries1 | None, Field(title="Industries")] = None
     """
-    Eligible industries; all when omitted.
+    Eligible industries; all when omitted; each is read once.
     """
 
 
@@ -1471,9 +1471,7 @@ class TrancheIn(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
     )
-    name: Annotated[
-        str, Field(max_length=40, min_length=1, pattern="^[^\\x00-\\x1f\\x7f]+$", title="Name")
-    ]
+    name: Annotated[str, Field(max_length=40, min_length=1, title="Name")]
     share: Annotated[Decimal, Field(title="Share")]
     """
     Of the pool's cut-off balance; the shares add to 1.
