@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from typing import Annotated, Literal
-from uuid import UUID
 
 from fastapi import Query
 
@@ -27,6 +26,7 @@ from app.core.errors import (
     PreconditionFailed,
     problems,
 )
+from app.core.ids import PathId
 from app.core.roles import Role
 from app.core.routing import ApiRouter, ClaimDep, CtxDep, access
 from app.core.schemas import IsoDate, Limit, Page
@@ -97,7 +97,7 @@ async def list_applications(
 
 @router.get("/{application_id}", response_model=ApplicationOut, responses=problems(NotFound))
 @access(*READERS)
-async def get_application(application_id: UUID, ctx: CtxDep) -> JsonView:
+async def get_application(application_id: PathId, ctx: CtxDep) -> JsonView:
     """The application with its SLA state as of now, its clocks and its pledges."""
     out = await reading.get_application(ctx, application_id=application_id)
     return _answer(out, ctx)
@@ -113,7 +113,7 @@ _MOVE_ERRORS = problems(NotFound, InvalidStateTransition, PreconditionFailed)
 )
 @access(*INTAKE, transactional=False)
 async def submit_application(
-    application_id: UUID, ctx: CtxDep, body: SubmitBody | None = None
+    application_id: PathId, ctx: CtxDep, body: SubmitBody | None = None
 ) -> JsonView:
     """Submit (or resubmit after a return): starts the approval clock and proposes a pledge of
     every named asset. An asset already pledged elsewhere fails the whole submission (409)."""
@@ -127,7 +127,7 @@ async def submit_application(
 
 @router.post("/{application_id}/review", response_model=ApplicationOut, responses=_MOVE_ERRORS)
 @access(Role.CREDIT_OFFICER)
-async def review_application(application_id: UUID, ctx: CtxDep) -> JsonView:
+async def review_application(application_id: PathId, ctx: CtxDep) -> JsonView:
     """Take a submitted application under review (the clock keeps running)."""
     out = await moves.start_review(ctx, application_id=application_id)
     return _answer(out, ctx)
@@ -135,7 +135,7 @@ async def review_application(application_id: UUID, ctx: CtxDep) -> JsonView:
 
 @router.post("/{application_id}/return", response_model=ApplicationOut, responses=_MOVE_ERRORS)
 @access(Role.CREDIT_OFFICER)
-async def return_application(application_id: UUID, body: ReasonBody, ctx: CtxDep) -> JsonView:
+async def return_application(application_id: PathId, body: ReasonBody, ctx: CtxDep) -> JsonView:
     """Return for information: stops the clock; resubmission starts a new one in full."""
     out = await moves.return_for_information(ctx, application_id=application_id, reason=body.reason)
     return _answer(out, ctx)
@@ -143,7 +143,7 @@ async def return_application(application_id: UUID, body: ReasonBody, ctx: CtxDep
 
 @router.post("/{application_id}/withdraw", response_model=ApplicationOut, responses=_MOVE_ERRORS)
 @access(*INTAKE)
-async def withdraw_application(application_id: UUID, body: ReasonBody, ctx: CtxDep) -> JsonView:
+async def withdraw_application(application_id: PathId, body: ReasonBody, ctx: CtxDep) -> JsonView:
     """Withdraw: cancels proposed pledges (and releases registered ones of an approved
     application)."""
     out = await moves.withdraw(ctx, application_id=application_id, reason=body.reason)
@@ -156,7 +156,7 @@ async def withdraw_application(application_id: UUID, body: ReasonBody, ctx: CtxD
     responses=problems(NotFound, InvalidStateTransition, PreconditionFailed, LprUnavailable),
 )
 @access(Role.CREDIT_OFFICER)
-async def decide_application(application_id: UUID, body: DecisionBody, ctx: CtxDep) -> JsonView:
+async def decide_application(application_id: PathId, body: DecisionBody, ctx: CtxDep) -> JsonView:
     """Approve (locking the rate of the named quote, or of a fresh one) or decline with a
     reason. Stops the clock."""
     out = await decision.decide(ctx, application_id=application_id, body=body)

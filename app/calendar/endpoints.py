@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import BackgroundTasks, Query, Response
+from fastapi import BackgroundTasks, Path, Query, Response
 
 from app.calendar import publishing, service
 from app.calendar.errors import CalendarYearUnpublished
@@ -23,6 +23,9 @@ from app.core.schemas import IsoDate
 from app.core.types import ASCII_DIGITS
 
 router = ApiRouter(prefix="/v1/calendar", tags=["calendar"])
+
+# Written in ASCII digits, as every integer a caller sends (not 2026.0, +2026 or ２０２６).
+Year = Annotated[int, Path(description="The year, e.g. 2026."), ASCII_DIGITS]
 
 
 @router.get(
@@ -53,7 +56,7 @@ async def list_calendar_days(
 
 @router.get("/years/{year}", response_model=CalendarYearOut, responses=problems(NotFound))
 @any_key
-async def get_calendar_year(year: int, ctx: CtxDep, response: Response) -> CalendarYearOut:
+async def get_calendar_year(year: Year, ctx: CtxDep, response: Response) -> CalendarYearOut:
     """A year's status, its days off on weekdays and named holidays, and its make-up working
     days. An unpublished year answers with `published: false`."""
     out = await service.get_year(ctx, year=year)
@@ -68,7 +71,7 @@ async def get_calendar_year(year: int, ctx: CtxDep, response: Response) -> Calen
 )
 @access(Role.ADMIN)
 async def publish_calendar_year(
-    year: int,
+    year: Year,
     body: CalendarYearIn,
     ctx: CtxDep,
     response: Response,

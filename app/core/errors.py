@@ -30,6 +30,9 @@ class DomainError(Exception):
 
 class Unauthenticated(DomainError):
     slug, status, title = "unauthenticated", 401, "Missing or unknown API key"
+    # A 401 names the scheme it wants (RFC 9110, section 11.6.1), so that HTTP clients know
+    # to send a bearer token.
+    headers: ClassVar[dict[str, str] | None] = {"WWW-Authenticate": 'Bearer realm="ipledge"'}
 
 
 class Forbidden(DomainError):
@@ -62,6 +65,12 @@ class PayloadTooLarge(DomainError):
 
 class UnsupportedMediaType(DomainError):
     slug, status, title = "unsupported-media-type", 415, "Send application/json"
+
+
+class UnsupportedContentCoding(UnsupportedMediaType):
+    """A body sent gzip (or in any coding but identity): RFC 7694 names what is accepted."""
+
+    headers: ClassVar[dict[str, str] | None] = {"Accept-Encoding": "identity"}
 
 
 class ValidationFailed(DomainError):

@@ -4,11 +4,21 @@ extra index) while revealing nothing of the service's volume."""
 from __future__ import annotations
 
 import os
+import re
 import time
+from typing import Annotated, Any
 from uuid import UUID
+
+from pydantic import BeforeValidator
+from pydantic_core import PydanticCustomError
 
 from app.core.errors import NotFound
 
+# The form ids are given out in (RFC 9562, either case): ``UUID()`` alone also reads braces, a
+# ``urn:uuid:`` prefix and the hyphens left out, which would give one resource many addresses.
+_CANONICAL = re.compile(
+    r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+)
 _last = [0, 0]  # the last (millisecond, sequence) this process used
 
 
@@ -34,11 +44,21 @@ def uuid7() -> UUID:
 
 
 def parse_id(value: str | UUID, what: str = "resource") -> UUID:
-    """An id given as text (the command line): one that is not even well-formed cannot
-    exist, so 404, as for any unknown id. Path parameters arrive parsed (``UUID``)."""
+    """An id that is not even well-formed (only the 8-4-4-4-12 form, either case) cannot
+    exist: 404, as for any unknown id. Path parameters arrive as text and are checked here."""
     if isinstance(value, UUID):
         return value
-    try:
-        return UUID(value)
-    except (ValueError, AttributeError, TypeError):
-        raise NotFound(f"no such {what}") from None
+    if not isinstance(value, str) or not _CANONICAL.fullmatch(value):
+        raise NotFound(f"no such {what}")
+    return UUID(value)
+
+
+def _canonical(value: Any) -> Any:
+    if isinstance(value, str) and not _CANONICAL.fullmatch(value):
+        raise PydanticCustomError("uuid_parsing", "not an id of the 8-4-4-4-12 form")
+    return value
+
+
+PathId = Annotated[UUID, BeforeValidator(_canonical)]
+"""A resource id in a path: only the form ids are given out in, so that one resource has one
+address; anything else names nothing (``app.core.routing`` answers it 404)."""

@@ -3,7 +3,9 @@
 Request bodies are read strictly (``loads``): UTF-8 only (a UTF-16 or UTF-32 body, or a byte
 order mark, is refused as 415), no duplicate member names, no lone surrogates, no NaN or
 Infinity; fractional numbers become exact ``Decimal``s (an exponent is remembered, so money can
-refuse it), so an integer field given ``12.0`` or ``1e1`` sees a Decimal and refuses it."""
+refuse it), so an integer field given ``12.0`` or ``1e1`` sees a Decimal and refuses it.
+Integers of more than ``MAX_INTEGER_DIGITS`` digits and nesting deeper than the interpreter
+follows are refused with a message of their own, not the interpreter's."""
 
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ import orjson
 
 from app.core.errors import UnsupportedMediaType
 
+MAX_INTEGER_DIGITS = 4000  # under the interpreter's limit, whose message names its internals
 _BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
 # A surrogate written as an escape; a lone one survives decoding and no UTF-8 text holds it.
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
@@ -39,6 +42,12 @@ def _parse_float(text: str) -> Decimal:
     if "e" in text or "E" in text:
         return ExponentNumber(text)
     return Decimal(text)
+
+
+def _parse_int(text: str) -> int:
+    if len(text) > MAX_INTEGER_DIGITS + 1:  # a sign, then the digits
+        raise ValueError(f"a number has more than {MAX_INTEGER_DIGITS} digits")
+    return int(text)
 
 
 def _parse_constant(name: str) -> Any:
@@ -84,14 +93,18 @@ def loads(data: bytes | str) -> Any:
     """Parse a request body strictly (see the module's docstring). Raises ``ValueError`` for
     a body that is not valid JSON, and ``UnsupportedMediaType`` for one that is not UTF-8."""
     text = _utf8(bytes(data)) if isinstance(data, (bytes, bytearray)) else data
-    value = json.loads(
-        text,
-        parse_float=_parse_float,
-        parse_constant=_parse_constant,
-        object_pairs_hook=_object,
-    )
-    if _SURROGATE_ESCAPE.search(text):
-        _check_surrogates(value)
+    try:
+        value = json.loads(
+            text,
+            parse_float=_parse_float,
+            parse_int=_parse_int,
+            parse_constant=_parse_constant,
+            object_pairs_hook=_object,
+        )
+        if _SURROGATE_ESCAPE.search(text):
+            _check_surrogates(value)
+    except RecursionError:
+        raise ValueError("the body nests arrays or objects too deeply") from None
     return value
 
 

@@ -1,6 +1,12 @@
 """The outermost layer, as plain ASGI (no per-request task or body copy): a request id on
 every request and response, one JSON log line per request, HTTP metrics, and the body limits
-(413 for too large, 415 for a body that is not JSON)."""
+(413 for too large, 415 for a body that is not JSON or is sent in a content coding).
+
+A header whose meaning needs exactly one value (the credentials, the Idempotency-Key, the
+If-Match version, the body's type, coding and length) sent twice is refused (422): which of
+the two counts would otherwise be up to whichever component reads it. So is a query parameter
+named twice (no parameter takes a list). A client that hangs up
+before its body is complete is counted as 499, as proxies do, not as the service failing."""
 
 from __future__ import annotations
 
@@ -9,15 +15,34 @@ import re
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
+from urllib.parse import parse_qsl
 
 import structlog
+from starlette.requests import ClientDisconnect
 
 from app.core import metrics
-from app.core.errors import DomainError, InternalError, PayloadTooLarge, UnsupportedMediaType
+from app.core.errors import (
+    DomainError,
+    InternalError,
+    PayloadTooLarge,
+    UnsupportedContentCoding,
+    UnsupportedMediaType,
+    ValidationFailed,
+    field_error,
+)
 from app.core.problem import problem_response
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._\-]{1,64}$")
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+_SINGLE_HEADERS = {
+    b"authorization": "Authorization",
+    b"idempotency-key": "Idempotency-Key",
+    b"if-match": "If-Match",
+    b"content-type": "Content-Type",
+    b"content-encoding": "Content-Encoding",
+    b"content-length": "Content-Length",
+}
+CLIENT_CLOSED = 499  # the status nginx logs for a client that closed the connection
 
 Message = MutableMapping[str, Any]
 Scope = MutableMapping[str, Any]
@@ -45,22 +70,74 @@ def _request_id(headers: dict[bytes, bytes]) -> str:
     return incoming if _REQUEST_ID.match(incoming) else os.urandom(16).hex()
 
 
-def _refusal(method: str, headers: dict[bytes, bytes], max_body: int) -> DomainError | None:
-    """What a body's headers alone refuse: too large (413) or not JSON (415)."""
+def _repeated_header(raw: list[tuple[bytes, bytes]]) -> str | None:
+    """The first header that must appear once but appears more often, if any."""
+    seen: set[bytes] = set()
+    for name, _ in raw:
+        if name in _SINGLE_HEADERS:
+            if name in seen:
+                return _SINGLE_HEADERS[name]
+            seen.add(name)
+    return None
+
+
+def _repeated_parameter(query_string: bytes) -> str | None:
+    """The first query parameter named twice, if any: no parameter takes a list, and which of
+    two values counts would be anybody's guess (the framework reads the last)."""
+    if b"&" not in query_string:
+        return None
+    seen: set[str] = set()
+    for name, _ in parse_qsl(query_string.decode("latin-1"), keep_blank_values=True):
+        if name in seen:
+            return name
+        seen.add(name)
+    return None
+
+
+def _coded(content_encoding: bytes | None) -> bool:
+    """A content coding other than identity: the service reads bodies only as they are."""
+    if content_encoding is None:
+        return False
+    codings = [c.strip().lower() for c in content_encoding.decode("latin-1").split(",")]
+    return any(c not in ("", "identity") for c in codings)
+
+
+def _twice(where: str, name: str) -> ValidationFailed:
+    return ValidationFailed(
+        f"send the {where} {name} once",
+        errors=[field_error([where, name], "given more than once")],
+    )
+
+
+def _refusal(
+    raw: list[tuple[bytes, bytes]], query_string: bytes, method: str, max_body: int
+) -> DomainError | None:
+    """Why the request is refused before it is read, if it is."""
+    repeated = _repeated_header(raw)
+    if repeated is not None:
+        return _twice("header", repeated)
+    parameter = _repeated_parameter(query_string)
+    if parameter is not None:
+        return _twice("query", parameter[:64])
+    headers = dict(raw)
     if method not in _BODY_METHODS:
         return None
     length = headers.get(b"content-length")
+    has_body = (length is not None and length not in (b"0", b"")) or (
+        b"transfer-encoding" in headers
+    )
     if length is not None:
         try:
             if int(length) > max_body:
                 return PayloadTooLarge(f"the body may be at most {max_body} bytes")
         except ValueError:
             return PayloadTooLarge("malformed Content-Length")
-    has_body = (length is not None and length not in (b"0", b"")) or (
-        b"transfer-encoding" in headers
-    )
+    if not has_body:
+        return None
+    if _coded(headers.get(b"content-encoding")):
+        return UnsupportedContentCoding("send the body uncompressed (Content-Encoding: identity)")
     content_type = headers.get(b"content-type", b"").decode("latin-1")
-    if has_body and not _is_json(content_type):
+    if not _is_json(content_type):
         return UnsupportedMediaType(
             "send the body as application/json, in UTF-8", received=content_type[:200] or None
         )
@@ -116,10 +193,11 @@ class RequestMiddleware:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        headers = dict(scope["headers"])
-        exchange = _Exchange(send, _request_id(headers))
+        exchange = _Exchange(send, _request_id(dict(scope["headers"])))
         scope["ipledge.request_id"] = exchange.request_id
-        early = _refusal(scope["method"], headers, self.max_body)
+        early = _refusal(
+            scope["headers"], scope.get("query_string", b""), scope["method"], self.max_body
+        )
         if early is not None:
             await exchange.problem(early, scope, receive)
         else:
@@ -129,6 +207,10 @@ class RequestMiddleware:
     async def _call_app(self, scope: Scope, receive: Receive, exchange: _Exchange) -> None:
         try:
             await self.app(scope, receive, exchange.send)
+        except ClientDisconnect:
+            # Nobody is left to answer, and nothing went wrong on this side.
+            if not exchange.started:
+                exchange.status = CLIENT_CLOSED
         except Exception as exc:
             # The exception handlers did not take it: log it with the request id; the caller
             # gets a 500 problem that carries the id and nothing of the internals.

@@ -5,8 +5,9 @@
   arithmetic on it (deadlines, projections, ``+ timedelta``) far from ``date.max``, and keep
   PostgreSQL's ``infinity`` and five-digit years out of the database.
 - ``AwareDatetime``: a timestamp with its offset, within the same years.
-- ``Text`` and ``FreeText``: text that holds no control character (``FreeText``, for reasons,
-  purposes and notes, may hold line breaks) and no lone surrogate, with a maximum length.
+- ``Text`` and ``FreeText``: text that holds no control character, no invisible format
+  character (a bidi override, a zero-width space) and no lone surrogate (``FreeText``, for
+  reasons, purposes and notes, may hold CR and LF line breaks), with a maximum length.
 - ``Integer``: a JSON integer and nothing else (not ``true``, ``"12"``, ``12.0`` or ``1e1``);
   ``ASCII_DIGITS``: one in a query string is written in ASCII digits.
 """
@@ -83,20 +84,34 @@ AwareDatetime = Annotated[datetime, AfterValidator(_aware)]
 """An RFC 3339 timestamp with its offset, within 1990 … 2100."""
 
 
-# C0 and C1 controls, DEL, and lone surrogates (which no UTF-8 text can hold).
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
-_CONTROL_BUT_LINE_BREAKS = re.compile("[\x00-\x09\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+# Invisible format characters (Unicode category Cf: bidi overrides and isolates, zero-width
+# characters, the byte order mark, tags), which make text read one way and compare another, and
+# the line and paragraph separators U+2028 and U+2029 (the only line breaks are CR and LF).
+_FORMAT = (
+    "\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e\u200b-\u200f"
+    "\u2028-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb\U000110bd\U000110cd"
+    "\U00013430-\U0001343f\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001"
+    "\U000e0020-\U000e007f"
+)
+# C0 and C1 controls, DEL, the format characters above, and lone surrogates (which no UTF-8
+# text can hold).
+_CONTROL = re.compile(f"[\x00-\x1f\x7f-\x9f{_FORMAT}\ud800-\udfff]")
+_CONTROL_BUT_LINE_BREAKS = re.compile(
+    f"[\x00-\x09\x0b\x0c\x0e-\x1f\x7f-\x9f{_FORMAT}\ud800-\udfff]"
+)
 
 
 def _line(value: str) -> str:
     if _CONTROL.search(value):
-        raise ValueError("text may not hold control characters")
+        raise ValueError("text may not hold control or invisible formatting characters")
     return value
 
 
 def _free(value: str) -> str:
     if _CONTROL_BUT_LINE_BREAKS.search(value):
-        raise ValueError("text may not hold control characters other than line breaks")
+        raise ValueError(
+            "text may not hold control or invisible formatting characters other than line breaks"
+        )
     return value
 
 
@@ -142,6 +157,18 @@ FreeText = Annotated[
 ]
 """Free text (reasons, purposes, notes): line breaks allowed, no other control character; at
 most 2000 characters, or fewer where the field says so."""
+
+
+def _distinct(values: list[Any] | None) -> list[Any] | None:
+    if values is None:
+        return None
+    return list(dict.fromkeys(values))
+
+
+Distinct = AfterValidator(_distinct)
+"""For a list of choices that is a set (industries): each choice is kept once, in the order
+first given, so a body repeating one choice within the size limit stores and reads back that
+choice once. Validates stored lists the same way, so none read before can fail."""
 
 Integer = Annotated[int, Strict()]
 """A JSON integer: ``true``, ``"12"``, ``12.0`` and ``1e1`` are refused."""

@@ -1,11 +1,11 @@
 from __future__ import annotations
 
 from typing import Annotated
-from uuid import UUID
 
 from fastapi import Query
 
 from app.core.errors import NotFound, problems
+from app.core.ids import PathId
 from app.core.roles import BANK_ROLES, Role
 from app.core.routing import ApiRouter, CtxDep, access
 from app.core.schemas import Limit, Page
@@ -50,5 +50,5 @@ async def list_enterprises(
 
 @router.get("/{enterprise_id}", response_model=EnterpriseOut, responses=problems(NotFound))
 @access(BANK_ROLES)
-async def get_enterprise(enterprise_id: UUID, ctx: CtxDep) -> EnterpriseOut:
+async def get_enterprise(enterprise_id: PathId, ctx: CtxDep) -> EnterpriseOut:
     return await service.get_enterprise(ctx, enterprise_id=enterprise_id)

@@ -6,6 +6,7 @@ from uuid import UUID
 from fastapi import Query
 
 from app.core.errors import NotFound, problems
+from app.core.ids import PathId
 from app.core.roles import BANK_ROLES, Role
 from app.core.routing import ApiRouter, CtxDep, access
 from app.core.schemas import Limit, Page
@@ -49,7 +50,7 @@ async def list_ip_assets(
 
 @router.get("/{asset_id}", response_model=IpAssetOut, responses=problems(NotFound))
 @access(BANK_ROLES)
-async def get_ip_asset(asset_id: UUID, ctx: CtxDep) -> IpAssetOut:
+async def get_ip_asset(asset_id: PathId, ctx: CtxDep) -> IpAssetOut:
     """The asset with its current valuation and the id of its live pledge, if any."""
     return await service.get_ip_asset(ctx, asset_id=asset_id)
 
@@ -62,7 +63,7 @@ async def get_ip_asset(asset_id: UUID, ctx: CtxDep) -> IpAssetOut:
 )
 @access(Role.BANK_SYSTEM, Role.RELATIONSHIP_MANAGER, Role.CREDIT_OFFICER)
 async def add_ip_asset_valuation(
-    asset_id: UUID, body: ValuationCreate, ctx: CtxDep
+    asset_id: PathId, body: ValuationCreate, ctx: CtxDep
 ) -> ValuationOut:
     """Record an appraisal. The newest (by valuation date) becomes the current valuation.
     Valuations are the credit side's to record (bank systems, relationship managers, credit
@@ -75,7 +76,7 @@ async def add_ip_asset_valuation(
 )
 @access(BANK_ROLES)
 async def list_ip_asset_valuations(
-    asset_id: UUID,
+    asset_id: PathId,
     ctx: CtxDep,
     cursor: Text | None = None,
     limit: Annotated[Limit, Query()] = 50,

@@ -1,11 +1,11 @@
 from __future__ import annotations
 
 from typing import Annotated
-from uuid import UUID
 
 from fastapi import Query, Request
 
 from app.core.errors import NotFound, problems
+from app.core.ids import PathId
 from app.core.roles import Role
 from app.core.routing import ApiRouter, CtxDep, access
 from app.core.schemas import Limit, Page
@@ -33,7 +33,7 @@ async def list_api_keys(
 
 @router.post("/{key_id}/revoke", response_model=ApiKeyOut, responses=problems(NotFound))
 @access(Role.ADMIN)
-async def revoke_api_key(key_id: UUID, ctx: CtxDep, request: Request) -> ApiKeyOut:
+async def revoke_api_key(key_id: PathId, ctx: CtxDep, request: Request) -> ApiKeyOut:
     """Revoke a key: every API process refuses it from now on."""
     revoked = await service.revoke_key(ctx, key_id=key_id)
     # This process forgets it now; the others on the NOTIFY sent when this commits.

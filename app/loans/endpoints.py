@@ -14,7 +14,7 @@ from app.core.errors import (
     ValidationFailed,
     problems,
 )
-from app.core.ids import parse_id
+from app.core.ids import PathId, parse_id
 from app.core.roles import Role
 from app.core.routing import ApiRouter, CtxDep, access
 from app.core.schemas import IsoDate, Limit, Page
@@ -52,7 +52,7 @@ READERS = (
     ),
 )
 @access(Role.CREDIT_OFFICER)
-async def disburse_loan(application_id: UUID, body: DisbursementBody, ctx: CtxDep) -> JsonView:
+async def disburse_loan(application_id: PathId, body: DisbursementBody, ctx: CtxDep) -> JsonView:
     """Disburse an approved application whose pledges are all registered: the loan for the
     approved amount at the locked rate, with its monthly schedule."""
     out = await service.disburse(
@@ -94,7 +94,7 @@ async def list_loans(
 
 @router.get("/v1/loans/{loan_id}", response_model=LoanOut, responses=problems(NotFound))
 @access(*READERS)
-async def get_loan(loan_id: UUID, ctx: CtxDep, as_of: IsoDate | None = None) -> JsonView:
+async def get_loan(loan_id: PathId, ctx: CtxDep, as_of: IsoDate | None = None) -> JsonView:
     """The loan and its schedule as of a date (default today; a future date projects it)."""
     out = await service.get_loan(ctx, loan_id=parse_id(loan_id, "loan"), as_of=as_of)
     return JsonView(out, headers={"ETag": etag(out["version"])})
@@ -114,7 +114,7 @@ async def get_loan(loan_id: UUID, ctx: CtxDep, as_of: IsoDate | None = None) -> 
     ),
 )
 @access(Role.CREDIT_OFFICER, transactional=False)
-async def post_repayment(loan_id: UUID, body: RepaymentBody, ctx: CtxDep) -> JsonView:
+async def post_repayment(loan_id: PathId, body: RepaymentBody, ctx: CtxDep) -> JsonView:
     """Post a repayment as of `paid_on`: what is overdue first, oldest first (penalty
     interest, interest, principal); then the current instalment's interest and principal; the
     remainder prepays principal and the later instalments are re-amortised by
@@ -135,7 +135,7 @@ async def post_repayment(loan_id: UUID, body: RepaymentBody, ctx: CtxDep) -> Jso
     responses=problems(NotFound, ValidationFailed),
 )
 @access(Role.CREDIT_OFFICER, Role.BANK_SYSTEM, Role.RELATIONSHIP_MANAGER)
-async def get_payoff(loan_id: UUID, ctx: CtxDep, on: IsoDate | None = None) -> JsonView:
+async def get_payoff(loan_id: PathId, ctx: CtxDep, on: IsoDate | None = None) -> JsonView:
     """The exact amount that closes the loan on `on` (default today; not before the
     disbursement; a future date projects it), and its parts."""
     out = await service.payoff_quote(ctx, loan_id=parse_id(loan_id, "loan"), on=on)
@@ -150,7 +150,7 @@ async def get_payoff(loan_id: UUID, ctx: CtxDep, on: IsoDate | None = None) -> J
     ),
 )
 @access(Role.CREDIT_OFFICER)
-async def declare_default(loan_id: UUID, body: DefaultBody, ctx: CtxDep) -> JsonView:
+async def declare_default(loan_id: PathId, body: DefaultBody, ctx: CtxDep) -> JsonView:
     """Declare a loan 90 or more days past due defaulted: its pledges are enforced."""
     out = await service.declare_default(
         ctx, loan_id=parse_id(loan_id, "loan"), as_of=body.as_of, reason=body.reason

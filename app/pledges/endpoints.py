@@ -7,6 +7,7 @@ from fastapi import Query, Response
 
 from app.core.concurrency import set_etag
 from app.core.errors import InvalidStateTransition, NotFound, PreconditionFailed, problems
+from app.core.ids import PathId
 from app.core.roles import BANK_ROLES, Role
 from app.core.routing import ApiRouter, CtxDep, access
 from app.core.schemas import Limit, Page
@@ -41,7 +42,7 @@ async def list_pledges(
 
 @router.get("/{pledge_id}", response_model=PledgeOut, responses=problems(NotFound))
 @access(BANK_ROLES)
-async def get_pledge(pledge_id: UUID, ctx: CtxDep, response: Response) -> PledgeOut:
+async def get_pledge(pledge_id: PathId, ctx: CtxDep, response: Response) -> PledgeOut:
     out = await service.get_pledge(ctx, pledge_id=pledge_id)
     set_etag(response, out.version)
     return out
@@ -50,7 +51,7 @@ async def get_pledge(pledge_id: UUID, ctx: CtxDep, response: Response) -> Pledge
 @router.post("/{pledge_id}/registration", response_model=PledgeOut, responses=_MOVE)
 @access(Role.CREDIT_OFFICER)
 async def register_pledge(
-    pledge_id: UUID, body: RegistrationBody, ctx: CtxDep, response: Response
+    pledge_id: PathId, body: RegistrationBody, ctx: CtxDep, response: Response
 ) -> PledgeOut:
     """Record the pledge's registration with CNIPA: `proposed` → `registered`."""
     out = await service.register(
@@ -68,7 +69,7 @@ async def register_pledge(
 # while the pledge secures an approved application or a live loan only an admin may release it.
 @access(Role.CREDIT_OFFICER, Role.ADMIN)
 async def release_pledge(
-    pledge_id: UUID, body: ReleaseBody, ctx: CtxDep, response: Response
+    pledge_id: PathId, body: ReleaseBody, ctx: CtxDep, response: Response
 ) -> PledgeOut:
     """Release a registered pledge (loans release theirs when paid off)."""
     out = await service.release(ctx, pledge_id=pledge_id, reason=body.reason)

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import asyncio
 from typing import Annotated, Any
-from uuid import UUID
 
 from fastapi import Query, Request, Response
 from fastapi.responses import StreamingResponse
@@ -10,7 +9,7 @@ from fastapi.responses import StreamingResponse
 from app.core.concurrency import set_etag
 from app.core.context import Ctx
 from app.core.errors import InvalidStateTransition, NotFound, PreconditionFailed, problems
-from app.core.ids import parse_id
+from app.core.ids import PathId, parse_id
 from app.core.roles import Role
 from app.core.routing import ApiRouter, CtxDep, access
 from app.core.schemas import Limit, Page
@@ -63,7 +62,7 @@ async def list_pools(
 
 @router.get("/{pool_id}", response_model=PoolOut, responses=problems(NotFound))
 @access(*READERS)
-async def get_pool(pool_id: UUID, ctx: CtxDep, response: Response) -> PoolOut:
+async def get_pool(pool_id: PathId, ctx: CtxDep, response: Response) -> PoolOut:
     """The pool with its statistics, from its members' balances at the cut-off."""
     out = await service.get_pool(ctx, pool_id=parse_id(pool_id, "pool"))
     set_etag(response, out.version)
@@ -76,7 +75,7 @@ async def get_pool(pool_id: UUID, ctx: CtxDep, response: Response) -> PoolOut:
     responses=problems(*_CHANGE, LoanAlreadyPooled),
 )
 @access(Role.SECURITIZATION)
-async def select_pool_loans(pool_id: UUID, ctx: CtxDep, response: Response) -> SelectionOut:
+async def select_pool_loans(pool_id: PathId, ctx: CtxDep, response: Response) -> SelectionOut:
     """Fill the open pool automatically: its membership becomes the eligible loans (current
     members included) of the largest total outstanding principal not above the target that
     keeps every obligor, industry and district within its share of that total, so that the
@@ -97,7 +96,7 @@ async def select_pool_loans(pool_id: UUID, ctx: CtxDep, response: Response) -> S
 )
 @access(Role.SECURITIZATION)
 async def add_pool_loan(
-    pool_id: UUID, body: PoolLoanAdd, ctx: CtxDep, response: Response
+    pool_id: PathId, body: PoolLoanAdd, ctx: CtxDep, response: Response
 ) -> PoolOut:
     """Add one eligible loan to an open pool. Refused (409 `pool-limit-violated`) when the pool
     would exceed its target, or an obligor, industry or district its share of the target."""
@@ -109,7 +108,7 @@ async def add_pool_loan(
 @router.delete("/{pool_id}/loans/{loan_id}", response_model=PoolOut, responses=problems(*_CHANGE))
 @access(Role.SECURITIZATION)
 async def remove_pool_loan(
-    pool_id: UUID, loan_id: UUID, ctx: CtxDep, response: Response
+    pool_id: PathId, loan_id: PathId, ctx: CtxDep, response: Response
 ) -> PoolOut:
     """Take a loan out of an open pool."""
     out = await service.remove_loan(
@@ -125,7 +124,7 @@ async def remove_pool_loan(
     responses=problems(*_CHANGE, LoanNotEligible, PoolLimitViolated),
 )
 @access(Role.SECURITIZATION)
-async def lock_pool(pool_id: UUID, ctx: CtxDep, response: Response) -> PoolOut:
+async def lock_pool(pool_id: PathId, ctx: CtxDep, response: Response) -> PoolOut:
     """Freeze the pool's membership and its members' cut-off balances. Every member is checked
     again, and every share is measured against the pool's actual outstanding principal: a pool
     that breaks a limit is refused (409 `pool-limit-violated`)."""
@@ -137,7 +136,7 @@ async def lock_pool(pool_id: UUID, ctx: CtxDep, response: Response) -> PoolOut:
 @router.post("/{pool_id}/transfer", response_model=PoolOut, responses=problems(*_CHANGE))
 @access(Role.SECURITIZATION)
 async def transfer_pool(
-    pool_id: UUID, body: PoolTransfer, ctx: CtxDep, response: Response
+    pool_id: PathId, body: PoolTransfer, ctx: CtxDep, response: Response
 ) -> PoolOut:
     """Transfer a locked pool to its special purpose vehicle: its loans are marked securitised
     (`securitized_on`) and serviced on as before."""
@@ -173,7 +172,7 @@ async def transfer_pool(
     },
 )
 @access(*READERS, streams=True)
-async def export_pool_tape(pool_id: UUID, request: Request) -> StreamingResponse:
+async def export_pool_tape(pool_id: PathId, request: Request) -> StreamingResponse:
     """Stream the pool's data tape as CSV, in constant memory whatever the pool's size."""
     state = request.app.state
     pool_uuid = parse_id(pool_id, "pool")
@@ -259,7 +258,7 @@ def _present(request: Request, out: ProjectionOut, status: int) -> Response | Pr
 )
 @access(Role.SECURITIZATION, variant=_representation)
 async def create_pool_projection(
-    pool_id: UUID, body: ProjectionCreate, ctx: CtxDep, request: Request, response: Response
+    pool_id: PathId, body: ProjectionCreate, ctx: CtxDep, request: Request, response: Response
 ) -> Response | ProjectionOut:
     """Project the pool's monthly cash flows under a scenario (CPR, CDR, recovery rate and lag)
     and a structure (tranches senior first, fees), from its cut-off balances and its loans'
@@ -284,7 +283,7 @@ async def create_pool_projection(
 )
 @access(*READERS)
 async def get_pool_projection(
-    pool_id: UUID, projection_id: UUID, ctx: CtxDep, request: Request, response: Response
+    pool_id: PathId, projection_id: PathId, ctx: CtxDep, request: Request, response: Response
 ) -> Response | ProjectionOut:
     """A stored projection, exactly as first answered; its monthly rows as CSV with
     `Accept: text/csv`."""
@@ -310,7 +309,9 @@ async def get_pool_projection(
     },
 )
 @access(*READERS)
-async def get_pool_projection_chart(pool_id: UUID, projection_id: UUID, ctx: CtxDep) -> Response:
+async def get_pool_projection_chart(
+    pool_id: PathId, projection_id: PathId, ctx: CtxDep
+) -> Response:
     """The stored projection drawn: tranche balances over time and pool collections."""
     out = await projection_service.get_projection(
         ctx,
@@ -323,7 +324,7 @@ async def get_pool_projection_chart(pool_id: UUID, projection_id: UUID, ctx: Ctx
 
 @router.post("/{pool_id}/projection-grid", response_model=GridOut, responses=problems(NotFound))
 @access(Role.SECURITIZATION)
-async def project_pool_grid(pool_id: UUID, body: ProjectionGrid, ctx: CtxDep) -> GridOut:
+async def project_pool_grid(pool_id: PathId, body: ProjectionGrid, ctx: CtxDep) -> GridOut:
     """Every CPR × CDR pair of the lists (at most 10 × 10) under one structure: each
     tranche's loss, WAL and unpaid interest per pair. Computed, not stored."""
     return await projection_service.projection_grid(

@@ -16,7 +16,7 @@ from pydantic import (
 
 from app.core.jsonutil import ExponentNumber
 from app.core.schemas import IsoDate, Money, PositiveMoney, Ratio, Share, Strict, Timestamp
-from app.core.types import Integer, Text
+from app.core.types import Distinct, Integer, Text
 from app.models.enterprise import INDUSTRIES
 
 PoolState = Literal["open", "locked", "transferred"]
@@ -31,8 +31,8 @@ class Criteria(Strict):
     districts: list[Annotated[Text, Field(pattern=r"^[0-9]{6}$")]] | None = Field(
         default=None, min_length=1, max_length=50, description="All districts when omitted."
     )
-    industries: list[Industry] | None = Field(
-        default=None, min_length=1, description="All industries when omitted."
+    industries: Annotated[list[Industry], Distinct] | None = Field(
+        default=None, min_length=1, description="All industries when omitted; each is read once."
     )
     min_balance: Money | None = Field(default=None, description="Cut-off balance at least this.")
     max_balance: Money | None = Field(default=None, description="Cut-off balance at most this.")

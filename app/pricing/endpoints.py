@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from typing import Annotated
-from uuid import UUID
 
 from fastapi import Query, Response
 
@@ -12,7 +11,7 @@ from app.core.errors import (
     PreconditionFailed,
     problems,
 )
-from app.core.ids import parse_id
+from app.core.ids import PathId, parse_id
 from app.core.roles import BANK_ROLES, Role
 from app.core.routing import ApiRouter, CtxDep, access
 from app.core.schemas import IsoDate, Limit, Page
@@ -74,7 +73,9 @@ async def list_lpr_fixings(
 )
 # The quote and its audit event are one statement: no transaction block needed.
 @access(Role.CREDIT_OFFICER, transactional=False)
-async def create_quote(application_id: UUID, ctx: CtxDep, body: QuoteIn | None = None) -> QuoteOut:
+async def create_quote(
+    application_id: PathId, ctx: CtxDep, body: QuoteIn | None = None
+) -> QuoteOut:
     """Price an application off the LPR in force on the quote date and keep the quote, with
     every discount component and the facts it rests on. Submitted, under-review and
     awaiting-information applications only."""
@@ -95,7 +96,7 @@ async def create_quote(application_id: UUID, ctx: CtxDep, body: QuoteIn | None =
 )
 @access(Role.CREDIT_OFFICER)
 async def list_quotes(
-    application_id: UUID,
+    application_id: PathId,
     ctx: CtxDep,
     cursor: Text | None = None,
     limit: Annotated[Limit, Query()] = 50,

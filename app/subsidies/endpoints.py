@@ -7,7 +7,7 @@ from fastapi import Query, Response
 
 from app.core.concurrency import set_etag
 from app.core.errors import InvalidStateTransition, NotFound, PreconditionFailed, problems
-from app.core.ids import parse_id
+from app.core.ids import PathId, parse_id
 from app.core.roles import Role
 from app.core.routing import ApiRouter, CtxDep, access
 from app.core.schemas import Limit, Page
@@ -55,7 +55,7 @@ async def list_subsidy_programs(
     "/v1/subsidy-programs/{program_id}", response_model=ProgramOut, responses=problems(NotFound)
 )
 @access(Role.ADMIN, Role.DISTRICT_BUREAU)
-async def get_subsidy_program(program_id: UUID, ctx: CtxDep) -> ProgramOut:
+async def get_subsidy_program(program_id: PathId, ctx: CtxDep) -> ProgramOut:
     return await service.get_program(ctx, program_id=parse_id(program_id, "programme"))
 
 
@@ -82,7 +82,7 @@ async def list_subsidy_claims(
 
 @router.get("/v1/subsidy-claims/{claim_id}", response_model=ClaimOut, responses=problems(NotFound))
 @access(Role.ADMIN, Role.DISTRICT_BUREAU)
-async def get_subsidy_claim(claim_id: UUID, ctx: CtxDep, response: Response) -> ClaimOut:
+async def get_subsidy_claim(claim_id: PathId, ctx: CtxDep, response: Response) -> ClaimOut:
     out = await service.get_claim(ctx, claim_id=parse_id(claim_id, "claim"))
     set_etag(response, out.version)
     return out
@@ -91,7 +91,7 @@ async def get_subsidy_claim(claim_id: UUID, ctx: CtxDep, response: Response) -> 
 @router.post("/v1/subsidy-claims/{claim_id}/decision", response_model=ClaimOut, responses=_MOVE)
 @access(Role.DISTRICT_BUREAU)
 async def decide_subsidy_claim(
-    claim_id: UUID, body: ClaimDecision, ctx: CtxDep, response: Response
+    claim_id: PathId, body: ClaimDecision, ctx: CtxDep, response: Response
 ) -> ClaimOut:
     """Approve or reject a pending claim; a rejection gives its amount back to the budget."""
     out = await service.decide_claim(
@@ -104,7 +104,7 @@ async def decide_subsidy_claim(
 @router.post("/v1/subsidy-claims/{claim_id}/payment", response_model=ClaimOut, responses=_MOVE)
 @access(Role.DISTRICT_BUREAU)
 async def pay_subsidy_claim(
-    claim_id: UUID, body: ClaimPayment, ctx: CtxDep, response: Response
+    claim_id: PathId, body: ClaimPayment, ctx: CtxDep, response: Response
 ) -> ClaimOut:
     """Record the payment of an approved claim."""
     out = await service.pay_claim(ctx, claim_id=parse_id(claim_id, "claim"), paid_on=body.paid_on)

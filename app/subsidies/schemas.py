@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 from uuid import UUID
 
 from pydantic import (
@@ -10,7 +10,7 @@ from pydantic import (
 )
 
 from app.core.schemas import IsoDate, Money, Share, Strict, Timestamp
-from app.core.types import FreeText, Integer, Text
+from app.core.types import Distinct, FreeText, Integer, Text
 from app.models.enterprise import INDUSTRIES
 
 ProgramKind = Literal["interest_subsidy", "risk_compensation"]
@@ -34,8 +34,10 @@ class ProgramCreate(Strict):
         "programme is in force on the days of this period (claims, the risk-sharing discount "
         "and the subsidies report alike).",
     )
-    industries: list[Industry] | None = Field(
-        default=None, min_length=1, description="Eligible industries; all when omitted."
+    industries: Annotated[list[Industry], Distinct] | None = Field(
+        default=None,
+        min_length=1,
+        description="Eligible industries; all when omitted; each is read once.",
     )
 
     @model_validator(mode="after")
@@ -57,7 +59,7 @@ class ProgramOut(BaseModel):
     budget_year: int
     effective_from: IsoDate
     effective_to: IsoDate | None
-    industries: list[str] | None
+    industries: Annotated[list[str], Distinct] | None
     committed: Money = Field(description="Pending, approved and paid claims.")
     remaining: Money = Field(description="What the budget has left for new claims.")
     budget_exhausted_at: Timestamp | None

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from typing import Annotated
-from uuid import UUID
 
 from fastapi import Body, Query, Response
 
@@ -12,7 +11,7 @@ from app.core.errors import (
     PreconditionFailed,
     problems,
 )
-from app.core.ids import parse_id
+from app.core.ids import PathId, parse_id
 from app.core.roles import Role
 from app.core.routing import ApiRouter, CtxDep, access
 from app.core.schemas import Limit, Page
@@ -71,7 +70,7 @@ async def list_webhook_endpoints(
 )
 @access(Role.ADMIN)
 async def get_webhook_endpoint(
-    endpoint_id: UUID, ctx: CtxDep, response: Response
+    endpoint_id: PathId, ctx: CtxDep, response: Response
 ) -> WebhookEndpointOut:
     endpoint = await service.get_endpoint(ctx, endpoint_id=parse_id(endpoint_id, "endpoint"))
     _etag(response, endpoint)
@@ -85,7 +84,7 @@ async def get_webhook_endpoint(
 )
 @access(Role.ADMIN)
 async def rotate_webhook_secret(
-    endpoint_id: UUID, ctx: CtxDep, response: Response
+    endpoint_id: PathId, ctx: CtxDep, response: Response
 ) -> WebhookEndpointWithSecret:
     """A new secret, in this response only. For 24 hours the previous one signs too: each
     delivery carries both signatures, so receivers can switch over at their own pace."""
@@ -101,7 +100,7 @@ async def rotate_webhook_secret(
 )
 @access(Role.ADMIN)
 async def disable_webhook_endpoint(
-    endpoint_id: UUID,
+    endpoint_id: PathId,
     ctx: CtxDep,
     response: Response,
     body: Annotated[WebhookEndpointDisable | None, Body()] = None,
@@ -123,7 +122,7 @@ async def disable_webhook_endpoint(
 )
 @access(Role.ADMIN)
 async def enable_webhook_endpoint(
-    endpoint_id: UUID, ctx: CtxDep, response: Response
+    endpoint_id: PathId, ctx: CtxDep, response: Response
 ) -> WebhookEndpointOut:
     """Send again: events from now on. Earlier failed events come back by redelivery."""
     endpoint = await service.enable_endpoint(ctx, endpoint_id=parse_id(endpoint_id, "endpoint"))
@@ -138,7 +137,7 @@ async def enable_webhook_endpoint(
 )
 @access(Role.ADMIN)
 async def list_webhook_deliveries(
-    endpoint_id: UUID,
+    endpoint_id: PathId,
     ctx: CtxDep,
     cursor: Text | None = None,
     limit: Annotated[Limit, Query()] = 50,
@@ -174,6 +173,6 @@ async def list_webhook_events(
     responses=problems(NotFound, InvalidStateTransition),
 )
 @access(Role.ADMIN)
-async def redeliver_webhook_event(event_id: UUID, ctx: CtxDep) -> WebhookEventOut:
+async def redeliver_webhook_event(event_id: PathId, ctx: CtxDep) -> WebhookEventOut:
     """Send a failed event again (same `webhook-id`), from the start of the retry schedule."""
     return await service.redeliver_event(ctx, event_id=parse_id(event_id, "webhook event"))

@@ -21,7 +21,7 @@ def _values(place) -> list[str]:
         return MONEY
     if "date" in found:
         return DATE
-    if "integer" in found and place.loc != ("path", "year"):
+    if "integer" in found:
         return INTEGER_IN_BODY if place.where == "body" else INTEGER_IN_QUERY
     if "0-9]{6}" in str(place.schema.get("pattern", "")):
         return CODE

@@ -18,7 +18,7 @@ async def test_integers_must_be_integers(client, make_key, label):
     headers = await key_for(make_key, operation)
     failures = []
     for place in operation.places():
-        if "integer" not in kinds(place.schema) or place.loc == ("path", "year"):
+        if "integer" not in kinds(place.schema):
             continue
         for value in IN_BODY if place.where == "body" else IN_QUERY:
             response = await client.request(**operation.request(headers, place, value))

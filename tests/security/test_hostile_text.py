@@ -1,6 +1,7 @@
-"""Control characters in text, for every operation of the OpenAPI document: NUL, BEL, ESC or a
-lone surrogate in any body member or query parameter is refused (422, naming the place); in a
-path it is a clean 4xx. Never a 500, never stored. Free text keeps its line breaks."""
+"""Control characters in text, for every operation of the OpenAPI document: NUL, BEL, ESC, an
+invisible format character (a bidi override, a zero-width space) or a lone surrogate in any body
+member or query parameter is refused (422, naming the place); in a path it is a clean 4xx.
+Never a 500, never stored. Free text keeps its line breaks."""
 
 from __future__ import annotations
 
@@ -18,6 +19,19 @@ from tests.security.openapi_walk import (
 )
 
 CONTROL = ["a\x00b", "\x00", "bell\x07", "esc\x1b[2J", "del\x7f", "c1\x85x"]
+# Invisible format characters (bidi overrides and isolates, zero-width characters, a byte order
+# mark, tags) and the Unicode line and paragraph separators: text that reads one way and is
+# stored another (``Acme\u202egnp.exe`` shows as ``Acmeexe.png``).
+FORMAT = [
+    "bidi\u202eoverride",
+    "zero\u200bwidth",
+    "\ufeffbom",
+    "isolate\u2066x\u2069",
+    "soft\u00adhyphen",
+    "tag\U000e0041",
+    "line\u2028separator",
+    "paragraph\u2029separator",
+]
 SURROGATE = RAW + '"half \\ud800 a pair"'
 
 
@@ -29,7 +43,9 @@ async def test_control_characters_are_refused_in_every_text(client, make_key, la
     for place in operation.places():
         if "string" not in kinds(place.schema):
             continue
-        values = [*CONTROL, SURROGATE] if place.where == "body" else CONTROL
+        values = [*CONTROL, *FORMAT]
+        if place.where == "body":
+            values.append(SURROGATE)
         for value in values:
             response = await client.request(**operation.request(headers, place, value))
             if value == SURROGATE:

@@ -88,9 +88,14 @@ def _balances(axes: Axes, projection: ProjectionOut) -> None:
         for j, t in enumerate(projection.tranches)
     ]
     labels = [f"{t.name} (tranche balance)" for t in projection.tranches]
-    axes.stackplot(dates, *series, labels=labels, alpha=0.85)
+    areas = axes.stackplot(dates, *series, alpha=0.85)
     axes.set_ylabel("Tranche balances at month end (CNY)")
-    axes.legend(loc="upper right", fontsize=9)
+    # A tranche's name is the caller's text, drawn as written: handed over with its area (a
+    # label starting "_" is otherwise left out of the legend) and not read as mathematics
+    # (``$\frac{1}{$`` would otherwise fail every drawing of the chart).
+    legend = axes.legend(areas, labels, loc="upper right", fontsize=9)
+    for text in legend.get_texts():
+        text.set_parse_math(False)
 
 
 def _collections(axes: Axes, projection: ProjectionOut) -> None:

@@ -73,6 +73,10 @@ class AuditEventOut(BaseModel):
     actor_key_id: Annotated[str | None, Field(title="Actor Key Id")]
     actor_role: Annotated[str, Field(title="Actor Role")]
     actor_subject: Annotated[str | None, Field(title="Actor Subject")]
+    actor_signed_in_as: Annotated[str | None, Field(title="Actor Signed In As")]
+    """
+    The person the bank's identity provider signed in (the token's `sub`); null for a change made with an API key.
+    """
     action: Annotated[str, Field(title="Action")]
     entity_type: Annotated[str, Field(title="Entity Type")]
     entity_id: Annotated[str, Field(title="Entity Id")]
@@ -335,7 +339,7 @@ Industries = TypeAliasType(
     ],
 )
 """
-All industries when omitted.
+All industries when omitted; each is read once.
 """
 
 
@@ -354,7 +358,7 @@ class Criteria(BaseModel):
     """
     industries: Annotated[Industries | None, Field(title="Industries")] = None
     """
-    All industries when omitted.
+    All industries when omitted; each is read once.
     """
     min_balance: Annotated[Decimal | None, Field(title="Min Balance")] = None
     """
@@ -1007,7 +1011,7 @@ Industries1 = TypeAliasType(
     ],
 )
 """
-Eligible industries; all when omitted.
+Eligible industries; all when omitted; each is read once.
 """
 
 
@@ -1040,7 +1044,7 @@ class ProgramCreate(BaseModel):
     """
     industries: Annotated[Industries1 | None, Field(title="Industries")] = None
     """
-    Eligible industries; all when omitted.
+    Eligible industries; all when omitted; each is read once.
     """
 
 
