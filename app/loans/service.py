@@ -12,7 +12,8 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from app.core import audit, outbox
+from app.applications import repository as applications_repository
+from app.core import audit, journal, outbox
 from app.core.clock import business_date
 from app.core.concurrency import check_if_match
 from app.core.context import Ctx
@@ -165,10 +166,18 @@ async def disburse(
         "created_by": ctx.principal.key_id,
         "created_at": ctx.now,
     }
+    params = journal.Params()
+    moved = applications_repository.disbursement_move(
+        params,
+        application_id=params.add(application_id),
+        version=app["version"],
+        now=params.add(ctx.now),
+    )
     done = await repository.insert_loan(
         ctx.db,
+        params=params,
+        application_move=moved,
         loan=loan,
-        application_version=app["version"],
         installments=[(i.seq, i.due_date, i.principal, i.interest) for i in schedule],
     )
     if not done:
