@@ -341,3 +341,14 @@ async def set_classifications(
         list(changed),
         now,
     )
+
+
+async def mark_securitized(db: Db, *, pool_id: UUID, on: date, now: datetime) -> None:
+    """The pool's loans were transferred to its SPV on ``on``."""
+    await db.execute(
+        """UPDATE loans SET securitized_on = $2, updated_at = $3, version = version + 1
+           WHERE id IN (SELECT loan_id FROM pool_loans WHERE pool_id = $1)""",
+        pool_id,
+        on,
+        now,
+    )

@@ -310,3 +310,8 @@ async def declare_default(ctx: Ctx, *, loan_id: UUID, as_of: date, reason: str) 
     return views.loan(
         fresh, rows.schedule(fresh["schedule"]), ctx.today, ctx.settings.penalty_uplift
     )
+
+
+async def mark_securitized(ctx: Ctx, *, pool_id: UUID, on: date) -> None:
+    """Record on each loan of the pool that it was transferred to the pool's SPV on ``on``."""
+    await repository.mark_securitized(ctx.db, pool_id=pool_id, on=on, now=ctx.now)
