@@ -127,20 +127,7 @@ async def disburse(
     app = await repository.application_for_disbursement(ctx.db, application_id)
     if app is None:
         raise NotFound("no such application")
-    check_if_match(ctx, app["version"])
-    if app["state"] != "approved":
-        raise InvalidStateTransition(
-            f"cannot disburse an application that is {app['state']}", state=app["state"]
-        )
-    if app["unregistered"] or not app["registered"]:
-        raise PledgeNotRegistered(
-            "register every pledge with CNIPA before disbursing",
-            pledge_ids=[str(p) for p in app["unregistered"]],
-        )
-    received = business_date(app["first_received_at"])
-    value_date(
-        ctx, disbursed_on, "disbursed_on", not_before=received, what="the application's receipt"
-    )
+    _check_disbursable(ctx, app, disbursed_on)
     method = RepaymentMethod(repayment_method)
     schedule = build_schedule(
         principal=app["approved_amount"],
@@ -149,23 +136,7 @@ async def disburse(
         disbursed_on=disbursed_on,
         method=method,
     )
-    loan_id = uuid7()
-    loan = {
-        "id": loan_id,
-        "application_id": application_id,
-        "enterprise_id": app["enterprise_id"],
-        "relationship_manager_id": app["relationship_manager_id"],
-        "district_code": app["district_code"],
-        "industry": app["industry"],
-        "principal": app["approved_amount"],
-        "rate_bp": app["rate_bp"],
-        "repayment_method": method.value,
-        "term_months": app["term_months"],
-        "disbursed_on": disbursed_on,
-        "maturity_date": maturity_date(disbursed_on, app["term_months"]),
-        "created_by": ctx.principal.key_id,
-        "created_at": ctx.now,
-    }
+    loan = _new_loan(ctx, app, disbursed_on=disbursed_on, method=method)
     params = journal.Params()
     moved = applications_repository.disbursement_move(
         params,
@@ -182,50 +153,92 @@ async def disburse(
     )
     if not done:
         raise ConcurrentUpdate("the application changed meanwhile; read it again")
+    _record_disbursement(ctx, app, loan)
+    row = await repository.get(ctx.db, loan["id"])
+    assert row is not None
+    return views.loan(row, rows.schedule(row["schedule"]), ctx.today, ctx.settings.penalty_uplift)
+
+
+def _check_disbursable(ctx: Ctx, app: dict[str, Any], disbursed_on: date) -> None:
+    """The application, as read and locked, may be disbursed on ``disbursed_on``: the version
+    the caller read, approved, every pledge registered, a value date not before its receipt."""
+    check_if_match(ctx, app["version"])
+    if app["state"] != "approved":
+        raise InvalidStateTransition(
+            f"cannot disburse an application that is {app['state']}", state=app["state"]
+        )
+    if app["unregistered"] or not app["registered"]:
+        raise PledgeNotRegistered(
+            "register every pledge with CNIPA before disbursing",
+            pledge_ids=[str(p) for p in app["unregistered"]],
+        )
+    received = business_date(app["first_received_at"])
+    value_date(
+        ctx, disbursed_on, "disbursed_on", not_before=received, what="the application's receipt"
+    )
+
+
+def _new_loan(
+    ctx: Ctx, app: dict[str, Any], *, disbursed_on: date, method: RepaymentMethod
+) -> dict[str, Any]:
+    """The columns of the loan that disburses the approved application ``app``."""
+    return {
+        "id": uuid7(),
+        "application_id": app["id"],
+        "enterprise_id": app["enterprise_id"],
+        "relationship_manager_id": app["relationship_manager_id"],
+        "district_code": app["district_code"],
+        "industry": app["industry"],
+        "principal": app["approved_amount"],
+        "rate_bp": app["rate_bp"],
+        "repayment_method": method.value,
+        "term_months": app["term_months"],
+        "disbursed_on": disbursed_on,
+        "maturity_date": maturity_date(disbursed_on, app["term_months"]),
+        "created_by": ctx.principal.key_id,
+        "created_at": ctx.now,
+    }
+
+
+_DISBURSED_FACTS = (
+    "application_id",
+    "principal",
+    "rate_bp",
+    "repayment_method",
+    "disbursed_on",
+    "maturity_date",
+)
+
+
+def _record_disbursement(ctx: Ctx, app: dict[str, Any], loan: dict[str, Any]) -> None:
+    """Queue the audit entries of the application's move and of the loan, and
+    ``loan.disbursed``."""
     audit.record(
         ctx,
         action="application.disbursed",
         entity_type="application",
-        entity_id=application_id,
+        entity_id=app["id"],
         before={"state": "approved"},
-        after={"state": "disbursed", "loan_id": loan_id},
+        after={"state": "disbursed", "loan_id": loan["id"]},
     )
     audit.record(
         ctx,
         action="loan.disbursed",
         entity_type="loan",
-        entity_id=loan_id,
-        after={
-            k: loan[k]
-            for k in (
-                "application_id",
-                "principal",
-                "rate_bp",
-                "repayment_method",
-                "disbursed_on",
-                "maturity_date",
-            )
-        },
+        entity_id=loan["id"],
+        after={k: loan[k] for k in _DISBURSED_FACTS},
     )
     outbox.emit(
         ctx,
         "loan.disbursed",
         {
-            "loan_id": loan_id,
-            "application_id": application_id,
+            "loan_id": loan["id"],
             "reference": app["reference"],
             "enterprise_id": app["enterprise_id"],
-            "principal": loan["principal"],
-            "rate_bp": loan["rate_bp"],
-            "repayment_method": method.value,
-            "disbursed_on": disbursed_on,
-            "maturity_date": loan["maturity_date"],
+            **{k: loan[k] for k in _DISBURSED_FACTS},
         },
         district_code=app["district_code"],
     )
-    row = await repository.get(ctx.db, loan_id)
-    assert row is not None
-    return views.loan(row, rows.schedule(row["schedule"]), ctx.today, ctx.settings.penalty_uplift)
 
 
 # --- default -------------------------------------------------------------------------------
