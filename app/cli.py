@@ -246,12 +246,13 @@ def calendar_load(
     ] = False,
 ) -> None:
     """(Re)load every year the chinese-calendar package knows, in one transaction, audited."""
-    import app.routers  # noqa: F401 - the domains register their calendar listeners on import
     from app.calendar import publishing
     from app.core.context import OPERATOR
     from app.core.runtime import Runtime
+    from app.main import connect_domains
 
     _pin_database_url()
+    connect_domains()
 
     async def run() -> str:
         runtime = Runtime.create(pool_size=1)

@@ -55,7 +55,6 @@ class Settings(BaseSettings):
 
     # HTTP
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
-    public_base_url: str = "http://127.0.0.1:8000"
     problem_base_uri: str = "https://ipledge.example/problems/"
     log_level: str = "INFO"
     access_log: bool = True

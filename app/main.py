@@ -15,6 +15,8 @@ import structlog
 from fastapi import FastAPI
 
 from app import routers
+from app.applications import sweep as sla_sweep
+from app.calendar import service as calendar_service
 from app.config import Settings, get_settings
 from app.core import auth, oidc, problem, tracing
 from app.core import logging as app_logging
@@ -115,6 +117,12 @@ def _document_security(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
+def connect_domains() -> None:
+    """The domains' reactions to one another's changes, registered here rather than by
+    importing them: an application's approval clock follows the calendar it is counted on."""
+    calendar_service.on_change(sla_sweep.calendar_changed)
+
+
 def create_app(
     settings: Settings | None = None, *, runtime: Runtime | None = None, listen: bool = True
 ) -> FastAPI:
@@ -157,6 +165,7 @@ def create_app(
     )
     app.state.settings = settings
     app.state.lifecycle = lifecycle.Lifecycle()
+    connect_domains()
     _document_security(app)
     problem.install(app)
     for router in routers.ALL:

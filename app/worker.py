@@ -163,6 +163,7 @@ async def run_forever(runtime: Runtime | None = None, stop: asyncio.Event | None
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
     metrics.watch_pool(runtime.database.engine.sync_engine.pool)
+    gauges.register(metrics.BUSINESS)
     listener = await health.serve(runtime.settings)
     log.info("worker started", jobs=[job.name for job in JOBS], loops=[lp.name for lp in LOOPS])
     jobs = [asyncio.create_task(_loop(job, runtime, stop), name=job.name) for job in JOBS]

@@ -5,8 +5,6 @@ from typing import Annotated, Literal
 from fastapi import Query
 
 from app.applications import decision, intake, moves, reading, submission, views
-from app.applications import gauges as _gauges  # noqa: F401 - registers /metrics gauges
-from app.applications import sweep as _sweep  # noqa: F401 - the calendar listener
 from app.applications.domain import Application
 from app.applications.errors import IpAssetAlreadyPledged
 from app.applications.schemas import (

@@ -1,24 +1,26 @@
 """Business gauges: applications by state and open clocks by SLA state (computed by the worker's
-gauges job on its schedule, served on the worker's /metrics)."""
+gauges job on its schedule, served on the worker's /metrics). ``GAUGES`` are registered by
+``app.ops.gauges.register`` when the worker starts, not on import."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
 from prometheus_client import Gauge
+from prometheus_client.registry import Collector
 
 from app.applications.states import OPEN, ApplicationState, sql_list
 from app.core.clock import business_date
 from app.core.db import Db
-from app.core.metrics import BUSINESS
 
-APPLICATIONS = Gauge("ipledge_applications", "Applications by state.", ["state"], registry=BUSINESS)
+APPLICATIONS = Gauge("ipledge_applications", "Applications by state.", ["state"], registry=None)
 SLA = Gauge(
     "ipledge_applications_sla",
     "Applications whose clock is running or paused, by SLA state.",
     ["sla_state"],
-    registry=BUSINESS,
+    registry=None,
 )
+GAUGES: tuple[Collector, ...] = (APPLICATIONS, SLA)
 
 
 async def application_gauges(db: Db) -> None:

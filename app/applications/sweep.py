@@ -133,8 +133,9 @@ async def recompute_deadlines(
     return len(ids)
 
 
-@calendar_service.on_change
-async def _calendar_changed(ctx: Ctx, index: CalendarIndex, changed_years: set[int]) -> None:
+async def calendar_changed(ctx: Ctx, index: CalendarIndex, changed_years: set[int]) -> None:
+    """Recompute the deadlines of the clocks a calendar change moves (registered with
+    ``app.calendar.service.on_change`` by ``app.main.connect_domains``)."""
     computed = await recompute_deadlines(ctx, index, changed_years)
     if computed:
         log.info(

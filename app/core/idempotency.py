@@ -55,14 +55,19 @@ def request_hash(method: str, target: str, body: bytes) -> bytes:
     return digest.digest()
 
 
-def _lock_id(ctx: Ctx, key: str) -> int:
+def lock_id(ctx: Ctx, key: str) -> int:
+    """The transaction-scoped advisory lock (``pg_try_advisory_xact_lock``) that the caller's
+    Idempotency-Key ``key`` is held by while its request runs: a signed 64-bit number derived
+    from the API key and ``key``, the same in every process, so that two requests with one key
+    never run at once, whether the lock is taken by ``begin`` or inside a single statement
+    (``app.core.outbox.claim_ctes``)."""
     digest = hashlib.sha256(f"idem:{ctx.principal.key_id}:{key}".encode()).digest()
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
 async def begin(ctx: Ctx, claim: Claim) -> Response | None:
     """Take the key for this transaction; return the response to replay, if there is one."""
-    locked = await ctx.db.fetchval("SELECT pg_try_advisory_xact_lock($1)", _lock_id(ctx, claim.key))
+    locked = await ctx.db.fetchval("SELECT pg_try_advisory_xact_lock($1)", lock_id(ctx, claim.key))
     # A new statement, so its snapshot sees a first request that committed before the lock
     # was tried (and released it).
     row = await ctx.db.fetchrow(

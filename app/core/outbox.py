@@ -127,7 +127,7 @@ def claim_ctes(
     same key already stored makes ``claim`` empty: the statement must then change nothing."""
     key_id, key, request_hash, status_code, headers, _ = stored
     expired = ctx.now - timedelta(hours=ctx.settings.idempotency_ttl_hours)
-    lock = params.add(idempotency._lock_id(ctx, claim.key))
+    lock = params.add(idempotency.lock_id(ctx, claim.key))
     return [
         f"claim_lock AS (SELECT pg_try_advisory_xact_lock({lock}::bigint) AS locked)",
         f"""claim AS (

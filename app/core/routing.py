@@ -52,7 +52,7 @@ class Access:
     # Streaming responses read the database while they are sent; they open their own connection.
     streams: bool = False
     # A single-statement write that stores its Idempotency-Key response in that statement too
-    # (``app.core.outbox.store_response``): a keyed request stays one statement.
+    # (the CTEs of ``app.core.outbox.claim_ctes``): a keyed request stays one statement.
     claims_in_statement: bool = False
     # For a POST whose answer's representation the request chooses (``Accept``): names the
     # representation chosen, which the Idempotency-Key's fingerprint then covers, so that a

@@ -8,6 +8,7 @@ from uuid import UUID
 
 import asyncpg
 
+from app.core import journal
 from app.core.db import Db
 from app.core.sql import shift_params
 from app.subsidies.in_force import in_force_sql
@@ -116,24 +117,24 @@ async def application_for_disbursement(db: Db, application_id: UUID) -> dict[str
 async def insert_loan(
     db: Db,
     *,
+    params: journal.Params,
+    application_move: str,
     loan: dict[str, Any],
     installments: list[tuple[int, date, Decimal, Decimal]],
-    application_version: int,
 ) -> bool:
+    """Create ``loan`` and its schedule in one statement with ``application_move`` (the CTE
+    ``app`` of ``app.applications.repository.disbursement_move``, over ``params``): nothing is
+    written unless the application moved. False when it did not."""
+    p = {name: params.add(loan[name]) for name in ("id", *_LOAN_INSERTED)}
+    columns = [p[name] for name in _LOAN_INSERTED]
+    seqs, dues, principals, interests = (params.add([i[n] for i in installments]) for n in range(4))
     row = await db.fetchrow(
-        """WITH app AS (
-               UPDATE applications SET state = 'disbursed', version = version + 1,
-                      updated_at = $14
-               WHERE id = $2 AND state = 'approved' AND version = $19
-               RETURNING id
-           ),
+        f"""WITH {application_move},
            loan AS (
-               INSERT INTO loans (id, application_id, enterprise_id, relationship_manager_id,
-                   district_code, industry, principal, outstanding_principal, rate_bp,
-                   repayment_method, term_months, disbursed_on, maturity_date, state,
-                   created_at, updated_at, created_by, version)
-               SELECT $1, app.id, $3, $4, $5, $6, $7, $7, $8, $9, $10, $11, $12, 'active',
-                      $14, $14, $13, 1
+               INSERT INTO loans (id, application_id, {", ".join(_LOAN_INSERTED)},
+                   outstanding_principal, state, updated_at, version)
+               SELECT {p["id"]}, app.id, {", ".join(columns)}, {p["principal"]}, 'active',
+                      {p["created_at"]}, 1
                FROM app
                RETURNING id
            ),
@@ -141,31 +142,30 @@ async def insert_loan(
                INSERT INTO loan_installments (loan_id, seq, due_date, principal, interest,
                                               paid_principal, paid_interest)
                SELECT loan.id, s.seq, s.due_date, s.principal, s.interest, 0, 0
-               FROM loan, unnest($15::smallint[], $16::date[], $17::numeric[], $18::numeric[])
+               FROM loan, unnest({seqs}::smallint[], {dues}::date[], {principals}::numeric[],
+                                 {interests}::numeric[])
                     AS s(seq, due_date, principal, interest)
            )
            SELECT id FROM loan""",
-        loan["id"],
-        loan["application_id"],
-        loan["enterprise_id"],
-        loan["relationship_manager_id"],
-        loan["district_code"],
-        loan["industry"],
-        loan["principal"],
-        loan["rate_bp"],
-        loan["repayment_method"],
-        loan["term_months"],
-        loan["disbursed_on"],
-        loan["maturity_date"],
-        loan["created_by"],
-        loan["created_at"],
-        [i[0] for i in installments],
-        [i[1] for i in installments],
-        [i[2] for i in installments],
-        [i[3] for i in installments],
-        application_version,
+        *params.values,
     )
     return row is not None
+
+
+_LOAN_INSERTED = (
+    "enterprise_id",
+    "relationship_manager_id",
+    "district_code",
+    "industry",
+    "principal",
+    "rate_bp",
+    "repayment_method",
+    "term_months",
+    "disbursed_on",
+    "maturity_date",
+    "created_at",
+    "created_by",
+)
 
 
 Instalment = tuple[int, date, Decimal, Decimal, Decimal, Decimal, Decimal, int, date | None]
@@ -339,5 +339,16 @@ async def set_classifications(
         list(classes),
         list(review_on),
         list(changed),
+        now,
+    )
+
+
+async def mark_securitized(db: Db, *, pool_id: UUID, on: date, now: datetime) -> None:
+    """The pool's loans were transferred to its SPV on ``on``."""
+    await db.execute(
+        """UPDATE loans SET securitized_on = $2, updated_at = $3, version = version + 1
+           WHERE id IN (SELECT loan_id FROM pool_loans WHERE pool_id = $1)""",
+        pool_id,
+        on,
         now,
     )

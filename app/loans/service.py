@@ -12,7 +12,8 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from app.core import audit, outbox
+from app.applications import repository as applications_repository
+from app.core import audit, journal, outbox
 from app.core.clock import business_date
 from app.core.concurrency import check_if_match
 from app.core.context import Ctx
@@ -126,6 +127,41 @@ async def disburse(
     app = await repository.application_for_disbursement(ctx.db, application_id)
     if app is None:
         raise NotFound("no such application")
+    _check_disbursable(ctx, app, disbursed_on)
+    method = RepaymentMethod(repayment_method)
+    schedule = build_schedule(
+        principal=app["approved_amount"],
+        rate_bp=app["rate_bp"],
+        term_months=app["term_months"],
+        disbursed_on=disbursed_on,
+        method=method,
+    )
+    loan = _new_loan(ctx, app, disbursed_on=disbursed_on, method=method)
+    params = journal.Params()
+    moved = applications_repository.disbursement_move(
+        params,
+        application_id=params.add(application_id),
+        version=app["version"],
+        now=params.add(ctx.now),
+    )
+    done = await repository.insert_loan(
+        ctx.db,
+        params=params,
+        application_move=moved,
+        loan=loan,
+        installments=[(i.seq, i.due_date, i.principal, i.interest) for i in schedule],
+    )
+    if not done:
+        raise ConcurrentUpdate("the application changed meanwhile; read it again")
+    _record_disbursement(ctx, app, loan)
+    row = await repository.get(ctx.db, loan["id"])
+    assert row is not None
+    return views.loan(row, rows.schedule(row["schedule"]), ctx.today, ctx.settings.penalty_uplift)
+
+
+def _check_disbursable(ctx: Ctx, app: dict[str, Any], disbursed_on: date) -> None:
+    """The application, as read and locked, may be disbursed on ``disbursed_on``: the version
+    the caller read, approved, every pledge registered, a value date not before its receipt."""
     check_if_match(ctx, app["version"])
     if app["state"] != "approved":
         raise InvalidStateTransition(
@@ -140,18 +176,15 @@ async def disburse(
     value_date(
         ctx, disbursed_on, "disbursed_on", not_before=received, what="the application's receipt"
     )
-    method = RepaymentMethod(repayment_method)
-    schedule = build_schedule(
-        principal=app["approved_amount"],
-        rate_bp=app["rate_bp"],
-        term_months=app["term_months"],
-        disbursed_on=disbursed_on,
-        method=method,
-    )
-    loan_id = uuid7()
-    loan = {
-        "id": loan_id,
-        "application_id": application_id,
+
+
+def _new_loan(
+    ctx: Ctx, app: dict[str, Any], *, disbursed_on: date, method: RepaymentMethod
+) -> dict[str, Any]:
+    """The columns of the loan that disburses the approved application ``app``."""
+    return {
+        "id": uuid7(),
+        "application_id": app["id"],
         "enterprise_id": app["enterprise_id"],
         "relationship_manager_id": app["relationship_manager_id"],
         "district_code": app["district_code"],
@@ -165,58 +198,47 @@ async def disburse(
         "created_by": ctx.principal.key_id,
         "created_at": ctx.now,
     }
-    done = await repository.insert_loan(
-        ctx.db,
-        loan=loan,
-        application_version=app["version"],
-        installments=[(i.seq, i.due_date, i.principal, i.interest) for i in schedule],
-    )
-    if not done:
-        raise ConcurrentUpdate("the application changed meanwhile; read it again")
+
+
+_DISBURSED_FACTS = (
+    "application_id",
+    "principal",
+    "rate_bp",
+    "repayment_method",
+    "disbursed_on",
+    "maturity_date",
+)
+
+
+def _record_disbursement(ctx: Ctx, app: dict[str, Any], loan: dict[str, Any]) -> None:
+    """Queue the audit entries of the application's move and of the loan, and
+    ``loan.disbursed``."""
     audit.record(
         ctx,
         action="application.disbursed",
         entity_type="application",
-        entity_id=application_id,
+        entity_id=app["id"],
         before={"state": "approved"},
-        after={"state": "disbursed", "loan_id": loan_id},
+        after={"state": "disbursed", "loan_id": loan["id"]},
     )
     audit.record(
         ctx,
         action="loan.disbursed",
         entity_type="loan",
-        entity_id=loan_id,
-        after={
-            k: loan[k]
-            for k in (
-                "application_id",
-                "principal",
-                "rate_bp",
-                "repayment_method",
-                "disbursed_on",
-                "maturity_date",
-            )
-        },
+        entity_id=loan["id"],
+        after={k: loan[k] for k in _DISBURSED_FACTS},
     )
     outbox.emit(
         ctx,
         "loan.disbursed",
         {
-            "loan_id": loan_id,
-            "application_id": application_id,
+            "loan_id": loan["id"],
             "reference": app["reference"],
             "enterprise_id": app["enterprise_id"],
-            "principal": loan["principal"],
-            "rate_bp": loan["rate_bp"],
-            "repayment_method": method.value,
-            "disbursed_on": disbursed_on,
-            "maturity_date": loan["maturity_date"],
+            **{k: loan[k] for k in _DISBURSED_FACTS},
         },
         district_code=app["district_code"],
     )
-    row = await repository.get(ctx.db, loan_id)
-    assert row is not None
-    return views.loan(row, rows.schedule(row["schedule"]), ctx.today, ctx.settings.penalty_uplift)
 
 
 # --- default -------------------------------------------------------------------------------
@@ -301,3 +323,8 @@ async def declare_default(ctx: Ctx, *, loan_id: UUID, as_of: date, reason: str) 
     return views.loan(
         fresh, rows.schedule(fresh["schedule"]), ctx.today, ctx.settings.penalty_uplift
     )
+
+
+async def mark_securitized(ctx: Ctx, *, pool_id: UUID, on: date) -> None:
+    """Record on each loan of the pool that it was transferred to the pool's SPV on ``on``."""
+    await repository.mark_securitized(ctx.db, pool_id=pool_id, on=on, now=ctx.now)

@@ -360,13 +360,3 @@ async def touch(
             args.append(value)
             sets.append(f"{column} = ${len(args)}")
     await db.execute(f"UPDATE pools SET {', '.join(sets)} WHERE id = $1", *args)
-
-
-async def mark_securitized(db: Db, *, pool_id: UUID, on: date, now: datetime) -> None:
-    await db.execute(
-        """UPDATE loans SET securitized_on = $2, updated_at = $3, version = version + 1
-           WHERE id IN (SELECT loan_id FROM pool_loans WHERE pool_id = $1)""",
-        pool_id,
-        on,
-        now,
-    )

@@ -24,6 +24,7 @@ from app.core.errors import InvalidStateTransition, NotFound, ValidationFailed, 
 from app.core.ids import uuid7
 from app.core.schemas import Page, decode_cursor, paged
 from app.core.sql import Filters
+from app.loans import service as loans_service
 from app.pools import repository, rules, tape_repository, views
 from app.pools import selection as optimiser
 from app.pools.errors import LoanAlreadyPooled, LoanNotEligible, PoolLimitViolated
@@ -308,7 +309,7 @@ async def transfer_pool(ctx: Ctx, *, pool_id: UUID, spv_name: str, transfer_date
             f"transfer_date may not be before the cut-off ({row['cut_off_date']})",
             errors=[field_error(loc, "before the cut-off")],
         )
-    await repository.mark_securitized(ctx.db, pool_id=pool_id, on=transfer_date, now=ctx.now)
+    await loans_service.mark_securitized(ctx, pool_id=pool_id, on=transfer_date)
     await repository.touch(
         ctx.db,
         pool_id=pool_id,

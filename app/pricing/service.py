@@ -18,7 +18,7 @@ from uuid import UUID
 
 import asyncpg
 
-from app.core import audit
+from app.core import audit, outbox
 from app.core.context import Ctx
 from app.core.db import Db
 from app.core.errors import (
@@ -222,13 +222,7 @@ async def _price_and_keep(
     kept = await repository.insert_quote(
         ctx.db,
         quote=columns,
-        created_by=repository.Actor(
-            at=ctx.now,
-            key_id=ctx.principal.key_id,
-            role=ctx.principal.role.value,
-            subject=ctx.principal.subject,
-            request_id=ctx.request_id,
-        ),
+        created_by=outbox.actor(ctx),
         audit_after=_quote_summary(quote),
         only_in_states=QUOTABLE_STATES if check_state else None,
     )

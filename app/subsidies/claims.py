@@ -17,7 +17,7 @@ from app.core import audit, outbox
 from app.core.context import Ctx
 from app.core.ids import uuid7
 from app.subsidies import repository
-from app.subsidies.arithmetic import Room, claim_amount
+from app.subsidies.arithmetic import ClaimAmount, Room, claim_amount
 
 
 def claim_event(claim: dict[str, Any]) -> dict[str, Any]:
@@ -61,73 +61,105 @@ async def _claim(
     )
     created = []
     for program in programs:
-        by_loan, by_enterprise = used.get(program["id"], (Decimal(0), Decimal(0)))
-        room = Room(
-            cap_per_loan=None
-            if program["cap_per_loan"] is None
-            else program["cap_per_loan"] - by_loan,
-            cap_per_enterprise_year=None
-            if program["cap_per_enterprise_year"] is None
-            else program["cap_per_enterprise_year"] - by_enterprise,
-            budget=program["annual_budget"] - program["committed"],
-        )
-        result = claim_amount(basis, program["share"], room)
+        result = claim_amount(basis, program["share"], _room(program, used))
         if result.amount <= 0:
             if result.limited_by == "budget" and program["budget_exhausted_at"] is None:
-                await repository.mark_budget_exhausted(ctx.db, program_id=program["id"], at=ctx.now)
-                audit.record(
-                    ctx,
-                    action="subsidy_program.budget_exhausted",
-                    entity_type="subsidy_program",
-                    entity_id=program["id"],
-                    after={
-                        "committed": program["committed"],
-                        "annual_budget": program["annual_budget"],
-                    },
-                )
-                outbox.emit(
-                    ctx,
-                    "subsidy.budget_exhausted",
-                    {
-                        "program_id": program["id"],
-                        "name": program["name"],
-                        "annual_budget": program["annual_budget"],
-                        "committed": program["committed"],
-                        "budget_year": program["budget_year"],
-                    },
-                    district_code=program["district_code"],
-                )
+                await _exhaust_budget(ctx, program)
             continue
-        claim = {
-            "id": uuid7(),
-            "program_id": program["id"],
-            "loan_id": loan["id"],
-            "enterprise_id": loan["enterprise_id"],
-            "district_code": loan["district_code"],
-            "kind": kind,
-            "repayment_id": repayment_id,
-            "basis_date": basis_date,
-            "claim_year": basis_date.year,
-            "basis_amount": basis,
-            "computed_amount": result.computed,
-            "amount": result.amount,
-            "limited_by": result.limited_by,
-            "state": "pending",
-            "created_at": ctx.now,
-        }
-        await repository.insert_claim(ctx.db, claim=claim)
-        audit.record(
-            ctx,
-            action="subsidy_claim.created",
-            entity_type="subsidy_claim",
-            entity_id=claim["id"],
-            after=claim,
+        created.append(
+            await _create_claim(
+                ctx,
+                program=program,
+                loan=loan,
+                kind=kind,
+                repayment_id=repayment_id,
+                basis_date=basis_date,
+                basis=basis,
+                result=result,
+            )
         )
-        outbox.emit(
-            ctx, "subsidy.claim.created", claim_event(claim), district_code=loan["district_code"]
-        )
-        created.append(claim["id"])
     return created
+
+
+async def _create_claim(
+    ctx: Ctx,
+    *,
+    program: Any,
+    loan: Any,
+    kind: str,
+    repayment_id: UUID | None,
+    basis_date: date,
+    basis: Decimal,
+    result: ClaimAmount,
+) -> UUID:
+    """Keep the program's pending claim of ``result.amount`` on the loan, audited, with
+    ``subsidy.claim.created``; returns its id."""
+    claim_id = uuid7()
+    claim = {
+        "id": claim_id,
+        "program_id": program["id"],
+        "loan_id": loan["id"],
+        "enterprise_id": loan["enterprise_id"],
+        "district_code": loan["district_code"],
+        "kind": kind,
+        "repayment_id": repayment_id,
+        "basis_date": basis_date,
+        "claim_year": basis_date.year,
+        "basis_amount": basis,
+        "computed_amount": result.computed,
+        "amount": result.amount,
+        "limited_by": result.limited_by,
+        "state": "pending",
+        "created_at": ctx.now,
+    }
+    await repository.insert_claim(ctx.db, claim=claim)
+    audit.record(
+        ctx,
+        action="subsidy_claim.created",
+        entity_type="subsidy_claim",
+        entity_id=claim_id,
+        after=claim,
+    )
+    outbox.emit(
+        ctx, "subsidy.claim.created", claim_event(claim), district_code=loan["district_code"]
+    )
+    return claim_id
+
+
+def _room(program: Any, used: dict[UUID, tuple[Decimal, Decimal]]) -> Room:
+    """What is left under the program's caps for this loan and enterprise, and of its budget."""
+    by_loan, by_enterprise = used.get(program["id"], (Decimal(0), Decimal(0)))
+    return Room(
+        cap_per_loan=None if program["cap_per_loan"] is None else program["cap_per_loan"] - by_loan,
+        cap_per_enterprise_year=None
+        if program["cap_per_enterprise_year"] is None
+        else program["cap_per_enterprise_year"] - by_enterprise,
+        budget=program["annual_budget"] - program["committed"],
+    )
+
+
+async def _exhaust_budget(ctx: Ctx, program: Any) -> None:
+    """Mark the program's budget exhausted, audited, with ``subsidy.budget_exhausted``."""
+    await repository.mark_budget_exhausted(ctx.db, program_id=program["id"], at=ctx.now)
+    audit.record(
+        ctx,
+        action="subsidy_program.budget_exhausted",
+        entity_type="subsidy_program",
+        entity_id=program["id"],
+        after={"committed": program["committed"], "annual_budget": program["annual_budget"]},
+    )
+    outbox.emit(
+        ctx,
+        "subsidy.budget_exhausted",
+        {
+            "program_id": program["id"],
+            "name": program["name"],
+            "annual_budget": program["annual_budget"],
+            "committed": program["committed"],
+            "budget_year": program["budget_year"],
+        },
+        district_code=program["district_code"],
+    )
 
 
 async def on_interest_paid(

@@ -5,6 +5,7 @@ their latency."""
 from __future__ import annotations
 
 from prometheus_client import Counter, Gauge, Histogram
+from prometheus_client.registry import Collector
 
 from app.core import metrics
 from app.core.db import Db
@@ -13,19 +14,22 @@ from app.webhooks.schemas import DeliveryStatus
 BACKLOG = Gauge(
     "ipledge_webhook_backlog",
     "Webhook work outstanding: pending deliveries plus events not yet fanned out.",
-    registry=metrics.BUSINESS,
+    registry=None,
 )
 OLDEST_PENDING_AGE = Gauge(
     "ipledge_webhook_oldest_pending_age_seconds",
     "Age of the oldest event still waiting to be delivered (0 when none is).",
-    registry=metrics.BUSINESS,
+    registry=None,
 )
 DELIVERIES = Gauge(
     "ipledge_webhook_deliveries",
     "Webhook deliveries (one per event and endpoint) by status.",
     ["status"],
-    registry=metrics.BUSINESS,
+    registry=None,
 )
+# Registered by ``app.ops.gauges.register`` when the worker starts, not on import.
+GAUGES: tuple[Collector, ...] = (BACKLOG, OLDEST_PENDING_AGE, DELIVERIES)
+
 ATTEMPTS = Counter(
     "ipledge_webhook_attempts",
     "Delivery attempts made by this process, by outcome: delivered, rejected (a non-2xx "

@@ -138,7 +138,6 @@ def api(n: int, port: int, env: dict[str, str], logs: Path) -> Proc:
         env={
             **env,
             "IPLEDGE_DB_POOL_SIZE": "16",
-            "IPLEDGE_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
         },
         log_path=logs / f"api{n}.log",
         ready_url=f"http://127.0.0.1:{port}/readyz",

@@ -96,7 +96,7 @@ class TestConcurrency:
         admin = await make_live_key("admin")
         key_id = UUID(admin["X-Key-Id"])
         fake_ctx = SimpleNamespace(principal=SimpleNamespace(key_id=key_id))
-        lock = idempotency._lock_id(fake_ctx, "in-flight")
+        lock = idempotency.lock_id(fake_ctx, "in-flight")
         async with live_runtime.database.engine.connect() as sa_conn:
             holder = (await sa_conn.get_raw_connection()).driver_connection
             async with holder.transaction():
@@ -158,7 +158,7 @@ class TestConcurrency:
         assert all(r.headers["idempotent-replayed"] == "true" for r in retries)
 
         fake_ctx = SimpleNamespace(principal=SimpleNamespace(key_id=UUID(admin["X-Key-Id"])))
-        lock = idempotency._lock_id(fake_ctx, "finished")
+        lock = idempotency.lock_id(fake_ctx, "finished")
         async with live_runtime.database.engine.connect() as sa_conn:
             holder = (await sa_conn.get_raw_connection()).driver_connection
             async with holder.transaction():

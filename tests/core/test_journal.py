@@ -93,9 +93,6 @@ class TestEntriesOfAStatement:
 
 
 APP = Path(__file__).resolve().parents[2] / "app"
-# Domains whose statements still carry hand-written audit or outbox rows; each listed file is
-# to be moved onto the writer, and no other may start.
-NOT_YET_ON_THE_WRITER = {"pricing/repository.py"}
 
 
 def test_nothing_else_writes_the_audit_trail_or_the_outbox():
@@ -105,4 +102,4 @@ def test_nothing_else_writes_the_audit_trail_or_the_outbox():
         for path in APP.rglob("*.py")
         if writes.search(path.read_text(encoding="utf-8"))
     }
-    assert writers - NOT_YET_ON_THE_WRITER == {"core/journal.py"}
+    assert writers == {"core/journal.py"}

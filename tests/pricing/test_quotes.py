@@ -10,6 +10,7 @@ from uuid import UUID
 
 import pytest
 
+from app.core import journal
 from app.core.db import Db
 from app.core.ids import uuid7
 from app.pricing import repository, service
@@ -397,7 +398,7 @@ class TestStateGuard:
         company = await data.enterprise()
         application = await data.application(company, [await data.asset(company)])
         quote_id = uuid7()
-        actor = repository.Actor(
+        actor = journal.Actor(
             at=NOW, key_id=None, role="credit_officer", subject=None, request_id="guard"
         )
         columns = {

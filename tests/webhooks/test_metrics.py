@@ -14,6 +14,7 @@ from tests.webhooks.receiver import Reply
 
 async def _scrape(runtime) -> dict[str, float]:
     """What the worker serves after its gauges job's next pass."""
+    gauges.register(metrics.BUSINESS)  # as the worker does when it starts
     await gauges.refresh(runtime)
     values = {}
     for line in metrics.render(metrics.BUSINESS).decode().splitlines():

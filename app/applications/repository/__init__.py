@@ -14,7 +14,11 @@ from app.applications.repository.clocks import (
     sweep_sql,
 )
 from app.applications.repository.intake import KeyedAnswer, insert_draft
-from app.applications.repository.moves import pledge_move_guard, stop_and_move
+from app.applications.repository.moves import (
+    disbursement_move,
+    pledge_move_guard,
+    stop_and_move,
+)
 from app.applications.repository.reads import get, intake_diagnosis, page, state_of
 from app.applications.repository.submission import submit
 
@@ -22,6 +26,7 @@ __all__ = [
     "SWEEP_BATCH",
     "KeyedAnswer",
     "clocks_where",
+    "disbursement_move",
     "get",
     "insert_draft",
     "intake_diagnosis",

@@ -134,3 +134,20 @@ def pledge_move_guard(
       AND a.state = ANY({params.add([state.value for state in states])}::text[])
     RETURNING a.id
 )"""
+
+
+def disbursement_move(
+    params: journal.Params, *, application_id: str, version: int, now: str
+) -> str:
+    """The CTE ``app`` by which the statement that creates an application's loan moves the
+    application from ``approved`` to ``disbursed``: only at ``version`` (the one the
+    disbursement read), so that the loan is created with its application's move or not at
+    all. ``app`` returns the application's ``id``; ``application_id`` and ``now`` are
+    placeholders of ``params``."""
+    return f"""app AS (
+    UPDATE applications SET state = '{ApplicationState.DISBURSED.value}',
+           version = version + 1, updated_at = {now}
+    WHERE id = {application_id} AND state = '{ApplicationState.APPROVED.value}'
+      AND version = {params.add(version)}
+    RETURNING id
+)"""
