@@ -61,8 +61,10 @@ class OidcConfig:
     subject_claim: str = "ipledge_subject"
 
 
-def actor_id(issuer: str, sub: str) -> UUID:
-    return uuid5(OIDC_ACTOR_NAMESPACE, f"{issuer}\n{sub}")
+def actor_id(issuer: str, sub: str, role: Role, subject: str | None) -> UUID:
+    """The key id a token acts under: one person in one role for one subject, so that an
+    Idempotency-Key never replays an answer made under authority the person no longer has."""
+    return uuid5(OIDC_ACTOR_NAMESPACE, f"{issuer}\n{sub}\n{role.value}\n{subject or ''}")
 
 
 async def fetch_json(url: str) -> Any:
@@ -215,7 +217,10 @@ class TokenVerifier:
             # Roles without a subject: the audit trail names the person signed in.
             subject = f"oidc:{sub}"
         return Principal(
-            key_id=actor_id(self.config.issuer, sub), role=role, subject=subject, signed_in_as=sub
+            key_id=actor_id(self.config.issuer, sub, role, subject),
+            role=role,
+            subject=subject,
+            signed_in_as=sub,
         )
 
 

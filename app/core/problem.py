@@ -102,85 +102,92 @@ def allowed_methods(request: Request) -> str:
     return ", ".join(sorted(methods))
 
 
-def install(app: FastAPI) -> None:
-    async def domain_error(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, DomainError)
-        return problem_response(exc, request_id=_request_id(request), instance=request.url.path)
+async def _domain_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, DomainError)
+    return problem_response(exc, request_id=_request_id(request), instance=request.url.path)
 
-    async def validation_error(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, RequestValidationError)
-        errors = _validation_errors(exc)
-        fields = ", ".join(".".join(str(p) for p in e["loc"]) for e in errors[:5])
-        problem = ValidationFailed(f"invalid: {fields}" if fields else None, errors=errors)
-        return problem_response(problem, request_id=_request_id(request), instance=request.url.path)
 
-    async def http_error(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, StarletteHTTPException)
-        if exc.status_code == 404:
-            problem: DomainError = NotFound("no such resource")
-        elif exc.status_code == 405:
-            problem = MethodNotAllowed()
-        else:
-            problem = DomainError(str(exc.detail))
-            problem.status = exc.status_code  # type: ignore[misc]
-        response = problem_response(
-            problem, request_id=_request_id(request), instance=request.url.path
+async def _validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    errors = _validation_errors(exc)
+    fields = ", ".join(".".join(str(p) for p in e["loc"]) for e in errors[:5])
+    problem = ValidationFailed(f"invalid: {fields}" if fields else None, errors=errors)
+    return problem_response(problem, request_id=_request_id(request), instance=request.url.path)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 404:
+        problem: DomainError = NotFound("no such resource")
+    elif exc.status_code == 405:
+        problem = MethodNotAllowed()
+    else:
+        problem = DomainError(str(exc.detail))
+        problem.status = exc.status_code  # type: ignore[misc]
+    response = problem_response(problem, request_id=_request_id(request), instance=request.url.path)
+    for name, value in (exc.headers or {}).items():
+        response.headers[name] = value
+    if exc.status_code == 405:
+        response.headers["Allow"] = allowed_methods(request)
+    return response
+
+
+def _database_problem(request: Request, exc: Exception) -> DomainError:
+    """What a database failure is, told to the caller as it is."""
+    if isinstance(
+        exc, (asyncpg.exceptions.DeadlockDetectedError, asyncpg.exceptions.SerializationError)
+    ):
+        problem: DomainError = ConcurrentUpdate()
+    elif isinstance(exc, asyncpg.exceptions.LockNotAvailableError):
+        # lock_timeout: another transaction (a migration, a long write) holds the lock.
+        log.warning("lock wait timed out", request_id=_request_id(request))
+        problem = LockTimeout()
+    elif isinstance(exc, SCHEMA_ERRORS):
+        # The code names a table, column or function the database lacks: code rolled out
+        # before its migration (readiness says so too). Not a caller's fault, and over
+        # once the migration has run.
+        log.error("schema behind the code", error=str(exc), request_id=_request_id(request))
+        problem = SchemaMismatch()
+    elif isinstance(exc, asyncpg.exceptions.QueryCanceledError):
+        log.warning("statement timed out", request_id=_request_id(request))
+        problem = StatementTimeout()
+    elif isinstance(exc, sqlalchemy.exc.TimeoutError):
+        # Every pooled connection stayed busy for the pool's whole timeout.
+        log.warning("database pool exhausted", request_id=_request_id(request))
+        problem = ServiceUnavailable("no database connection came free in time")
+    else:
+        log.warning(
+            "database unavailable", error=type(exc).__name__, request_id=_request_id(request)
         )
-        for name, value in (exc.headers or {}).items():
-            response.headers[name] = value
-        if exc.status_code == 405:
-            response.headers["Allow"] = allowed_methods(request)
-        return response
+        problem = ServiceUnavailable("the database is not reachable right now")
+    return problem
 
-    async def database_error(request: Request, exc: Exception) -> Response:
-        if isinstance(
-            exc, (asyncpg.exceptions.DeadlockDetectedError, asyncpg.exceptions.SerializationError)
-        ):
-            problem: DomainError = ConcurrentUpdate()
-        elif isinstance(exc, asyncpg.exceptions.LockNotAvailableError):
-            # lock_timeout: another transaction (a migration, a long write) holds the lock.
-            log.warning("lock wait timed out", request_id=_request_id(request))
-            problem = LockTimeout()
-        elif isinstance(exc, SCHEMA_ERRORS):
-            # The code names a table, column or function the database lacks: code rolled out
-            # before its migration (readiness says so too). Not a caller's fault, and over
-            # once the migration has run.
-            log.error("schema behind the code", error=str(exc), request_id=_request_id(request))
-            problem = SchemaMismatch()
-        elif isinstance(exc, asyncpg.exceptions.QueryCanceledError):
-            log.warning("statement timed out", request_id=_request_id(request))
-            problem = StatementTimeout()
-        elif isinstance(exc, sqlalchemy.exc.TimeoutError):
-            # Every pooled connection stayed busy for the pool's whole timeout.
-            log.warning("database pool exhausted", request_id=_request_id(request))
-            problem = ServiceUnavailable("no database connection came free in time")
-        else:
-            log.warning(
-                "database unavailable", error=type(exc).__name__, request_id=_request_id(request)
-            )
-            problem = ServiceUnavailable("the database is not reachable right now")
-        return problem_response(problem, request_id=_request_id(request), instance=request.url.path)
 
-    async def check_violation(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, asyncpg.exceptions.CheckViolationError)
-        name = exc.constraint_name or ""
-        if name.endswith("_in_range"):
-            # A date computed from the caller's (a deadline, a maturity) fell outside the
-            # dates the service keeps: the request asked for it, so it is the request's fault.
-            problem: DomainError = ValidationFailed(
-                f"a date this request leads to lies outside {DATE_MIN} … {DATE_MAX}"
-            )
-        else:
-            log.error(
-                "unexpected check violation", constraint=name, request_id=_request_id(request)
-            )
-            problem = InternalError("something went wrong; quote the request id to support")
-        return problem_response(problem, request_id=_request_id(request), instance=request.url.path)
+async def _database_error(request: Request, exc: Exception) -> Response:
+    problem = _database_problem(request, exc)
+    return problem_response(problem, request_id=_request_id(request), instance=request.url.path)
 
-    app.add_exception_handler(DomainError, domain_error)
-    app.add_exception_handler(asyncpg.exceptions.CheckViolationError, check_violation)
-    app.add_exception_handler(RequestValidationError, validation_error)
-    app.add_exception_handler(StarletteHTTPException, http_error)
+
+async def _check_violation(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, asyncpg.exceptions.CheckViolationError)
+    name = exc.constraint_name or ""
+    if name.endswith("_in_range"):
+        # A date computed from the caller's (a deadline, a maturity) fell outside the
+        # dates the service keeps: the request asked for it, so it is the request's fault.
+        problem: DomainError = ValidationFailed(
+            f"a date this request leads to lies outside {DATE_MIN} … {DATE_MAX}"
+        )
+    else:
+        log.error("unexpected check violation", constraint=name, request_id=_request_id(request))
+        problem = InternalError("something went wrong; quote the request id to support")
+    return problem_response(problem, request_id=_request_id(request), instance=request.url.path)
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(DomainError, _domain_error)
+    app.add_exception_handler(asyncpg.exceptions.CheckViolationError, _check_violation)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
     for exc_type in (
         *CONNECTION_ERRORS,
         asyncpg.exceptions.QueryCanceledError,
@@ -192,4 +199,4 @@ def install(app: FastAPI) -> None:
         TimeoutError,
         sqlalchemy.exc.TimeoutError,
     ):
-        app.add_exception_handler(exc_type, database_error)
+        app.add_exception_handler(exc_type, _database_error)

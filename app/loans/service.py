@@ -7,6 +7,7 @@ refused): the allocation of each depends on what was due on its date.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -255,18 +256,7 @@ def _defaulted_class(ctx: Ctx, row: Any) -> tuple[str, date]:
 
 async def declare_default(ctx: Ctx, *, loan_id: UUID, as_of: date, reason: str) -> dict[str, Any]:
     row = visible(ctx, await repository.get(ctx.db, loan_id, lock=True))
-    check_if_match(ctx, row["version"])
-    if row["state"] != "active":
-        raise InvalidStateTransition(
-            f"cannot declare default on a loan that is {row['state']}", state=row["state"]
-        )
-    value_date(ctx, as_of, "as_of", not_before=row["disbursed_on"], what="the disbursement")
-    dpd = days_past_due(await schedule_as_of(ctx, row, as_of), as_of)
-    if dpd < DEFAULT_AFTER_DAYS:
-        raise DefaultNotAllowed(
-            f"the loan is {dpd} days past due on {as_of}; default needs {DEFAULT_AFTER_DAYS}",
-            days_past_due=dpd,
-        )
+    dpd = await _check_default(ctx, row, as_of)
     cls, review_on = _defaulted_class(ctx, row)
     if not await repository.mark_defaulted(
         ctx.db,
@@ -280,34 +270,7 @@ async def declare_default(ctx: Ctx, *, loan_id: UUID, as_of: date, reason: str) 
     ):
         raise ConcurrentUpdate("the loan changed meanwhile; read it again")
     outstanding = Decimal(row["outstanding_principal"])
-    audit.record(
-        ctx,
-        action="loan.defaulted",
-        entity_type="loan",
-        entity_id=loan_id,
-        before={"state": "active"},
-        after={
-            "state": "defaulted",
-            "defaulted_on": as_of,
-            "days_past_due": dpd,
-            "reason": reason,
-            "outstanding_principal": outstanding,
-        },
-    )
-    outbox.emit(
-        ctx,
-        "loan.defaulted",
-        {
-            "loan_id": loan_id,
-            "application_id": row["application_id"],
-            "enterprise_id": row["enterprise_id"],
-            "defaulted_on": as_of,
-            "days_past_due": dpd,
-            "outstanding_principal": outstanding,
-            "reason": reason,
-        },
-        district_code=row["district_code"],
-    )
+    _record_default(ctx, row, as_of=as_of, dpd=dpd, reason=reason, outstanding=outstanding)
     await pledges_service.enforce_for_loan(
         ctx,
         application_id=row["application_id"],
@@ -322,6 +285,63 @@ async def declare_default(ctx: Ctx, *, loan_id: UUID, as_of: date, reason: str) 
     assert fresh is not None
     return views.loan(
         fresh, rows.schedule(fresh["schedule"]), ctx.today, ctx.settings.penalty_uplift
+    )
+
+
+async def _check_default(ctx: Ctx, row: Mapping[str, Any], as_of: date) -> int:
+    """The loan's days past due on ``as_of``, once it is sure a default may be declared."""
+    check_if_match(ctx, row["version"])
+    if row["state"] != "active":
+        raise InvalidStateTransition(
+            f"cannot declare default on a loan that is {row['state']}", state=row["state"]
+        )
+    value_date(ctx, as_of, "as_of", not_before=row["disbursed_on"], what="the disbursement")
+    dpd = days_past_due(await schedule_as_of(ctx, row, as_of), as_of)
+    if dpd < DEFAULT_AFTER_DAYS:
+        raise DefaultNotAllowed(
+            f"the loan is {dpd} days past due on {as_of}; default needs {DEFAULT_AFTER_DAYS}",
+            days_past_due=dpd,
+        )
+    return dpd
+
+
+def _record_default(
+    ctx: Ctx,
+    row: Mapping[str, Any],
+    *,
+    as_of: date,
+    dpd: int,
+    reason: str,
+    outstanding: Decimal,
+) -> None:
+    """The default's audit entry and its ``loan.defaulted`` event."""
+    audit.record(
+        ctx,
+        action="loan.defaulted",
+        entity_type="loan",
+        entity_id=row["id"],
+        before={"state": "active"},
+        after={
+            "state": "defaulted",
+            "defaulted_on": as_of,
+            "days_past_due": dpd,
+            "reason": reason,
+            "outstanding_principal": outstanding,
+        },
+    )
+    outbox.emit(
+        ctx,
+        "loan.defaulted",
+        {
+            "loan_id": row["id"],
+            "application_id": row["application_id"],
+            "enterprise_id": row["enterprise_id"],
+            "defaulted_on": as_of,
+            "days_past_due": dpd,
+            "outstanding_principal": outstanding,
+            "reason": reason,
+        },
+        district_code=row["district_code"],
     )
 
 

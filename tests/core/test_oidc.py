@@ -209,8 +209,34 @@ class TestATokenActsAsAKeyOfItsRoleAndSubject:
         assert entries[0]["actor_subject"] == "oidc:alice@bank"
         assert entries[0]["actor_signed_in_as"] == "alice@bank"
         assert entries[0]["actor_role"] == "admin"
-        expected = uuid5(OIDC_ACTOR_NAMESPACE, f"{issuer.url}\nalice@bank")
+        expected = uuid5(OIDC_ACTOR_NAMESPACE, f"{issuer.url}\nalice@bank\nadmin\noidc:alice@bank")
         assert entries[0]["actor_key_id"] == str(expected)
+
+    async def test_a_new_role_never_replays_what_the_old_one_was_answered(
+        self, oidc_client, issuer, conn
+    ):
+        """One person, one Idempotency-Key: an answer given under a role the person has since
+        lost is not replayed to them under their new one."""
+        from tests import factories
+
+        holder = await factories.enterprise(conn)
+        asset = await factories.ip_asset(conn, holder)
+        body = factories.application_body(holder, [asset])
+        body["relationship_manager_id"] = "RM900003"
+        key = {"Idempotency-Key": "same-key-two-roles"}
+        as_system = issuer.token("bank_system", sub="dana")
+        first = await oidc_client.post(
+            "/v1/applications", json=body, headers={**key, "Authorization": f"Bearer {as_system}"}
+        )
+        assert first.status_code == 201, first.text
+        as_manager = issuer.token("relationship_manager", "RM900004", sub="dana")
+        del body["relationship_manager_id"]
+        again = await oidc_client.post(
+            "/v1/applications", json=body, headers={**key, "Authorization": f"Bearer {as_manager}"}
+        )
+        assert again.status_code == 201, again.text
+        assert again.headers.get("idempotent-replayed") is None
+        assert again.json()["relationship_manager_id"] == "RM900004"
 
     async def test_a_manager_sees_their_own_applications_only(self, oidc_client, issuer, conn):
         from tests import factories
