@@ -12,29 +12,10 @@ from datetime import UTC, date, datetime, timedelta
 
 import asyncpg
 import pytest
-from sqlalchemy.engine import make_url
 
 from app import migrate
 from app.core.db import libpq_url
 from app.subsidies.in_force import Period, in_force
-
-
-@pytest.fixture(scope="module")
-def scratch_url(database_url: str) -> str:
-    url = make_url(database_url)
-    scratch = f"{url.database}_migration_0011"
-    admin = libpq_url(url.set(database="postgres").render_as_string(False))
-
-    async def recreate() -> None:
-        conn = await asyncpg.connect(admin)
-        try:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)')
-            await conn.execute(f'CREATE DATABASE "{scratch}"')
-        finally:
-            await conn.close()
-
-    asyncio.run(recreate())
-    return url.set(database=scratch).render_as_string(False)
 
 
 async def _run(url: str, work):

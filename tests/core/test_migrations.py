@@ -12,31 +12,12 @@ import asyncpg
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from app import migrate
 from app.core.clock import business_date
 from app.core.db import async_url, libpq_url
 from app.models import Base
-
-
-@pytest.fixture(scope="module")
-def scratch_url(database_url: str) -> str:
-    url = make_url(database_url)
-    scratch = f"{url.database}_migrations"
-    admin = libpq_url(url.set(database="postgres").render_as_string(False))
-
-    async def recreate() -> None:
-        conn = await asyncpg.connect(admin)
-        try:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)')
-            await conn.execute(f'CREATE DATABASE "{scratch}"')
-        finally:
-            await conn.close()
-
-    asyncio.run(recreate())
-    return url.set(database=scratch).render_as_string(False)
 
 
 async def _tables(url: str) -> set[str]:
