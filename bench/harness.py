@@ -167,6 +167,8 @@ def server_process(
         "--http",
         "httptools",
         "--no-access-log",
+        # As ``ipledge serve`` runs (``IPLEDGE_PROXY_HEADERS`` off by default), for both servers.
+        "--no-proxy-headers",
         "--log-level",
         "warning",
     ]

@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import Query
+from starlette.responses import Response
 
 from app.applications import decision, intake, moves, reading, submission, views
 from app.applications.domain import Application
@@ -26,7 +27,7 @@ from app.core.errors import (
 )
 from app.core.ids import PathId
 from app.core.roles import Role
-from app.core.routing import ApiRouter, ClaimDep, CtxDep, access
+from app.core.routing import ApiRouter, CtxDep, access
 from app.core.schemas import IsoDate, Limit, Page
 from app.core.types import Text
 from app.core.views import JsonView
@@ -55,12 +56,12 @@ def _created(app: Application, ctx: Ctx) -> JsonView:
 
 @router.post("", status_code=201, response_model=ApplicationOut, responses=problems())
 @access(*INTAKE, transactional=False, claims_in_statement=True)
-async def create_application(body: ApplicationCreate, ctx: CtxDep, claim: ClaimDep) -> JsonView:
+async def create_application(body: ApplicationCreate, ctx: CtxDep) -> Response:
     """Create an application in `draft`, naming the enterprise and the IP assets it pledges."""
     out = await intake.create_application(
-        ctx, body=body, claim=claim, present=lambda draft: _created(draft, ctx)
+        ctx, body=body, claim=ctx.claim, present=lambda draft: _created(draft, ctx)
     )
-    return _created(out, ctx)
+    return out.answer or _created(out.application, ctx)
 
 
 @router.get("", response_model=Page[ApplicationOut], responses=problems())

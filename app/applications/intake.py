@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -18,7 +19,7 @@ from app.core.context import Ctx
 from app.core.errors import IdempotencyRequestInProgress, ValidationFailed, field_error
 from app.core.idempotency import Claim
 from app.core.ids import uuid7
-from app.core.jsonutil import to_jsonable
+from app.core.jsonutil import dumps
 
 _ASSETS: list[str | int] = ["body", "ip_asset_ids"]
 
@@ -70,30 +71,45 @@ def _draft(values: dict[str, Any], created: Any, asset_ids: list[UUID]) -> dict[
 Present = Callable[[Application], Response]
 
 
+@dataclass(frozen=True, slots=True)
+class _Keyed:
+    """With an Idempotency-Key, the answer made before the statement runs, with what only the
+    statement knows standing as tokens (unguessable, so no text a caller sent can hold one):
+    the statement stores it with the tokens filled in, and the caller is sent the same."""
+
+    answer: Response
+    stored: repository.KeyedAnswer
+
+    def filled(self, created: Mapping[str, Any]) -> Response:
+        body = bytes(self.answer.body)
+        for column, token in self.stored.tokens.items():
+            body = body.replace(token.encode(), dumps(created[column])[1:-1])
+        headers = {k: v for k, v in self.answer.headers.items() if k != "content-length"}
+        return Response(body, status_code=self.answer.status_code, headers=headers, media_type=None)
+
+
 def _keyed_answer(
-    ctx: Ctx,
-    claim: Claim | None,
-    values: dict[str, Any],
-    asset_ids: list[UUID],
-    present: Present,
-) -> repository.KeyedAnswer | None:
-    """With an Idempotency-Key, the answer to store, made before the statement runs: what
-    only the statement knows stands as a token the statement fills in (unguessable, so no
-    text a caller sent can hold one)."""
-    if claim is None:
-        return None
+    ctx: Ctx, claim: Claim, values: dict[str, Any], asset_ids: list[UUID], present: Present
+) -> _Keyed:
     salt = uuid4().hex
     tokens = {
         column: f"ipledge{salt}{column}" for column in ("reference", "district_code", "industry")
     }
-    draft = _draft(values, tokens, asset_ids)
-    stored = idempotency.stored_response(ctx, claim, present(Application.of(draft)))
-    return repository.KeyedAnswer(claim=claim, stored=stored, tokens=tokens)
+    answer = present(Application.of(_draft(values, tokens, asset_ids)))
+    stored = idempotency.stored_response(ctx, claim, answer)
+    return _Keyed(answer, repository.KeyedAnswer(claim=claim, stored=stored, tokens=tokens))
+
+
+@dataclass(frozen=True, slots=True)
+class Created:
+    application: Application
+    # With an Idempotency-Key: the answer stored for it, which is the one to send.
+    answer: Response | None = None
 
 
 async def create_application(
     ctx: Ctx, *, body: ApplicationCreate, claim: Claim | None, present: Present
-) -> Application:
+) -> Created:
     """One statement: checks the enterprise and its assets, numbers the draft, links the
     assets, writes the audit entry and, for an Idempotency-Key, stores the answer as
     ``present`` makes it; the reasons for a refusal are read only then."""
@@ -122,14 +138,14 @@ async def create_application(
         "relationship_manager_id": manager,
         "ip_asset_ids": sorted(asset_ids),
     }
-    answer = _keyed_answer(ctx, claim, values, asset_ids, present)
+    keyed = _keyed_answer(ctx, claim, values, asset_ids, present) if claim else None
     created = await repository.insert_draft(
         ctx.db,
         ctx=ctx,
         values=values,
         ip_asset_ids=asset_ids,
-        audit_after=to_jsonable(after),
-        answer=answer,
+        audit_after=after,
+        answer=keyed.stored if keyed else None,
     )
     if not created["locked"]:
         raise IdempotencyRequestInProgress()
@@ -137,4 +153,5 @@ async def create_application(
         raise await _refusal(ctx, body.enterprise_id, asset_ids)
     if not created["claimed"] and claim is not None:
         raise await outbox.answer_of_claim(ctx, claim)
-    return Application.of(_draft(values, created, asset_ids))
+    application = Application.of(_draft(values, created, asset_ids))
+    return Created(application, keyed.filled(created) if keyed else None)

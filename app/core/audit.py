@@ -11,7 +11,6 @@ from typing import Any
 
 from app.core.context import Ctx
 from app.core.journal import AuditEntry
-from app.core.jsonutil import to_jsonable
 
 
 def record(
@@ -23,12 +22,14 @@ def record(
     before: Any = None,
     after: Any = None,
 ) -> None:
+    """Queue an audit entry. ``before`` and ``after`` are written as JSON when the request
+    commits (``app.core.jsonutil.snapshot``): pass values the caller no longer changes."""
     ctx.audit_entries.append(
         AuditEntry(
             action=action,
             entity_type=entity_type,
             entity_id=str(entity_id),
-            before=to_jsonable(before),
-            after=to_jsonable(after),
+            before=before,
+            after=after,
         )
     )

@@ -40,6 +40,14 @@ SYSTEM = Principal(key_id=None, role=Role.ADMIN, subject="worker")
 
 
 @dataclass(slots=True)
+class Claim:
+    """A request's Idempotency-Key, and the hash of what it was sent with."""
+
+    key: str
+    request_hash: bytes
+
+
+@dataclass(slots=True)
 class Ctx:
     db: Db
     principal: Principal
@@ -47,6 +55,10 @@ class Ctx:
     settings: Settings
     request_id: str
     if_match: str | None = None
+    # The request's Idempotency-Key, for an operation that stores its answer in its own
+    # statement (``@access(..., claims_in_statement=True)``); None otherwise, as the unit of
+    # work then stores it.
+    claim: Claim | None = None
     # Queued by ``app.core.audit.record`` and ``app.core.outbox.emit``; written by the unit of
     # work just before it commits (``app.core.outbox.flush``).
     audit_entries: list[AuditEntry] = field(default_factory=list)

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from starlette.responses import Response
 
+from app.core.context import Claim as Claim
 from app.core.context import Ctx
 from app.core.errors import IdempotencyKeyReused, IdempotencyRequestInProgress, ValidationFailed
 from app.core.jsonutil import dumps_str
@@ -26,12 +26,6 @@ from app.core.jsonutil import dumps_str
 HEADER = "idempotency-key"
 _KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 _STORED_HEADERS = ("content-type", "location", "etag")
-
-
-@dataclass(slots=True)
-class Claim:
-    key: str
-    request_hash: bytes
 
 
 def validate_key(value: str) -> str:

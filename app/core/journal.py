@@ -23,7 +23,7 @@ from typing import Any
 from uuid import UUID
 
 from app.core.ids import uuid7
-from app.core.jsonutil import dumps_str
+from app.core.jsonutil import snapshot
 
 
 class Sql(str):
@@ -79,7 +79,7 @@ class Params:
 
 
 def _json(value: Any) -> str | None:
-    return None if value is None else dumps_str(value)
+    return None if value is None else snapshot(value)
 
 
 def _value(params: Params, value: Any, cast: str, *, json: bool = False) -> str:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -111,6 +110,8 @@ def loads(data: bytes | str) -> Any:
 def _default(value: Any) -> Any:
     if isinstance(value, Decimal):
         return str(value)
+    if isinstance(value, UUID):  # the driver's UUIDs are a subclass orjson leaves to us
+        return str(value)
     if isinstance(value, (set, frozenset, tuple)):
         return list(value)
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
@@ -125,16 +126,8 @@ def dumps_str(value: Any) -> str:
     return orjson.dumps(value, default=_default).decode()
 
 
-def to_jsonable(value: Any) -> Any:
-    """Plain JSON types for audit snapshots and event payloads."""
-    if isinstance(value, dict):
-        return {str(k): to_jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return [to_jsonable(v) for v in value]
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, (datetime, date)):
-        return value.isoformat()
-    if isinstance(value, UUID):
-        return str(value)
-    return value
+def snapshot(value: Any) -> str:
+    """The JSON text of an audit snapshot or an event payload: amounts as decimal strings,
+    dates and timestamps in ISO 8601, ids as text, sets and tuples as arrays, and keys that
+    are not text (numbers, ids, dates) as their text."""
+    return orjson.dumps(value, default=_default, option=orjson.OPT_NON_STR_KEYS).decode()

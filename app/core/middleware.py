@@ -110,16 +110,20 @@ def _twice(where: str, name: str) -> ValidationFailed:
 
 
 def _refusal(
-    raw: list[tuple[bytes, bytes]], query_string: bytes, method: str, max_body: int
+    raw: list[tuple[bytes, bytes]],
+    headers: dict[bytes, bytes],
+    query_string: bytes,
+    method: str,
+    max_body: int,
 ) -> DomainError | None:
-    """Why the request is refused before it is read, if it is."""
+    """Why the request is refused before it is read, if it is (``headers``: ``raw`` as a
+    dict, the last value of each)."""
     repeated = _repeated_header(raw)
     if repeated is not None:
         return _twice("header", repeated)
     parameter = _repeated_parameter(query_string)
     if parameter is not None:
         return _twice("query", parameter[:64])
-    headers = dict(raw)
     if method not in _BODY_METHODS:
         return None
     length = headers.get(b"content-length")
@@ -193,10 +197,12 @@ class RequestMiddleware:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        exchange = _Exchange(send, _request_id(dict(scope["headers"])))
+        raw = scope["headers"]
+        headers = dict(raw)
+        exchange = _Exchange(send, _request_id(headers))
         scope["ipledge.request_id"] = exchange.request_id
         early = _refusal(
-            scope["headers"], scope.get("query_string", b""), scope["method"], self.max_body
+            raw, headers, scope.get("query_string", b""), scope["method"], self.max_body
         )
         if early is not None:
             await exchange.problem(early, scope, receive)

@@ -20,7 +20,6 @@ from app.core import idempotency, journal
 from app.core.context import Ctx
 from app.core.errors import IdempotencyRequestInProgress
 from app.core.ids import uuid7
-from app.core.jsonutil import to_jsonable
 
 _STORE_RESPONSE = """
 INSERT INTO idempotency_records
@@ -47,12 +46,12 @@ def actor(ctx: Ctx) -> journal.Actor:
 def emit(
     ctx: Ctx, event_type: str, data: dict[str, Any], *, district_code: str | None = None
 ) -> UUID:
-    """Queue ``event_type`` for delivery once the request commits; returns the event id."""
+    """Queue ``event_type`` for delivery once the request commits; returns the event id.
+    ``data`` is written as JSON then (``app.core.jsonutil.snapshot``): pass a value the caller
+    no longer changes."""
     event_id = uuid7()
     ctx.events.append(
-        journal.Event(
-            type=event_type, data=to_jsonable(data), district_code=district_code, id=event_id
-        )
+        journal.Event(type=event_type, data=data, district_code=district_code, id=event_id)
     )
     return event_id
 

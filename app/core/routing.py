@@ -129,17 +129,6 @@ CtxDep = Annotated[Ctx, Depends(_ctx)]
 """The request's context: its connection, the caller, the time it arrived."""
 
 
-async def _claim_dependency(request: Request) -> idempotency.Claim | None:
-    claim: idempotency.Claim | None = getattr(request.state, "claim", None)
-    return claim
-
-
-ClaimDep = Annotated[idempotency.Claim | None, Depends(_claim_dependency)]
-"""The request's Idempotency-Key, for an operation that stores its answer in its own
-statement (``@access(..., claims_in_statement=True)``); None otherwise, as the unit of work
-then stores it."""
-
-
 # --- the steps of a request ---------------------------------------------------------------
 
 
@@ -181,7 +170,9 @@ def _claim(request: Request, body: bytes, rule: Access) -> idempotency.Claim | N
     )
 
 
-def _context(request: Request, db: Db, principal: Principal) -> Ctx:
+def _context(
+    request: Request, db: Db, principal: Principal, claim: idempotency.Claim | None = None
+) -> Ctx:
     state = request.app.state
     ctx = Ctx(
         db=db,
@@ -190,6 +181,7 @@ def _context(request: Request, db: Db, principal: Principal) -> Ctx:
         settings=state.settings,
         request_id=request.scope.get("ipledge.request_id", "-"),
         if_match=request.headers.get("if-match"),
+        claim=claim,
     )
     request.state.ctx = ctx
     return ctx
@@ -228,8 +220,7 @@ async def _single_statement(
     (``Database.lazy_connection``), so its statement may go through the batcher. With
     ``claim`` the statement stores the response for its Idempotency-Key itself."""
     async with database.lazy_connection() as db:
-        ctx = _context(request, db, principal)
-        request.state.claim = claim
+        ctx = _context(request, db, principal, claim)
         try:
             response = await _handle(handler, request)
         except outbox.AlreadyAnswered as answered:

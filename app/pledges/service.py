@@ -20,7 +20,6 @@ from app.core import audit, journal, outbox
 from app.core.concurrency import check_if_match
 from app.core.context import Ctx
 from app.core.errors import InvalidStateTransition, NotFound, ValidationFailed, field_error
-from app.core.jsonutil import to_jsonable
 from app.core.roles import Role
 from app.core.schemas import Page, decode_cursor, paged
 from app.core.sql import Filters
@@ -106,11 +105,11 @@ async def _move(
         entity_type="pledge",
         entity_id=str(row["id"]),
         before={"state": row["state"]},
-        after=to_jsonable(after),
+        after=after,
     )
     event = journal.Event(
         type=f"pledge.{action}",
-        data=to_jsonable(_event({**dict(row), **after})),
+        data=_event({**dict(row), **after}),
         district_code=row["district_code"],
     )
     params = journal.Params()

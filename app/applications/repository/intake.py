@@ -14,7 +14,7 @@ from app.core import journal, outbox
 from app.core.context import Ctx
 from app.core.db import Db
 from app.core.idempotency import Claim
-from app.core.jsonutil import dumps_str
+from app.core.jsonutil import snapshot
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +97,7 @@ async def insert_draft(
         entity_type="application",
         entity_id=journal.Sql("app.id::text"),
         after=journal.Sql(
-            f"{params.add(dumps_str(audit_after))}::jsonb"
+            f"{params.add(snapshot(audit_after))}::jsonb"
             " || jsonb_build_object('reference', app.reference)"
         ),
     )
