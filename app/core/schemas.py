@@ -10,6 +10,7 @@ import re
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Annotated, Any, Generic, TypeVar
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -171,7 +172,11 @@ BasisPoints = Annotated[
 ]
 
 
+@lru_cache(maxsize=4096)
 def to_shanghai(value: datetime) -> str:
+    """A timestamp as the API shows it: RFC 3339 at the Asia/Shanghai offset. An answer shows
+    the same few instants several times (received, deadline, created, updated), so each is
+    formatted once."""
     return value.astimezone(SHANGHAI).isoformat()
 
 
