@@ -47,7 +47,12 @@ def penalty_due(inst: Instalment, on: date, terms: Terms) -> int:
 
 
 def penalty_interest_due(schedule: Schedule, on: date, terms: Terms) -> int:
-    return sum(penalty_due(i, on, terms) for i in schedule if i.due_date < on)
+    total = 0
+    for inst in schedule:
+        if inst.due_date >= on:
+            break  # instalments fall due in ``seq`` order: none after this one is overdue
+        total += penalty_due(inst, on, terms)
+    return total
 
 
 def current_index(schedule: Schedule, on: date) -> int | None:
