@@ -196,14 +196,25 @@ async def record_repayment(
     other part (the instalments it changed, those a shortened term drops, the repayment, the
     ``folded`` CTEs of the request's audit entries and events) reads the loan's update, so none
     is written without it. Returns None, having written nothing, when the loan has moved on.
-    The update waits for a concurrent holder of the loan's lock and then sees its outcome.
+    The update waits for a concurrent holder of the loan's lock and then sees its outcome."""
+    args = _posting_args(loan_id, version, repayment, loan, last_seq)
+    paid = _paid_cte(args, changed)
+    return await db.fetchrow_keyed(
+        f"""WITH {_UPDATED},
+           {paid}{_DROPPED},
+           {_REPAYMENT}{"," if folded else ""}
+           {shift_params(folded, len(args))}
+           SELECT * FROM updated""",
+        *args,
+        *folded_args,
+    )
 
-    The instalments changed are a VALUES list of their own length, not arrays: PostgreSQL plans
-    a prepared statement once (a generic plan) only when that plan is not costlier than one made
-    for the values at hand, and an array of unknown length made it so, which had the statement
-    planned afresh at every posting. One text per number of instalments changed (mostly one or
-    two; a prepayment re-amortises the rest) keeps the plan."""
-    args: list[Any] = [
+
+def _posting_args(
+    loan_id: UUID, version: int, repayment: dict[str, Any], loan: dict[str, Any], last_seq: int
+) -> list[Any]:
+    """$1 to $18 of the CTEs below."""
+    return [
         loan_id,
         version,
         repayment["id"],
@@ -223,6 +234,46 @@ async def record_repayment(
         loan["classification_review_on"],
         last_seq,
     ]
+
+
+# The loan, moved to its next version only if still at the one read ($2).
+_UPDATED = """updated AS (
+               UPDATE loans SET outstanding_principal = outstanding_principal - $6,
+                      state = CASE WHEN $11::date IS NULL THEN state ELSE 'paid_off' END,
+                      paid_off_on = $11, last_paid_on = $4, updated_at = $9,
+                      maturity_date = $15, classification = $16,
+                      classification_review_on = $17, version = version + 1
+               WHERE id = $1 AND version = $2
+               RETURNING id, version, updated_at
+           )"""
+
+# The instalments after the last one the posting kept (a shortened term or a payoff).
+_DROPPED = """dropped AS (
+               DELETE FROM loan_installments i USING updated
+               WHERE i.loan_id = $1 AND i.seq > $18
+           )"""
+
+_REPAYMENT = """repayment AS (
+               INSERT INTO loan_repayments (id, loan_id, paid_on, amount, principal_paid,
+                                            interest_paid, penalty_interest_paid,
+                                            prepaid_principal, prepayment_option, allocation,
+                                            created_at, created_by)
+               SELECT $3, updated.id, $4, $5, $6, $7, $12, $13, $14, $8::jsonb, $9, $10
+               FROM updated
+           )"""
+
+
+def _paid_cte(args: list[Any], changed: Sequence[Instalment]) -> str:
+    """The CTE ``paid`` (with its trailing comma) that writes the instalments ``changed``, on
+    parameters appended to ``args``; nothing when none changed.
+
+    A VALUES list of their own length, not arrays: PostgreSQL plans a prepared statement once
+    (a generic plan) only when that plan is not costlier than one made for the values at hand,
+    and an array of unknown length made it so, which had the statement planned afresh at every
+    posting. One text per number of instalments changed (mostly one or two; a prepayment
+    re-amortises the rest) keeps the plan."""
+    if not changed:
+        return ""
     rows = []
     for row in changed:
         first = len(args) + 1
@@ -232,8 +283,7 @@ async def record_repayment(
             f"${first + 3}::numeric, ${first + 4}::numeric, ${first + 5}::numeric, "
             f"${first + 6}::bigint, ${first + 7}::date)"
         )
-    paid = (
-        f"""paid AS (
+    return f"""paid AS (
                UPDATE loan_installments i
                SET principal = x.principal, interest = x.interest,
                    paid_principal = x.paid_principal, paid_interest = x.paid_interest,
@@ -242,38 +292,8 @@ async def record_repayment(
                FROM updated, (VALUES {", ".join(rows)}) AS x(seq, principal, interest,
                     paid_principal, paid_interest, paid_penalty, fen_days, penalty_to)
                WHERE i.loan_id = $1 AND i.seq = x.seq
-           ),"""
-        if rows
-        else ""
-    )
-    return await db.fetchrow_keyed(
-        f"""WITH updated AS (
-               UPDATE loans SET outstanding_principal = outstanding_principal - $6,
-                      state = CASE WHEN $11::date IS NULL THEN state ELSE 'paid_off' END,
-                      paid_off_on = $11, last_paid_on = $4, updated_at = $9,
-                      maturity_date = $15, classification = $16,
-                      classification_review_on = $17, version = version + 1
-               WHERE id = $1 AND version = $2
-               RETURNING id, version, updated_at
            ),
-           {paid}
-           dropped AS (
-               DELETE FROM loan_installments i USING updated
-               WHERE i.loan_id = $1 AND i.seq > $18
-           ),
-           repayment AS (
-               INSERT INTO loan_repayments (id, loan_id, paid_on, amount, principal_paid,
-                                            interest_paid, penalty_interest_paid,
-                                            prepaid_principal, prepayment_option, allocation,
-                                            created_at, created_by)
-               SELECT $3, updated.id, $4, $5, $6, $7, $12, $13, $14, $8::jsonb, $9, $10
-               FROM updated
-           ){"," if folded else ""}
-           {shift_params(folded, len(args))}
-           SELECT * FROM updated""",
-        *args,
-        *folded_args,
-    )
+           """
 
 
 async def mark_defaulted(
