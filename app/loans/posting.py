@@ -135,7 +135,7 @@ async def _post(ctx: Ctx, request: _Request, *, locked: bool) -> dict[str, Any] 
         loan_id=request.loan_id,
         version=row["version"],
         repayment=repayment,
-        changed=rows.instalment_params(changes["changed"]),
+        changed=changes["changed"],
         last_seq=posting.schedule[-1].seq,
         loan=changes["loan"],
         folded=folded,
@@ -159,15 +159,15 @@ async def _post(ctx: Ctx, request: _Request, *, locked: bool) -> dict[str, Any] 
 def _repayment(
     ctx: Ctx, request: _Request, posting: Posting, allocation_json: list[dict[str, Any]]
 ) -> dict[str, Any]:
-    """The repayment as stored."""
+    """The repayment as stored: ``amount`` as sent, its parts in fen."""
     return {
         "id": uuid7(),
         "paid_on": request.paid_on,
         "amount": request.amount,
-        "principal_paid": to_money(posting.principal_paid),
-        "interest_paid": to_money(posting.interest_paid),
-        "penalty_interest_paid": to_money(posting.penalty_paid),
-        "prepaid_principal": to_money(posting.prepaid_principal),
+        "principal_paid": posting.principal_paid,
+        "interest_paid": posting.interest_paid,
+        "penalty_interest_paid": posting.penalty_paid,
+        "prepaid_principal": posting.prepaid_principal,
         "prepayment_option": request.option,
         "allocation": dumps_str(allocation_json),
         "created_by": ctx.principal.key_id,
@@ -181,10 +181,10 @@ def _answer(
         "id": repayment["id"],
         "paid_on": repayment["paid_on"],
         "amount": f"{repayment['amount']:.2f}",
-        "interest_paid": f"{repayment['interest_paid']:.2f}",
-        "principal_paid": f"{repayment['principal_paid']:.2f}",
-        "penalty_interest_paid": f"{repayment['penalty_interest_paid']:.2f}",
-        "prepaid_principal": f"{repayment['prepaid_principal']:.2f}",
+        "interest_paid": views.money_fen(repayment["interest_paid"]),
+        "principal_paid": views.money_fen(repayment["principal_paid"]),
+        "penalty_interest_paid": views.money_fen(repayment["penalty_interest_paid"]),
+        "prepaid_principal": views.money_fen(repayment["prepaid_principal"]),
         "prepayment_option": repayment["prepayment_option"],
         "allocation": allocation_json,
         "loan": loan,
@@ -243,7 +243,7 @@ def _record(
             "paid_on": paid_on,
             "amount": repayment["amount"],
             "allocation": allocation_json,
-            "prepaid_principal": repayment["prepaid_principal"],
+            "prepaid_principal": to_money(posting.prepaid_principal),
             # No instalment is ever paid more principal than it has: never below 0, so the
             # standing's figure is the schedule's.
             "outstanding_principal": to_money(now.outstanding_principal),

@@ -177,7 +177,9 @@ _LOAN_INSERTED = (
 )
 
 
-Instalment = tuple[int, date, Decimal, Decimal, Decimal, Decimal, Decimal, int, date | None]
+# An instalment as written: seq, due_date, principal, interest, paid_principal, paid_interest,
+# paid_penalty (fen), penalty_fen_days, penalty_to (``app.loans.ledger.Instalment``).
+Instalment = tuple[int, date, int, int, int, int, int, int, date | None]
 
 
 async def record_repayment(
@@ -196,7 +198,10 @@ async def record_repayment(
     other part (the instalments it changed, those a shortened term drops, the repayment, the
     ``folded`` CTEs of the request's audit entries and events) reads the loan's update, so none
     is written without it. Returns None, having written nothing, when the loan has moved on.
-    The update waits for a concurrent holder of the loan's lock and then sees its outcome."""
+    The update waits for a concurrent holder of the loan's lock and then sees its outcome.
+
+    Amounts are whole fen, turned into money by the statement (``_FEN``): the repayment's parts
+    (its ``amount`` as sent, a Decimal) and the instalments' amounts."""
     args = _posting_args(loan_id, version, repayment, loan, last_seq)
     paid = _paid_cte(args, changed)
     return await db.fetchrow_keyed(
@@ -236,9 +241,13 @@ def _posting_args(
     ]
 
 
+# Fen, sent as bigints, as money: the driver encodes an integer for a fraction of what a
+# Decimal costs it (a prepayment writes a hundred amounts).
+_FEN = "({}::bigint * 0.01)"
+
 # The loan, moved to its next version only if still at the one read ($2).
-_UPDATED = """updated AS (
-               UPDATE loans SET outstanding_principal = outstanding_principal - $6,
+_UPDATED = f"""updated AS (
+               UPDATE loans SET outstanding_principal = outstanding_principal - {_FEN.format("$6")},
                       state = CASE WHEN $11::date IS NULL THEN state ELSE 'paid_off' END,
                       paid_off_on = $11, last_paid_on = $4, updated_at = $9,
                       maturity_date = $15, classification = $16,
@@ -253,12 +262,13 @@ _DROPPED = """dropped AS (
                WHERE i.loan_id = $1 AND i.seq > $18
            )"""
 
-_REPAYMENT = """repayment AS (
+_REPAYMENT = f"""repayment AS (
                INSERT INTO loan_repayments (id, loan_id, paid_on, amount, principal_paid,
                                             interest_paid, penalty_interest_paid,
                                             prepaid_principal, prepayment_option, allocation,
                                             created_at, created_by)
-               SELECT $3, updated.id, $4, $5, $6, $7, $12, $13, $14, $8::jsonb, $9, $10
+               SELECT $3, updated.id, $4, $5, {_FEN.format("$6")}, {_FEN.format("$7")},
+                      {_FEN.format("$12")}, {_FEN.format("$13")}, $14, $8::jsonb, $9, $10
                FROM updated
            )"""
 
@@ -278,11 +288,8 @@ def _paid_cte(args: list[Any], changed: Sequence[Instalment]) -> str:
     for row in changed:
         first = len(args) + 1
         args.extend(row[:1] + row[2:])
-        rows.append(
-            f"(${first}::smallint, ${first + 1}::numeric, ${first + 2}::numeric, "
-            f"${first + 3}::numeric, ${first + 4}::numeric, ${first + 5}::numeric, "
-            f"${first + 6}::bigint, ${first + 7}::date)"
-        )
+        amounts = ", ".join(_FEN.format(f"${first + n}") for n in range(1, 6))
+        rows.append(f"(${first}::smallint, {amounts}, ${first + 6}::bigint, ${first + 7}::date)")
     return f"""paid AS (
                UPDATE loan_installments i
                SET principal = x.principal, interest = x.interest,
