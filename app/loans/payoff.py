@@ -13,13 +13,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from app.loans.accrual import (
-    accrued_interest,
-    current_index,
-    penalty_base_to,
-    penalty_due,
+from app.loans.accrual import accrued_interest, current_index, penalty_base_to, penalty_due
+from app.loans.ledger import (
+    Instalment,
+    PaidLine,
+    Posting,
+    Schedule,
+    Terms,
+    outstanding_principal,
+    unpaid_interest,
 )
-from app.loans.ledger import Instalment, PaidLine, Posting, Schedule, Terms
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,15 +46,21 @@ class PayoffQuote:
 
 
 def quote(schedule: Schedule, on: date, terms: Terms) -> PayoffQuote:
-    overdue = [i for i in schedule if i.due_date <= on]
+    # Instalments fall due in ``seq`` order: those due by ``on`` are the ones before the
+    # current instalment, the principal not yet due is that of the current one and after.
     k = current_index(schedule, on)
+    if k is None:
+        overdue, not_due, accrued = schedule, 0, 0
+    else:
+        overdue, not_due = schedule[:k], outstanding_principal(schedule[k:])
+        accrued = accrued_interest(schedule, on, terms, k=k, not_due=not_due)
     return PayoffQuote(
         on=on,
-        overdue_principal=sum(i.unpaid_principal for i in overdue),
-        overdue_interest=sum(i.unpaid_interest for i in overdue),
+        overdue_principal=outstanding_principal(overdue),
+        overdue_interest=unpaid_interest(overdue),
         penalty_interest=sum(penalty_due(i, on, terms) for i in overdue),
-        accrued_interest=accrued_interest(schedule, on, terms),
-        outstanding_principal=0 if k is None else sum(i.unpaid_principal for i in schedule[k:]),
+        accrued_interest=accrued,
+        outstanding_principal=not_due,
     )
 
 

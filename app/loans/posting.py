@@ -36,10 +36,12 @@ from app.loans.ledger import (
     PrepaymentOption,
     Repayment,
     Schedule,
+    Terms,
     outstanding_principal,
     to_fen,
     to_money,
 )
+from app.loans.servicing import Standing, standing
 from app.pledges import service as pledges_service
 from app.subsidies import claims as subsidy_claims
 
@@ -91,9 +93,8 @@ async def _read_checked(ctx: Ctx, request: _Request, *, locked: bool) -> Any:
 
 
 def _engine_post(
-    ctx: Ctx, row: Any, schedule: Schedule, paid_on: date, amount: Decimal, option: str
+    terms: Terms, schedule: Schedule, paid_on: date, amount: Decimal, option: str
 ) -> Posting:
-    terms = rows.terms(row, ctx.settings.penalty_uplift)
     try:
         return post(schedule, terms, Repayment(paid_on, to_fen(amount), PrepaymentOption(option)))
     except ledger.Overpayment as exc:
@@ -115,44 +116,26 @@ async def _post(ctx: Ctx, request: _Request, *, locked: bool) -> dict[str, Any] 
     """The posting; unlocked, None (having written nothing) when it must be made locked."""
     row = await _read_checked(ctx, request, locked=locked)
     paid_on, amount, option = request.paid_on, request.amount, request.option
+    terms = rows.terms(row, ctx.settings.penalty_uplift)
     before = rows.schedule(row["schedule"])
-    posting = _engine_post(ctx, row, before, paid_on, amount, option)
+    posting = _engine_post(terms, before, paid_on, amount, option)
     pays_interest = posting.interest_paid > 0
     if not locked and (posting.paid_off or (pays_interest and row["subsidised"])):
         return None
-    repayment_id = uuid7()
+    # What the loan owes today after the posting, for the write and the answer alike: the loan
+    # is active (a default moves it out of that state for good) or, paid off, shown as such.
+    now = standing(posting.schedule, ctx.today, terms, defaulted=False)
     allocation_json = rows.allocation_json(posting)
-    changes = _record(ctx, row, before, posting, repayment_id, paid_on, amount, allocation_json)
+    repayment = _repayment(ctx, request, posting, allocation_json)
+    changes = _record(ctx, row, before, posting, now, repayment, allocation_json)
     folded_args: list[Any] = []
     folded = outbox.fold(ctx, folded_args, guard="updated")
-    answer = {
-        "id": repayment_id,
-        "paid_on": paid_on,
-        "amount": f"{amount:.2f}",
-        "interest_paid": f"{to_money(posting.interest_paid):.2f}",
-        "principal_paid": f"{to_money(posting.principal_paid):.2f}",
-        "penalty_interest_paid": f"{to_money(posting.penalty_paid):.2f}",
-        "prepaid_principal": f"{to_money(posting.prepaid_principal):.2f}",
-        "prepayment_option": option,
-        "allocation": allocation_json,
-    }
     updated = await repository.record_repayment(
         ctx.db,
         loan_id=request.loan_id,
         version=row["version"],
-        repayment={
-            "id": repayment_id,
-            "paid_on": paid_on,
-            "amount": amount,
-            "principal_paid": to_money(posting.principal_paid),
-            "interest_paid": to_money(posting.interest_paid),
-            "penalty_interest_paid": to_money(posting.penalty_paid),
-            "prepaid_principal": to_money(posting.prepaid_principal),
-            "prepayment_option": option,
-            "allocation": dumps_str(allocation_json),
-            "created_by": ctx.principal.key_id,
-        },
-        changed=rows.instalment_params(changes["changed"]),
+        repayment=repayment,
+        changed=changes["changed"],
         last_seq=posting.schedule[-1].seq,
         loan=changes["loan"],
         folded=folded,
@@ -162,14 +145,50 @@ async def _post(ctx: Ctx, request: _Request, *, locked: bool) -> dict[str, Any] 
         if not locked:
             return None  # another posting got there first: again, under the lock
         raise ConcurrentUpdate("the loan changed meanwhile; read it again")
-    await _consequences(ctx, row, posting, repayment_id, paid_on, claims=pays_interest and locked)
+    claims = pays_interest and locked
+    await _consequences(ctx, row, posting, repayment["id"], paid_on, claims=claims)
     loan_after = dict(row)
     loan_after.update(version=updated["version"], updated_at=updated["updated_at"])
     if posting.paid_off:
         loan_after.update(state="paid_off", paid_off_on=paid_on)
-    uplift = ctx.settings.penalty_uplift
-    answer["loan"] = views.loan(loan_after, posting.schedule, ctx.today, uplift)
-    return answer
+    return _answer(
+        repayment, allocation_json, views.shown(loan_after, posting.schedule, terms, now)
+    )
+
+
+def _repayment(
+    ctx: Ctx, request: _Request, posting: Posting, allocation_json: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """The repayment as stored: ``amount`` as sent, its parts in fen."""
+    return {
+        "id": uuid7(),
+        "paid_on": request.paid_on,
+        "amount": request.amount,
+        "principal_paid": posting.principal_paid,
+        "interest_paid": posting.interest_paid,
+        "penalty_interest_paid": posting.penalty_paid,
+        "prepaid_principal": posting.prepaid_principal,
+        "prepayment_option": request.option,
+        "allocation": dumps_str(allocation_json),
+        "created_by": ctx.principal.key_id,
+    }
+
+
+def _answer(
+    repayment: dict[str, Any], allocation_json: list[dict[str, Any]], loan: dict[str, Any]
+) -> dict[str, Any]:
+    return {
+        "id": repayment["id"],
+        "paid_on": repayment["paid_on"],
+        "amount": f"{repayment['amount']:.2f}",
+        "interest_paid": views.money_fen(repayment["interest_paid"]),
+        "principal_paid": views.money_fen(repayment["principal_paid"]),
+        "penalty_interest_paid": views.money_fen(repayment["penalty_interest_paid"]),
+        "prepaid_principal": views.money_fen(repayment["prepaid_principal"]),
+        "prepayment_option": repayment["prepayment_option"],
+        "allocation": allocation_json,
+        "loan": loan,
+    }
 
 
 async def _consequences(
@@ -201,42 +220,42 @@ def _record(
     row: Any,
     before: Schedule,
     posting: Posting,
-    repayment_id: UUID,
-    paid_on: date,
-    amount: Decimal,
+    now: Standing,
+    repayment: dict[str, Any],
     allocation_json: list[dict[str, Any]],
 ) -> dict[str, Any]:
     """Queue the posting's audit entries and events; return what the write changes."""
-    after = posting.schedule
-    outstanding = to_money(outstanding_principal(before))
-    remaining = to_money(outstanding_principal(after))
+    after, paid_on = posting.schedule, repayment["paid_on"]
     paid_off_on = paid_on if posting.paid_off else None
     if posting.paid_off:
         cls, review_on = "normal", NEVER
     else:
-        cls = classify_schedule(after, ctx.today, defaulted=False).value
-        review_on = next_change(after, ctx.today, defaulted=False) or NEVER
+        cls = classify_schedule(after, now.on, defaulted=False).value
+        review_on = next_change(after, now.on, defaulted=False) or NEVER
     audit.record(
         ctx,
         action="loan.repayment_posted",
         entity_type="loan",
         entity_id=row["id"],
-        before={"outstanding_principal": outstanding},
+        before={"outstanding_principal": to_money(outstanding_principal(before))},
         after={
-            "repayment_id": repayment_id,
+            "repayment_id": repayment["id"],
             "paid_on": paid_on,
-            "amount": amount,
+            "amount": repayment["amount"],
             "allocation": allocation_json,
             "prepaid_principal": to_money(posting.prepaid_principal),
-            "outstanding_principal": remaining,
+            # No instalment is ever paid more principal than it has: never below 0, so the
+            # standing's figure is the schedule's.
+            "outstanding_principal": to_money(now.outstanding_principal),
         },
     )
     if paid_off_on is not None:
         _announce_payoff(ctx, row, paid_off_on)
     announce_class_change(ctx, row, cls, reason="repayment")
-    old = {i.seq: i for i in before}
     return {
-        "changed": [i for i in after if old.get(i.seq) != i],
+        # The schedule after a posting is the one before, up to the instalments a shortened
+        # term or a payoff dropped from its end (``last_seq``): compared in step.
+        "changed": [i for i, was in zip(after, before, strict=False) if i != was],
         "loan": {
             "now": ctx.now,
             "paid_off_on": paid_off_on,

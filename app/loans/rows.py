@@ -1,9 +1,9 @@
 """Between the database's rows and the servicing core's values.
 
-The schedule is read as one text (``app.loans.repository.SCHEDULE``): per instalment
-``seq,due_date,principal,interest,paid_principal,paid_interest,paid_penalty,penalty_fen_days,
-penalty_to`` (``penalty_to`` empty when null), ``;`` between instalments, by ``seq``. Money
-comes as numeric text with exactly two decimals, so its fen are its digits.
+The schedule is read as one JSON text (``app.loans.repository.SCHEDULE``): per instalment
+``[seq, due_date, principal, interest, paid_principal, paid_interest, paid_penalty,
+penalty_fen_days, penalty_to]``, by ``seq``, money in fen and dates as day numbers
+(``date.fromordinal``), ``penalty_to`` null when there is none.
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Any
+
+import orjson
 
 from app.loans.ledger import (
     Instalment,
@@ -28,32 +30,16 @@ from app.loans.ledger import (
 from app.loans.schedule import RepaymentMethod
 
 
-def _fen(text: str) -> int:
-    """Numeric text with exactly two decimals (the columns' scale) as fen: its digits."""
-    return int(text.replace(".", ""))
-
-
 def schedule(text: str | None) -> Schedule:
     if not text:
         return ()
-    parse_date = date.fromisoformat
-    out = []
-    for part in text.split(";"):
-        seq, due, p, i, pp, pi, ppen, base, to = part.split(",")
-        out.append(
-            Instalment(
-                int(seq),
-                parse_date(due),
-                _fen(p),
-                _fen(i),
-                0 if pp == "0.00" else _fen(pp),
-                0 if pi == "0.00" else _fen(pi),
-                0 if ppen == "0.00" else _fen(ppen),
-                int(base),
-                parse_date(to) if to else None,
-            )
-        )
-    return tuple(out)
+    day = date.fromordinal
+    return tuple(
+        [
+            Instalment(seq, day(due), p, i, pp, pi, ppen, base, None if to is None else day(to))
+            for seq, due, p, i, pp, pi, ppen, base, to in orjson.loads(text)
+        ]
+    )
 
 
 def terms(loan: Mapping[str, Any], uplift: Decimal) -> Terms:

@@ -19,7 +19,7 @@ from typing import Any
 from app.core.schemas import encode_cursor, to_shanghai
 from app.loans import rows
 from app.loans.ledger import Schedule, Terms
-from app.loans.servicing import standing
+from app.loans.servicing import Standing, standing
 
 _CENTS = [f"{c:02d}" for c in range(100)]
 
@@ -46,11 +46,20 @@ def loan(
     row: Mapping[str, Any], schedule: Schedule, as_of: date, uplift: Decimal
 ) -> dict[str, Any]:
     """The loan as of ``as_of``, with ``schedule`` as it stood then."""
+    terms = rows.terms(row, uplift)
+    defaulted = state_as_of(row, as_of) == "defaulted"
+    return shown(row, schedule, terms, standing(schedule, as_of, terms, defaulted=defaulted))
+
+
+def shown(
+    row: Mapping[str, Any], schedule: Schedule, terms: Terms, now: Standing
+) -> dict[str, Any]:
+    """The loan as of ``now.on``, with ``schedule`` as it stood then and ``now`` what it owed
+    then (``standing``, defaulted when the loan was): for a caller that knows them already."""
+    as_of = now.on
     state = state_as_of(row, as_of)
     paid_off = state == "paid_off"
     defaulted = state == "defaulted"
-    terms: Terms = rows.terms(row, uplift)
-    now = standing(schedule, as_of, terms, defaulted=defaulted)
     m = money_fen
     return {
         "id": row["id"],
@@ -76,22 +85,29 @@ def loan(
         "defaulted_on": row["defaulted_on"] if defaulted else None,
         "default_reason": row["default_reason"] if defaulted else None,
         "securitized_on": row["securitized_on"],
-        "schedule": [
-            {
-                "seq": s.seq,
-                "due_date": s.due_date,
-                "principal": m(s.principal),
-                "interest": m(s.interest),
-                "paid_principal": m(s.paid_principal),
-                "paid_interest": m(s.paid_interest),
-                "paid_penalty_interest": m(s.paid_penalty),
-            }
-            for s in schedule
-        ],
+        "schedule": _instalments(schedule),
         "created_at": to_shanghai(row["created_at"]),
         "updated_at": to_shanghai(row["updated_at"]),
         "version": row["version"],
     }
+
+
+def _instalments(schedule: Schedule) -> list[dict[str, Any]]:
+    # ``money_fen`` written out in place: the schedule is most of a loan's answer, and a call
+    # per amount was a fifth of its cost. Most paid amounts are nothing.
+    c = _CENTS
+    return [
+        {
+            "seq": seq,
+            "due_date": due_date,
+            "principal": f"{p // 100}.{c[p % 100]}",
+            "interest": f"{i // 100}.{c[i % 100]}",
+            "paid_principal": f"{pp // 100}.{c[pp % 100]}" if pp else "0.00",
+            "paid_interest": f"{pi // 100}.{c[pi % 100]}" if pi else "0.00",
+            "paid_penalty_interest": f"{pn // 100}.{c[pn % 100]}" if pn else "0.00",
+        }
+        for seq, due_date, p, i, pp, pi, pn, _, _ in schedule
+    ]
 
 
 def page(

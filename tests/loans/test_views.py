@@ -69,11 +69,12 @@ def test_a_loan_view_is_exactly_its_loan_out(fen, method, months, paid_share, da
     schedule = initial_schedule(terms)
     # The schedule in the form the loan's read gives it.
     schedule = rows.schedule(
-        ";".join(
-            f"{i.seq},{i.due_date.isoformat()},{Decimal(i.principal) / 100:.2f},"
-            f"{Decimal(i.interest) / 100:.2f},0.00,0.00,0.00,0,"
-            for i in schedule
-        )
+        orjson.dumps(
+            [
+                [i.seq, i.due_date.toordinal(), i.principal, i.interest, 0, 0, 0, 0, None]
+                for i in schedule
+            ]
+        ).decode()
     )
     as_of = DISBURSED + timedelta(days=days_later)
     paid_on = DISBURSED + timedelta(days=paid_share)
@@ -101,7 +102,8 @@ def test_what_the_view_shows_as_of_a_date():
         defaulted_on=date(2026, 9, 1),
         default_reason="in default",
     )
-    states = rows.schedule("1,2026-02-28,1200000.00,3850.00,0.00,0.00,0.00,0,")
+    due = date(2026, 2, 28).toordinal()
+    states = rows.schedule(f"[[1,{due},120000000,385000,0,0,0,0,null]]")
     before = _wire(views.loan(row, states, date(2026, 8, 31), UPLIFT))
     assert (before["state"], before["defaulted_on"], before["default_reason"]) == (
         "active",
