@@ -7,7 +7,15 @@ from pydantic import BaseModel, Field, model_validator
 
 from app.applications.sla import SlaState
 from app.applications.states import ApplicationState
-from app.core.schemas import AwareDatetime, IsoDate, Money, PositiveMoney, Strict, Timestamp
+from app.core.schemas import (
+    AwareDatetime,
+    IsoDate,
+    LoanAmount,
+    Money,
+    PositiveMoney,
+    Strict,
+    Timestamp,
+)
 from app.core.types import FreeText, Integer, Text
 from app.pricing.schemas import QuoteOut
 
@@ -18,7 +26,7 @@ Reason = Field(min_length=1, max_length=2000)
 
 class ApplicationCreate(Strict):
     enterprise_id: UUID
-    amount: PositiveMoney
+    amount: LoanAmount
     term_months: Integer = Field(ge=1, le=60)
     purpose: FreeText = Field(min_length=1, max_length=2000)
     ip_asset_ids: list[UUID] = Field(min_length=1, max_length=50)

@@ -27,8 +27,8 @@ LOAN_COLUMNS = """l.id, l.application_id, l.enterprise_id, l.relationship_manage
 # split in Python still cost twice the engine's posting; this text, decoded by orjson, costs
 # less than half of that (36 instalments: 19 µs, was 43), and PostgreSQL makes it for about what
 # it made the other (~50 µs).
-# Fen are bigints: amounts up to CNY 92,233,720,368,547,758.07, beyond any loan (the penalty
-# accrual, ``penalty_fen_days``, is a bigint too).
+# Fen are bigints, as the penalty base (``penalty_fen_days``) is: exact for every loan the
+# service accepts (at most ``app.core.schemas.LOAN_AMOUNT_MAX``).
 _DAY = "- date '0001-01-01' + 1"  # a date's day number, as Python's ``date.toordinal``
 SCHEDULE = f"""(SELECT '[[' || string_agg(concat_ws(',', i.seq, i.due_date {_DAY},
             (i.principal * 100)::bigint, (i.interest * 100)::bigint,

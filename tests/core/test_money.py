@@ -8,7 +8,8 @@ from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
 
 from app.core import jsonutil
-from app.core.schemas import Money, PositiveMoney
+from app.core.schemas import LOAN_AMOUNT_MAX, LoanAmount, Money, PositiveMoney
+from app.core.types import DATE_MAX, DATE_MIN
 
 
 class Body(BaseModel):
@@ -91,3 +92,31 @@ class TestRefused:
     def test_three_decimals_refused(self, amount):
         with pytest.raises(ValidationError):
             parse(f'{{"amount": "{amount}"}}')
+
+
+class Loan(BaseModel):
+    amount: LoanAmount
+
+
+class TestLoanAmount:
+    def test_up_to_one_trillion(self):
+        assert Loan.model_validate(jsonutil.loads('{"amount": "1000000000000.00"}')).amount == (
+            Decimal("1000000000000.00")
+        )
+        assert Loan.model_validate(jsonutil.loads('{"amount": 1000000000000}')).amount == (
+            Decimal("1000000000000.00")
+        )
+
+    @pytest.mark.parametrize(
+        "raw", ['{"amount": "1000000000000.01"}', '{"amount": 99999999999999999.99}', '{"amount": 0}']
+    )
+    def test_more_or_nothing_refused(self, raw):
+        with pytest.raises(ValidationError):
+            Loan.model_validate(jsonutil.loads(raw))
+
+    def test_every_figure_of_the_largest_loan_fits_64_bits(self):
+        # The servicing engine keeps amounts in fen and the penalty base in fen-days; both are
+        # stored as bigint. 10^12 CNY = 10^14 fen, over every day between the earliest and the
+        # latest date the service stores (1990-01-01 .. 2100-12-31, 40,541 days).
+        days = (DATE_MAX - DATE_MIN).days
+        assert LOAN_AMOUNT_MAX * 100 * days < 2**63

@@ -345,3 +345,35 @@ async def test_concurrent_repayments_never_over_allocate(
     )
     assert paid == half * 2
     assert paid <= everything
+
+
+class TestLargestLoan:
+    async def test_a_loan_at_the_ceiling_is_serviced_to_the_fen(self, desk, conn, clock):
+        # CNY 1,000,000,000,000.00 (the most an application may ask), bullet at the locked rate:
+        # a year overdue, its penalty base in fen-days is about 3.65 x 10^16, well within the
+        # 64 bits the schedule keeps; paying the first period's interest late posts and reads.
+        loan = await disbursed(
+            desk, conn, clock, method="interest_only_bullet", amount="1000000000000.00"
+        )
+        assert loan["principal"] == "1000000000000.00"
+        clock.set(at("2027-04-10T10:00:00+08:00"))
+        overdue = (await desk.client.get(f"/v1/loans/{loan['id']}", headers=desk.officer)).json()
+        assert Decimal(overdue["penalty_interest_due"]) > 0
+        interest = loan["schedule"][0]["interest"]
+        paid = await _pay(desk, loan, "2027-04-10", interest)
+        assert paid["allocation"][0]["seq"] == 1
+        assert paid["loan"]["principal"] == "1000000000000.00"
+
+    async def test_one_fen_more_is_refused_and_nothing_is_stored(self, desk, conn):
+        before = await conn.fetchval("SELECT count(*) FROM applications")
+        body = {
+            "enterprise_id": str(desk.enterprise_id),
+            "amount": "1000000000000.01",
+            "term_months": 12,
+            "purpose": "working capital",
+            "ip_asset_ids": [str(desk.assets[0])],
+        }
+        response = await desk.client.post("/v1/applications", json=body, headers=desk.rm)
+        assert response.status_code == 422, response.text
+        assert problem_of(response)["errors"][0]["loc"] == ["body", "amount"]
+        assert await conn.fetchval("SELECT count(*) FROM applications") == before

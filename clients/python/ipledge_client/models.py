@@ -54,7 +54,7 @@ class ApplicationCreate(BaseModel):
     enterprise_id: Annotated[UUID, Field(title="Enterprise Id")]
     amount: Annotated[Decimal, Field(title="Amount")]
     """
-    CNY: a string, or a JSON number with at most two decimals; no exponent.
+    CNY, more than 0.00 and at most 1000000000000.00: a string, or a JSON number with at most two decimals; no exponent.
     """
     term_months: Annotated[int, Field(ge=1, le=60, title="Term Months")]
     purpose: Annotated[str, Field(max_length=2000, min_length=1, title="Purpose")]
