@@ -108,7 +108,8 @@ class TestLoanAmount:
         )
 
     @pytest.mark.parametrize(
-        "raw", ['{"amount": "1000000000000.01"}', '{"amount": 99999999999999999.99}', '{"amount": 0}']
+        "raw",
+        ['{"amount": "1000000000000.01"}', '{"amount": 99999999999999999.99}', '{"amount": 0}'],
     )
     def test_more_or_nothing_refused(self, raw):
         with pytest.raises(ValidationError):
