@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from app.core.views import JsonView
 from app.loans import payoff, rows, views
+from app.loans.domain import Loan
 from app.loans.ledger import Repayment, Terms, to_fen
 from app.loans.schedule import RepaymentMethod
 from app.loans.schemas import LoanOut
@@ -39,10 +40,12 @@ def _row(principal: Decimal, method: RepaymentMethod, months: int, **extra: obje
         "term_months": months,
         "disbursed_on": DISBURSED,
         "maturity_date": DISBURSED + timedelta(days=30 * months),
+        "state": "active",
         "paid_off_on": None,
         "defaulted_on": None,
         "default_reason": None,
         "securitized_on": None,
+        "classification": "normal",
         "created_at": created,
         "updated_at": created + timedelta(days=40),
         "version": 4,
@@ -86,7 +89,8 @@ def test_a_loan_view_is_exactly_its_loan_out(fen, method, months, paid_share, da
         extra["paid_off_on"] = DISBURSED + timedelta(days=100)
     elif ending == "defaulted":
         extra.update(defaulted_on=DISBURSED + timedelta(days=400), default_reason="in default")
-    view = views.loan(_row(principal, method, months, **extra), schedule, as_of, UPLIFT)
+    loan = Loan.of(_row(principal, method, months, **extra), schedule, as_of, UPLIFT)
+    view = views.loan(loan)
 
     wire = _wire(view)
     assert LoanOut.model_validate(wire).model_dump(mode="json") == wire
@@ -104,7 +108,7 @@ def test_what_the_view_shows_as_of_a_date():
     )
     due = date(2026, 2, 28).toordinal()
     states = rows.schedule(f"[[1,{due},120000000,385000,0,0,0,0,null]]")
-    before = _wire(views.loan(row, states, date(2026, 8, 31), UPLIFT))
+    before = _wire(views.loan(Loan.of(row, states, date(2026, 8, 31), UPLIFT)))
     assert (before["state"], before["defaulted_on"], before["default_reason"]) == (
         "active",
         None,
@@ -115,7 +119,7 @@ def test_what_the_view_shows_as_of_a_date():
     # 1,200,000 × 0.0385 × 1.5 / 360 × 184 = 35,420.00.
     assert before["classification"] == "substandard"
     assert before["penalty_interest_due"] == "35420.00"
-    after = _wire(views.loan(row, states, date(2026, 9, 1), UPLIFT))
+    after = _wire(views.loan(Loan.of(row, states, date(2026, 9, 1), UPLIFT)))
     assert (after["state"], after["defaulted_on"]) == ("defaulted", "2026-09-01")
     # Timestamps at the Asia/Shanghai offset, money with two decimals, ids as strings.
     assert after["created_at"] == "2026-01-31T10:15:07.123456+08:00"
