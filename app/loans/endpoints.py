@@ -20,7 +20,8 @@ from app.core.routing import ApiRouter, CtxDep, access
 from app.core.schemas import IsoDate, Limit, Page
 from app.core.types import Text
 from app.core.views import JsonView
-from app.loans import posting, service
+from app.loans import posting, service, views
+from app.loans.domain import Loan
 from app.loans.errors import DefaultNotAllowed, Overpayment, PayoffRequired
 from app.loans.schemas import (
     DefaultBody,
@@ -43,6 +44,12 @@ READERS = (
 )
 
 
+def _answer(loan: Loan, *, status_code: int = 200, **headers: str) -> JsonView:
+    # The view is the body; ``response_model`` only documents it.
+    view = views.loan(loan)
+    return JsonView(view, status_code=status_code, headers={**headers, "ETag": etag(loan.version)})
+
+
 @router.post(
     "/v1/applications/{application_id}/disbursement",
     status_code=201,
@@ -55,17 +62,13 @@ READERS = (
 async def disburse_loan(application_id: PathId, body: DisbursementBody, ctx: CtxDep) -> JsonView:
     """Disburse an approved application whose pledges are all registered: the loan for the
     approved amount at the locked rate, with its monthly schedule."""
-    out = await service.disburse(
+    loan = await service.disburse(
         ctx,
         application_id=parse_id(application_id, "application"),
         disbursed_on=body.disbursed_on,
         repayment_method=body.repayment_method,
     )
-    return JsonView(
-        out,
-        status_code=201,
-        headers={"Location": f"/v1/loans/{out['id']}", "ETag": etag(out["version"])},
-    )
+    return _answer(loan, status_code=201, Location=f"/v1/loans/{loan.id}")
 
 
 @router.get("/v1/loans", response_model=Page[LoanOut], responses=problems(NotFound))
@@ -89,15 +92,15 @@ async def list_loans(
         cursor=cursor,
         limit=limit,
     )
-    return JsonView(page)
+    return JsonView(views.page(page))
 
 
 @router.get("/v1/loans/{loan_id}", response_model=LoanOut, responses=problems(NotFound))
 @access(*READERS)
 async def get_loan(loan_id: PathId, ctx: CtxDep, as_of: IsoDate | None = None) -> JsonView:
     """The loan and its schedule as of a date (default today; a future date projects it)."""
-    out = await service.get_loan(ctx, loan_id=parse_id(loan_id, "loan"), as_of=as_of)
-    return JsonView(out, headers={"ETag": etag(out["version"])})
+    loan = await service.get_loan(ctx, loan_id=parse_id(loan_id, "loan"), as_of=as_of)
+    return _answer(loan)
 
 
 @router.post(
@@ -119,14 +122,14 @@ async def post_repayment(loan_id: PathId, body: RepaymentBody, ctx: CtxDep) -> J
     interest, interest, principal); then the current instalment's interest and principal; the
     remainder prepays principal and the later instalments are re-amortised by
     `prepayment_option`. Exactly the payoff amount pays the loan off; more is refused."""
-    out = await posting.repay(
+    posted = await posting.repay(
         ctx,
         loan_id=loan_id,
         paid_on=body.paid_on,
         amount=body.amount,
         option=body.prepayment_option,
     )
-    return JsonView(out, status_code=201)
+    return JsonView(views.repayment(posted), status_code=201)
 
 
 @router.get(
@@ -138,8 +141,8 @@ async def post_repayment(loan_id: PathId, body: RepaymentBody, ctx: CtxDep) -> J
 async def get_payoff(loan_id: PathId, ctx: CtxDep, on: IsoDate | None = None) -> JsonView:
     """The exact amount that closes the loan on `on` (default today; not before the
     disbursement; a future date projects it), and its parts."""
-    out = await service.payoff_quote(ctx, loan_id=parse_id(loan_id, "loan"), on=on)
-    return JsonView(out)
+    quote = await service.payoff_quote(ctx, loan_id=parse_id(loan_id, "loan"), on=on)
+    return JsonView(views.payoff(quote))
 
 
 @router.post(
@@ -152,7 +155,7 @@ async def get_payoff(loan_id: PathId, ctx: CtxDep, on: IsoDate | None = None) ->
 @access(Role.CREDIT_OFFICER)
 async def declare_default(loan_id: PathId, body: DefaultBody, ctx: CtxDep) -> JsonView:
     """Declare a loan 90 or more days past due defaulted: its pledges are enforced."""
-    out = await service.declare_default(
+    loan = await service.declare_default(
         ctx, loan_id=parse_id(loan_id, "loan"), as_of=body.as_of, reason=body.reason
     )
-    return JsonView(out, headers={"ETag": etag(out["version"])})
+    return _answer(loan)

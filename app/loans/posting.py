@@ -26,10 +26,11 @@ from app.core.errors import ConcurrentUpdate, InvalidStateTransition
 from app.core.ids import uuid7
 from app.core.jsonutil import dumps_str
 from app.core.types import DATE_MAX
-from app.loans import ledger, repository, rows, views
+from app.loans import ledger, repository, rows
 from app.loans.access import value_date, visible
 from app.loans.allocation import post
 from app.loans.classification import classify_schedule, next_change
+from app.loans.domain import Loan, Posted
 from app.loans.errors import Overpayment, PayoffRequired
 from app.loans.ledger import (
     Posting,
@@ -50,9 +51,7 @@ from app.subsidies import claims as subsidy_claims
 NEVER = DATE_MAX
 
 
-async def repay(
-    ctx: Ctx, *, loan_id: UUID, paid_on: date, amount: Decimal, option: str
-) -> dict[str, Any]:
+async def repay(ctx: Ctx, *, loan_id: UUID, paid_on: date, amount: Decimal, option: str) -> Posted:
     request = _Request(loan_id, paid_on, amount, option)
     posted = await _post(ctx, request, locked=False)
     if posted is not None:
@@ -112,7 +111,7 @@ def _engine_post(
         ) from None
 
 
-async def _post(ctx: Ctx, request: _Request, *, locked: bool) -> dict[str, Any] | None:
+async def _post(ctx: Ctx, request: _Request, *, locked: bool) -> Posted | None:
     """The posting; unlocked, None (having written nothing) when it must be made locked."""
     row = await _read_checked(ctx, request, locked=locked)
     paid_on, amount, option = request.paid_on, request.amount, request.option
@@ -147,12 +146,18 @@ async def _post(ctx: Ctx, request: _Request, *, locked: bool) -> dict[str, Any] 
         raise ConcurrentUpdate("the loan changed meanwhile; read it again")
     claims = pays_interest and locked
     await _consequences(ctx, row, posting, repayment["id"], paid_on, claims=claims)
-    loan_after = dict(row)
-    loan_after.update(version=updated["version"], updated_at=updated["updated_at"])
-    if posting.paid_off:
-        loan_after.update(state="paid_off", paid_off_on=paid_on)
-    return _answer(
-        repayment, allocation_json, views.shown(loan_after, posting.schedule, terms, now)
+    loan = Loan.posted(row, changes["loan"], updated, posting.schedule, terms, now)
+    return Posted(
+        repayment["id"],
+        paid_on,
+        amount,
+        repayment["principal_paid"],
+        repayment["interest_paid"],
+        repayment["penalty_interest_paid"],
+        repayment["prepaid_principal"],
+        option,
+        allocation_json,
+        loan,
     )
 
 
@@ -171,23 +176,6 @@ def _repayment(
         "prepayment_option": request.option,
         "allocation": dumps_str(allocation_json),
         "created_by": ctx.principal.key_id,
-    }
-
-
-def _answer(
-    repayment: dict[str, Any], allocation_json: list[dict[str, Any]], loan: dict[str, Any]
-) -> dict[str, Any]:
-    return {
-        "id": repayment["id"],
-        "paid_on": repayment["paid_on"],
-        "amount": f"{repayment['amount']:.2f}",
-        "interest_paid": views.money_fen(repayment["interest_paid"]),
-        "principal_paid": views.money_fen(repayment["principal_paid"]),
-        "penalty_interest_paid": views.money_fen(repayment["penalty_interest_paid"]),
-        "prepaid_principal": views.money_fen(repayment["prepaid_principal"]),
-        "prepayment_option": repayment["prepayment_option"],
-        "allocation": allocation_json,
-        "loan": loan,
     }
 
 

@@ -23,10 +23,11 @@ from app.core.ids import uuid7
 from app.core.roles import Role
 from app.core.schemas import decode_cursor
 from app.core.sql import Filters
-from app.loans import ledger, payoff, repository, rows, servicing, views
+from app.loans import ledger, payoff, repository, rows, servicing
 from app.loans.access import value_date, visible
 from app.loans.accrual import days_past_due
 from app.loans.classification import classify_schedule, next_change
+from app.loans.domain import Loan, LoanPage, Payoff
 from app.loans.errors import DefaultNotAllowed
 from app.loans.posting import NEVER, announce_class_change
 from app.loans.schedule import RepaymentMethod, build_schedule, maturity_date
@@ -60,14 +61,14 @@ def replayed(row: Any, records: list[Any], uplift: Decimal) -> ledger.Schedule:
     return schedule
 
 
-async def get_loan(ctx: Ctx, *, loan_id: UUID, as_of: date | None) -> dict[str, Any]:
+async def get_loan(ctx: Ctx, *, loan_id: UUID, as_of: date | None) -> Loan:
     row = visible(ctx, await repository.get(ctx.db, loan_id))
     as_of = as_of or ctx.today
     schedule = await schedule_as_of(ctx, row, as_of)
-    return views.loan(row, schedule, as_of, ctx.settings.penalty_uplift)
+    return Loan.of(row, schedule, as_of, ctx.settings.penalty_uplift)
 
 
-async def payoff_quote(ctx: Ctx, *, loan_id: UUID, on: date | None) -> dict[str, Any]:
+async def payoff_quote(ctx: Ctx, *, loan_id: UUID, on: date | None) -> Payoff:
     row = visible(ctx, await repository.get(ctx.db, loan_id))
     on = on or ctx.today
     value_date(
@@ -80,18 +81,8 @@ async def payoff_quote(ctx: Ctx, *, loan_id: UUID, on: date | None) -> dict[str,
         future=True,
     )
     schedule = await schedule_as_of(ctx, row, on)
-    quote = payoff.quote(schedule, on, rows.terms(row, ctx.settings.penalty_uplift))
-    m = views.money_fen
-    return {
-        "loan_id": row["id"],
-        "on": on,
-        "amount": m(quote.amount),
-        "overdue_principal": m(quote.overdue_principal),
-        "overdue_interest": m(quote.overdue_interest),
-        "penalty_interest": m(quote.penalty_interest),
-        "accrued_interest": m(quote.accrued_interest),
-        "outstanding_principal": m(quote.outstanding_principal),
-    }
+    terms = rows.terms(row, ctx.settings.penalty_uplift)
+    return Payoff(row["id"], payoff.quote(schedule, on, terms))
 
 
 async def list_loans(
@@ -103,7 +94,7 @@ async def list_loans(
     relationship_manager_id: str | None,
     cursor: str | None,
     limit: int,
-) -> dict[str, Any]:
+) -> LoanPage:
     filters = Filters()
     if ctx.principal.role is Role.RELATIONSHIP_MANAGER:
         filters.add("l.relationship_manager_id = {}", ctx.principal.subject)
@@ -116,7 +107,7 @@ async def list_loans(
     records = await repository.page(
         ctx.db, where=filters.where(), args=filters.args, limit_param=limit_param
     )
-    return views.page(records, limit, ctx.today, ctx.settings.penalty_uplift)
+    return LoanPage.of(records, limit, ctx.today, ctx.settings.penalty_uplift)
 
 
 # --- disbursement --------------------------------------------------------------------------
@@ -124,7 +115,7 @@ async def list_loans(
 
 async def disburse(
     ctx: Ctx, *, application_id: UUID, disbursed_on: date, repayment_method: str
-) -> dict[str, Any]:
+) -> Loan:
     app = await repository.application_for_disbursement(ctx.db, application_id)
     if app is None:
         raise NotFound("no such application")
@@ -157,7 +148,7 @@ async def disburse(
     _record_disbursement(ctx, app, loan)
     row = await repository.get(ctx.db, loan["id"])
     assert row is not None
-    return views.loan(row, rows.schedule(row["schedule"]), ctx.today, ctx.settings.penalty_uplift)
+    return Loan.of(row, rows.schedule(row["schedule"]), ctx.today, ctx.settings.penalty_uplift)
 
 
 def _check_disbursable(ctx: Ctx, app: dict[str, Any], disbursed_on: date) -> None:
@@ -254,7 +245,7 @@ def _defaulted_class(ctx: Ctx, row: Any) -> tuple[str, date]:
     return cls, next_change(today, ctx.today, defaulted=True) or NEVER
 
 
-async def declare_default(ctx: Ctx, *, loan_id: UUID, as_of: date, reason: str) -> dict[str, Any]:
+async def declare_default(ctx: Ctx, *, loan_id: UUID, as_of: date, reason: str) -> Loan:
     row = visible(ctx, await repository.get(ctx.db, loan_id, lock=True))
     dpd = await _check_default(ctx, row, as_of)
     cls, review_on = _defaulted_class(ctx, row)
@@ -283,9 +274,7 @@ async def declare_default(ctx: Ctx, *, loan_id: UUID, as_of: date, reason: str) 
     )
     fresh = await repository.get(ctx.db, loan_id)
     assert fresh is not None
-    return views.loan(
-        fresh, rows.schedule(fresh["schedule"]), ctx.today, ctx.settings.penalty_uplift
-    )
+    return Loan.of(fresh, rows.schedule(fresh["schedule"]), ctx.today, ctx.settings.penalty_uplift)
 
 
 async def _check_default(ctx: Ctx, row: Mapping[str, Any], as_of: date) -> int:

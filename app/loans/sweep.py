@@ -18,8 +18,8 @@ from app.core.context import SYSTEM, Ctx
 from app.core.runtime import Runtime
 from app.loans import repository, rows
 from app.loans.classification import classify_schedule, next_change
+from app.loans.domain import state_as_of
 from app.loans.posting import NEVER, announce_class_change
-from app.loans.views import state_as_of
 
 BATCH = 500
 

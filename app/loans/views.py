@@ -1,9 +1,10 @@
-"""How a loan is shown: its row and schedule as the wire form of ``LoanOut``.
+"""How a loan is shown: the wire form of ``LoanOut`` (and of the answers that hold one), built
+from the domain objects (``app.loans.domain``).
 
 Loans are the largest answers on the hot paths (a repayment answers with the whole schedule,
 a list with fifty of them), and building a ``LoanOut`` of two dozen instalment models, then
 serialising it field by field, cost more than everything else a posting does in Python. The
-view builds the JSON document directly from the row, in exactly the form ``LoanOut`` gives
+view builds the JSON document directly from the loan, in exactly the form ``LoanOut`` gives
 (money with two decimals, dates as ISO dates, timestamps at the Asia/Shanghai offset), and
 ``tests/loans/test_views.py`` holds the two to each other: a view validates as a ``LoanOut``
 and serialises back to itself, field for field. ``LoanOut`` stays the documented schema.
@@ -11,15 +12,11 @@ and serialises back to itself, field for field. ``LoanOut`` stays the documented
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from datetime import date
-from decimal import Decimal
 from typing import Any
 
-from app.core.schemas import encode_cursor, to_shanghai
-from app.loans import rows
-from app.loans.ledger import Schedule, Terms
-from app.loans.servicing import Standing, standing
+from app.core.schemas import to_shanghai
+from app.loans.domain import Loan, LoanPage, Payoff, Posted
+from app.loans.ledger import Schedule
 
 _CENTS = [f"{c:02d}" for c in range(100)]
 
@@ -31,64 +28,43 @@ def money_fen(fen: int) -> str:
     return f"{fen // 100}.{_CENTS[fen % 100]}"
 
 
-def state_as_of(loan: Mapping[str, Any], as_of: date) -> str:
-    """The loan's state on ``as_of``: what it is today only from the date it became so; before
-    that it was active (a loan is disbursed active, and ends paid off or defaulted)."""
-    paid_off_on, defaulted_on = loan["paid_off_on"], loan["defaulted_on"]
-    if paid_off_on is not None and paid_off_on <= as_of:
-        return "paid_off"
-    if defaulted_on is not None and defaulted_on <= as_of:
-        return "defaulted"
-    return "active"
-
-
-def loan(
-    row: Mapping[str, Any], schedule: Schedule, as_of: date, uplift: Decimal
-) -> dict[str, Any]:
-    """The loan as of ``as_of``, with ``schedule`` as it stood then."""
-    terms = rows.terms(row, uplift)
-    defaulted = state_as_of(row, as_of) == "defaulted"
-    return shown(row, schedule, terms, standing(schedule, as_of, terms, defaulted=defaulted))
-
-
-def shown(
-    row: Mapping[str, Any], schedule: Schedule, terms: Terms, now: Standing
-) -> dict[str, Any]:
-    """The loan as of ``now.on``, with ``schedule`` as it stood then and ``now`` what it owed
-    then (``standing``, defaulted when the loan was): for a caller that knows them already."""
+def loan(loan: Loan) -> dict[str, Any]:
+    """The loan as of ``loan.as_of``, with its schedule as it stood then."""
+    now = loan.standing
     as_of = now.on
-    state = state_as_of(row, as_of)
+    state = loan.state_on(as_of)
     paid_off = state == "paid_off"
     defaulted = state == "defaulted"
+    schedule = loan.schedule
     m = money_fen
     return {
-        "id": row["id"],
-        "application_id": row["application_id"],
-        "enterprise_id": row["enterprise_id"],
-        "relationship_manager_id": row["relationship_manager_id"],
-        "district_code": row["district_code"],
-        "industry": row["industry"],
-        "principal": m(terms.principal),
+        "id": loan.id,
+        "application_id": loan.application_id,
+        "enterprise_id": loan.enterprise_id,
+        "relationship_manager_id": loan.relationship_manager_id,
+        "district_code": loan.district_code,
+        "industry": loan.industry,
+        "principal": m(loan.terms.principal),
         "outstanding_principal": m(now.outstanding_principal),
-        "rate_bp": row["rate_bp"],
-        "repayment_method": row["repayment_method"],
-        "term_months": row["term_months"],
-        "disbursed_on": row["disbursed_on"],
-        "maturity_date": schedule[-1].due_date if schedule else row["maturity_date"],
+        "rate_bp": loan.rate_bp,
+        "repayment_method": loan.repayment_method,
+        "term_months": loan.term_months,
+        "disbursed_on": loan.disbursed_on,
+        "maturity_date": schedule[-1].due_date if schedule else loan.maturity_date,
         "state": state,
         "as_of": as_of,
         "days_past_due": 0 if paid_off else now.days_past_due,
         "penalty_interest_due": m(now.penalty_interest_due),
         "classification": "normal" if paid_off else now.classification.value,
         # Paid off or defaulted only from the day it happened.
-        "paid_off_on": row["paid_off_on"] if paid_off else None,
-        "defaulted_on": row["defaulted_on"] if defaulted else None,
-        "default_reason": row["default_reason"] if defaulted else None,
-        "securitized_on": row["securitized_on"],
+        "paid_off_on": loan.paid_off_on if paid_off else None,
+        "defaulted_on": loan.defaulted_on if defaulted else None,
+        "default_reason": loan.default_reason if defaulted else None,
+        "securitized_on": loan.securitized_on,
         "schedule": _instalments(schedule),
-        "created_at": to_shanghai(row["created_at"]),
-        "updated_at": to_shanghai(row["updated_at"]),
-        "version": row["version"],
+        "created_at": to_shanghai(loan.created_at),
+        "updated_at": to_shanghai(loan.updated_at),
+        "version": loan.version,
     }
 
 
@@ -110,12 +86,36 @@ def _instalments(schedule: Schedule) -> list[dict[str, Any]]:
     ]
 
 
-def page(
-    records: Sequence[Mapping[str, Any]], limit: int, as_of: date, uplift: Decimal
-) -> dict[str, Any]:
-    """A page of loans from ``limit + 1`` rows newest first (see ``app.core.schemas.paged``)."""
-    shown = records[:limit]
+def page(loans: LoanPage) -> dict[str, Any]:
+    return {"items": [loan(item) for item in loans.items], "next_cursor": loans.next_cursor}
+
+
+def repayment(posted: Posted) -> dict[str, Any]:
+    """The repayment as posted, with its loan after it."""
+    m = money_fen
     return {
-        "items": [loan(r, rows.schedule(r["schedule"]), as_of, uplift) for r in shown],
-        "next_cursor": encode_cursor(shown[-1]["id"]) if len(records) > limit else None,
+        "id": posted.id,
+        "paid_on": posted.paid_on,
+        "amount": f"{posted.amount:.2f}",
+        "interest_paid": m(posted.interest_paid),
+        "principal_paid": m(posted.principal_paid),
+        "penalty_interest_paid": m(posted.penalty_interest_paid),
+        "prepaid_principal": m(posted.prepaid_principal),
+        "prepayment_option": posted.prepayment_option,
+        "allocation": posted.allocation,
+        "loan": loan(posted.loan),
+    }
+
+
+def payoff(payoff: Payoff) -> dict[str, Any]:
+    quote, m = payoff.quote, money_fen
+    return {
+        "loan_id": payoff.loan_id,
+        "on": quote.on,
+        "amount": m(quote.amount),
+        "overdue_principal": m(quote.overdue_principal),
+        "overdue_interest": m(quote.overdue_interest),
+        "penalty_interest": m(quote.penalty_interest),
+        "accrued_interest": m(quote.accrued_interest),
+        "outstanding_principal": m(quote.outstanding_principal),
     }

@@ -22,9 +22,9 @@ from app.core.roles import Role
 from app.loans import rows
 from app.loans import service as loans_service
 from app.loans.classification import CLASSES, NON_PERFORMING, Classification
+from app.loans.domain import state_as_of
 from app.loans.ledger import to_money
 from app.loans.servicing import standing
-from app.loans.views import state_as_of
 from app.reports import portfolio_repository as repository
 from app.reports.schemas import PortfolioClass, PortfolioReport
 

@@ -230,8 +230,8 @@ def _today() -> date:
 def _class_as_of(loan: Any, schedule: Any, today: date) -> tuple[str, date]:
     """A loan's class on ``today`` and the date it may next change."""
     from app.loans.classification import classify_schedule, next_change
+    from app.loans.domain import state_as_of
     from app.loans.posting import NEVER
-    from app.loans.views import state_as_of
 
     state = state_as_of(loan, today)
     if state == "paid_off":
