@@ -1,9 +1,10 @@
 """Answers built as JSON documents rather than through response models.
 
 The largest answers on the hot paths (loans with their schedules, applications with their
-clocks and pledges) are built directly from their rows, in exactly the form their documented
-model gives (``app/loans/views.py``, ``app/applications/views.py``, each held to its model by
-tests). This is what they share: the response class and the form of money.
+clocks and pledges) are built directly from the domain objects their services hand out, in
+exactly the form their documented model gives (``app/loans/views.py``,
+``app/applications/views.py``, each held to its model by tests; docs/decisions/0018). This is
+what they share: the response class and the form of money.
 """
 
 from __future__ import annotations
