@@ -9,7 +9,7 @@ penalty_fen_days, penalty_to]``, by ``seq``, money in fen and dates as day numbe
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -72,6 +72,25 @@ def allocation_json(posting: Posting) -> list[dict[str, Any]]:
             "principal": f"{to_money(line.principal):.2f}",
         }
         for line in posting.lines
+    ]
+
+
+def instalment_params(rows: Sequence[Instalment]) -> list[tuple[Any, ...]]:
+    """Rows as written: seq, due_date, the five amounts as Decimals, fen-days, penalty_to.
+    Migration 0010 writes the replayed schedules so (postings send fen instead)."""
+    return [
+        (
+            i.seq,
+            i.due_date,
+            to_money(i.principal),
+            to_money(i.interest),
+            to_money(i.paid_principal),
+            to_money(i.paid_interest),
+            to_money(i.paid_penalty),
+            i.penalty_base,
+            i.penalty_to,
+        )
+        for i in rows
     ]
 
 

@@ -87,10 +87,7 @@ async def _store(conn, terms: Terms, schedule, posted) -> uuid.UUID:
         """INSERT INTO loan_installments (loan_id, seq, due_date, principal, interest,
                paid_principal, paid_interest, paid_penalty, penalty_fen_days, penalty_to)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)""",
-        [
-            (loan_id, i.seq, i.due_date, *map(to_money, i[2:7]), i.penalty_base, i.penalty_to)
-            for i in schedule
-        ],
+        [(loan_id, *values) for values in rows.instalment_params(schedule)],
     )
     start = datetime(2026, 1, 1, tzinfo=UTC)
     for n, (repayment, posting) in enumerate(posted):
