@@ -125,7 +125,7 @@ async def _post(ctx: Ctx, request: _Request, *, locked: bool) -> Posted | None:
     # is active (a default moves it out of that state for good) or, paid off, shown as such.
     now = standing(posting.schedule, ctx.today, terms, defaulted=False)
     allocation_json = rows.allocation_json(posting)
-    repayment = _repayment(ctx, request, posting, allocation_json)
+    repayment = _repayment(ctx, request, before, posting, allocation_json)
     changes = _record(ctx, row, before, posting, now, repayment, allocation_json)
     folded_args: list[Any] = []
     folded = outbox.fold(ctx, folded_args, guard="updated")
@@ -162,9 +162,14 @@ async def _post(ctx: Ctx, request: _Request, *, locked: bool) -> Posted | None:
 
 
 def _repayment(
-    ctx: Ctx, request: _Request, posting: Posting, allocation_json: list[dict[str, Any]]
+    ctx: Ctx,
+    request: _Request,
+    before: Schedule,
+    posting: Posting,
+    allocation_json: list[dict[str, Any]],
 ) -> dict[str, Any]:
-    """The repayment as stored: ``amount`` as sent, its parts in fen."""
+    """The repayment as stored: ``amount`` as sent, its parts in fen, and the length of the
+    schedule it was posted on."""
     return {
         "id": uuid7(),
         "paid_on": request.paid_on,
@@ -175,6 +180,7 @@ def _repayment(
         "prepaid_principal": posting.prepaid_principal,
         "prepayment_option": request.option,
         "allocation": dumps_str(allocation_json),
+        "installments_before": before[-1].seq,
         "created_by": ctx.principal.key_id,
     }
 

@@ -218,7 +218,7 @@ async def record_repayment(
 def _posting_args(
     loan_id: UUID, version: int, repayment: dict[str, Any], loan: dict[str, Any], last_seq: int
 ) -> list[Any]:
-    """$1 to $18 of the CTEs below."""
+    """$1 to $19 of the CTEs below."""
     return [
         loan_id,
         version,
@@ -238,6 +238,7 @@ def _posting_args(
         loan["classification"],
         loan["classification_review_on"],
         last_seq,
+        repayment["installments_before"],
     ]
 
 
@@ -266,9 +267,9 @@ _REPAYMENT = f"""repayment AS (
                INSERT INTO loan_repayments (id, loan_id, paid_on, amount, principal_paid,
                                             interest_paid, penalty_interest_paid,
                                             prepaid_principal, prepayment_option, allocation,
-                                            created_at, created_by)
+                                            installments_before, created_at, created_by)
                SELECT $3, updated.id, $4, $5, {_FEN.format("$6")}, {_FEN.format("$7")},
-                      {_FEN.format("$12")}, {_FEN.format("$13")}, $14, $8::jsonb, $9, $10
+                      {_FEN.format("$12")}, {_FEN.format("$13")}, $14, $8::jsonb, $19, $9, $10
                FROM updated
            )"""
 

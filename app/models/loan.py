@@ -143,5 +143,9 @@ class LoanRepayment(Base):
     prepaid_principal: Mapped[Decimal] = mapped_column(server_default="0")
     prepayment_option: Mapped[str] = mapped_column(Text, server_default="reduce_installment")
     allocation: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
+    # How many instalments the schedule had before this posting (a shortened term or a payoff
+    # drops some from its end): pools see a loan's term as it stood at their cut-off. Null on
+    # repayments posted before it was recorded.
+    installments_before: Mapped[int | None] = mapped_column(SmallInteger)
     created_at: Mapped[datetime]
     created_by: Mapped[UUID | None]

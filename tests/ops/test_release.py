@@ -102,8 +102,9 @@ def test_each_step_records_the_oldest_compatible_code(scratch_database):
         finally:
             await conn.close()
 
-    # 0013 only adds a table: the code of 0012 still works on it, as the module declares.
-    assert asyncio.run(rows()) == {"0013": "0012"}
+    # 0013 only adds a table and 0014 a column: the code of the step before still works on
+    # each, as the modules declare.
+    assert asyncio.run(rows()) == {"0013": "0012", "0014": "0013"}
 
 
 # --- the rehearsal -----------------------------------------------------------------------------
