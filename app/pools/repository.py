@@ -63,7 +63,11 @@ STATS_COLUMNS = """s.loan_count, s.obligor_count, s.balance, s.rate_weight, s.te
 # counted, as the tape of a locked pool does not count one recorded after its lock.
 _FACTS = """
 WITH later AS MATERIALIZED (
-    SELECT r.loan_id, sum(r.principal_paid) AS principal
+    -- The principal they repaid, and the schedule's length at the cut-off: what the first of
+    -- them was posted on (a shortened term or a payoff drops instalments from the end).
+    SELECT r.loan_id, sum(r.principal_paid) AS principal,
+           (array_agg(r.installments_before ORDER BY r.paid_on, r.created_at, r.id))[1]
+               AS installments
     FROM loan_repayments r WHERE r.paid_on > $1 {scope} GROUP BY r.loan_id
 ),
 later_due AS MATERIALIZED (
@@ -78,9 +82,15 @@ later_due AS MATERIALIZED (
 )
 SELECT * FROM (
     SELECT l.id AS loan_id, l.enterprise_id, l.industry, l.district_code, l.state,
-           l.disbursed_on, l.maturity_date, l.rate_bp, pl.pool_id AS in_pool,
+           l.disbursed_on, l.rate_bp, pl.pool_id AS in_pool,
            l.outstanding_principal + coalesce(later.principal, 0) AS cut_off_balance,
-           s.remaining_months,
+           -- Instalments are due monthly on the disbursement's day (PostgreSQL's month
+           -- arithmetic clips to the month's end as the schedule does).
+           CASE WHEN later.installments IS NULL THEN l.maturity_date
+                ELSE (l.disbursed_on + make_interval(months => later.installments))::date
+           END AS maturity_date,
+           coalesce(later.installments - s.due_by_cut_off, s.remaining_months)
+               AS remaining_months,
            coalesce($1 - least(s.oldest_unsettled, later_due.oldest), 0) AS days_past_due,
            g.registered, g.unregistered, g.pledged_value
     FROM loans l
@@ -89,6 +99,7 @@ SELECT * FROM (
     LEFT JOIN later_due ON later_due.loan_id = l.id
     CROSS JOIN LATERAL (
         SELECT count(*) FILTER (WHERE i.due_date > $1)::int AS remaining_months,
+               count(*) FILTER (WHERE i.due_date <= $1)::int AS due_by_cut_off,
                min(i.due_date) FILTER (
                    WHERE i.due_date <= $1
                      AND (i.paid_principal < i.principal OR i.paid_interest < i.interest)

@@ -1,6 +1,6 @@
-"""The pools' SQL reads a loan's days past due and balance at a cut-off from what the database
-holds now, undoing the repayments dated after it (``app.pools.repository._FACTS``); the
-servicing engine computes them by replaying the repayments up to the cut-off. Over random
+"""The pools' SQL reads a loan's days past due, balance and term at a cut-off from what the
+database holds now, undoing the repayments dated after it (``app.pools.repository._FACTS``);
+the servicing engine computes them by replaying the repayments up to the cut-off. Over random
 loans, methods and payment sequences posted by the engine, the two agree on every cut-off."""
 
 from __future__ import annotations
@@ -90,12 +90,13 @@ async def _store(conn, terms: Terms, schedule, posted) -> uuid.UUID:
         [(loan_id, *values) for values in rows.instalment_params(schedule)],
     )
     start = datetime(2026, 1, 1, tzinfo=UTC)
+    installments = len(initial_schedule(terms))
     for n, (repayment, posting) in enumerate(posted):
         await conn.execute(
             """INSERT INTO loan_repayments (id, loan_id, paid_on, amount, principal_paid,
                    interest_paid, penalty_interest_paid, prepaid_principal, prepayment_option,
-                   allocation, created_at)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11)""",
+                   allocation, installments_before, created_at)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11, $12)""",
             uuid.uuid4(),
             loan_id,
             repayment.paid_on,
@@ -106,8 +107,10 @@ async def _store(conn, terms: Terms, schedule, posted) -> uuid.UUID:
             to_money(posting.prepaid_principal),
             repayment.option.value,
             json.dumps(rows.allocation_json(posting)),
+            installments,
             start + timedelta(seconds=n),
         )
+        installments = len(posting.schedule)
     return loan_id
 
 
@@ -117,7 +120,7 @@ async def _store(conn, terms: Terms, schedule, posted) -> uuid.UUID:
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(case=posted_loans())
-async def test_sql_days_past_due_and_balance_agree_with_the_engine(conn, case):
+async def test_sql_cut_off_facts_agree_with_the_engine(conn, case):
     terms, schedule, posted, cut_off = case
     savepoint = conn.transaction()
     await savepoint.start()
@@ -134,3 +137,6 @@ async def test_sql_days_past_due_and_balance_agree_with_the_engine(conn, case):
     then, _ = replay(terms, [r for r, _ in posted if r.paid_on <= cut_off])
     assert facts.days_past_due == days_past_due(then, cut_off)
     assert facts.cut_off_balance == to_money(outstanding_principal(then))
+    # A shortened term or a payoff after the cut-off is undone too.
+    assert facts.remaining_months == sum(1 for i in then if i.due_date > cut_off)
+    assert facts.maturity_date == then[-1].due_date
