@@ -29,6 +29,7 @@ from app.pools import repository, rules, tape_repository, views
 from app.pools import selection as optimiser
 from app.pools.errors import LoanAlreadyPooled, LoanNotEligible, PoolLimitViolated
 from app.pools.projection import repository as projection_repository
+from app.pools.projection import service as projection_service
 from app.pools.schemas import PoolCreate, PoolOut, PoolState, SelectionOut
 
 # How many loans a refusal names; the rest are counted.
@@ -272,7 +273,14 @@ async def lock_pool(ctx: Ctx, *, pool_id: UUID) -> PoolOut:
     await tape_repository.freeze_pledge_cells(
         ctx.db, pool_id=pool_id, cut_off=cut_off, as_of=ctx.now
     )
-    await projection_repository.freeze_schedule(ctx.db, pool_id=pool_id, cut_off=cut_off)
+    await projection_repository.freeze_schedule(
+        ctx.db,
+        pool_id=pool_id,
+        cut_off=cut_off,
+        replayed=await projection_service.replayed_at_cut_off(
+            ctx, pool_id=pool_id, cut_off=cut_off
+        ),
+    )
     await repository.touch(
         ctx.db, pool_id=pool_id, now=ctx.now, changes={"state": "locked", "locked_at": ctx.now}
     )

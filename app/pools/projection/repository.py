@@ -3,7 +3,9 @@ database, and the stored projections."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
@@ -15,16 +17,18 @@ from app.core.jsonutil import dumps_str
 # $1 the pool, $2 its cut-off. Each member's instalments due after the cut-off, less what had
 # been paid on them by the cut-off (the repayments dated later are undone). A member's last
 # instalment takes any difference between its cut-off balance and its remaining scheduled
-# principal (a prepayment posted after the cut-off re-amortises the stored schedule), so that
-# the months' principal adds up to the cut-off balances. Summed by due date (a few hundred
-# dates, whatever the pool's size).
+# principal, so that the months' principal adds up to the cut-off balances. The members that a
+# repayment dated after the cut-off prepaid principal on ($3) are left out: the prepayment
+# re-amortised their stored schedule, so the service replays them to the cut-off and hands
+# their instalments after it in as rows of their own ($4 due dates, $5 principal, $6 interest).
+# Summed by due date (a few hundred dates, whatever the pool's size).
 _BY_DATE = """
 later AS MATERIALIZED (
     -- What repayments dated after the cut-off paid on instalments due after it: few rows.
     SELECT i.loan_id, i.due_date, sum((x->>'principal')::numeric) AS principal,
            sum((x->>'interest')::numeric) AS interest
     FROM loan_repayments r
-    JOIN pool_loans m ON m.loan_id = r.loan_id AND m.pool_id = $1
+    JOIN pool_loans m ON m.loan_id = r.loan_id AND m.pool_id = $1 AND m.loan_id <> ALL($3::uuid[])
     CROSS JOIN LATERAL jsonb_array_elements(r.allocation) AS x
     JOIN loan_installments i ON i.loan_id = r.loan_id AND i.seq = (x->>'seq')::int
     WHERE r.paid_on > $2 AND i.due_date > $2
@@ -35,7 +39,7 @@ per_loan AS (
            max(i.due_date) AS last_due
     FROM pool_loans m
     JOIN loan_installments i ON i.loan_id = m.loan_id AND i.due_date > $2
-    WHERE m.pool_id = $1
+    WHERE m.pool_id = $1 AND m.loan_id <> ALL($3::uuid[])
     GROUP BY 1
 ),
 parts AS (
@@ -43,10 +47,12 @@ parts AS (
            sum(i.interest - i.paid_interest) AS interest
     FROM pool_loans m
     JOIN loan_installments i ON i.loan_id = m.loan_id AND i.due_date > $2
-    WHERE m.pool_id = $1
+    WHERE m.pool_id = $1 AND m.loan_id <> ALL($3::uuid[])
     GROUP BY 1
     UNION ALL
     SELECT due_date, principal, interest FROM later
+    UNION ALL
+    SELECT * FROM unnest($4::date[], $5::numeric[], $6::numeric[])
     UNION ALL
     SELECT p.last_due, m.cut_off_balance - p.principal - coalesce(l.principal, 0), 0
     FROM per_loan p
@@ -94,18 +100,50 @@ _COLUMNS = """id, pool_id, pool_state, cut_off_date, loan_count, cut_off_balance
     structure, breakeven, breakeven_cdr, result, created_at, version"""
 
 
-async def schedule(db: Db, *, pool_id: UUID, cut_off: date, frozen: bool) -> list[asyncpg.Record]:
+@dataclass(frozen=True, slots=True)
+class Replayed:
+    """The instalments after the cut-off of the members whose stored schedule a later
+    prepayment re-amortised, as they stood at the cut-off (what was left to pay on each)."""
+
+    loan_ids: list[UUID] = field(default_factory=list)
+    due_dates: list[date] = field(default_factory=list)
+    principal: list[Decimal] = field(default_factory=list)
+    interest: list[Decimal] = field(default_factory=list)
+
+    def args(self) -> tuple[Any, ...]:
+        return self.loan_ids, self.due_dates, self.principal, self.interest
+
+
+async def reamortised_members(db: Db, *, pool_id: UUID, cut_off: date) -> list[UUID]:
+    """The members a repayment dated after the cut-off prepaid principal on: their stored
+    schedule after the cut-off is no longer the one that stood at the cut-off."""
+    rows = await db.fetch(
+        """SELECT DISTINCT r.loan_id FROM loan_repayments r
+           JOIN pool_loans m ON m.loan_id = r.loan_id AND m.pool_id = $1
+           WHERE r.paid_on > $2 AND r.prepaid_principal > 0
+           ORDER BY 1""",
+        pool_id,
+        cut_off,
+    )
+    return [r["loan_id"] for r in rows]
+
+
+async def schedule(
+    db: Db, *, pool_id: UUID, cut_off: date, frozen: bool, replayed: Replayed
+) -> list[asyncpg.Record]:
     """``period``, ``principal`` and ``interest`` for each month after the cut-off that has an
     instalment of the pool's members, in order: from the schedule frozen at the lock when
-    ``frozen``, else from the members' current schedules."""
-    sql = "WITH" + (_FROZEN if frozen else _BY_DATE) + _MONTHS
-    return await db.fetch(sql, pool_id, cut_off)
+    ``frozen``, else from the members' current schedules and the ``replayed`` ones."""
+    if frozen:
+        return await db.fetch("WITH" + _FROZEN + _MONTHS, pool_id, cut_off)
+    return await db.fetch("WITH" + _BY_DATE + _MONTHS, pool_id, cut_off, *replayed.args())
 
 
-async def freeze_schedule(db: Db, *, pool_id: UUID, cut_off: date) -> None:
-    """Keep the members' schedule after the cut-off, summed by due date, as it stands at the
-    lock: the pool's projections read it from then on."""
-    await db.execute(_FREEZE, pool_id, cut_off)
+async def freeze_schedule(db: Db, *, pool_id: UUID, cut_off: date, replayed: Replayed) -> None:
+    """Keep the members' schedule after the cut-off, summed by due date, as it stood at the
+    cut-off (``replayed`` for the members a later prepayment re-amortised): the pool's
+    projections read it from then on."""
+    await db.execute(_FREEZE, pool_id, cut_off, *replayed.args())
 
 
 async def insert(db: Db, *, values: dict[str, Any]) -> None:

@@ -18,6 +18,7 @@ from app.core import audit
 from app.core.context import Ctx
 from app.core.errors import NotFound, ValidationFailed, field_error
 from app.core.ids import uuid7
+from app.loans import service as loans_service
 from app.pools import repository as pools_repository
 from app.pools.projection import engine, present, repository
 from app.pools.projection.model import PoolSchedule, Projection
@@ -66,6 +67,22 @@ def _fen(amount: Decimal) -> int:
     return int(amount.scaleb(2))
 
 
+async def replayed_at_cut_off(ctx: Ctx, *, pool_id: UUID, cut_off: date) -> repository.Replayed:
+    """The instalments after the cut-off, as they stood at it, of the members a prepayment
+    dated after it re-amortised: their stored schedule no longer says what was due then, so
+    each is read as of the cut-off (its repayments up to then replayed)."""
+    replayed = repository.Replayed()
+    for loan_id in await repository.reamortised_members(ctx.db, pool_id=pool_id, cut_off=cut_off):
+        loan = await loans_service.get_loan(ctx, loan_id=loan_id, as_of=cut_off)
+        replayed.loan_ids.append(loan_id)
+        for i in loan.schedule:
+            if i.due_date > cut_off:
+                replayed.due_dates.append(i.due_date)
+                replayed.principal.append(present.money(i.principal - i.paid_principal))
+                replayed.interest.append(present.money(i.interest - i.paid_interest))
+    return replayed
+
+
 async def pool_facts(ctx: Ctx, *, pool_id: UUID) -> PoolFacts:
     pool = await pools_repository.get_for_tape(ctx.db, pool_id)
     if pool is None:
@@ -75,11 +92,15 @@ async def pool_facts(ctx: Ctx, *, pool_id: UUID) -> PoolFacts:
             "the pool holds no loans: there is nothing to project",
             errors=[field_error(["path", "pool_id"], "the pool holds no loans")],
         )
+    frozen = pool["state"] != "open"
     months = await repository.schedule(
         ctx.db,
         pool_id=pool_id,
         cut_off=pool["cut_off_date"],
-        frozen=pool["state"] != "open",
+        frozen=frozen,
+        replayed=repository.Replayed()
+        if frozen
+        else await replayed_at_cut_off(ctx, pool_id=pool_id, cut_off=pool["cut_off_date"]),
     )
     horizon = months[-1]["period"] if months else 0
     principal = np.zeros(horizon, dtype=np.int64)

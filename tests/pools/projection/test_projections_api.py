@@ -101,6 +101,33 @@ class TestScheduleDrivesIt:
         ]
         assert after["rows"][0]["interest_collected"] == before["rows"][0]["interest_collected"]
 
+    async def test_a_prepayment_after_the_cut_off_leaves_the_cut_off_schedule(self, book):
+        # A prepayment re-amortises the loan's stored schedule; posted after the cut-off, it
+        # must change neither an open pool's projection nor the schedule frozen at the lock:
+        # with CPR = CDR = 0 the collections stay the instalments as they stood at the cut-off.
+        a = await book.loan("6000000.00")
+        b = await book.loan("4000000.00")
+        pool = await book.pool("10000000.00", limits=NO_LIMITS)
+        await book.add(pool, a)
+        await book.add(pool, b)
+        before = (await project(book, pool, body())).json()
+        first = a["schedule"][0]
+        prepaid = D(first["principal"]) + D(first["interest"]) + D("1000000.00")
+        await book.repay(a, paid_on="2025-02-03", amount=str(prepaid))
+
+        def collections(out: dict) -> list[tuple[str, str, str]]:
+            return [
+                (r["date"], r["scheduled_principal"], r["interest_collected"]) for r in out["rows"]
+            ]
+
+        open_after = (await project(book, pool, body())).json()
+        assert collections(open_after) == collections(before)
+        await book.post(pool, "lock")
+        locked_after = (await project(book, pool, body())).json()
+        assert locked_after["pool_state"] == "locked"
+        assert collections(locked_after) == collections(before)
+        assert locked_after["cut_off_balance"] == before["cut_off_balance"] == "10000000.00"
+
     async def test_an_open_pool_projects_its_current_members(self, book):
         loan = await book.loan("3000000.00")
         pool = await book.pool("10000000.00", limits=NO_LIMITS)
