@@ -18,6 +18,7 @@ import httpx
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 MAX_URL_LENGTH = 2048
+MAX_LABEL_LENGTH = 63
 RESOLVE_TIMEOUT_S = 5.0
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
@@ -47,6 +48,12 @@ def parse(url: str) -> httpx.URL:
         raise UnsafeUrl("the URL must be http or https")
     if not parsed.raw_host:
         raise UnsafeUrl("the URL has no host")
+    host = parsed.raw_host.decode("ascii")
+    # A name is dot-separated labels of 1 to 63 characters (RFC 1035); the resolver refuses
+    # any other with an encoding error rather than a lookup failure. An IP literal has none.
+    labels = host.removesuffix(".").split(".")
+    if ":" not in host and not all(0 < len(label) <= MAX_LABEL_LENGTH for label in labels):
+        raise UnsafeUrl(f"the host {host} is not a valid name")
     if parsed.userinfo:
         raise UnsafeUrl("the URL may not carry credentials")
     if parsed.fragment:
@@ -80,7 +87,7 @@ async def resolve(host: str, port: int) -> list[IPAddress]:
     try:
         async with asyncio.timeout(RESOLVE_TIMEOUT_S):
             infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (OSError, TimeoutError):
+    except (OSError, TimeoutError, UnicodeError):  # UnicodeError: a name IDNA cannot encode
         raise UnsafeUrl(f"the host {host} does not resolve") from None
     addresses: list[IPAddress] = []
     for info in infos:

@@ -128,3 +128,25 @@ async def test_the_same_internal_address_is_accepted_when_private_is_allowed(cli
 async def test_a_public_literal_address_is_accepted(strict_client, admin):
     response = await _register(strict_client, admin, "https://[2606:4700:4700::1111]/hook")
     assert response.status_code == 201, response.text
+
+
+MALFORMED_NAMES = [
+    "https://.../hook",
+    "https://hooks..example.com/hook",
+    "https://" + "a" * 64 + ".example.com/hook",
+]
+
+
+@pytest.mark.parametrize("url", MALFORMED_NAMES)
+@pytest.mark.parametrize("strict", [True, False])
+async def test_a_host_with_an_empty_or_overlong_label_is_refused(
+    request, client, admin, conn, url, strict
+):
+    """The resolver cannot even encode such a name (it answered 500 once), and with private
+    addresses allowed nothing resolves it at registration: refused either way, not stored."""
+    before = await conn.fetchval("SELECT count(*) FROM webhook_endpoints")
+    api = request.getfixturevalue("strict_client") if strict else client
+    response = await _register(api, admin, url)
+    assert response.status_code == 422, response.text
+    assert ["body", "url"] in [e["loc"] for e in problem_of(response)["errors"]]
+    assert await conn.fetchval("SELECT count(*) FROM webhook_endpoints") == before
