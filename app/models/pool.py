@@ -88,7 +88,8 @@ class PoolLoan(Base):
     rate_bp: Mapped[int] = mapped_column(Integer)
     remaining_months: Mapped[int] = mapped_column(SmallInteger)
     days_past_due: Mapped[int] = mapped_column(Integer)
-    pledged_value: Mapped[Decimal]
+    # The sum of up to 50 valuations, each below 10^18: wider than money (migration 0015).
+    pledged_value: Mapped[Decimal] = mapped_column(Numeric(22, 2))
     # The tape's pledge cells (``pledge_count``, ``kinds``, ``numbers``, ``registration_nos``,
     # ``valuations``, ``valuation_dates``) as they stood at the lock; null while the pool is
     # open, whose tape reads them as they are.

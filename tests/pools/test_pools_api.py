@@ -366,3 +366,22 @@ class TestLockAndTransfer:
         assert response.json()["state"] == "active"
         listed = await book.desk.client.get("/v1/pools?state=transferred", headers=book.desk_key)
         assert pool["id"] in [p["id"] for p in listed.json()["items"]]
+
+
+
+class TestPledgedValueAtTheTop:
+    async def test_a_loan_whose_assets_are_valued_at_the_top_joins_locks_and_tapes(self, book):
+        """Each valuation is below 10^18, but a loan's pledged value is their sum: three at
+        the top of the range overflowed the member's column, and adding or selecting the
+        loan answered 500."""
+        loan = await book.loan("1000000.00", value="999999999999999999.99", assets=3)
+        pool = await book.pool("5000000.00", limits=NO_LIMITS)
+        await book.add(pool, loan)
+        await book.post(pool, "selection")
+        stats = (await book.get(pool))["stats"]
+        assert stats["loan_count"] == 1
+        assert stats["wa_coverage"] == "3000000000000.0000"
+        await book.post(pool, "lock")
+        tape = await book.desk.client.get(f"/v1/pools/{pool['id']}/tape", headers=book.desk_key)
+        assert tape.status_code == 200, tape.text
+        assert "2999999999999999999.97" in tape.text
