@@ -16,8 +16,7 @@ from app.core.clock import business_date
 from app.core.concurrency import check_if_match
 from app.core.context import Ctx
 from app.core.errors import NotFound, ValidationFailed, field_error
-from app.core.roles import Role
-from app.keys.service import RM_ID
+from app.core.roles import RM_ID, Role
 
 Row = Any  # a row of ``repository.get``: the application with its clocks and pledges
 
@@ -51,7 +50,7 @@ def relationship_manager(ctx: Ctx, named: str | None) -> str:
             "name the relationship manager the application belongs to",
             errors=[field_error(loc, "required for bank systems")],
         )
-    if not RM_ID.match(named):
+    if not RM_ID.fullmatch(named):
         raise ValidationFailed(
             "a relationship manager id is 1 to 64 letters, digits, dots, dashes or underscores",
             errors=[field_error(loc, "malformed")],

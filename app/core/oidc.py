@@ -33,7 +33,7 @@ import structlog
 from app.config import Settings
 from app.core.context import Principal
 from app.core.errors import Unauthenticated
-from app.core.roles import SUBJECT_ROLES, Role
+from app.core.roles import DISTRICT_CODE, RM_ID, SUBJECT_ROLES, Role
 
 log = structlog.get_logger("ipledge.oidc")
 
@@ -210,8 +210,11 @@ class TokenVerifier:
         role = Role(role_value)
         if role in SUBJECT_ROLES:
             # The relationship manager's id or the bureau's district code, as on a key.
+            # Written as a key's subject must be, so that what a token's caller stores (an
+            # application's manager) is a value the service reads and filters by like any other.
             subject = _text(claims.get(self.config.subject_claim), MAX_ROLE_SUBJECT_CHARS)
-            if subject is None:
+            pattern = RM_ID if role is Role.RELATIONSHIP_MANAGER else DISTRICT_CODE
+            if subject is None or not pattern.fullmatch(subject):
                 return None
         else:
             # Roles without a subject: the audit trail names the person signed in.

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from uuid import UUID
 
 import asyncpg
@@ -12,13 +11,10 @@ from app.core.context import Ctx
 from app.core.db import Db
 from app.core.errors import NotFound, ValidationFailed, field_error
 from app.core.ids import uuid7
-from app.core.roles import SUBJECT_ROLES, Role
+from app.core.roles import RM_ID, SUBJECT_ROLES, Role
 from app.core.schemas import Page, decode_cursor, paged
 from app.keys import repository
 from app.keys.schemas import ApiKeyCreated, ApiKeyOut
-
-RM_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,63}$")
-
 
 async def _check_subject(ctx: Ctx, role: Role, subject: str | None) -> str | None:
     if role not in SUBJECT_ROLES:
@@ -33,7 +29,7 @@ async def _check_subject(ctx: Ctx, role: Role, subject: str | None) -> str | Non
             f"the {role.value} role needs a subject",
             errors=[field_error(["body", "subject"], "required for this role")],
         )
-    if role is Role.RELATIONSHIP_MANAGER and not RM_ID.match(subject):
+    if role is Role.RELATIONSHIP_MANAGER and not RM_ID.fullmatch(subject):
         raise ValidationFailed(
             "a relationship manager id is 1 to 64 letters, digits, dots, dashes or underscores",
             errors=[field_error(["body", "subject"], "malformed relationship manager id")],

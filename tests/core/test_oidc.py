@@ -115,6 +115,14 @@ class TestEveryBadTokenIs401LikeAnUnknownKey:
             "manager without subject": issuer.token("relationship_manager"),
             "bureau with an empty subject": issuer.token("district_bureau", ""),
             "control character in sub": issuer.token("admin", sub="a\x00b"),
+            # Subjects no key could have: a manager id is what RM_ID allows, a bureau's is a
+            # district code. Such a manager's applications once stored an id that no filter
+            # (?relationship_manager_id=) would take.
+            "manager id with a line separator": issuer.token("relationship_manager", "RM\u2028X"),
+            "manager id with a space": issuer.token("relationship_manager", " RM900001"),
+            "manager id in full-width letters": issuer.token("relationship_manager", "ＲＭ１"),
+            "manager id that is a formula": issuer.token("relationship_manager", "=cmd()"),
+            "bureau that names no district code": issuer.token("district_bureau", "44030%"),
             "garbage": "not-a-token",
             "three dots": "a.b.c",
             "base64 garbage": "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOjF9.AAAA",
