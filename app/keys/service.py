@@ -16,6 +16,7 @@ from app.core.schemas import Page, decode_cursor, paged
 from app.keys import repository
 from app.keys.schemas import ApiKeyCreated, ApiKeyOut
 
+
 async def _check_subject(ctx: Ctx, role: Role, subject: str | None) -> str | None:
     if role not in SUBJECT_ROLES:
         if subject is not None:

@@ -368,7 +368,6 @@ class TestLockAndTransfer:
         assert pool["id"] in [p["id"] for p in listed.json()["items"]]
 
 
-
 class TestPledgedValueAtTheTop:
     async def test_a_loan_whose_assets_are_valued_at_the_top_joins_locks_and_tapes(self, book):
         """Each valuation is below 10^18, but a loan's pledged value is their sum: three at
