@@ -21,7 +21,11 @@ NOT_SETTINGS_NAMES = ("IPLEDGE_MIGRATIONS_DIR",)
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="IPLEDGE_", env_file=None, extra="ignore")
+    # An empty value leaves an optional setting unset (``IPLEDGE_RETENTION_WEBHOOK_EVENTS_DAYS=``
+    # keeps that history for ever); for a required one it is a bad value like any other.
+    model_config = SettingsConfigDict(
+        env_prefix="IPLEDGE_", env_file=None, extra="ignore", env_parse_none_str=""
+    )
 
     # Database. No URL: the embedded PostgreSQL under ``var_dir`` is started and used.
     database_url: SecretStr | None = None
@@ -137,10 +141,10 @@ class Settings(BaseSettings):
     # download, so the rest wait their turn rather than drain the pool.
     tape_concurrency: int = Field(default=4, ge=1, le=100)
 
-    @field_validator("log_level")
+    @field_validator("log_level", mode="before")
     @classmethod
-    def _known_level(cls, value: str) -> str:
-        level = value.strip().upper()
+    def _known_level(cls, value: object) -> str:
+        level = str(value or "").strip().upper()
         if level not in LOG_LEVELS:
             raise ValueError("must be one of " + ", ".join(LOG_LEVELS))
         return level
@@ -181,7 +185,9 @@ def describe_errors(exc: ValidationError) -> list[str]:
             field in Settings.model_fields
             and "secret" not in str(Settings.model_fields[field].annotation).lower()
         ):
-            shown = f"={str(error.get('input'))[:60]!r}" if "input" in error else ""
+            given = error.get("input")
+            # An empty value reaches a required setting as None (``env_parse_none_str``).
+            shown = f"={('' if given is None else str(given))[:60]!r}" if "input" in error else ""
         lines.append(f"invalid setting {name}{shown}: {message}")
     return lines
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from app.config import Settings
 from tests.ops.conftest import ipledge
 
 
@@ -25,6 +26,7 @@ def run(*args: str, env: dict[str, str], timeout: float = 60) -> tuple[int, str]
         ("IPLEDGE_WEBHOOK_RETRY_SCHEDULE_S", "[5, -300]", "positive number of seconds"),
         ("IPLEDGE_WEBHOOK_RETRY_SCHEDULE_S", "5, 300", "lists are JSON"),
         ("IPLEDGE_WEBHOOK_TIMEOUT_S", "-1", "greater than 0"),
+        ("IPLEDGE_LOG_LEVEL", "", "one of DEBUG, INFO, WARNING, ERROR, CRITICAL"),
     ],
 )
 def test_a_bad_value_stops_with_one_line_naming_it(database_url, variable, value, says):
@@ -34,6 +36,30 @@ def test_a_bad_value_stops_with_one_line_naming_it(database_url, variable, value
     assert len(lines) == 1, stderr
     assert variable in lines[0] and says in lines[0]
     assert "Traceback" not in stderr
+
+
+def test_an_empty_value_leaves_an_optional_setting_unset(database_url, monkeypatch):
+    """As configuration.md says: ``IPLEDGE_RETENTION_WEBHOOK_EVENTS_DAYS=`` keeps that history
+    for ever, and an empty port, issuer or token is none at all."""
+    empty = {
+        "IPLEDGE_RETENTION_WEBHOOK_EVENTS_DAYS": "",
+        "IPLEDGE_RETENTION_WEBHOOK_DELIVERIES_DAYS": "",
+        "IPLEDGE_RETENTION_WEBHOOK_ATTEMPTS_DAYS": "",
+        "IPLEDGE_WORKER_METRICS_PORT": "",
+        "IPLEDGE_OIDC_ISSUER": "",
+        "IPLEDGE_METRICS_TOKEN": "",
+    }
+    for name, value in empty.items():
+        monkeypatch.setenv(name, value)
+    settings = Settings(database_url=database_url)
+    assert settings.retention_webhook_events_days is None
+    assert settings.retention_webhook_deliveries_days is None
+    assert settings.retention_webhook_attempts_days is None
+    assert settings.worker_metrics_port is None
+    assert settings.oidc_issuer is None
+    assert settings.metrics_token is None
+    code, stderr = run("migrate", env={"IPLEDGE_DATABASE_URL": database_url, **empty})
+    assert code == 0, stderr
 
 
 def test_an_unknown_variable_is_named_in_a_warning(database_url):
