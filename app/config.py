@@ -14,6 +14,15 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 PREFIX = "IPLEDGE_"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+# The database URLs the service can use (``app.core.db.async_url`` turns each into asyncpg's).
+POSTGRESQL_SCHEMES = (
+    "postgresql",
+    "postgres",
+    "postgresql+asyncpg",
+    "postgresql+psycopg",
+    "postgresql+psycopg2",
+)
+POSTGRESQL_URL_FORM = "expected postgresql://user:password@host:5432/database"
 # Variables with the prefix that are not settings of the service: the test suite's, the
 # benchmark's, the demo's, and where the image keeps the migrations.
 NOT_SETTINGS = ("IPLEDGE_TEST_", "IPLEDGE_BENCH_", "IPLEDGE_FUZZ_", "IPLEDGE_DEMO_")
@@ -140,6 +149,26 @@ class Settings(BaseSettings):
     # Tape exports a process streams at once: each holds a database connection for its whole
     # download, so the rest wait their turn rather than drain the pool.
     tape_concurrency: int = Field(default=4, ge=1, le=100)
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgresql_url(cls, value: SecretStr | None) -> SecretStr | None:
+        """Refused here, at start-up, rather than by the driver on first use; the message
+        never repeats the URL, which carries the password."""
+        if value is None:
+            return value
+        # Imported here: ``ipledge healthcheck`` reads the settings every few seconds and
+        # needs no SQLAlchemy.
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            scheme = make_url(value.get_secret_value()).drivername
+        except ArgumentError:
+            raise ValueError(f"not a URL; {POSTGRESQL_URL_FORM}") from None
+        if scheme not in POSTGRESQL_SCHEMES:
+            raise ValueError(f"not a PostgreSQL URL; {POSTGRESQL_URL_FORM}")
+        return value
 
     @field_validator("log_level", mode="before")
     @classmethod

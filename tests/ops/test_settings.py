@@ -27,6 +27,7 @@ def run(*args: str, env: dict[str, str], timeout: float = 60) -> tuple[int, str]
         ("IPLEDGE_WEBHOOK_RETRY_SCHEDULE_S", "5, 300", "lists are JSON"),
         ("IPLEDGE_WEBHOOK_TIMEOUT_S", "-1", "greater than 0"),
         ("IPLEDGE_LOG_LEVEL", "", "one of DEBUG, INFO, WARNING, ERROR, CRITICAL"),
+        ("IPLEDGE_DATABASE_URL", "db.internal:5432", "not a URL"),
     ],
 )
 def test_a_bad_value_stops_with_one_line_naming_it(database_url, variable, value, says):
@@ -36,6 +37,17 @@ def test_a_bad_value_stops_with_one_line_naming_it(database_url, variable, value
     assert len(lines) == 1, stderr
     assert variable in lines[0] and says in lines[0]
     assert "Traceback" not in stderr
+
+
+def test_a_database_url_that_is_not_postgresql_stops_without_showing_it():
+    code, stderr = run(
+        "migrate", env={"IPLEDGE_DATABASE_URL": "mysql://ipledge:Sekr1t@db.internal/ipledge"}
+    )
+    assert code == 2
+    assert stderr.strip() == (
+        "ipledge: invalid setting IPLEDGE_DATABASE_URL: not a PostgreSQL URL; "
+        "expected postgresql://user:password@host:5432/database"
+    )
 
 
 def test_an_empty_value_leaves_an_optional_setting_unset(database_url, monkeypatch):
