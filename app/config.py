@@ -8,7 +8,7 @@ from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -90,7 +90,8 @@ class Settings(BaseSettings):
     # The bank's OpenID Connect provider (app.core.oidc): bearer tokens are accepted when an
     # issuer is set; role and subject are read from these claims.
     oidc_issuer: str | None = None
-    oidc_audience: str | None = None
+    # Checked even when unset: an issuer without an audience is refused at start-up.
+    oidc_audience: str | None = Field(default=None, validate_default=True)
     oidc_role_claim: str = "ipledge_role"
     oidc_subject_claim: str = "ipledge_subject"
     key_cache_max_entries: int = Field(default=10_000, ge=1)
@@ -168,6 +169,20 @@ class Settings(BaseSettings):
             raise ValueError(f"not a URL; {POSTGRESQL_URL_FORM}") from None
         if scheme not in POSTGRESQL_SCHEMES:
             raise ValueError(f"not a PostgreSQL URL; {POSTGRESQL_URL_FORM}")
+        return value
+
+    @field_validator("oidc_issuer")
+    @classmethod
+    def _issuer_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("https://", "http://")):
+            raise ValueError("must be the issuer's URL, e.g. https://sso.bank.example/realms/staff")
+        return value
+
+    @field_validator("oidc_audience")
+    @classmethod
+    def _audience_with_issuer(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if info.data.get("oidc_issuer") and not value:
+            raise ValueError("required with IPLEDGE_OIDC_ISSUER")
         return value
 
     @field_validator("log_level", mode="before")

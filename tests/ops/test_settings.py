@@ -28,6 +28,8 @@ def run(*args: str, env: dict[str, str], timeout: float = 60) -> tuple[int, str]
         ("IPLEDGE_WEBHOOK_TIMEOUT_S", "-1", "greater than 0"),
         ("IPLEDGE_LOG_LEVEL", "", "one of DEBUG, INFO, WARNING, ERROR, CRITICAL"),
         ("IPLEDGE_DATABASE_URL", "db.internal:5432", "not a URL"),
+        ("IPLEDGE_OIDC_ISSUER", "sso.bank.example", "the issuer's URL"),
+        ("IPLEDGE_OIDC_ISSUER", "https://sso.bank.example", "IPLEDGE_OIDC_AUDIENCE=''"),
     ],
 )
 def test_a_bad_value_stops_with_one_line_naming_it(database_url, variable, value, says):
