@@ -122,10 +122,15 @@ def worker() -> None:
     from app.core import logging as app_logging
 
     app_logging.configure(get_settings().log_level)
+    from app.ops.health import CannotListen
+
     url, _ = _pin_database_url()
     _check_pool(url, 1)
     # uvloop here: a fifth less CPU per webhook delivery.
-    uvloop.run(worker_module.run_forever())
+    try:
+        uvloop.run(worker_module.run_forever())
+    except CannotListen as exc:
+        _fail(str(exc))
 
 
 @cli.command()

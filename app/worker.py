@@ -149,9 +149,13 @@ async def run_forever(runtime: Runtime | None = None, stop: asyncio.Event | None
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
+    try:
+        listener = await health.serve(runtime.settings)
+    except health.CannotListen:
+        await runtime.close()
+        raise
     metrics.watch_pool(runtime.database.engine.sync_engine.pool)
     gauges.register(metrics.BUSINESS)
-    listener = await health.serve(runtime.settings)
     log.info("worker started", jobs=[job.name for job in JOBS], loops=[lp.name for lp in LOOPS])
     jobs = [asyncio.create_task(_loop(job, runtime, stop), name=job.name) for job in JOBS]
     loops = [asyncio.create_task(_run_loop(lp, runtime, stop), name=lp.name) for lp in LOOPS]

@@ -4,6 +4,8 @@ setting is reported; a pool the server cannot hold is refused at start-up."""
 
 from __future__ import annotations
 
+import socket
+
 import pytest
 
 from app.config import Settings
@@ -96,3 +98,19 @@ def test_a_pool_larger_than_the_server_allows_is_refused_at_start_up(database_ur
     [line] = stderr.strip().splitlines()[-1:]
     assert "IPLEDGE_DB_POOL_SIZE=499" in line and "max_connections" in line
     assert "Traceback" not in stderr
+
+
+def test_a_worker_listener_address_in_use_stops_with_one_line(database_url):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code, stderr = run(
+            "worker",
+            env={"IPLEDGE_DATABASE_URL": database_url, "IPLEDGE_WORKER_METRICS_PORT": str(port)},
+        )
+    assert code == 2, stderr
+    assert "Traceback" not in stderr
+    [line] = stderr.strip().splitlines()
+    assert line.startswith("ipledge: invalid setting IPLEDGE_WORKER_METRICS_HOST")
+    assert f"cannot listen on 127.0.0.1:{port}" in line
