@@ -158,16 +158,10 @@ class Settings(BaseSettings):
         never repeats the URL, which carries the password."""
         if value is None:
             return value
-        # Imported here: ``ipledge healthcheck`` reads the settings every few seconds and
-        # needs no SQLAlchemy.
-        from sqlalchemy.engine import make_url
-        from sqlalchemy.exc import ArgumentError
-
-        try:
-            scheme = make_url(value.get_secret_value()).drivername
-        except ArgumentError:
-            raise ValueError(f"not a URL; {POSTGRESQL_URL_FORM}") from None
-        if scheme not in POSTGRESQL_SCHEMES:
+        scheme, separator, _ = value.get_secret_value().partition("://")
+        if not separator:
+            raise ValueError(f"not a URL; {POSTGRESQL_URL_FORM}")
+        if scheme.lower() not in POSTGRESQL_SCHEMES:
             raise ValueError(f"not a PostgreSQL URL; {POSTGRESQL_URL_FORM}")
         return value
 
