@@ -122,10 +122,15 @@ def worker() -> None:
     from app.core import logging as app_logging
 
     app_logging.configure(get_settings().log_level)
+    from app.ops.health import CannotListen
+
     url, _ = _pin_database_url()
     _check_pool(url, 1)
     # uvloop here: a fifth less CPU per webhook delivery.
-    uvloop.run(worker_module.run_forever())
+    try:
+        uvloop.run(worker_module.run_forever())
+    except CannotListen as exc:
+        _fail(str(exc))
 
 
 @cli.command()
@@ -160,9 +165,19 @@ def migrate_command(
     that cannot take its lock within IPLEDGE_MIGRATION_LOCK_TIMEOUT_MS rolls back and is tried
     again, rather than queueing traffic behind it."""
     from app import migrate
+    from app.core import logging as app_logging
 
+    # JSON lines like every process's, so the job's log says which migrations ran.
+    app_logging.configure(get_settings().log_level)
     url, _ = _pin_database_url()
-    tries = migrate.upgrade_with_retries(url, revision, attempts=attempts, pause_s=pause)
+    try:
+        tries = migrate.upgrade_with_retries(url, revision, attempts=attempts, pause_s=pause)
+    except Exception as exc:
+        reason = migrate.why_not_run(exc)
+        if reason is None:
+            raise
+        typer.echo(f"ipledge: {reason}", err=True)
+        raise typer.Exit(1) from None
     typer.echo(f"database at {revision} ({tries} attempt{'s' if tries > 1 else ''})", err=True)
 
 

@@ -8,12 +8,21 @@ from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 PREFIX = "IPLEDGE_"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+# The database URLs the service can use (``app.core.db.async_url`` turns each into asyncpg's).
+POSTGRESQL_SCHEMES = (
+    "postgresql",
+    "postgres",
+    "postgresql+asyncpg",
+    "postgresql+psycopg",
+    "postgresql+psycopg2",
+)
+POSTGRESQL_URL_FORM = "expected postgresql://user:password@host:5432/database"
 # Variables with the prefix that are not settings of the service: the test suite's, the
 # benchmark's, the demo's, and where the image keeps the migrations.
 NOT_SETTINGS = ("IPLEDGE_TEST_", "IPLEDGE_BENCH_", "IPLEDGE_FUZZ_", "IPLEDGE_DEMO_")
@@ -21,7 +30,11 @@ NOT_SETTINGS_NAMES = ("IPLEDGE_MIGRATIONS_DIR",)
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="IPLEDGE_", env_file=None, extra="ignore")
+    # An empty value leaves an optional setting unset (``IPLEDGE_RETENTION_WEBHOOK_EVENTS_DAYS=``
+    # keeps that history for ever); for a required one it is a bad value like any other.
+    model_config = SettingsConfigDict(
+        env_prefix="IPLEDGE_", env_file=None, extra="ignore", env_parse_none_str=""
+    )
 
     # Database. No URL: the embedded PostgreSQL under ``var_dir`` is started and used.
     database_url: SecretStr | None = None
@@ -77,7 +90,8 @@ class Settings(BaseSettings):
     # The bank's OpenID Connect provider (app.core.oidc): bearer tokens are accepted when an
     # issuer is set; role and subject are read from these claims.
     oidc_issuer: str | None = None
-    oidc_audience: str | None = None
+    # Checked even when unset: an issuer without an audience is refused at start-up.
+    oidc_audience: str | None = Field(default=None, validate_default=True)
     oidc_role_claim: str = "ipledge_role"
     oidc_subject_claim: str = "ipledge_subject"
     key_cache_max_entries: int = Field(default=10_000, ge=1)
@@ -137,10 +151,38 @@ class Settings(BaseSettings):
     # download, so the rest wait their turn rather than drain the pool.
     tape_concurrency: int = Field(default=4, ge=1, le=100)
 
-    @field_validator("log_level")
+    @field_validator("database_url")
     @classmethod
-    def _known_level(cls, value: str) -> str:
-        level = value.strip().upper()
+    def _postgresql_url(cls, value: SecretStr | None) -> SecretStr | None:
+        """Refused here, at start-up, rather than by the driver on first use; the message
+        never repeats the URL, which carries the password."""
+        if value is None:
+            return value
+        scheme, separator, _ = value.get_secret_value().partition("://")
+        if not separator:
+            raise ValueError(f"not a URL; {POSTGRESQL_URL_FORM}")
+        if scheme.lower() not in POSTGRESQL_SCHEMES:
+            raise ValueError(f"not a PostgreSQL URL; {POSTGRESQL_URL_FORM}")
+        return value
+
+    @field_validator("oidc_issuer")
+    @classmethod
+    def _issuer_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("https://", "http://")):
+            raise ValueError("must be the issuer's URL, e.g. https://sso.bank.example/realms/staff")
+        return value
+
+    @field_validator("oidc_audience")
+    @classmethod
+    def _audience_with_issuer(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if info.data.get("oidc_issuer") and not value:
+            raise ValueError("required with IPLEDGE_OIDC_ISSUER")
+        return value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _known_level(cls, value: object) -> str:
+        level = str(value or "").strip().upper()
         if level not in LOG_LEVELS:
             raise ValueError("must be one of " + ", ".join(LOG_LEVELS))
         return level
@@ -181,7 +223,9 @@ def describe_errors(exc: ValidationError) -> list[str]:
             field in Settings.model_fields
             and "secret" not in str(Settings.model_fields[field].annotation).lower()
         ):
-            shown = f"={str(error.get('input'))[:60]!r}" if "input" in error else ""
+            given = error.get("input")
+            # An empty value reaches a required setting as None (``env_parse_none_str``).
+            shown = f"={('' if given is None else str(given))[:60]!r}" if "input" in error else ""
         lines.append(f"invalid setting {name}{shown}: {message}")
     return lines
 

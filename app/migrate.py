@@ -94,6 +94,34 @@ def _lock_timed_out(exc: BaseException) -> bool:
     return False
 
 
+# What a connection that never opened raises: the server is away, or it refused this database
+# or these credentials. Nothing a traceback would explain better than its message.
+_CONNECT_ERRORS = (
+    OSError,
+    asyncpg.exceptions.InvalidCatalogNameError,
+    asyncpg.exceptions.InvalidAuthorizationSpecificationError,
+    asyncpg.exceptions.CannotConnectNowError,
+    asyncpg.exceptions.TooManyConnectionsError,
+)
+
+
+def why_not_run(exc: BaseException) -> str | None:
+    """One line for ``ipledge migrate`` when the migrations could not run for a reason the
+    operator acts on outside the code (no database, or a lock held throughout every attempt);
+    None for anything else, whose traceback is wanted."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, asyncpg.exceptions.LockNotAvailableError):
+            return (
+                "a migration gave up waiting for a lock at every attempt: find the holder in "
+                "pg_stat_activity (docs/operations.md), then run ipledge migrate again"
+            )
+        if isinstance(cause, _CONNECT_ERRORS):
+            return f"database not reachable: {type(cause).__name__}: {cause}"
+        cause = cause.__cause__ or cause.__context__
+    return None
+
+
 def upgrade_with_retries(
     url: str,
     revision: str = "head",

@@ -27,9 +27,7 @@ import structlog
 from app.applications import sweep as sla_sweep
 from app.config import Settings
 from app.core import metrics, tracing
-from app.core.db import CONNECTION_ERRORS
 from app.core.heartbeat import HEARTBEAT
-from app.core.logging import redact_url
 from app.core.runtime import Runtime
 from app.loans.sweep import classification_sweep
 from app.ops import gauges, health
@@ -104,7 +102,7 @@ async def _loop(job: Job, runtime: Runtime, stop: asyncio.Event) -> None:
                 log.info("job done", job=job.name, result=result)
         except Exception as exc:
             HEARTBEAT.beat(job.name, ok=False)
-            _log_failure("job failed", runtime, exc, job=job.name)
+            runtime.log_failure(log, "job failed", exc, job=job.name)
         await _sleep_or_stop(stop, interval)
 
 
@@ -114,19 +112,8 @@ async def _run_loop(loop: Loop, runtime: Runtime, stop: asyncio.Event) -> None:
         try:
             await loop.run(runtime, stop)
         except Exception as exc:  # the loop itself broke: start it again after a pause
-            _log_failure("loop failed", runtime, exc, loop=loop.name)
+            runtime.log_failure(log, "loop failed", exc, loop=loop.name)
             await _sleep_or_stop(stop, runtime.settings.worker_poll_interval_s)
-
-
-def _log_failure(event: str, runtime: Runtime, exc: Exception, **fields: str) -> None:
-    if isinstance(exc, CONNECTION_ERRORS):
-        # The database is unreachable: its traceback says no more than its type, and the
-        # URL is named without its password.
-        url = runtime.settings.database_url
-        where = redact_url(url.get_secret_value()) if url is not None else "embedded"
-        log.error(event, error=type(exc).__name__, database=where, **fields)
-    else:
-        log.error(event, error=type(exc).__name__, exc_info=exc, **fields)
 
 
 async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
@@ -162,9 +149,13 @@ async def run_forever(runtime: Runtime | None = None, stop: asyncio.Event | None
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
+    try:
+        listener = await health.serve(runtime.settings)
+    except health.CannotListen:
+        await runtime.close()
+        raise
     metrics.watch_pool(runtime.database.engine.sync_engine.pool)
     gauges.register(metrics.BUSINESS)
-    listener = await health.serve(runtime.settings)
     log.info("worker started", jobs=[job.name for job in JOBS], loops=[lp.name for lp in LOOPS])
     jobs = [asyncio.create_task(_loop(job, runtime, stop), name=job.name) for job in JOBS]
     loops = [asyncio.create_task(_run_loop(lp, runtime, stop), name=lp.name) for lp in LOOPS]

@@ -6,13 +6,15 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 from app.config import Settings, get_settings
 from app.core import outbox
 from app.core.clock import Clock, SystemClock
 from app.core.context import Ctx, Principal
-from app.core.db import Database, build_engine
+from app.core.db import CONNECTION_ERRORS, Database, build_engine
 from app.core.ids import uuid7
+from app.core.logging import redact_url
 
 
 def resolve_database_url(settings: Settings) -> str:
@@ -40,6 +42,17 @@ class Runtime:
                 build_engine(url, settings, pool_size=pool_size), settings
             ),
         )
+
+    def log_failure(self, log: Any, event: str, exc: Exception, **fields: str) -> None:
+        """A background pass that failed. When the database is unreachable, its traceback says
+        no more than its type, and every pass until the database is back would repeat it: one
+        line naming the error and the database (without its password)."""
+        if isinstance(exc, CONNECTION_ERRORS):
+            url = self.settings.database_url
+            where = redact_url(url.get_secret_value()) if url is not None else "embedded"
+            log.error(event, error=type(exc).__name__, database=where, **fields)
+        else:
+            log.error(event, error=type(exc).__name__, exc_info=exc, **fields)
 
     async def close(self) -> None:
         if self.owns_database:

@@ -69,15 +69,26 @@ async def _handle(
             await writer.wait_closed()
 
 
+class CannotListen(Exception):
+    """The listener's address is taken or does not exist here: a setting to correct."""
+
+
 async def serve(settings: Settings) -> asyncio.Server | None:
     """Start the listener when a port is set."""
     if settings.worker_metrics_port is None:
         return None
-    server = await asyncio.start_server(
-        lambda r, w: _handle(r, w, settings),
-        settings.worker_metrics_host,
-        settings.worker_metrics_port,
-    )
+    try:
+        server = await asyncio.start_server(
+            lambda r, w: _handle(r, w, settings),
+            settings.worker_metrics_host,
+            settings.worker_metrics_port,
+        )
+    except OSError as exc:
+        raise CannotListen(
+            "invalid setting IPLEDGE_WORKER_METRICS_HOST / IPLEDGE_WORKER_METRICS_PORT: cannot "
+            f"listen on {settings.worker_metrics_host}:{settings.worker_metrics_port} "
+            f"({exc.strerror or type(exc).__name__})"
+        ) from None
     log.info(
         "worker listener",
         host=settings.worker_metrics_host,

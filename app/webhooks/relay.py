@@ -208,7 +208,7 @@ class Relay:
                 HEARTBEAT.beat(LOOP_NAME)
             except Exception as exc:
                 HEARTBEAT.beat(LOOP_NAME, ok=False)
-                log.error("webhook relay pass failed", error=type(exc).__name__, exc_info=exc)
+                self.runtime.log_failure(log, "webhook relay pass failed", exc)
             if not busy:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), self.settings.worker_poll_interval_s)

@@ -7,6 +7,7 @@ import time
 from uuid import uuid5
 
 import pytest
+from pydantic import ValidationError
 
 from app.core.oidc import (
     OIDC_ACTOR_NAMESPACE,
@@ -290,8 +291,8 @@ class TestSettings:
         assert verifier_for(make_settings()) is None
 
     def test_an_issuer_without_an_audience_does_not_start(self):
-        with pytest.raises(ValueError, match="AUDIENCE"):
-            verifier_for(make_settings(oidc_issuer="https://idp.example"))
+        with pytest.raises(ValidationError, match="required with IPLEDGE_OIDC_ISSUER"):
+            make_settings(oidc_issuer="https://idp.example")
 
     async def test_tokens_are_unknown_keys_without_a_provider(self, client, issuer):
         unknown = await _unknown_key_problem(client)

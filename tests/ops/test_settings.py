@@ -4,8 +4,11 @@ setting is reported; a pool the server cannot hold is refused at start-up."""
 
 from __future__ import annotations
 
+import socket
+
 import pytest
 
+from app.config import Settings
 from tests.ops.conftest import ipledge
 
 
@@ -25,6 +28,10 @@ def run(*args: str, env: dict[str, str], timeout: float = 60) -> tuple[int, str]
         ("IPLEDGE_WEBHOOK_RETRY_SCHEDULE_S", "[5, -300]", "positive number of seconds"),
         ("IPLEDGE_WEBHOOK_RETRY_SCHEDULE_S", "5, 300", "lists are JSON"),
         ("IPLEDGE_WEBHOOK_TIMEOUT_S", "-1", "greater than 0"),
+        ("IPLEDGE_LOG_LEVEL", "", "one of DEBUG, INFO, WARNING, ERROR, CRITICAL"),
+        ("IPLEDGE_DATABASE_URL", "db.internal:5432", "not a URL"),
+        ("IPLEDGE_OIDC_ISSUER", "sso.bank.example", "the issuer's URL"),
+        ("IPLEDGE_OIDC_ISSUER", "https://sso.bank.example", "IPLEDGE_OIDC_AUDIENCE=''"),
     ],
 )
 def test_a_bad_value_stops_with_one_line_naming_it(database_url, variable, value, says):
@@ -34,6 +41,41 @@ def test_a_bad_value_stops_with_one_line_naming_it(database_url, variable, value
     assert len(lines) == 1, stderr
     assert variable in lines[0] and says in lines[0]
     assert "Traceback" not in stderr
+
+
+def test_a_database_url_that_is_not_postgresql_stops_without_showing_it():
+    code, stderr = run(
+        "migrate", env={"IPLEDGE_DATABASE_URL": "mysql://ipledge:Sekr1t@db.internal/ipledge"}
+    )
+    assert code == 2
+    assert stderr.strip() == (
+        "ipledge: invalid setting IPLEDGE_DATABASE_URL: not a PostgreSQL URL; "
+        "expected postgresql://user:password@host:5432/database"
+    )
+
+
+def test_an_empty_value_leaves_an_optional_setting_unset(database_url, monkeypatch):
+    """As configuration.md says: ``IPLEDGE_RETENTION_WEBHOOK_EVENTS_DAYS=`` keeps that history
+    for ever, and an empty port, issuer or token is none at all."""
+    empty = {
+        "IPLEDGE_RETENTION_WEBHOOK_EVENTS_DAYS": "",
+        "IPLEDGE_RETENTION_WEBHOOK_DELIVERIES_DAYS": "",
+        "IPLEDGE_RETENTION_WEBHOOK_ATTEMPTS_DAYS": "",
+        "IPLEDGE_WORKER_METRICS_PORT": "",
+        "IPLEDGE_OIDC_ISSUER": "",
+        "IPLEDGE_METRICS_TOKEN": "",
+    }
+    for name, value in empty.items():
+        monkeypatch.setenv(name, value)
+    settings = Settings(database_url=database_url)
+    assert settings.retention_webhook_events_days is None
+    assert settings.retention_webhook_deliveries_days is None
+    assert settings.retention_webhook_attempts_days is None
+    assert settings.worker_metrics_port is None
+    assert settings.oidc_issuer is None
+    assert settings.metrics_token is None
+    code, stderr = run("migrate", env={"IPLEDGE_DATABASE_URL": database_url, **empty})
+    assert code == 0, stderr
 
 
 def test_an_unknown_variable_is_named_in_a_warning(database_url):
@@ -56,3 +98,19 @@ def test_a_pool_larger_than_the_server_allows_is_refused_at_start_up(database_ur
     [line] = stderr.strip().splitlines()[-1:]
     assert "IPLEDGE_DB_POOL_SIZE=499" in line and "max_connections" in line
     assert "Traceback" not in stderr
+
+
+def test_a_worker_listener_address_in_use_stops_with_one_line(database_url):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code, stderr = run(
+            "worker",
+            env={"IPLEDGE_DATABASE_URL": database_url, "IPLEDGE_WORKER_METRICS_PORT": str(port)},
+        )
+    assert code == 2, stderr
+    assert "Traceback" not in stderr
+    [line] = stderr.strip().splitlines()
+    assert line.startswith("ipledge: invalid setting IPLEDGE_WORKER_METRICS_HOST")
+    assert f"cannot listen on 127.0.0.1:{port}" in line

@@ -223,18 +223,21 @@ def test_the_redaction_policy_covers_every_kind_of_secret():
 
 async def test_a_worker_without_its_database_logs_no_password(monkeypatch):
     """With the database unreachable, every job and loop fails on each turn: each failure is
-    one short line naming the error and the database without its password."""
+    one short line naming the error and the database without its password, and no traceback
+    (the relay's passes included: it would write one every poll interval)."""
     import asyncio
 
     from app import worker
     from app.core.logging import MAX_LINE
     from app.core.runtime import Runtime
+    from app.webhooks import relay
     from tests.conftest import make_settings
 
     buffer = io.StringIO()
     monkeypatch.setattr(sys, "stdout", buffer)
     app_logging.configure("INFO")
     monkeypatch.setattr(worker, "log", structlog.get_logger("ipledge.worker"))
+    monkeypatch.setattr(relay, "log", structlog.get_logger("ipledge.webhooks"))
     password = "Sup3r-S3cret-Pa55"
     settings = make_settings(
         database_url=f"postgresql://ipledge:{password}@127.0.0.1:9/ipledge",
@@ -249,7 +252,8 @@ async def test_a_worker_without_its_database_logs_no_password(monkeypatch):
     try:
         for _ in range(100):
             await asyncio.sleep(0.1)
-            if '"job failed"' in buffer.getvalue():
+            seen = buffer.getvalue()
+            if '"job failed"' in seen and '"webhook relay pass failed"' in seen:
                 break
     finally:
         stop.set()
@@ -265,3 +269,7 @@ async def test_a_worker_without_its_database_logs_no_password(monkeypatch):
     job_failure = next(f for f in failures if f["message"] == "job failed")
     assert job_failure["error"] == "ConnectionRefusedError"
     assert job_failure["database"] == "postgresql://ipledge:[redacted]@127.0.0.1:9/ipledge"
+    relay_failure = next(f for f in failures if f["message"] == "webhook relay pass failed")
+    assert relay_failure["error"] == "ConnectionRefusedError"
+    assert relay_failure["database"] == job_failure["database"]
+    assert not [f for f in failures if "exception" in f], failures
