@@ -61,9 +61,12 @@ async def _claim(
     )
     created = []
     for program in programs:
-        result = claim_amount(basis, program["share"], _room(program, used))
+        room = _room(program, used)
+        result = claim_amount(basis, program["share"], room)
         if result.amount <= 0:
-            if result.limited_by == "budget" and program["budget_exhausted_at"] is None:
+            # Nothing left of the budget, whichever limit the claim names (a cap used up at
+            # the same time is named first): the exhaustion is announced, once.
+            if room.budget <= 0 and program["budget_exhausted_at"] is None:
                 await _exhaust_budget(ctx, program)
             continue
         created.append(

@@ -168,6 +168,37 @@ class TestInterestSubsidy:
         ).json()
         assert got["committed"] == "100.00" and got["remaining"] == "0.00"
 
+    async def test_an_empty_budget_is_announced_when_a_cap_is_used_up_too(self, desk, conn, clock):
+        # The first claim takes the whole budget and the whole per-loan cap at once; the next
+        # interest payment finds nothing left of either. The budget is exhausted all the same.
+        program = await _program(desk, annual_budget="100.00", cap_per_loan="100.00")
+        loan = await disbursed(desk, conn, clock, method="interest_only_bullet")
+        clock.set(at("2026-04-10T10:00:00+08:00"))
+        await _pay(desk, loan, "2026-04-10", "300.00")
+        await _pay(desk, loan, "2026-04-10", "300.00")
+        claims = await _claims(desk, desk.admin, program_id=program["id"])
+        assert [c["amount"] for c in claims] == ["100.00"]
+        exhausted = await conn.fetch(
+            "SELECT data FROM outbox_events WHERE type = 'subsidy.budget_exhausted' "
+            "AND data->>'program_id' = $1",
+            program["id"],
+        )
+        assert len(exhausted) == 1
+
+    async def test_a_used_up_cap_with_budget_left_announces_nothing(self, desk, conn, clock):
+        program = await _program(desk, annual_budget="1000.00", cap_per_loan="100.00")
+        loan = await disbursed(desk, conn, clock, method="interest_only_bullet")
+        clock.set(at("2026-04-10T10:00:00+08:00"))
+        await _pay(desk, loan, "2026-04-10", "300.00")
+        await _pay(desk, loan, "2026-04-10", "300.00")
+        assert [c["amount"] for c in await _claims(desk, desk.admin)] == ["100.00"]
+        exhausted = await conn.fetchval(
+            "SELECT count(*) FROM outbox_events WHERE type = 'subsidy.budget_exhausted' "
+            "AND data->>'program_id' = $1",
+            program["id"],
+        )
+        assert exhausted == 0
+
     async def test_other_district_or_industry_earns_nothing(self, desk, conn, clock):
         await _program(desk, district_code="440305")
         await _program(desk, industries=["biomedicine"])
