@@ -61,10 +61,16 @@ async def test_requests_after_every_backend_is_terminated_all_succeed(scratch_da
 
 
 class FreezableProxy:
-    """A TCP proxy to PostgreSQL that can stop passing bytes on (a frozen server)."""
+    """A TCP proxy to PostgreSQL that can stop passing bytes on (a frozen server). The server
+    is reached over TCP, or through its Unix socket when the URL names a socket directory (the
+    embedded server's)."""
 
-    def __init__(self, host: str, port: int) -> None:
-        self.target = (host, port)
+    def __init__(self, url: str) -> None:
+        parsed = make_url(url)
+        self.port = parsed.port or 5432
+        socket_dir = parsed.query.get("host")
+        self.socket = f"{socket_dir}/.s.PGSQL.{self.port}" if isinstance(socket_dir, str) else None
+        self.host = parsed.host or "127.0.0.1"
         self.thawed = asyncio.Event()
         self.thawed.set()
         self.server: asyncio.Server | None = None
@@ -85,7 +91,10 @@ class FreezableProxy:
             writer.close()
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        up_reader, up_writer = await asyncio.open_connection(*self.target)
+        if self.socket is not None:
+            up_reader, up_writer = await asyncio.open_unix_connection(self.socket)
+        else:
+            up_reader, up_writer = await asyncio.open_connection(self.host, self.port)
         await asyncio.gather(self._pump(reader, up_writer), self._pump(up_reader, writer))
 
     async def close(self) -> None:
@@ -97,10 +106,12 @@ class FreezableProxy:
 async def test_a_frozen_database_gets_a_prompt_503_not_a_hang(scratch_database):
     url = scratch_database("frozen")
     await asyncio.to_thread(migrate.upgrade, url)
-    parsed = make_url(url)
-    proxy = FreezableProxy(parsed.host or "127.0.0.1", parsed.port or 5432)
+    proxy = FreezableProxy(url)
     port = await proxy.start()
-    proxied = parsed.set(host="127.0.0.1", port=port).render_as_string(False)
+    parsed = make_url(url)
+    proxied = parsed.set(
+        host="127.0.0.1", port=port, query={k: v for k, v in parsed.query.items() if k != "host"}
+    ).render_as_string(False)
     try:
         async with app_client(
             proxied, db_command_timeout_s=1.0, db_connect_timeout_s=1.0, db_pool_timeout_s=1.0
