@@ -107,11 +107,16 @@ class SelectionSummary(BaseModel):
         description="No selection can reach more (the linear relaxation's optimum)."
     )
     gap: str = Field(
-        description="(bound − selected) / bound, rounded up; 0 when nothing better exists.",
+        description="(bound − selected) / bound, rounded up: the most the selection can fall "
+        "short of the best one; 0 when it reaches the bound. Above 0 it need not fall short: "
+        "the bound is the relaxation's, which no selection may reach.",
         examples=["0.000012"],
     )
     solver: Literal["highs-milp", "greedy"]
-    optimal: bool = Field(description="Proven: no selection reaches a fen more.")
+    optimal: bool = Field(
+        description="Proven: no selection reaches a fen more. False when not proven within the "
+        "search's tolerance (CNY 1 in CNY 100,000 of the bound) or time budget."
+    )
     fallback: bool = Field(
         description="The greedy fill was kept: the solver found nothing better in its time budget."
     )

@@ -1284,12 +1284,12 @@ class SelectionSummary(BaseModel):
     """
     gap: Annotated[str, Field(examples=["0.000012"], title="Gap")]
     """
-    (bound − selected) / bound, rounded up; 0 when nothing better exists.
+    (bound − selected) / bound, rounded up: the most the selection can fall short of the best one; 0 when it reaches the bound. Above 0 it need not fall short: the bound is the relaxation's, which no selection may reach.
     """
     solver: Annotated[Literal["highs-milp", "greedy"], Field(title="Solver")]
     optimal: Annotated[bool, Field(title="Optimal")]
     """
-    Proven: no selection reaches a fen more.
+    Proven: no selection reaches a fen more. False when not proven within the search's tolerance (CNY 1 in CNY 100,000 of the bound) or time budget.
     """
     fallback: Annotated[bool, Field(title="Fallback")]
     """
@@ -2032,12 +2032,12 @@ class SelectionOut(BaseModel):
     """
     gap: Annotated[str, Field(examples=["0.000012"], title="Gap")]
     """
-    (bound − selected) / bound, rounded up; 0 when nothing better exists.
+    (bound − selected) / bound, rounded up: the most the selection can fall short of the best one; 0 when it reaches the bound. Above 0 it need not fall short: the bound is the relaxation's, which no selection may reach.
     """
     solver: Annotated[Literal["highs-milp", "greedy"], Field(title="Solver")]
     optimal: Annotated[bool, Field(title="Optimal")]
     """
-    Proven: no selection reaches a fen more.
+    Proven: no selection reaches a fen more. False when not proven within the search's tolerance (CNY 1 in CNY 100,000 of the bound) or time budget.
     """
     fallback: Annotated[bool, Field(title="Fallback")]
     """
