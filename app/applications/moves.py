@@ -1,5 +1,10 @@
 """Moves of an application after submission: review, return for information, withdrawal,
-and the one statement every move (decisions included) is made by."""
+and the one statement every move (decisions included) is made by.
+
+Every move that stops a clock after its deadline announces the breach the sweep has not
+(SPEC 3.3: every clock that passes its deadline undecided gets its ``sla_breached``), since
+the sweep never looks at a stopped clock: a return for information or a withdrawal as much
+as a decision."""
 
 from __future__ import annotations
 
@@ -58,6 +63,7 @@ async def move(
         stop_reason=stop_reason,
         end_pledges=end_pledges,
         report_breach=report_breach,
+        prior_state=row["state"],
         actor=outbox.actor(ctx),
         audit=queued_audit,
         events=queued_events,
@@ -129,6 +135,7 @@ async def return_for_information(ctx: Ctx, *, application_id: UUID, reason: str)
         to_state=S.AWAITING_INFORMATION,
         sets={"return_reason": reason},
         stop_reason="returned",
+        report_breach=True,
     )
 
 
@@ -146,4 +153,5 @@ async def withdraw(ctx: Ctx, *, application_id: UUID, reason: str) -> Applicatio
         sets={"withdraw_reason": reason},
         stop_reason="withdrawn" if row["state"] in OPEN else None,
         end_pledges=True,
+        report_breach=True,
     )

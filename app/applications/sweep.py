@@ -92,7 +92,8 @@ async def recompute_deadlines(
     """Compute deadlines the calendar could not give before (and, after a calendar change,
     re-check the open clocks whose working-day window touches the changed years; with
     ``started_since``, the open clocks started since then). Returns how many clocks got a new
-    deadline. Decided clocks keep theirs unless they had none."""
+    deadline, or lost theirs to a year not published. Decided clocks keep theirs unless they
+    had none."""
     args: list[object] = []
     where = "c.deadline_date IS NULL"
     if changed_years:
@@ -103,19 +104,25 @@ async def recompute_deadlines(
         args.append(_first_id_since(started_since))
         where += f" OR (c.stopped_at IS NULL AND c.id >= ${len(args)})"
     rows = await repository.clocks_where(ctx.db, where, args)
-    ids, dates, instants = [], [], []
+    ids: list[UUID] = []
+    dates: list[date | None] = []
+    instants: list[datetime | None] = []
     for row in rows:
         try:
-            new_date = index.add_working_days(
+            new_date: date | None = index.add_working_days(
                 business_date(row["received_at"]), row["tier_working_days"]
             )
         except CalendarYearUnpublished:
-            continue
+            # A change that pushes an open clock's deadline into an unpublished year leaves
+            # it pending (SPEC 3.2: never guess), not at the date it had before.
+            new_date = None
         if new_date == row["deadline_date"]:
             continue
         ids.append(row["id"])
         dates.append(new_date)
-        instants.append(sla.deadline_instant(new_date).astimezone(UTC))
+        instants.append(
+            None if new_date is None else sla.deadline_instant(new_date).astimezone(UTC)
+        )
         audit.record(
             ctx,
             action="approval_clock.deadline_computed",

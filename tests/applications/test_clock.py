@@ -192,3 +192,33 @@ class TestUnpublishedYear:
             app["id"],
         )
         assert trail == 1
+
+    async def test_a_correction_that_pushes_a_deadline_into_it_leaves_it_pending(
+        self, desk, clock, conn
+    ):
+        # Mon 28 Dec 2026 + 3: Tue 29, Wed 30, Thu 31. Thursday corrected to a holiday, the third
+        # working day lies in 2027: the deadline is pending, not Thursday as before.
+        app = await _submitted(desk, clock, now="2026-12-28T10:00:00+08:00")
+        assert app["sla"]["deadline_date"] == "2026-12-31"
+        year = await desk.client.get("/v1/calendar/years/2026", headers=desk.admin)
+        corrected = await desk.client.put(
+            "/v1/calendar/days/2026-12-31",
+            json={"kind": "holiday", "holiday_name": "New Year's Day", "reason": "test"},
+            headers={**desk.admin, "If-Match": year.headers["etag"]},
+        )
+        assert corrected.status_code == 200, corrected.text
+        pending = await desk.get(app)
+        assert pending["sla"]["deadline_date"] is None
+        assert pending["sla"]["deadline_at"] is None
+        assert pending["sla"]["state"] == "pending_calendar"
+        assert pending["clocks"][0]["state"] == "pending_calendar"
+        listed = await desk.client.get(
+            "/v1/applications", params={"sla_state": "pending_calendar"}, headers=desk.rm
+        )
+        assert app["id"] in {item["id"] for item in listed.json()["items"]}
+        trail = await conn.fetchval(
+            "SELECT count(*) FROM audit_events WHERE action = 'approval_clock.deadline_computed' "
+            "AND entity_id = $1",
+            app["id"],
+        )
+        assert trail == 1

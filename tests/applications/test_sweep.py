@@ -156,7 +156,8 @@ class TestStaleDeadlines:
 
 class TestDecidedAfterItsDeadline:
     """SPEC 3.3: a clock decided after its deadline is announced as breached once, by the
-    decision or by the sweep, whichever comes first."""
+    decision or by the sweep, whichever comes first; so is one returned or withdrawn after
+    it (every clock that passes its deadline undecided gets its ``sla_breached``)."""
 
     async def test_the_decision_announces_a_breach_the_sweep_has_not(
         self, desk, clock, runtime, conn
@@ -209,12 +210,48 @@ class TestDecidedAfterItsDeadline:
         assert decided["sla"]["state"] == "met"
         assert await _events(conn, app["id"]) == []
 
-    async def test_a_withdrawal_after_the_deadline_leaves_it_to_the_sweep(
+    async def test_a_withdrawal_after_the_deadline_announces_the_breach(
         self, desk, clock, runtime, conn
     ):
-        # Only a decision announces: a withdrawn clock has no verdict either way.
+        # The sweep never looks at a stopped clock: left to it, a clock withdrawn past its
+        # deadline before a pass would never be announced.
         clock.set(at("2026-03-09T10:00:00+08:00"))
         app = await desk.submit(await desk.create())
         clock.set(at("2026-03-13T09:00:00+08:00"))
         await desk.act(app, "withdraw", headers=desk.rm, reason="no longer needed")
-        assert await _events(conn, app["id"]) == []
+        assert await _events(conn, app["id"]) == ["application.sla_breached"]
+        event = await conn.fetchrow(
+            "SELECT data FROM outbox_events WHERE type = 'application.sla_breached' "
+            "AND data->>'application_id' = $1",
+            app["id"],
+        )
+        assert event["data"]["state"] == "submitted"
+        await sweep.sweep(runtime)
+        assert await _events(conn, app["id"]) == ["application.sla_breached"]
+
+    async def test_a_return_after_the_deadline_announces_the_breach(
+        self, desk, clock, runtime, conn
+    ):
+        clock.set(at("2026-03-09T10:00:00+08:00"))  # deadline Thu 12 March
+        app = await desk.submit(await desk.create())
+        await desk.act(app, "review")
+        clock.set(at("2026-03-13T09:00:00+08:00"))  # past it; no sweep has run
+        await desk.act(app, "return", reason="the valuation report is missing")
+        assert await _events(conn, app["id"]) == ["application.sla_breached"]
+        # Resubmitted, the new clock runs in full and has nothing to announce yet.
+        again = await desk.submit(app)
+        assert again["sla"]["deadline_date"] == "2026-03-18"
+        await sweep.sweep(runtime)
+        assert await _events(conn, app["id"]) == ["application.sla_breached"]
+
+    async def test_a_withdrawal_after_a_swept_breach_announces_nothing_more(
+        self, desk, clock, runtime, conn
+    ):
+        clock.set(at("2026-03-09T10:00:00+08:00"))
+        app = await desk.submit(await desk.create())
+        clock.set(at("2026-03-13T09:00:00+08:00"))
+        await sweep.sweep(runtime)
+        reported = ["application.sla_at_risk", "application.sla_breached"]
+        assert await _events(conn, app["id"]) == reported
+        await desk.act(app, "withdraw", headers=desk.rm, reason="no longer needed")
+        assert await _events(conn, app["id"]) == reported

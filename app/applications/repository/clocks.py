@@ -137,9 +137,10 @@ async def clocks_where(db: Db, where: str, args: list[Any]) -> list[asyncpg.Reco
 
 
 async def store_deadlines(
-    db: Db, ids: list[UUID], dates: list[date], instants: list[datetime]
+    db: Db, ids: list[UUID], dates: list[date | None], instants: list[datetime | None]
 ) -> None:
-    """The clocks' new deadlines, mirrored on their applications when current."""
+    """The clocks' new deadlines (null: pending a year's publication), mirrored on their
+    applications when current."""
     await db.execute(
         """WITH changed AS (
                UPDATE approval_clocks c SET deadline_date = u.deadline_date,

@@ -49,6 +49,7 @@ async def stop_and_move(
     stop_reason: str | None,
     end_pledges: bool,
     report_breach: bool,
+    prior_state: ApplicationState,
     actor: journal.Actor,
     audit: Sequence[journal.AuditEntry],
     events: Sequence[journal.Event],
@@ -57,8 +58,9 @@ async def stop_and_move(
     events: stop its running clock (if any) with ``stop_reason``; with ``end_pledges`` cancel
     its proposed pledges and release its registered ones. With ``report_breach`` a clock
     stopped after its deadline that the sweep has not reported yet is reported now
-    (``application.sla_breached``), once: the sweep and this statement each mark the clock,
-    and the second to come finds it marked."""
+    (``application.sla_breached``, naming ``prior_state``, the state the move read), once:
+    the sweep and this statement each mark the clock, and the second to come finds it
+    marked."""
     params = journal.Params()
     app_id, at = params.add(application_id), params.add(now)
     assignments = "".join(f", {column} = {params.add(value)}" for column, value in sets.items())
@@ -84,7 +86,7 @@ async def stop_and_move(
         ctes += [f"pledges_cancelled AS ({cancelled})", f"pledges_released AS ({released})"]
     ctes += journal.render(params, actor, audit, events, source="app", name="move")
     if report_breach:
-        ctes += _breach_report(params, actor, state=from_states[0])
+        ctes += _breach_report(params, actor, state=prior_state)
     row = await db.fetchrow("WITH " + ",\n".join(ctes) + "\nSELECT id FROM app", *params.values)
     return row is not None
 
