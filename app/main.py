@@ -20,6 +20,7 @@ from app.calendar import service as calendar_service
 from app.config import Settings, get_settings
 from app.core import auth, oidc, problem, tracing
 from app.core import logging as app_logging
+from app.core.errors import document_problem_media
 from app.core.middleware import RequestMiddleware
 from app.core.routing import SECURITY_SCHEMES, operation_id
 from app.core.runtime import Runtime
@@ -110,6 +111,7 @@ def _document_security(app: FastAPI) -> None:
         if app.openapi_schema is None:
             schema = base_openapi()
             schema.setdefault("components", {})["securitySchemes"] = SECURITY_SCHEMES
+            document_problem_media(schema)
             app.openapi_schema = schema
         return app.openapi_schema
 

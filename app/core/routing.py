@@ -32,6 +32,7 @@ from app.core.errors import (
     PayloadTooLarge,
     UnsupportedMediaType,
     ValidationFailed,
+    field_error,
     problems,
 )
 from app.core.roles import ALL_ROLES, Role
@@ -153,6 +154,22 @@ async def _read_body(request: ApiRequest) -> bytes:
                 errors=[{"loc": ["body"], "msg": str(exc), "type": "json_invalid"}],
             ) from None
     return body
+
+
+async def _read_no_body(request: ApiRequest) -> bytes:
+    """The body of a write that takes none: empty or ``{}``. Anything else is refused, as an
+    unknown member of any other body is, rather than dropped unread."""
+    body = await _read_body(request)
+    if not body or request.parsed_body == {}:
+        return body
+    if isinstance(request.parsed_body, dict):
+        errors = [
+            field_error(["body", name], "Extra inputs are not permitted", "extra_forbidden")
+            for name in request.parsed_body
+        ]
+    else:
+        errors = [field_error(["body"], "this operation takes no body", "extra_forbidden")]
+    raise ValidationFailed("this operation takes no body", errors=errors)
 
 
 def _claim(request: Request, body: bytes, rule: Access) -> idempotency.Claim | None:
@@ -295,7 +312,10 @@ class ApiRoute(APIRoute):
             if rule.public:
                 return await _handle(handler, request)
             principal = await _authorise(request, rule)
-            body = await _read_body(request) if has_body else b""
+            if has_body:
+                body = await _read_body(request)
+            else:
+                body = await _read_no_body(request) if writes else b""
             claim = _claim(request, body, rule)
             database: Database = request.app.state.database
             if rule.streams:

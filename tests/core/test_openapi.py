@@ -32,3 +32,18 @@ def test_operations_have_stable_readable_ids_and_access_rules():
                 assert "401" in operation["responses"] and "403" in operation["responses"]
     assert len(ids) == len(set(ids))
     assert "bearerAuth" in document["components"]["securitySchemes"]
+
+
+def test_problems_are_documented_as_they_are_sent():
+    """Every problem answer is application/problem+json with the Problem schema; the document
+    names no application/json form of it, which the service never sends."""
+    document = json.loads(openapi_document())
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            for status, response in operation["responses"].items():
+                content = response.get("content") or {}
+                if not (path.startswith("/v1") and status.startswith("4")):
+                    continue
+                assert list(content) == ["application/problem+json"], (method, path, status)
+                schema = content["application/problem+json"]["schema"]
+                assert schema == {"$ref": "#/components/schemas/Problem"}, (method, path, status)

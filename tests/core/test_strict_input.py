@@ -46,3 +46,42 @@ async def test_a_body_is_a_json_object(client, make_key, body):
         return
     assert response.status_code == 422, response.text
     problem_of(response)
+
+
+class TestAnOperationWithoutABodyRefusesOne:
+    """Bodies not shown take no fields: a member sent to an operation that reads no body is
+    refused as an unknown member is anywhere else, not dropped while the change goes ahead."""
+
+    @pytest.mark.parametrize(
+        ("role", "url"),
+        [
+            ("credit_officer", f"/v1/applications/{UNKNOWN}/review"),
+            ("securitization", f"/v1/pools/{UNKNOWN}/lock"),
+            ("admin", f"/v1/webhook-endpoints/{UNKNOWN}/rotate-secret"),
+        ],
+    )
+    async def test_a_member_is_refused_before_anything_is_looked_up(
+        self, client, make_key, role, url
+    ):
+        response = await client.post(url, json={"reason": "x"}, headers=await make_key(role))
+        assert response.status_code == 422, response.text
+        assert problem_of(response)["errors"][0]["loc"] == ["body", "reason"]
+
+    @pytest.mark.parametrize("body", ["[]", "1", '"x"', "null"])
+    async def test_anything_but_an_object_is_refused(self, client, make_key, body):
+        response = await client.post(
+            f"/v1/applications/{UNKNOWN}/review",
+            content=body,
+            headers={**await make_key("credit_officer"), "Content-Type": "application/json"},
+        )
+        assert response.status_code == 422, response.text
+        assert problem_of(response)["errors"][0]["loc"] == ["body"]
+
+    @pytest.mark.parametrize("body", [None, {}])
+    async def test_no_body_or_an_empty_object_is_no_body(self, client, make_key, body):
+        response = await client.post(
+            f"/v1/applications/{UNKNOWN}/review",
+            json=body,
+            headers=await make_key("credit_officer"),
+        )
+        assert response.status_code == 404, response.text
