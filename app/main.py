@@ -22,7 +22,7 @@ from app.core import auth, oidc, problem, tracing
 from app.core import logging as app_logging
 from app.core.errors import document_problem_media
 from app.core.middleware import RequestMiddleware
-from app.core.routing import SECURITY_SCHEMES, operation_id
+from app.core.routing import SECURITY_SCHEMES, document_headers, operation_id
 from app.core.runtime import Runtime
 from app.keys.service import load_live_key
 from app.ops import lifecycle
@@ -112,6 +112,7 @@ def _document_security(app: FastAPI) -> None:
             schema = base_openapi()
             schema.setdefault("components", {})["securitySchemes"] = SECURITY_SCHEMES
             document_problem_media(schema)
+            document_headers(schema)
             app.openapi_schema = schema
         return app.openapi_schema
 

@@ -55,7 +55,7 @@ def _created(app: Application, ctx: Ctx) -> JsonView:
 
 
 @router.post("", status_code=201, response_model=ApplicationOut, responses=problems())
-@access(*INTAKE, transactional=False, claims_in_statement=True)
+@access(*INTAKE, transactional=False, claims_in_statement=True, etag=True, location=True)
 async def create_application(body: ApplicationCreate, ctx: CtxDep) -> Response:
     """Create an application in `draft`, naming the enterprise and the IP assets it pledges."""
     out = await intake.create_application(
@@ -95,7 +95,7 @@ async def list_applications(
 
 
 @router.get("/{application_id}", response_model=ApplicationOut, responses=problems(NotFound))
-@access(*READERS)
+@access(*READERS, etag=True)
 async def get_application(application_id: PathId, ctx: CtxDep) -> JsonView:
     """The application with its SLA state as of now, its clocks and its pledges."""
     out = await reading.get_application(ctx, application_id=application_id)
@@ -110,7 +110,7 @@ _MOVE_ERRORS = problems(NotFound, InvalidStateTransition, PreconditionFailed)
     response_model=ApplicationOut,
     responses=problems(NotFound, InvalidStateTransition, PreconditionFailed, IpAssetAlreadyPledged),
 )
-@access(*INTAKE, transactional=False)
+@access(*INTAKE, transactional=False, if_match=True, etag=True)
 async def submit_application(
     application_id: PathId, ctx: CtxDep, body: SubmitBody | None = None
 ) -> JsonView:
@@ -125,7 +125,7 @@ async def submit_application(
 
 
 @router.post("/{application_id}/review", response_model=ApplicationOut, responses=_MOVE_ERRORS)
-@access(Role.CREDIT_OFFICER)
+@access(Role.CREDIT_OFFICER, if_match=True, etag=True)
 async def review_application(application_id: PathId, ctx: CtxDep) -> JsonView:
     """Take a submitted application under review (the clock keeps running)."""
     out = await moves.start_review(ctx, application_id=application_id)
@@ -133,7 +133,7 @@ async def review_application(application_id: PathId, ctx: CtxDep) -> JsonView:
 
 
 @router.post("/{application_id}/return", response_model=ApplicationOut, responses=_MOVE_ERRORS)
-@access(Role.CREDIT_OFFICER)
+@access(Role.CREDIT_OFFICER, if_match=True, etag=True)
 async def return_application(application_id: PathId, body: ReasonBody, ctx: CtxDep) -> JsonView:
     """Return for information: stops the clock; resubmission starts a new one in full."""
     out = await moves.return_for_information(ctx, application_id=application_id, reason=body.reason)
@@ -141,7 +141,7 @@ async def return_application(application_id: PathId, body: ReasonBody, ctx: CtxD
 
 
 @router.post("/{application_id}/withdraw", response_model=ApplicationOut, responses=_MOVE_ERRORS)
-@access(*INTAKE)
+@access(*INTAKE, if_match=True, etag=True)
 async def withdraw_application(application_id: PathId, body: ReasonBody, ctx: CtxDep) -> JsonView:
     """Withdraw: cancels proposed pledges (and releases registered ones of an approved
     application)."""
@@ -154,7 +154,7 @@ async def withdraw_application(application_id: PathId, body: ReasonBody, ctx: Ct
     response_model=ApplicationOut,
     responses=problems(NotFound, InvalidStateTransition, PreconditionFailed, LprUnavailable),
 )
-@access(Role.CREDIT_OFFICER)
+@access(Role.CREDIT_OFFICER, if_match=True, etag=True)
 async def decide_application(application_id: PathId, body: DecisionBody, ctx: CtxDep) -> JsonView:
     """Approve (locking the rate of the named quote, or of a fresh one) or decline with a
     reason. Stops the clock."""

@@ -17,7 +17,7 @@ from app.calendar.schemas import (
     WorkingDaysOut,
 )
 from app.core.errors import NotFound, PreconditionFailed, problems
-from app.core.roles import Role
+from app.core.roles import ALL_ROLES, Role
 from app.core.routing import ApiRouter, CtxDep, access, any_key
 from app.core.schemas import IsoDate
 from app.core.types import ASCII_DIGITS
@@ -55,7 +55,7 @@ async def list_calendar_days(
 
 
 @router.get("/years/{year}", response_model=CalendarYearOut, responses=problems(NotFound))
-@any_key
+@access(ALL_ROLES, etag=True)
 async def get_calendar_year(year: Year, ctx: CtxDep, response: Response) -> CalendarYearOut:
     """A year's status, its days off on weekdays and named holidays, and its make-up working
     days. An unpublished year answers with `published: false`."""
@@ -69,7 +69,7 @@ async def get_calendar_year(year: Year, ctx: CtxDep, response: Response) -> Cale
     response_model=CalendarYearOut,
     responses=problems(NotFound, PreconditionFailed),
 )
-@access(Role.ADMIN)
+@access(Role.ADMIN, if_match=True, etag=True)
 async def publish_calendar_year(
     year: Year,
     body: CalendarYearIn,
@@ -91,7 +91,7 @@ async def publish_calendar_year(
     response_model=CalendarDayOut,
     responses=problems(NotFound, CalendarYearUnpublished, PreconditionFailed),
 )
-@access(Role.ADMIN)
+@access(Role.ADMIN, if_match=True)
 async def correct_calendar_day(
     day: IsoDate, body: CalendarDayIn, ctx: CtxDep, background: BackgroundTasks
 ) -> CalendarDayOut:

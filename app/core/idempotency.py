@@ -24,7 +24,10 @@ from app.core.errors import IdempotencyKeyReused, IdempotencyRequestInProgress, 
 from app.core.jsonutil import dumps_str
 
 HEADER = "idempotency-key"
-_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+# 1 to 255 visible ASCII characters (0x21 to 0x7e); the OpenAPI document states the same
+# pattern (``app.core.routing``).
+KEY_PATTERN = r"^[!-~]{1,255}$"
+_KEY = re.compile(KEY_PATTERN)
 _STORED_HEADERS = ("content-type", "location", "etag")
 
 

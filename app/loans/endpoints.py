@@ -58,7 +58,7 @@ def _answer(loan: Loan, *, status_code: int = 200, **headers: str) -> JsonView:
         NotFound, InvalidStateTransition, PreconditionFailed, PledgeNotRegistered, ConcurrentUpdate
     ),
 )
-@access(Role.CREDIT_OFFICER)
+@access(Role.CREDIT_OFFICER, if_match=True, etag=True, location=True)
 async def disburse_loan(application_id: PathId, body: DisbursementBody, ctx: CtxDep) -> JsonView:
     """Disburse an approved application whose pledges are all registered: the loan for the
     approved amount at the locked rate, with its monthly schedule."""
@@ -96,7 +96,7 @@ async def list_loans(
 
 
 @router.get("/v1/loans/{loan_id}", response_model=LoanOut, responses=problems(NotFound))
-@access(*READERS)
+@access(*READERS, etag=True)
 async def get_loan(loan_id: PathId, ctx: CtxDep, as_of: IsoDate | None = None) -> JsonView:
     """The loan and its schedule as of a date (default today; a future date projects it)."""
     loan = await service.get_loan(ctx, loan_id=parse_id(loan_id, "loan"), as_of=as_of)
@@ -116,7 +116,7 @@ async def get_loan(loan_id: PathId, ctx: CtxDep, as_of: IsoDate | None = None) -
         PayoffRequired,
     ),
 )
-@access(Role.CREDIT_OFFICER, transactional=False)
+@access(Role.CREDIT_OFFICER, transactional=False, if_match=True)
 async def post_repayment(loan_id: PathId, body: RepaymentBody, ctx: CtxDep) -> JsonView:
     """Post a repayment as of `paid_on`: what is overdue first, oldest first (penalty
     interest, interest, principal); then the current instalment's interest and principal; the
@@ -152,7 +152,7 @@ async def get_payoff(loan_id: PathId, ctx: CtxDep, on: IsoDate | None = None) ->
         NotFound, InvalidStateTransition, PreconditionFailed, DefaultNotAllowed, ConcurrentUpdate
     ),
 )
-@access(Role.CREDIT_OFFICER)
+@access(Role.CREDIT_OFFICER, if_match=True, etag=True)
 async def declare_default(loan_id: PathId, body: DefaultBody, ctx: CtxDep) -> JsonView:
     """Declare a loan 90 or more days past due defaulted: its pledges are enforced."""
     loan = await service.declare_default(

@@ -41,7 +41,7 @@ async def list_pledges(
 
 
 @router.get("/{pledge_id}", response_model=PledgeOut, responses=problems(NotFound))
-@access(BANK_ROLES)
+@access(BANK_ROLES, etag=True)
 async def get_pledge(pledge_id: PathId, ctx: CtxDep, response: Response) -> PledgeOut:
     out = await service.get_pledge(ctx, pledge_id=pledge_id)
     set_etag(response, out.version)
@@ -49,7 +49,7 @@ async def get_pledge(pledge_id: PathId, ctx: CtxDep, response: Response) -> Pled
 
 
 @router.post("/{pledge_id}/registration", response_model=PledgeOut, responses=_MOVE)
-@access(Role.CREDIT_OFFICER)
+@access(Role.CREDIT_OFFICER, if_match=True, etag=True)
 async def register_pledge(
     pledge_id: PathId, body: RegistrationBody, ctx: CtxDep, response: Response
 ) -> PledgeOut:
@@ -67,7 +67,7 @@ async def register_pledge(
 @router.post("/{pledge_id}/release", response_model=PledgeOut, responses=_MOVE)
 # In a transaction: the release holds the pledge's application while it checks and moves;
 # while the pledge secures an approved application or a live loan only an admin may release it.
-@access(Role.CREDIT_OFFICER, Role.ADMIN)
+@access(Role.CREDIT_OFFICER, Role.ADMIN, if_match=True, etag=True)
 async def release_pledge(
     pledge_id: PathId, body: ReleaseBody, ctx: CtxDep, response: Response
 ) -> PledgeOut:

@@ -38,7 +38,7 @@ _CHANGE = (NotFound, InvalidStateTransition, PreconditionFailed)
 
 
 @router.post("", status_code=201, response_model=PoolOut, responses=problems())
-@access(Role.SECURITIZATION)
+@access(Role.SECURITIZATION, etag=True, location=True)
 async def create_pool(body: PoolCreate, ctx: CtxDep, response: Response) -> PoolOut:
     """Open a pool: its cut-off date (today or earlier), target balance, eligibility filters
     and concentration limits (defaults 10% an obligor, 40% an industry, 100% a district)."""
@@ -61,7 +61,7 @@ async def list_pools(
 
 
 @router.get("/{pool_id}", response_model=PoolOut, responses=problems(NotFound))
-@access(*READERS)
+@access(*READERS, etag=True)
 async def get_pool(pool_id: PathId, ctx: CtxDep, response: Response) -> PoolOut:
     """The pool with its statistics, from its members' balances at the cut-off."""
     out = await service.get_pool(ctx, pool_id=parse_id(pool_id, "pool"))
@@ -74,7 +74,7 @@ async def get_pool(pool_id: PathId, ctx: CtxDep, response: Response) -> PoolOut:
     response_model=SelectionOut,
     responses=problems(*_CHANGE, LoanAlreadyPooled),
 )
-@access(Role.SECURITIZATION)
+@access(Role.SECURITIZATION, if_match=True, etag=True)
 async def select_pool_loans(pool_id: PathId, ctx: CtxDep, response: Response) -> SelectionOut:
     """Fill the open pool automatically: its membership becomes the eligible loans (current
     members included) of the largest total outstanding principal not above the target that
@@ -94,7 +94,7 @@ async def select_pool_loans(pool_id: PathId, ctx: CtxDep, response: Response) ->
     response_model=PoolOut,
     responses=problems(*_CHANGE, LoanNotEligible, LoanAlreadyPooled, PoolLimitViolated),
 )
-@access(Role.SECURITIZATION)
+@access(Role.SECURITIZATION, if_match=True, etag=True)
 async def add_pool_loan(
     pool_id: PathId, body: PoolLoanAdd, ctx: CtxDep, response: Response
 ) -> PoolOut:
@@ -106,7 +106,7 @@ async def add_pool_loan(
 
 
 @router.delete("/{pool_id}/loans/{loan_id}", response_model=PoolOut, responses=problems(*_CHANGE))
-@access(Role.SECURITIZATION)
+@access(Role.SECURITIZATION, if_match=True, etag=True)
 async def remove_pool_loan(
     pool_id: PathId, loan_id: PathId, ctx: CtxDep, response: Response
 ) -> PoolOut:
@@ -123,7 +123,7 @@ async def remove_pool_loan(
     response_model=PoolOut,
     responses=problems(*_CHANGE, LoanNotEligible, PoolLimitViolated),
 )
-@access(Role.SECURITIZATION)
+@access(Role.SECURITIZATION, if_match=True, etag=True)
 async def lock_pool(pool_id: PathId, ctx: CtxDep, response: Response) -> PoolOut:
     """Freeze the pool's membership and its members' cut-off balances. Every member is checked
     again, and every share is measured against the pool's actual outstanding principal: a pool
@@ -134,7 +134,7 @@ async def lock_pool(pool_id: PathId, ctx: CtxDep, response: Response) -> PoolOut
 
 
 @router.post("/{pool_id}/transfer", response_model=PoolOut, responses=problems(*_CHANGE))
-@access(Role.SECURITIZATION)
+@access(Role.SECURITIZATION, if_match=True, etag=True)
 async def transfer_pool(
     pool_id: PathId, body: PoolTransfer, ctx: CtxDep, response: Response
 ) -> PoolOut:
@@ -256,7 +256,7 @@ def _present(request: Request, out: ProjectionOut, status: int) -> Response | Pr
     response_model=ProjectionOut,
     responses={201: _PROJECTION_CONTENT[200], **problems(NotFound)},
 )
-@access(Role.SECURITIZATION, variant=_representation)
+@access(Role.SECURITIZATION, variant=_representation, etag=True, location=True)
 async def create_pool_projection(
     pool_id: PathId, body: ProjectionCreate, ctx: CtxDep, request: Request, response: Response
 ) -> Response | ProjectionOut:
@@ -281,7 +281,7 @@ async def create_pool_projection(
     response_model=ProjectionOut,
     responses={**_PROJECTION_CONTENT, **problems(NotFound)},
 )
-@access(*READERS)
+@access(*READERS, etag=True)
 async def get_pool_projection(
     pool_id: PathId, projection_id: PathId, ctx: CtxDep, request: Request, response: Response
 ) -> Response | ProjectionOut:

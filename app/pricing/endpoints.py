@@ -31,7 +31,7 @@ router = ApiRouter(prefix="/v1", tags=["pricing"])
         **problems(PreconditionFailed, ConcurrentUpdate),
     },
 )
-@access(Role.ADMIN)
+@access(Role.ADMIN, if_match=True, etag=True)
 async def put_lpr_fixing(
     fixing_date: IsoDate, body: LprFixingIn, ctx: CtxDep, response: Response
 ) -> LprFixingOut:

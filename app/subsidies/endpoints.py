@@ -81,7 +81,7 @@ async def list_subsidy_claims(
 
 
 @router.get("/v1/subsidy-claims/{claim_id}", response_model=ClaimOut, responses=problems(NotFound))
-@access(Role.ADMIN, Role.DISTRICT_BUREAU)
+@access(Role.ADMIN, Role.DISTRICT_BUREAU, etag=True)
 async def get_subsidy_claim(claim_id: PathId, ctx: CtxDep, response: Response) -> ClaimOut:
     out = await service.get_claim(ctx, claim_id=parse_id(claim_id, "claim"))
     set_etag(response, out.version)
@@ -89,7 +89,7 @@ async def get_subsidy_claim(claim_id: PathId, ctx: CtxDep, response: Response) -
 
 
 @router.post("/v1/subsidy-claims/{claim_id}/decision", response_model=ClaimOut, responses=_MOVE)
-@access(Role.DISTRICT_BUREAU)
+@access(Role.DISTRICT_BUREAU, if_match=True, etag=True)
 async def decide_subsidy_claim(
     claim_id: PathId, body: ClaimDecision, ctx: CtxDep, response: Response
 ) -> ClaimOut:
@@ -102,7 +102,7 @@ async def decide_subsidy_claim(
 
 
 @router.post("/v1/subsidy-claims/{claim_id}/payment", response_model=ClaimOut, responses=_MOVE)
-@access(Role.DISTRICT_BUREAU)
+@access(Role.DISTRICT_BUREAU, if_match=True, etag=True)
 async def pay_subsidy_claim(
     claim_id: PathId, body: ClaimPayment, ctx: CtxDep, response: Response
 ) -> ClaimOut:

@@ -40,7 +40,7 @@ def _etag(response: Response, endpoint: WebhookEndpointOut) -> None:
     response_model=WebhookEndpointWithSecret,
     responses=problems(),
 )
-@access(Role.ADMIN)
+@access(Role.ADMIN, etag=True)
 async def create_webhook_endpoint(
     body: WebhookEndpointCreate, ctx: CtxDep, response: Response
 ) -> WebhookEndpointWithSecret:
@@ -68,7 +68,7 @@ async def list_webhook_endpoints(
     response_model=WebhookEndpointOut,
     responses=problems(NotFound),
 )
-@access(Role.ADMIN)
+@access(Role.ADMIN, etag=True)
 async def get_webhook_endpoint(
     endpoint_id: PathId, ctx: CtxDep, response: Response
 ) -> WebhookEndpointOut:
@@ -82,7 +82,7 @@ async def get_webhook_endpoint(
     response_model=WebhookEndpointWithSecret,
     responses=problems(NotFound, PreconditionFailed, ConcurrentUpdate),
 )
-@access(Role.ADMIN)
+@access(Role.ADMIN, if_match=True, etag=True)
 async def rotate_webhook_secret(
     endpoint_id: PathId, ctx: CtxDep, response: Response
 ) -> WebhookEndpointWithSecret:
@@ -98,7 +98,7 @@ async def rotate_webhook_secret(
     response_model=WebhookEndpointOut,
     responses=problems(NotFound, PreconditionFailed),
 )
-@access(Role.ADMIN)
+@access(Role.ADMIN, if_match=True, etag=True)
 async def disable_webhook_endpoint(
     endpoint_id: PathId,
     ctx: CtxDep,
@@ -120,7 +120,7 @@ async def disable_webhook_endpoint(
     response_model=WebhookEndpointOut,
     responses=problems(NotFound, PreconditionFailed),
 )
-@access(Role.ADMIN)
+@access(Role.ADMIN, if_match=True, etag=True)
 async def enable_webhook_endpoint(
     endpoint_id: PathId, ctx: CtxDep, response: Response
 ) -> WebhookEndpointOut:

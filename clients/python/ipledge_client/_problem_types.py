@@ -11,6 +11,7 @@ from ipledge_client.problems import (
     NotFound,
     PreconditionFailed,
     Problem,
+    ServiceUnavailable,
     Unauthenticated,
     UnprocessableContent,
 )
@@ -70,6 +71,12 @@ class LoanNotEligible(Conflict):
     slug = "loan-not-eligible"
 
 
+class LockTimeout(ServiceUnavailable):
+    """503 ``lock-timeout``: A row or table this request needs is locked."""
+
+    slug = "lock-timeout"
+
+
 class LprUnavailable(Conflict):
     """409 ``lpr-unavailable``: No LPR fixing is in force on that date."""
 
@@ -106,6 +113,18 @@ class PoolLimitViolated(Conflict):
     slug = "pool-limit-violated"
 
 
+class SchemaMismatch(ServiceUnavailable):
+    """503 ``schema-mismatch``: The database schema is not the one this release needs."""
+
+    slug = "schema-mismatch"
+
+
+class StatementTimeout(ServiceUnavailable):
+    """503 ``statement-timeout``: The database took too long to answer."""
+
+    slug = "statement-timeout"
+
+
 class UnsupportedMediaType(BadRequest):
     """415 ``unsupported-media-type``: Send application/json."""
 
@@ -123,6 +142,7 @@ BY_SLUG: dict[str, type[Problem]] = {
     "ip-asset-already-pledged": IpAssetAlreadyPledged,
     "loan-already-pooled": LoanAlreadyPooled,
     "loan-not-eligible": LoanNotEligible,
+    "lock-timeout": LockTimeout,
     "lpr-unavailable": LprUnavailable,
     "not-found": NotFound,
     "overpayment": Overpayment,
@@ -131,6 +151,9 @@ BY_SLUG: dict[str, type[Problem]] = {
     "pledge-not-registered": PledgeNotRegistered,
     "pool-limit-violated": PoolLimitViolated,
     "precondition-failed": PreconditionFailed,
+    "schema-mismatch": SchemaMismatch,
+    "service-unavailable": ServiceUnavailable,
+    "statement-timeout": StatementTimeout,
     "unauthenticated": Unauthenticated,
     "unsupported-media-type": UnsupportedMediaType,
     "validation-error": UnprocessableContent,
@@ -147,11 +170,14 @@ __all__ = [
     "IpAssetAlreadyPledged",
     "LoanAlreadyPooled",
     "LoanNotEligible",
+    "LockTimeout",
     "LprUnavailable",
     "Overpayment",
     "PayloadTooLarge",
     "PayoffRequired",
     "PledgeNotRegistered",
     "PoolLimitViolated",
+    "SchemaMismatch",
+    "StatementTimeout",
     "UnsupportedMediaType",
 ]
