@@ -1,9 +1,14 @@
 """The committed OpenAPI document is the served one, and every operation is documented."""
 
+import ast
+import inspect
 import json
 import re
+import textwrap
 
+from app import routers
 from app.cli import OPENAPI_PATH, openapi_document
+from app.core import idempotency
 
 
 def test_committed_document_is_current():
@@ -47,3 +52,91 @@ def test_problems_are_documented_as_they_are_sent():
                 assert list(content) == ["application/problem+json"], (method, path, status)
                 schema = content["application/problem+json"]["schema"]
                 assert schema == {"$ref": "#/components/schemas/Problem"}, (method, path, status)
+
+
+def _operations(document):
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            yield path, method, operation
+
+
+def _header_parameters(operation):
+    return {p["name"]: p for p in operation.get("parameters", []) if p["in"] == "header"}
+
+
+def test_every_post_declares_its_idempotency_key():
+    document = json.loads(openapi_document())
+    for path, method, operation in _operations(document):
+        if not (path.startswith("/v1") and method == "post"):
+            continue
+        parameter = _header_parameters(operation).get("Idempotency-Key")
+        assert parameter is not None, (method, path)
+        assert parameter["required"] is False
+        assert parameter["schema"]["pattern"] == idempotency.KEY_PATTERN
+        success = next(r for status, r in operation["responses"].items() if status[0] == "2")
+        assert "Idempotent-Replayed" in success["headers"], (method, path)
+
+
+def test_every_response_declares_its_request_id():
+    document = json.loads(openapi_document())
+    assert set(document["components"]["headers"]) >= {"X-Request-ID", "Retry-After"}
+    for path, method, operation in _operations(document):
+        for status, response in operation["responses"].items():
+            assert "X-Request-ID" in response["headers"], (method, path, status)
+            if status == "401":
+                assert "WWW-Authenticate" in response["headers"], (method, path)
+
+
+def test_every_v1_operation_may_answer_503_with_retry_after():
+    """Every /v1 operation runs on the database, which may be away or busy."""
+    document = json.loads(openapi_document())
+    for path, method, operation in _operations(document):
+        if path.startswith("/v1"):
+            unavailable = operation["responses"].get("503")
+            assert unavailable is not None, (method, path)
+            assert "Retry-After" in unavailable["headers"], (method, path)
+            assert "`lock-timeout`" in unavailable["description"]
+
+
+def _resolve(node, namespace):
+    if isinstance(node, ast.Name):
+        return namespace.get(node.id)
+    if isinstance(node, ast.Attribute):
+        owner = _resolve(node.value, namespace)
+        return None if owner is None else getattr(owner, node.attr, None)
+    return None
+
+
+def _reads_if_match(function, seen):
+    """Whether ``function``, or any function of ``app`` it names, reads ``ctx.if_match`` (as
+    ``app.core.concurrency`` does): the code, followed through the modules, not the rule."""
+    function = getattr(function, "__func__", function)
+    if not inspect.isfunction(function) or function in seen:
+        return False
+    if not function.__module__.startswith("app."):
+        return False
+    seen.add(function)
+    definition = ast.parse(textwrap.dedent(inspect.getsource(function))).body[0]
+    for statement in definition.body:  # the decorators (and so the rule) left out
+        for node in ast.walk(statement):
+            if isinstance(node, ast.Attribute) and node.attr == "if_match":
+                return True
+            if isinstance(node, (ast.Name, ast.Attribute)):
+                target = _resolve(node, function.__globals__)
+                if target is not None and _reads_if_match(target, seen):
+                    return True
+    return False
+
+
+def test_if_match_is_declared_on_exactly_the_operations_that_honour_it():
+    document = json.loads(openapi_document())
+    declared = {
+        operation["operationId"]
+        for _path, _method, operation in _operations(document)
+        if "If-Match" in _header_parameters(operation)
+    }
+    routes = [route for router in routers.ALL for route in router.routes]
+    honoured = {route.name for route in routes if _reads_if_match(route.endpoint, set())}
+    marked = {route.name for route in routes if route.access.if_match}
+    assert declared == honoured == marked
+    assert "decide_application" in declared and "put_lpr_fixing" in declared
