@@ -381,13 +381,16 @@ IDEMPOTENCY_KEY_PARAMETER: dict[str, Any] = {
         "pattern": idempotency.KEY_PATTERN,
     },
 }
+_ENTITY_TAG = r'(W/)?"[!#-~]*"'
+_IF_MATCH_PATTERN = rf"^(\*|{_ENTITY_TAG}( *, *{_ENTITY_TAG})*)$"
 IF_MATCH_PARAMETER: dict[str, Any] = {
     "name": "If-Match",
     "in": "header",
     "required": False,
-    "description": "The `ETag` of the version the change is meant for: 412 when the resource "
-    "is at another one.",
-    "schema": {"type": "string"},
+    "description": "The `ETag` of the version the change is meant for (or `*`): 412 when the "
+    "resource is at another one.",
+    # RFC 9110, section 13.1.1: "*" or a list of entity-tags.
+    "schema": {"type": "string", "pattern": _IF_MATCH_PATTERN},
 }
 _UNAVAILABLE = (ServiceUnavailable, LockTimeout, StatementTimeout, SchemaMismatch)
 

@@ -66,6 +66,10 @@ class Operation:
 
     def places(self) -> Iterator[Place]:
         for parameter in self.parameters:
+            if parameter["in"] == "header":
+                # Request headers (Idempotency-Key, If-Match) are no text input: their rules
+                # are tested in tests/security/test_transport.py and tests/core.
+                continue
             yield Place((parameter["in"], parameter["name"]), resolve(parameter["schema"]))
         body = self.body_schema
         if body is not None:
