@@ -21,7 +21,6 @@ from ipledge_client.problem_types import InvalidStateTransition
 from app.demo.identities import credit_code, patent_number
 from tests.client.served import admin_key, fresh_database, served
 
-TODAY = datetime.now(ZoneInfo("Asia/Shanghai")).date()
 RM = "RM700001"
 
 
@@ -79,10 +78,13 @@ def _patent(bank: ic.Client, rng: random.Random, holder: uuid.UUID) -> models.Ip
 
 @pytest.mark.committed
 def test_origination_from_intake_to_repayment(desks):
+    # The service's today, read when the flow starts (not when the module loads: a run may
+    # cross midnight in Shanghai between the two).
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
     rng = random.Random()
     admin, bank, officer = desks["admin"], desks["bank_system"], desks["credit_officer"]
 
-    fixing = admin.put_lpr_fixing(TODAY, models.LprFixingIn(one_year_bp=300, five_year_bp=350))
+    fixing = admin.put_lpr_fixing(today, models.LprFixingIn(one_year_bp=300, five_year_bp=350))
     assert fixing.one_year_bp == 300
 
     enterprise = _enterprise(bank, rng)
@@ -93,7 +95,7 @@ def test_origination_from_intake_to_repayment(desks):
             value=Decimal("25000000.00"),
             appraiser="Pengcheng Appraisal",
             method="income",
-            valuation_date=TODAY,
+            valuation_date=today,
         ),
     )
     assert valuation.value == Decimal("25000000.00")
@@ -130,17 +132,17 @@ def test_origination_from_intake_to_repayment(desks):
 
     (pledge,) = approved.pledges
     registered = officer.register_pledge(
-        pledge.id, {"registration_no": f"Y{rng.randrange(10**9):09d}", "registered_on": TODAY}
+        pledge.id, {"registration_no": f"Y{rng.randrange(10**9):09d}", "registered_on": today}
     )
     assert registered.state == "registered"
 
     loan = officer.disburse_loan(
-        draft.id, {"disbursed_on": TODAY, "repayment_method": "equal_installment"}
+        draft.id, {"disbursed_on": today, "repayment_method": "equal_installment"}
     )
     assert loan.principal == Decimal("8000000.00") and loan.state == "active"
     assert len(loan.schedule) == 12
 
-    repaid = officer.post_repayment(loan.id, {"paid_on": TODAY, "amount": "100000.00"})
+    repaid = officer.post_repayment(loan.id, {"paid_on": today, "amount": "100000.00"})
     assert repaid.amount == Decimal("100000.00") and repaid.allocation
     assert repaid.interest_paid + repaid.principal_paid == Decimal("100000.00")
     assert repaid.loan.outstanding_principal == Decimal("8000000.00") - repaid.principal_paid
