@@ -20,9 +20,9 @@ from app.calendar import service as calendar_service
 from app.config import Settings, get_settings
 from app.core import auth, oidc, problem, tracing
 from app.core import logging as app_logging
-from app.core.errors import document_problem_media
 from app.core.middleware import RequestMiddleware
-from app.core.routing import SECURITY_SCHEMES, document_headers, operation_id
+from app.core.openapi import SECURITY_SCHEMES, document_headers, document_problem_media
+from app.core.routing import operation_id
 from app.core.runtime import Runtime
 from app.keys.service import load_live_key
 from app.ops import lifecycle

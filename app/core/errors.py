@@ -141,18 +141,6 @@ def field_error(loc: list[str | int], msg: str, type_: str = "value_error") -> d
     return {"loc": loc, "msg": msg, "type": type_}
 
 
-def document_problem_media(document: dict[str, Any]) -> None:
-    """FastAPI documents a response's ``model`` under ``application/json``; problems are sent as
-    ``application/problem+json``, so that is where their schema belongs, and the media type
-    they are never sent as is left out (a validator or generated client matches on it)."""
-    for item in document.get("paths", {}).values():
-        for operation in item.values():
-            for response in operation.get("responses", {}).values():
-                content = response.get("content") or {}
-                if PROBLEM_JSON in content and "application/json" in content:
-                    content[PROBLEM_JSON] = content.pop("application/json")
-
-
 def problems(*errors: type[DomainError]) -> dict[int | str, dict[str, Any]]:
     """``responses=`` for a route: the problems it can answer, grouped by status."""
     always = (Unauthenticated, Forbidden, ValidationFailed)

@@ -23,27 +23,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute, APIRouter
 from starlette.responses import Response
 
-from app.core import idempotency, jsonutil, outbox
+from app.core import idempotency, jsonutil, openapi, outbox
 from app.core.context import Ctx, Principal
 from app.core.db import Database, Db
-from app.core.errors import (
-    Forbidden,
-    LockTimeout,
-    NotFound,
-    PayloadTooLarge,
-    SchemaMismatch,
-    ServiceUnavailable,
-    StatementTimeout,
-    UnsupportedMediaType,
-    ValidationFailed,
-    field_error,
-    problems,
-)
+from app.core.errors import Forbidden, NotFound, ValidationFailed, field_error
 from app.core.roles import ALL_ROLES, Role
 
 F = TypeVar("F", bound=Callable[..., Any])
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
-_WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,15 +103,6 @@ def any_key(endpoint: F) -> F:
 
 def public(endpoint: F) -> F:
     return _mark(endpoint, Access(roles=frozenset(), public=True))
-
-
-SECURITY_SCHEMES = {
-    "bearerAuth": {
-        "type": "http",
-        "scheme": "bearer",
-        "description": "`Authorization: Bearer <api key>`; keys are issued by admins.",
-    }
-}
 
 
 class ApiRequest(Request):
@@ -299,47 +277,14 @@ class ApiRoute(APIRoute):
         rule: Access | None = getattr(endpoint, "__access__", None)
         if rule is None:
             raise RuntimeError(f"{path}: every operation needs an access rule (@access or @public)")
-        methods = {m.upper() for m in kwargs.get("methods") or ()}
-        responses = dict(kwargs.get("responses") or {})
-        if not rule.public:
-            # Documented here rather than as a security dependency: the check itself happens
-            # once, in the unit of work.
-            extra = dict(kwargs.get("openapi_extra") or {})
-            extra["security"] = [{"bearerAuth": []}]
-            extra["x-roles"] = sorted(role.value for role in rule.roles)
-            parameters = list(extra.get("parameters") or [])
-            if "POST" in methods:
-                parameters.append(IDEMPOTENCY_KEY_PARAMETER)
-            if rule.if_match:
-                parameters.append(IF_MATCH_PARAMETER)
-            if parameters:
-                extra["parameters"] = parameters
-            # Every request of /v1 runs on the database (the unit of work below, or the
-            # streamed response's own connection): it may find it away or busy.
-            responses.setdefault(503, _unavailable())
-            # What a success carries, merged into the answer FastAPI documents for it.
-            successes = {int(kwargs.get("status_code") or 200)}
-            successes |= {int(s) for s in map(str, responses) if s.isdigit() and s[0] == "2"}
-            documented = dict(extra.get("responses") or {})
-            for success in sorted(successes):
-                if headers := _success_headers(rule, methods, success):
-                    documented[str(success)] = {"headers": headers}
-            if documented:
-                extra["responses"] = documented
-            kwargs["openapi_extra"] = extra
-        if _WRITE_METHODS & methods:
-            # The body limits (app.core.middleware, app.core.jsonutil) answer any write.
-            for status, spec in problems(PayloadTooLarge, UnsupportedMediaType).items():
-                if status in (413, 415):
-                    responses.setdefault(status, spec)
-        kwargs["responses"] = responses
+        openapi.describe(rule, kwargs)
         self.access = rule
         super().__init__(path, endpoint, **kwargs)
 
     def get_route_handler(self) -> Handler:
         handler = super().get_route_handler()
         rule = self.access
-        writes = bool((self.methods or set()) & _WRITE_METHODS)
+        writes = bool((self.methods or set()) & openapi.WRITE_METHODS)
         has_body = self.body_field is not None
         path = self.path
 
@@ -364,100 +309,6 @@ class ApiRoute(APIRoute):
             return await _write(handler, request, database, principal, claim)
 
         return unit_of_work
-
-
-# --- the headers of the OpenAPI document ---------------------------------------------------
-
-IDEMPOTENCY_KEY_PARAMETER: dict[str, Any] = {
-    "name": "Idempotency-Key",
-    "in": "header",
-    "required": False,
-    "description": "Retries with the same key, caller and request within 24 hours get the first "
-    "response again, with `Idempotent-Replayed: true`, and nothing is done twice.",
-    "schema": {
-        "type": "string",
-        "minLength": 1,
-        "maxLength": 255,
-        "pattern": idempotency.KEY_PATTERN,
-    },
-}
-_ENTITY_TAG = r'(W/)?"[!#-~]*"'
-_IF_MATCH_PATTERN = rf"^(\*|{_ENTITY_TAG}( *, *{_ENTITY_TAG})*)$"
-IF_MATCH_PARAMETER: dict[str, Any] = {
-    "name": "If-Match",
-    "in": "header",
-    "required": False,
-    "description": "The `ETag` of the version the change is meant for (or `*`): 412 when the "
-    "resource is at another one.",
-    # RFC 9110, section 13.1.1: "*" or a list of entity-tags.
-    "schema": {"type": "string", "pattern": _IF_MATCH_PATTERN},
-}
-_UNAVAILABLE = (ServiceUnavailable, LockTimeout, StatementTimeout, SchemaMismatch)
-
-
-HEADERS: dict[str, dict[str, Any]] = {
-    "X-Request-ID": {
-        "description": "The request's id: the caller's `X-Request-ID` if well-formed, else a "
-        "new one. Quote it to support.",
-        "schema": {"type": "string"},
-    },
-    "WWW-Authenticate": {
-        "description": "The scheme the service wants: `Bearer`.",
-        "schema": {"type": "string"},
-    },
-    "Retry-After": {
-        "description": "Seconds to wait before retrying.",
-        "schema": {"type": "string"},
-    },
-    "ETag": {
-        "description": "The version of the resource answered, for `If-Match`.",
-        "schema": {"type": "string"},
-    },
-    "Location": {
-        "description": "The path of the resource created.",
-        "schema": {"type": "string"},
-    },
-    "Idempotent-Replayed": {
-        "description": "`true` when this is the replay of the response to an earlier request "
-        "with the same Idempotency-Key.",
-        "schema": {"type": "string", "enum": ["true"]},
-    },
-}
-"""Response headers, declared once under ``components.headers`` (``document_headers``)."""
-
-
-def _headers(*names: str) -> dict[str, Any]:
-    return {name: {"$ref": f"#/components/headers/{name}"} for name in names}
-
-
-def _unavailable() -> dict[str, Any]:
-    spec = problems(*_UNAVAILABLE)[503]
-    spec["headers"] = _headers("Retry-After")
-    return spec
-
-
-def _success_headers(rule: Access, methods: set[str], status: int) -> dict[str, Any]:
-    names = []
-    if rule.etag:
-        names.append("ETag")
-    if rule.location and status == 201:
-        names.append("Location")
-    if "POST" in methods:
-        names.append("Idempotent-Replayed")
-    return _headers(*names)
-
-
-def document_headers(document: dict[str, Any]) -> None:
-    """Declare what every response carries: ``X-Request-ID`` (``app.core.middleware``), and
-    ``WWW-Authenticate`` on a 401; what a route's own answers carry ``ApiRoute`` declares."""
-    document.setdefault("components", {})["headers"] = HEADERS
-    for item in document.get("paths", {}).values():
-        for operation in item.values():
-            for status, response in operation.get("responses", {}).items():
-                headers = response.setdefault("headers", {})
-                headers.update(_headers("X-Request-ID"))
-                if status == "401":
-                    headers.update(_headers("WWW-Authenticate"))
 
 
 def operation_id(route: APIRoute) -> str:
