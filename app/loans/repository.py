@@ -83,6 +83,19 @@ async def repayments_until(db: Db, loan_id: UUID, until: date) -> list[asyncpg.R
     )
 
 
+async def repayments_until_many(
+    db: Db, loan_ids: Sequence[UUID], until: date
+) -> list[asyncpg.Record]:
+    """``repayments_until`` for many loans in one statement, with each one's ``loan_id``."""
+    return await db.fetch(
+        """SELECT loan_id, paid_on, amount, prepayment_option, allocation FROM loan_repayments
+           WHERE loan_id = ANY ($1::uuid[]) AND paid_on <= $2
+           ORDER BY loan_id, paid_on, created_at, id""",
+        list(loan_ids),
+        until,
+    )
+
+
 async def page(db: Db, *, where: str, args: list[Any], limit_param: str) -> list[asyncpg.Record]:
     return await db.fetch(
         f"SELECT {LOAN_COLUMNS}, {SCHEDULE} FROM loans l {where} "
@@ -347,7 +360,8 @@ async def lock_for_review(db: Db, *, today: date, limit: int) -> list[UUID]:
 
 
 async def read_many(db: Db, ids: Sequence[UUID]) -> list[asyncpg.Record]:
-    """The loans, read in a snapshot taken after they were locked."""
+    """The loans (in no particular order); under the sweep, read in a snapshot taken after
+    they were locked."""
     return await db.fetch(
         f"SELECT {LOAN_COLUMNS}, {SCHEDULE} FROM loans l WHERE l.id = ANY($1)", ids
     )

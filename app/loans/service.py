@@ -7,7 +7,7 @@ refused): the allocation of each depends on what was due on its date.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -59,6 +59,27 @@ def replayed(row: Any, records: list[Any], uplift: Decimal) -> ledger.Schedule:
         # A loan closed under earlier rules keeps the allocations it was posted with.
         return rows.as_allocated(rows.schedule(row["schedule"]), records)
     return schedule
+
+
+async def schedules_as_of(
+    ctx: Ctx, loan_ids: Sequence[UUID], as_of: date
+) -> dict[UUID, ledger.Schedule]:
+    """``schedule_as_of`` for many loans in two statements (the loans, then the repayments of
+    those a repayment dated after ``as_of`` has changed since), by loan id. The caller may see
+    every loan (no relationship manager's filter is applied)."""
+    loans = await repository.read_many(ctx.db, loan_ids)
+    later = [r["id"] for r in loans if r["last_paid_on"] is not None and as_of < r["last_paid_on"]]
+    records: dict[UUID, list[Any]] = {loan_id: [] for loan_id in later}
+    if later:
+        for record in await repository.repayments_until_many(ctx.db, later, as_of):
+            records[record["loan_id"]].append(record)
+    uplift = ctx.settings.penalty_uplift
+    return {
+        r["id"]: replayed(r, records[r["id"]], uplift)
+        if r["id"] in records
+        else rows.schedule(r["schedule"])
+        for r in loans
+    }
 
 
 async def get_loan(ctx: Ctx, *, loan_id: UUID, as_of: date | None) -> Loan:

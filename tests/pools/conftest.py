@@ -78,9 +78,11 @@ class Book:
         self.clock.set(at(TODAY))
         return response.json()
 
-    async def repay(self, loan: dict, *, paid_on: str, amount: str | None = None) -> dict:
+    async def repay(
+        self, loan: dict, *, paid_on: str, amount: str | None = None, **body: str
+    ) -> dict:
         """Pay the first instalment, with any penalty interest it owes by then (or
-        ``amount``) on ``paid_on``."""
+        ``amount``) on ``paid_on``; ``body`` adds to the request (``prepayment_option``)."""
         if amount is None:
             first = loan["schedule"][0]
             then = await self.desk.client.get(
@@ -90,7 +92,7 @@ class Book:
             amount = str(Decimal(first["principal"]) + Decimal(first["interest"]) + penalty)
         response = await self.desk.client.post(
             f"/v1/loans/{loan['id']}/repayments",
-            json={"paid_on": paid_on, "amount": amount},
+            json={"paid_on": paid_on, "amount": amount, **body},
             headers=self.desk.officer,
         )
         assert response.status_code == 201, response.text

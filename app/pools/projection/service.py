@@ -72,10 +72,13 @@ async def replayed_at_cut_off(ctx: Ctx, *, pool_id: UUID, cut_off: date) -> repo
     dated after it re-amortised: their stored schedule no longer says what was due then, so
     each is read as of the cut-off (its repayments up to then replayed)."""
     replayed = repository.Replayed()
-    for loan_id in await repository.reamortised_members(ctx.db, pool_id=pool_id, cut_off=cut_off):
-        loan = await loans_service.get_loan(ctx, loan_id=loan_id, as_of=cut_off)
+    members = await repository.reamortised_members(ctx.db, pool_id=pool_id, cut_off=cut_off)
+    if not members:
+        return replayed
+    schedules = await loans_service.schedules_as_of(ctx, members, cut_off)
+    for loan_id in members:
         replayed.loan_ids.append(loan_id)
-        for i in loan.schedule:
+        for i in schedules[loan_id]:
             if i.due_date > cut_off:
                 replayed.due_dates.append(i.due_date)
                 replayed.principal.append(present.money(i.principal - i.paid_principal))

@@ -114,6 +114,12 @@ class TestScheduleDrivesIt:
         first = a["schedule"][0]
         prepaid = D(first["principal"]) + D(first["interest"]) + D("1000000.00")
         await book.repay(a, paid_on="2025-02-03", amount=str(prepaid))
+        # The other member too, shortening its term: both are read back as of the cut-off.
+        first = b["schedule"][0]
+        prepaid = D(first["principal"]) + D(first["interest"]) + D("500000.00")
+        await book.repay(
+            b, paid_on="2025-02-03", amount=str(prepaid), prepayment_option="shorten_term"
+        )
 
         def collections(out: dict) -> list[tuple[str, str, str]]:
             return [
