@@ -42,15 +42,25 @@ _PLEDGE_CELLS_AT_LOCK = """
            pl.pledges_at_lock->>'valuations' AS valuations,
            pl.pledges_at_lock->>'valuation_dates' AS valuation_dates"""
 
-# $1 the pool; the pledge cells ``a`` are one of the two above.
+# $1 the pool; the pledge cells ``a`` are one of the two above. The maturity is the one of the
+# schedule as it stood at the cut-off, as ``remaining_months`` is, not the loan's today (a
+# later shortened term or payoff would move it, and change a locked pool's tape): the
+# instalments due by the cut-off, which no later posting touches, and the ``remaining_months``
+# kept with the member, monthly from the disbursement (PostgreSQL's month arithmetic clips to
+# the month's end as the schedule does; ``app.pools.repository`` reads the term the same way).
 _TAPE = """
 SELECT pl.loan_id, ap.reference AS application_reference, l.enterprise_id,
        e.name AS enterprise_name, e.credit_code, pl.district_code, pl.industry,
        l.principal AS original_balance, pl.cut_off_balance, pl.rate_bp, l.repayment_method,
-       l.disbursed_on, l.maturity_date, pl.remaining_months, pl.days_past_due, l.defaulted_on,
+       l.disbursed_on,
+       (l.disbursed_on + make_interval(months => pl.remaining_months + (
+            SELECT count(*)::int FROM loan_installments i
+            WHERE i.loan_id = l.id AND i.due_date <= pool.cut_off_date)))::date AS maturity_date,
+       pl.remaining_months, pl.days_past_due, l.defaulted_on,
        a.pledge_count, a.kinds, a.numbers, a.registration_nos, a.valuations, a.valuation_dates,
        pl.pledged_value
 FROM pool_loans pl
+JOIN pools pool ON pool.id = pl.pool_id
 JOIN loans l ON l.id = pl.loan_id
 JOIN enterprises e ON e.id = l.enterprise_id
 JOIN applications ap ON ap.id = l.application_id

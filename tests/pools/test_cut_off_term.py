@@ -43,6 +43,19 @@ class TestTermAtTheCutOff:
         assert row["cut_off_balance"] == "1200000.00"
         assert row["remaining_months"] == "12"
         assert row["days_past_due"] == "0" and row["classification"] == "normal"
+        # The maturity the tape states is the one of that schedule, not the shortened one.
+        assert row["maturity_date"] == "2026-01-10", row["maturity_date"]
+
+    async def test_a_term_shortened_after_the_lock_leaves_the_tape_as_it_was(self, book):
+        loan = await book.loan("1200000.00")
+        pool = await book.pool("5000000.00", limits=NO_LIMITS)
+        pool = await book.add(pool, loan)
+        pool = await book.post(pool, "lock")
+        url = f"/v1/pools/{pool['id']}/tape"
+        locked = await book.desk.client.get(url, headers=book.desk_key)
+        await _prepay_shortening(book, loan)
+        again = await book.desk.client.get(url, headers=book.desk_key)
+        assert again.content == locked.content
 
     async def test_the_automatic_selection_finds_it(self, book):
         loan = await book.loan("1200000.00")
