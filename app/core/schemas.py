@@ -111,6 +111,15 @@ Money = Annotated[
     WithJsonSchema(_MONEY_SCHEMA_OUT, mode="serialization"),
 ]
 
+MoneyTotal = Annotated[
+    Decimal,
+    PlainSerializer(format_money, return_type=str),
+    WithJsonSchema(_MONEY_SCHEMA_IN, mode="validation"),
+    WithJsonSchema(_MONEY_SCHEMA_OUT, mode="serialization"),
+]
+"""A sum of stored amounts, only ever answered: written as ``Money`` is, but not held to the
+ceiling of one amount (a report's total over several budgets at that ceiling passes it)."""
+
 
 def _positive(value: Decimal) -> Decimal:
     if value <= 0:

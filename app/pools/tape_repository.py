@@ -11,13 +11,22 @@ import asyncpg
 
 from app.core.db import Db
 
+
+def _element(text: str) -> str:
+    r"""A list element as the tape writes it: a software copyright number is free text and a
+    registration number the registry's, so either may hold the separator. ``\`` and ``;``
+    are written ``\\`` and ``\;``, so that a cell splits into exactly one element an asset."""
+    return rf"replace(replace({text}, '\', '\\'), ';', '\;')"
+
+
 # The tape's cells about the pledges of loan ``l``: $2 the cut-off date, $3 the instant the
 # valuations listed were recorded by. A lock keeps them (``freeze_pledge_cells``).
-_PLEDGE_CELLS = """
+_PLEDGE_CELLS = f"""
     SELECT count(*) AS pledge_count,
            string_agg(ia.kind, ';' ORDER BY ia.kind, ia.number) AS kinds,
-           string_agg(ia.number, ';' ORDER BY ia.kind, ia.number) AS numbers,
-           string_agg(coalesce(p.registration_no, ''), ';' ORDER BY ia.kind, ia.number)
+           string_agg({_element("ia.number")}, ';' ORDER BY ia.kind, ia.number) AS numbers,
+           string_agg({_element("coalesce(p.registration_no, '')")}, ';'
+                      ORDER BY ia.kind, ia.number)
                AS registration_nos,
            string_agg(coalesce(v.value::text, ''), ';' ORDER BY ia.kind, ia.number)
                AS valuations,

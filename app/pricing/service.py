@@ -286,7 +286,7 @@ async def quote_for_decision(
             errors=[field_error(["body", "approved_amount"], "must be more than 0.00")],
         )
     if quote_id is None:
-        return await _price_and_keep(
+        fresh = await _price_and_keep(
             ctx,
             application_id=application_id,
             quote_date=ctx.today,
@@ -295,6 +295,8 @@ async def quote_for_decision(
             amount_field=["body", "approved_amount"],
             check_state=False,
         )
+        _check_lendable(fresh, field="spread_bp")
+        return fresh
     row = await repository.quote(ctx.db, application_id=application_id, quote_id=quote_id)
     if row is None:
         raise NotFound("no such quote for this application")
@@ -312,8 +314,21 @@ async def quote_for_decision(
             "quote_id or spread_bp",
             errors=[field_error(["body", "spread_bp"], "differs from the named quote's spread")],
         )
+    _check_lendable(quote, field="quote_id")
     await _check_pledges_still_live(ctx, quote)
     return quote
+
+
+def _check_lendable(quote: QuoteOut, *, field: str) -> None:
+    """An approval locks its quote's rate as the loan's, and a loan's rate is never below 0:
+    with an LPR under the 20 bp the discount may take, a small spread would price one so."""
+    if quote.rate_bp < 0:
+        raise ValidationFailed(
+            f"the quote's rate is {quote.rate_bp} bp (LPR {quote.lpr_bp} + spread "
+            f"{quote.spread_bp} - discount {quote.discount_bp}): a loan's rate may not be below "
+            "0; approve with a larger spread_bp",
+            errors=[field_error(["body", field], "prices a rate below 0")],
+        )
 
 
 def _priced_assets(quote: QuoteOut) -> set[UUID]:

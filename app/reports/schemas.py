@@ -10,7 +10,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
 
-from app.core.schemas import IsoDate, Money, Ratio, Timestamp
+from app.core.schemas import IsoDate, MoneyTotal, Ratio, Timestamp
 from app.subsidies.schemas import ProgramKind
 
 WorkingDays = Annotated[
@@ -68,11 +68,11 @@ class CampaignFigures(BaseModel):
     enterprises_financed: int = Field(description="Enterprises with an approval.")
     applications: int = Field(description="Applications received in the period.")
     approvals: int = Field(description="Of those, approved (and not withdrawn since).")
-    approved_amount: Money
+    approved_amount: MoneyTotal
     ip_pledges: int = Field(
         description="Pledges of the approvals registered with CNIPA (still live or not)."
     )
-    secured_amount: Money = Field(
+    secured_amount: MoneyTotal = Field(
         description="Approved amount of the approvals secured by at least one registered pledge."
     )
 
@@ -96,14 +96,14 @@ class CampaignReport(Period):
 
 
 class SubsidyFigures(BaseModel):
-    budget: Money
+    budget: MoneyTotal
     claims: int = Field(description="Claims whose basis date lies in the period.")
-    claimed: Money = Field(description="All those claims, rejected ones included.")
-    pending: Money
-    approved: Money = Field(description="Approved, paid or not yet.")
-    rejected: Money
-    paid: Money
-    remaining: Money = Field(
+    claimed: MoneyTotal = Field(description="All those claims, rejected ones included.")
+    pending: MoneyTotal
+    approved: MoneyTotal = Field(description="Approved, paid or not yet.")
+    rejected: MoneyTotal
+    paid: MoneyTotal
+    remaining: MoneyTotal = Field(
         description="What the budget has left for new claims now, whatever the period."
     )
 
@@ -132,7 +132,7 @@ ClassificationName = Literal["normal", "special_mention", "substandard", "doubtf
 class PortfolioClass(BaseModel):
     classification: ClassificationName | None = Field(description="Null on the total.")
     loan_count: int
-    outstanding_principal: Money
+    outstanding_principal: MoneyTotal
 
 
 class PortfolioReport(BaseModel):

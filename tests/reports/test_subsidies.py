@@ -132,6 +132,27 @@ class TestFigures:
         assert body["total"]["budget"] == "1000000.00" and body["total"]["claims"] == 0
 
 
+class TestTotals:
+    async def test_budgets_at_the_ceiling_add_up_beyond_one_amount(self, desk, make_key):
+        # Each budget is the most one amount may be; their total is more, and is still read.
+        ceiling = "999999999999999999.99"
+        for name in ("Ceiling A", "Ceiling B"):
+            await _program(
+                desk,
+                name=name,
+                district_code="440309",
+                annual_budget=ceiling,
+                cap_per_loan=ceiling,
+                cap_per_enterprise_year=ceiling,
+            )
+        bureau = await make_key("district_bureau", "440309")
+        for headers in (desk.admin, bureau):
+            body = await report(desk.client, "subsidies", headers, "2026-01-01", "2026-12-31")
+            assert body["total"]["budget"] == "1999999999999999999.98"
+            assert body["total"]["remaining"] == "1999999999999999999.98"
+            assert [p["budget"] for p in body["programs"]] == [ceiling, ceiling]
+
+
 class TestVisibility:
     async def test_a_bureau_sees_its_districts_programmes_only(self, desk, conn, clock, make_key):
         longgang, nanshan, bureau = await _programmes(desk, conn, clock, make_key)
