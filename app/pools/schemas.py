@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Annotated, Literal
 from uuid import UUID
@@ -152,12 +153,16 @@ class SelectionOut(SelectionSummary):
 # --- projections (SPEC 3.9a) ----------------------------------------------------------------
 
 
+# ASCII digits only: Decimal() alone would read "١" or "１" as 1, "1e-1" as 0.1 and "0_5" as 5.
+_RATE_TEXT = re.compile(r"^[0-9]{1,4}(\.[0-9]+)?$")
+
+
 def _parse_rate(value: object) -> Decimal:
     if isinstance(value, (bool, ExponentNumber)):
         raise ValueError("a rate is a decimal such as 0.05")
     if isinstance(value, (int, Decimal)):
         rate = Decimal(value)
-    elif isinstance(value, str):
+    elif isinstance(value, str) and _RATE_TEXT.fullmatch(value):
         try:
             rate = Decimal(value)
         except ArithmeticError:

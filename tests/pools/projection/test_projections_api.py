@@ -230,6 +230,16 @@ class TestRefused:
             ({"scenario": {**STILL, "cpr": "1.5"}}, ["body", "scenario", "cpr"]),
             ({"scenario": {**STILL, "cdr": "-0.1"}}, ["body", "scenario", "cdr"]),
             ({"scenario": {**STILL, "recovery_rate": 2}}, ["body", "scenario", "recovery_rate"]),
+            # Decimal() reads other scripts' digits, exponents and underscores: "١" would be a
+            # CPR of 1, a pool prepaid in full in its first month.
+            ({"scenario": {**STILL, "cpr": "\u0661"}}, ["body", "scenario", "cpr"]),
+            ({"scenario": {**STILL, "cdr": "\uff10.\uff11"}}, ["body", "scenario", "cdr"]),
+            ({"scenario": {**STILL, "cpr": "1e-1"}}, ["body", "scenario", "cpr"]),
+            ({"scenario": {**STILL, "cdr": "0.0_5"}}, ["body", "scenario", "cdr"]),
+            (
+                {"scenario": {**STILL, "recovery_rate": " 0.5"}},
+                ["body", "scenario", "recovery_rate"],
+            ),
             (
                 {"scenario": {**STILL, "recovery_lag_months": -1}},
                 ["body", "scenario", "recovery_lag_months"],
