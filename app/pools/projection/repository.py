@@ -14,8 +14,10 @@ import asyncpg
 from app.core.db import Db
 from app.core.jsonutil import dumps_str
 
-# $1 the pool, $2 its cut-off. Each member's instalments due after the cut-off, less what had
-# been paid on them by the cut-off (the repayments dated later are undone). A member's last
+# $1 the pool, $2 its cut-off. Each member's instalments due on or after the cut-off, less what
+# had been paid on them by the cut-off (the repayments dated later are undone): one due on the
+# cut-off day and unpaid at its end is in the cut-off balance (0 days past due), so it is
+# collected after the cut-off, in month 1 (``_MONTHS``). A member's last
 # instalment takes any difference between its cut-off balance and its remaining scheduled
 # principal, so that the months' principal adds up to the cut-off balances. The members that a
 # repayment dated after the cut-off prepaid principal on ($3) are left out: the prepayment
@@ -24,21 +26,21 @@ from app.core.jsonutil import dumps_str
 # Summed by due date (a few hundred dates, whatever the pool's size).
 _BY_DATE = """
 later AS MATERIALIZED (
-    -- What repayments dated after the cut-off paid on instalments due after it: few rows.
+    -- What repayments dated after the cut-off paid on instalments due from it: few rows.
     SELECT i.loan_id, i.due_date, sum((x->>'principal')::numeric) AS principal,
            sum((x->>'interest')::numeric) AS interest
     FROM loan_repayments r
     JOIN pool_loans m ON m.loan_id = r.loan_id AND m.pool_id = $1 AND m.loan_id <> ALL($3::uuid[])
     CROSS JOIN LATERAL jsonb_array_elements(r.allocation) AS x
     JOIN loan_installments i ON i.loan_id = r.loan_id AND i.seq = (x->>'seq')::int
-    WHERE r.paid_on > $2 AND i.due_date > $2
+    WHERE r.paid_on > $2 AND i.due_date >= $2
     GROUP BY 1, 2
 ),
 per_loan AS (
     SELECT i.loan_id, sum(i.principal - i.paid_principal) AS principal,
            max(i.due_date) AS last_due
     FROM pool_loans m
-    JOIN loan_installments i ON i.loan_id = m.loan_id AND i.due_date > $2
+    JOIN loan_installments i ON i.loan_id = m.loan_id AND i.due_date >= $2
     WHERE m.pool_id = $1 AND m.loan_id <> ALL($3::uuid[])
     GROUP BY 1
 ),
@@ -46,7 +48,7 @@ parts AS (
     SELECT i.due_date, sum(i.principal - i.paid_principal) AS principal,
            sum(i.interest - i.paid_interest) AS interest
     FROM pool_loans m
-    JOIN loan_installments i ON i.loan_id = m.loan_id AND i.due_date > $2
+    JOIN loan_installments i ON i.loan_id = m.loan_id AND i.due_date >= $2
     WHERE m.pool_id = $1 AND m.loan_id <> ALL($3::uuid[])
     GROUP BY 1
     UNION ALL
@@ -74,7 +76,7 @@ by_date AS (
 
 # Each due date put in its month after the cut-off: month t ends on the cut-off's day t months
 # on (the month's last day where it has none), or, after a cut-off on a month's last day, on
-# the last day of the t-th month after the cut-off's.
+# the last day of the t-th month after the cut-off's. The cut-off day itself is month 1's.
 _MONTHS = """,
 months AS (
     SELECT principal, interest, due_date,
@@ -83,8 +85,8 @@ months AS (
     FROM by_date
     WHERE principal <> 0 OR interest <> 0
 )
-SELECT months + (date_part('day', $2::date + 1) <> 1
-                 AND due_date > $2::date + make_interval(months => months))::int AS period,
+SELECT greatest(1, months + (date_part('day', $2::date + 1) <> 1
+                 AND due_date > $2::date + make_interval(months => months))::int) AS period,
        greatest(sum(principal), 0) AS principal, sum(interest) AS interest
 FROM months GROUP BY 1 ORDER BY 1"""
 
@@ -102,7 +104,7 @@ _COLUMNS = """id, pool_id, pool_state, cut_off_date, loan_count, cut_off_balance
 
 @dataclass(frozen=True, slots=True)
 class Replayed:
-    """The instalments after the cut-off of the members whose stored schedule a later
+    """The instalments due from the cut-off on of the members whose stored schedule a later
     prepayment re-amortised, as they stood at the cut-off (what was left to pay on each)."""
 
     loan_ids: list[UUID] = field(default_factory=list)

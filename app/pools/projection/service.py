@@ -68,7 +68,7 @@ def _fen(amount: Decimal) -> int:
 
 
 async def replayed_at_cut_off(ctx: Ctx, *, pool_id: UUID, cut_off: date) -> repository.Replayed:
-    """The instalments after the cut-off, as they stood at it, of the members a prepayment
+    """The instalments due from the cut-off on, as they stood at it, of the members a prepayment
     dated after it re-amortised: their stored schedule no longer says what was due then, so
     each is read as of the cut-off (its repayments up to then replayed)."""
     replayed = repository.Replayed()
@@ -79,7 +79,7 @@ async def replayed_at_cut_off(ctx: Ctx, *, pool_id: UUID, cut_off: date) -> repo
     for loan_id in members:
         replayed.loan_ids.append(loan_id)
         for i in schedules[loan_id]:
-            if i.due_date > cut_off:
+            if i.due_date >= cut_off:
                 replayed.due_dates.append(i.due_date)
                 replayed.principal.append(present.money(i.principal - i.paid_principal))
                 replayed.interest.append(present.money(i.interest - i.paid_interest))

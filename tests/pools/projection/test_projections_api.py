@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 
 from tests.conftest import problem_of
+from tests.factories import at
 from tests.pools.conftest import NO_LIMITS
 
 D = Decimal
@@ -133,6 +134,49 @@ class TestScheduleDrivesIt:
         assert locked_after["pool_state"] == "locked"
         assert collections(locked_after) == collections(before)
         assert locked_after["cut_off_balance"] == before["cut_off_balance"] == "10000000.00"
+
+    async def test_an_instalment_due_on_the_cut_off_day_is_collected_in_month_one(self, book):
+        # Cut off on 10 February 2025, the day the first instalments fall due, still unpaid at
+        # the day's end: 0 days past due, so the loans are eligible and their balances include
+        # those instalments' principal. They are collected after the cut-off, in month 1 (to 10
+        # March) with the instalments due then; the last month collects the last ones alone.
+        # Paid after the cut-off (one loan exactly, one with a prepayment that re-amortises
+        # it), they are still projected as unpaid at the cut-off.
+        a = await book.loan("1200000.00")
+        b = await book.loan("600000.00")
+        book.clock.set(at("2025-02-12T10:00:00+08:00"))
+        pool = await book.pool("10000000.00", limits=NO_LIMITS, cut_off_date="2025-02-10")
+        await book.add(pool, a)
+        await book.add(pool, b)
+
+        def due(seqs: slice, part: str) -> Decimal:
+            return sum(D(i[part]) for loan in (a, b) for i in loan["schedule"][seqs])
+
+        def check(out: dict) -> None:
+            assert out["cut_off_balance"] == "1800000.00"
+            first, last = out["rows"][0], out["rows"][-1]
+            assert first["date"] == "2025-03-10"
+            assert D(first["scheduled_principal"]) == due(slice(0, 2), "principal")
+            assert D(first["interest_collected"]) == due(slice(0, 2), "interest")
+            assert len(out["rows"]) == 11
+            assert D(last["scheduled_principal"]) == due(slice(11, 12), "principal")
+            assert sum(D(r["scheduled_principal"]) for r in out["rows"]) == D("1800000.00")
+            assert sum(D(r["interest_collected"]) for r in out["rows"]) == due(
+                slice(0, 12), "interest"
+            )
+
+        before = (await project(book, pool, body())).json()
+        check(before)
+        await book.repay(a, paid_on="2025-02-11")
+        first = b["schedule"][0]
+        prepaid = D(first["principal"]) + D(first["interest"]) + D("100000.00")
+        await book.repay(b, paid_on="2025-02-11", amount=str(prepaid))
+        after = (await project(book, pool, body())).json()
+        assert after["rows"] == before["rows"]
+        await book.post(pool, "lock")
+        locked = (await project(book, pool, body())).json()
+        assert locked["pool_state"] == "locked"
+        assert locked["rows"] == before["rows"]
 
     async def test_an_open_pool_projects_its_current_members(self, book):
         loan = await book.loan("3000000.00")
