@@ -106,7 +106,8 @@ async def decide_subsidy_claim(
 async def pay_subsidy_claim(
     claim_id: PathId, body: ClaimPayment, ctx: CtxDep, response: Response
 ) -> ClaimOut:
-    """Record the payment of an approved claim."""
+    """Record the payment of an approved claim, dated neither in the future nor before the
+    claim's basis date (the interest payment or default it is for)."""
     out = await service.pay_claim(ctx, claim_id=parse_id(claim_id, "claim"), paid_on=body.paid_on)
     set_etag(response, out.version)
     return out

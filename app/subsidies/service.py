@@ -167,6 +167,12 @@ async def pay_claim(ctx: Ctx, *, claim_id: UUID, paid_on: date) -> ClaimOut:
             "paid_on may not be in the future",
             errors=[field_error(["body", "paid_on"], "in the future")],
         )
+    # Nothing is paid for an interest payment or a default before it happened.
+    if paid_on < row["basis_date"]:
+        raise ValidationFailed(
+            f"paid_on may not be before the claim's basis date ({row['basis_date']})",
+            errors=[field_error(["body", "paid_on"], "before the claim's basis date")],
+        )
     updated = await repository.pay_claim(
         ctx.db, claim_id=claim_id, version=row["version"], paid_on=paid_on, now=ctx.now
     )

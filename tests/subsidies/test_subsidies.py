@@ -223,6 +223,16 @@ class TestDecisions:
             headers=bureau,
         )
         assert approved.status_code == 200 and approved.json()["state"] == "approved"
+        # Not before the interest payment it subsidises (its basis date): refused, unchanged.
+        early = await desk.client.post(
+            f"/v1/subsidy-claims/{first['id']}/payment",
+            json={"paid_on": "2026-04-09"},
+            headers=bureau,
+        )
+        assert early.status_code == 422, early.text
+        assert early.json()["errors"][0]["loc"] == ["body", "paid_on"]
+        unchanged = await desk.client.get(f"/v1/subsidy-claims/{first['id']}", headers=bureau)
+        assert unchanged.json()["state"] == "approved"
         paid = await desk.client.post(
             f"/v1/subsidy-claims/{first['id']}/payment",
             json={"paid_on": "2026-04-10"},

@@ -1691,7 +1691,8 @@ class Operations:
     ) -> models.ClaimOut:
         """POST /v1/subsidy-claims/{claim_id}/payment: Pay Subsidy Claim.
 
-        Record the payment of an approved claim.
+        Record the payment of an approved claim, dated neither in the future nor before the
+        claim's basis date (the interest payment or default it is for).
 
         Roles: district_bureau.
         """
@@ -3702,7 +3703,8 @@ class AsyncOperations:
     ) -> models.ClaimOut:
         """POST /v1/subsidy-claims/{claim_id}/payment: Pay Subsidy Claim.
 
-        Record the payment of an approved claim.
+        Record the payment of an approved claim, dated neither in the future nor before the
+        claim's basis date (the interest payment or default it is for).
 
         Roles: district_bureau.
         """
