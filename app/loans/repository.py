@@ -73,20 +73,9 @@ async def get_for_posting(db: Db, loan_id: UUID, paid_on: date) -> asyncpg.Recor
     return await db.fetchrow_keyed(_READ_FOR_POSTING, loan_id, paid_on)
 
 
-async def repayments_until(db: Db, loan_id: UUID, until: date) -> list[asyncpg.Record]:
-    """The loan's repayments dated on or before ``until``, in the order they were posted."""
-    return await db.fetch(
-        """SELECT paid_on, amount, prepayment_option, allocation FROM loan_repayments
-           WHERE loan_id = $1 AND paid_on <= $2 ORDER BY paid_on, created_at, id""",
-        loan_id,
-        until,
-    )
-
-
-async def repayments_until_many(
-    db: Db, loan_ids: Sequence[UUID], until: date
-) -> list[asyncpg.Record]:
-    """``repayments_until`` for many loans in one statement, with each one's ``loan_id``."""
+async def repayments_until(db: Db, loan_ids: Sequence[UUID], until: date) -> list[asyncpg.Record]:
+    """The loans' repayments dated on or before ``until``, each loan's in the order they were
+    posted, with ``loan_id``."""
     return await db.fetch(
         """SELECT loan_id, paid_on, amount, prepayment_option, allocation FROM loan_repayments
            WHERE loan_id = ANY ($1::uuid[]) AND paid_on <= $2

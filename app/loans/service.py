@@ -42,13 +42,36 @@ DEFAULT_AFTER_DAYS = 90
 
 
 async def schedule_as_of(ctx: Ctx, row: Any, as_of: date) -> ledger.Schedule:
-    """The loan's schedule as it stood at the end of ``as_of``: as stored when no repayment is
-    dated after it, else its repayments up to then replayed through the engine."""
-    stored = rows.schedule(row["schedule"])
-    if row["last_paid_on"] is None or as_of >= row["last_paid_on"]:
-        return stored
-    records = await repository.repayments_until(ctx.db, row["id"], as_of)
-    return replayed(row, records, ctx.settings.penalty_uplift)
+    """The loan's schedule as it stood at the end of ``as_of`` (``schedules_as_of``)."""
+    return (await schedules_as_of(ctx, [row], as_of))[row["id"]]
+
+
+async def schedules_as_of(
+    ctx: Ctx, loans: Sequence[Any], as_of: date
+) -> dict[UUID, ledger.Schedule]:
+    """Each loan's schedule as it stood at the end of ``as_of``, by id: as stored when no
+    repayment is dated after it, else its repayments up to then replayed through the engine
+    (read in one statement for all such loans)."""
+    later = [r["id"] for r in loans if r["last_paid_on"] is not None and as_of < r["last_paid_on"]]
+    records: dict[UUID, list[Any]] = {loan_id: [] for loan_id in later}
+    if later:
+        for record in await repository.repayments_until(ctx.db, later, as_of):
+            records[record["loan_id"]].append(record)
+    uplift = ctx.settings.penalty_uplift
+    return {
+        r["id"]: replayed(r, records[r["id"]], uplift)
+        if r["id"] in records
+        else rows.schedule(r["schedule"])
+        for r in loans
+    }
+
+
+async def read_schedules_as_of(
+    ctx: Ctx, loan_ids: Sequence[UUID], as_of: date
+) -> dict[UUID, ledger.Schedule]:
+    """``schedules_as_of`` of the loans ``loan_ids``, read in one statement; the caller may
+    see every loan (no relationship manager's filter is applied)."""
+    return await schedules_as_of(ctx, await repository.read_many(ctx.db, loan_ids), as_of)
 
 
 def replayed(row: Any, records: list[Any], uplift: Decimal) -> ledger.Schedule:
@@ -59,27 +82,6 @@ def replayed(row: Any, records: list[Any], uplift: Decimal) -> ledger.Schedule:
         # A loan closed under earlier rules keeps the allocations it was posted with.
         return rows.as_allocated(rows.schedule(row["schedule"]), records)
     return schedule
-
-
-async def schedules_as_of(
-    ctx: Ctx, loan_ids: Sequence[UUID], as_of: date
-) -> dict[UUID, ledger.Schedule]:
-    """``schedule_as_of`` for many loans in two statements (the loans, then the repayments of
-    those a repayment dated after ``as_of`` has changed since), by loan id. The caller may see
-    every loan (no relationship manager's filter is applied)."""
-    loans = await repository.read_many(ctx.db, loan_ids)
-    later = [r["id"] for r in loans if r["last_paid_on"] is not None and as_of < r["last_paid_on"]]
-    records: dict[UUID, list[Any]] = {loan_id: [] for loan_id in later}
-    if later:
-        for record in await repository.repayments_until_many(ctx.db, later, as_of):
-            records[record["loan_id"]].append(record)
-    uplift = ctx.settings.penalty_uplift
-    return {
-        r["id"]: replayed(r, records[r["id"]], uplift)
-        if r["id"] in records
-        else rows.schedule(r["schedule"])
-        for r in loans
-    }
 
 
 async def get_loan(ctx: Ctx, *, loan_id: UUID, as_of: date | None) -> Loan:

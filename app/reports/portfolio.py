@@ -11,7 +11,6 @@ with no loans). A relationship manager sees their own loans, a district bureau i
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -49,19 +48,12 @@ async def portfolio_report(ctx: Ctx, *, as_of: date | None) -> PortfolioReport:
         )
     scope, args = _scope(ctx)
     loans = await repository.loans_on(ctx.db, on=on, scope=scope, args=args)
-    later = [r["id"] for r in loans if r["last_paid_on"] is not None and r["last_paid_on"] > on]
-    paid: dict[Any, list[Any]] = defaultdict(list)
-    if later:
-        for record in await repository.repayments_until(ctx.db, loan_ids=later, on=on):
-            paid[record["loan_id"]].append(record)
+    schedules = await loans_service.schedules_as_of(ctx, loans, on)
     uplift = ctx.settings.penalty_uplift
     count: dict[Classification, int] = dict.fromkeys(CLASSES, 0)
     balance: dict[Classification, int] = dict.fromkeys(CLASSES, 0)
     for row in loans:
-        if row["last_paid_on"] is not None and row["last_paid_on"] > on:
-            schedule = loans_service.replayed(row, paid[row["id"]], uplift)
-        else:
-            schedule = rows.schedule(row["schedule"])
+        schedule = schedules[row["id"]]
         defaulted = state_as_of(row, on) == "defaulted"
         now = standing(schedule, on, rows.terms(row, uplift), defaulted=defaulted)
         if now.outstanding_principal <= 0:

@@ -1,12 +1,11 @@
-"""The portfolio report's reads: the loans outstanding on a date and, for those with
-repayments dated after it, the repayments up to it (to replay them as they stood then)."""
+"""The portfolio report's read: the loans outstanding on a date (the loans service gives each
+one's schedule as it stood then)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
 from typing import Any
-from uuid import UUID
 
 import asyncpg
 
@@ -23,14 +22,4 @@ async def loans_on(db: Db, *, on: date, scope: str, args: Sequence[Any]) -> list
             {scope}""",
         on,
         *args,
-    )
-
-
-async def repayments_until(db: Db, *, loan_ids: Sequence[UUID], on: date) -> list[asyncpg.Record]:
-    return await db.fetch(
-        """SELECT loan_id, paid_on, amount, prepayment_option, allocation FROM loan_repayments
-           WHERE loan_id = ANY($1) AND paid_on <= $2
-           ORDER BY loan_id, paid_on, created_at, id""",
-        list(loan_ids),
-        on,
     )

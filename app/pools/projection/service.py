@@ -75,7 +75,7 @@ async def replayed_at_cut_off(ctx: Ctx, *, pool_id: UUID, cut_off: date) -> repo
     members = await repository.reamortised_members(ctx.db, pool_id=pool_id, cut_off=cut_off)
     if not members:
         return replayed
-    schedules = await loans_service.schedules_as_of(ctx, members, cut_off)
+    schedules = await loans_service.read_schedules_as_of(ctx, members, cut_off)
     for loan_id in members:
         replayed.loan_ids.append(loan_id)
         for i in schedules[loan_id]:
