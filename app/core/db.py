@@ -34,8 +34,12 @@ from app.core.batch import Batcher
 _DIALECT = pg_asyncpg.dialect()  # type: ignore[no-untyped-call]  # SQLAlchemy's own, unannotated
 
 # Errors that mean the connection, not the statement, failed: such a connection is discarded.
+# The server refusing a new connection (no such database; an unknown role or a wrong password)
+# is one too: answered 503 like an unreachable server, never 500.
 CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.exceptions.ConnectionDoesNotExistError,
+    asyncpg.exceptions.InvalidCatalogNameError,
+    asyncpg.exceptions.InvalidAuthorizationSpecificationError,
     asyncpg.exceptions.InterfaceError,
     asyncpg.exceptions.CannotConnectNowError,
     asyncpg.exceptions.AdminShutdownError,
