@@ -8,12 +8,9 @@ from __future__ import annotations
 import os
 import random
 import re
-import signal
 import subprocess
 import sys
-import time
 from datetime import date, timedelta
-from pathlib import Path
 
 import chinese_calendar
 import pytest
@@ -22,7 +19,7 @@ from app.demo.dates import Calendar, Day, add_months, holiday_receipt, loan_date
 from app.demo.identities import credit_code, patent_number
 from app.demo.steps import STEPS as DEMO_STEPS
 from app.identifiers import normalise_credit_code, normalise_patent_number
-from tests.client.served import free_port, fresh_database, served
+from tests.client.served import free_port, fresh_database, served, stop_embedded_server
 
 STEPS = tuple(step.name for step in DEMO_STEPS)
 SUMMARY_LINE = re.compile(r"^\s*(\d+)\s+(\w+)\s+(done|partial|skipped|failed|not run)\s+(.*)$")
@@ -119,21 +116,6 @@ def _holiday_within(days_back: int, today: date) -> bool:
     return any(today - timedelta(days=n) in chinese_calendar.holidays for n in range(days_back))
 
 
-def _stop_embedded_server(var_dir: Path) -> None:
-    """The embedded PostgreSQL the test's service started outlives it: stopped by its pid."""
-    pid_file = var_dir / "pgdata" / "postmaster.pid"
-    if not pid_file.exists():
-        return
-    pid = int(pid_file.read_text().split()[0])
-    try:
-        os.kill(pid, signal.SIGINT)  # fast shutdown
-    except ProcessLookupError:
-        return
-    deadline = time.monotonic() + 30
-    while pid_file.exists() and time.monotonic() < deadline:
-        time.sleep(0.2)
-
-
 @pytest.mark.committed
 def test_every_step_on_a_fresh_clones_defaults(tmp_path):
     """``make run`` (no IPLEDGE_DATABASE_URL: the embedded PostgreSQL), then ``make demo``: no
@@ -143,7 +125,7 @@ def test_every_step_on_a_fresh_clones_defaults(tmp_path):
         with served(None, var_dir=str(var_dir)) as url:
             code, output, steps = _demo(url, None, IPLEDGE_VAR_DIR=str(var_dir))
     finally:
-        _stop_embedded_server(var_dir)
+        stop_embedded_server(var_dir)
     assert code == 0, output
     assert tuple(steps) == STEPS, output
     # Every step done; only the holiday clock may be partial, when no public holiday lies

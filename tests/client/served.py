@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -13,6 +14,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import asyncpg
 import httpx
@@ -103,3 +105,19 @@ def admin_key(database_url: str) -> str:
         check=True,
     )
     return str(json.loads(done.stdout)["key"])
+
+
+def stop_embedded_server(var_dir: Path) -> None:
+    """Stop the embedded PostgreSQL under ``var_dir`` by its pid, if it still runs: the
+    service stops it as it exits, and this is for a test that failed before it could."""
+    pid_file = var_dir / "pgdata" / "postmaster.pid"
+    if not pid_file.exists():
+        return
+    pid = int(pid_file.read_text().split()[0])
+    try:
+        os.kill(pid, signal.SIGINT)  # fast shutdown
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + 30
+    while pid_file.exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
