@@ -92,7 +92,8 @@ RETURNING d.event_id, d.endpoint_id, d.attempts, e.type, e.occurred_at, e.data::
 
 # Only the lease holder records: a worker whose lease ran out and was taken back by another
 # worker finds its attempt already on record (the claim wrote it as lost), so writing it again
-# would count one attempt twice. A retry for an endpoint disabled meanwhile fails.
+# would count one attempt twice. A retry for an endpoint disabled meanwhile fails, and stays
+# failed when the endpoint was enabled again before the answer came (disabling failed it).
 RECORD_SQL = """
 WITH o AS (
     SELECT * FROM unnest($2::uuid[], $3::uuid[], $4::timestamptz[], $5::int[], $6::int[],
@@ -107,8 +108,9 @@ WITH o AS (
       ON d.event_id = o.event_id AND d.endpoint_id = o.endpoint_id AND d.lease_id = $1
 )
 UPDATE webhook_deliveries d
-SET status = CASE WHEN o.status = 'pending' AND NOT w.enabled THEN 'failed' ELSE o.status END,
-    next_attempt_at = CASE WHEN w.enabled THEN o.next_attempt_at END,
+SET status = CASE WHEN o.status = 'pending' AND (NOT w.enabled OR d.status = 'failed')
+                  THEN 'failed' ELSE o.status END,
+    next_attempt_at = CASE WHEN w.enabled AND d.status = 'pending' THEN o.next_attempt_at END,
     attempts = d.attempts + 1,
     locked_until = NULL,
     lease_id = NULL,

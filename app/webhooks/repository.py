@@ -15,8 +15,10 @@ ENDPOINT_COLUMNS = (
     "previous_secret_expires_at, created_at, updated_at, version"
 )
 
-# Failing what an endpoint still had to send, except what a worker is sending right now (its
-# outcome is recorded by that worker, and fails there too once it sees the endpoint disabled).
+# Failing everything an endpoint still had to send, what a worker is sending right now
+# included: its lease is left to it, so that it still records its attempt, and the delivery stays
+# failed unless that attempt was answered 2xx (``app.webhooks.queue.RECORD_SQL``). Left pending,
+# an attempt in flight would be retried once the endpoint is enabled again.
 _FAIL_PENDING = """
 failed AS (
     UPDATE webhook_deliveries d
@@ -24,7 +26,6 @@ failed AS (
         last_error = coalesce(d.last_error, 'endpoint disabled')
     FROM endpoint
     WHERE d.endpoint_id = endpoint.id AND d.status = 'pending'
-      AND (d.locked_until IS NULL OR d.locked_until < $3)
 )"""
 
 
@@ -206,12 +207,15 @@ async def page_events(
 
 async def redeliver(db: Db, *, event_id: UUID, at: datetime) -> asyncpg.Record:
     """Put an event's failed deliveries to enabled endpoints back on the schedule from its
-    start. Returns how many were reset, how many had failed, and whether the event exists."""
+    start. Returns how many were reset, how many had failed, and whether the event exists.
+    A live lease stays (an attempt in flight when its endpoint was disabled): its worker records
+    that attempt, and the delivery goes out again only after it."""
     return await db.fetchrow(
         """WITH reset AS (
                UPDATE webhook_deliveries d
                SET status = 'pending', attempts = 0, next_attempt_at = $2,
-                   locked_until = NULL, lease_id = NULL
+                   locked_until = CASE WHEN d.locked_until > $2 THEN d.locked_until END,
+                   lease_id = CASE WHEN d.locked_until > $2 THEN d.lease_id END
                FROM webhook_endpoints w
                WHERE d.event_id = $1 AND d.status = 'failed' AND w.id = d.endpoint_id
                  AND w.enabled

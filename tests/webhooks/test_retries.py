@@ -2,6 +2,7 @@
 Retry-After, timeouts, 410 Gone, the final failure and redelivery, and addresses refused at
 delivery time."""
 
+import asyncio
 from datetime import timedelta
 
 from app.core.runtime import Runtime
@@ -195,6 +196,65 @@ class TestFailedAndRedelivered:
             headers=admin,
         )
         assert [e["action"] for e in trail.json()["items"]] == ["webhook_event.redelivered"]
+
+    async def test_an_attempt_in_flight_while_disabled_and_enabled_again_is_not_retried(
+        self, runtime, client, admin, clock, conn, receiver, register, emit
+    ):
+        hook = receiver.hook(Reply(500, delay=1.0), Reply(200))
+        endpoint = await register(hook.url)
+        event_id = await emit()
+        url = f"/v1/webhook-endpoints/{endpoint['id']}"
+
+        async def disable_and_enable_while_it_waits() -> None:
+            await hook.wait_for(1)
+            assert (await client.post(f"{url}/disable", headers=admin)).status_code == 200
+            assert (await client.post(f"{url}/enable", headers=admin)).status_code == 200
+
+        attempted, _ = await asyncio.gather(
+            relay_once(runtime), disable_and_enable_while_it_waits()
+        )
+        assert attempted == 1
+        verify(endpoint["secret"], hook.requests[0])
+        row = await _delivery(conn, event_id)
+        assert row["status"] == "failed" and row["last_status_code"] == 500
+        assert row["next_attempt_at"] is None and row["lease_id"] is None
+
+        clock.advance(minutes=10)
+        assert await relay_once(runtime) == 0
+        assert [r.webhook_id for r in hook.requests] == [str(event_id)]
+        failed = await client.get("/v1/webhook-events", params={"status": "failed"}, headers=admin)
+        assert [e["id"] for e in failed.json()["items"]] == [str(event_id)]
+
+    async def test_redelivered_while_its_attempt_is_in_flight_it_goes_out_after_that_attempt(
+        self, runtime, client, admin, clock, conn, receiver, register, emit
+    ):
+        hook = receiver.hook(Reply(500, delay=1.0), Reply(200))
+        endpoint = await register(hook.url)
+        event_id = await emit()
+        url = f"/v1/webhook-endpoints/{endpoint['id']}"
+
+        async def disable_enable_and_redeliver_while_it_waits() -> int:
+            await hook.wait_for(1)
+            await client.post(f"{url}/disable", headers=admin)
+            await client.post(f"{url}/enable", headers=admin)
+            again = await client.post(f"/v1/webhook-events/{event_id}/redeliver", headers=admin)
+            assert await relay_once(runtime) == 0  # not a second request beside the first
+            return again.status_code
+
+        attempted, redelivered = await asyncio.gather(
+            relay_once(runtime), disable_enable_and_redeliver_while_it_waits()
+        )
+        assert (attempted, redelivered) == (1, 200)
+        row = await _delivery(conn, event_id)
+        assert (row["status"], row["attempts"], row["lease_id"]) == ("pending", 1, None)
+        attempts = await client.get(f"{url}/deliveries", headers=admin)
+        assert [a["status_code"] for a in attempts.json()["items"]] == [500]
+
+        clock.set(row["next_attempt_at"])
+        assert await relay_once(runtime) == 1
+        assert (await _delivery(conn, event_id))["status"] == "delivered"
+        assert [r.webhook_id for r in hook.requests] == [str(event_id)] * 2
+        verify(endpoint["secret"], hook.requests[-1])
 
     async def test_events_list_filters_by_type_and_pages(
         self, runtime, client, admin, receiver, register, emit
