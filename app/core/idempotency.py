@@ -16,6 +16,7 @@ import re
 from datetime import timedelta
 from typing import Any
 
+import orjson
 from starlette.responses import Response
 
 from app.core.context import Claim as Claim
@@ -85,13 +86,22 @@ async def begin(ctx: Ctx, claim: Claim) -> Response | None:
     return Response(content=bytes(row["body"]), status_code=row["status_code"], headers=headers)
 
 
-def stored_response(ctx: Ctx, claim: Claim, response: Response) -> tuple[Any, ...]:
+def stored_response(
+    ctx: Ctx, claim: Claim, response: Response, *, withheld: tuple[str, ...] = ()
+) -> tuple[Any, ...]:
+    """The row kept for ``claim``: the answer as sent, but for the members ``withheld`` (a
+    secret shown once), which it keeps as null."""
     headers = {k: v for k, v in response.headers.items() if k in _STORED_HEADERS}
+    body = bytes(response.body)
+    if withheld:
+        answer = orjson.loads(body)
+        answer.update(dict.fromkeys(name for name in withheld if name in answer))
+        body = orjson.dumps(answer)
     return (
         ctx.principal.key_id,
         claim.key,
         claim.request_hash,
         response.status_code,
         dumps_str(headers),
-        bytes(response.body),
+        body,
     )

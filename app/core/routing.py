@@ -56,6 +56,9 @@ class Access:
     if_match: bool = False
     etag: bool = False
     location: bool = False
+    # Members of the answer shown once (a secret): the answer kept for an Idempotency-Key has
+    # them null, so that no secret is kept at rest beside its hash and a replay never shows it.
+    shown_once: tuple[str, ...] = ()
 
     def allows(self, principal: Principal) -> bool:
         return self.public or principal.role in self.roles
@@ -75,6 +78,7 @@ def access(
     if_match: bool = False,
     etag: bool = False,
     location: bool = False,
+    shown_once: tuple[str, ...] = (),
 ) -> Callable[[F], F]:
     flat: set[Role] = set()
     for item in roles:
@@ -93,6 +97,7 @@ def access(
         if_match=if_match,
         etag=etag,
         location=location,
+        shown_once=shown_once,
     )
     return lambda endpoint: _mark(endpoint, rule)
 
@@ -255,6 +260,7 @@ async def _write(
     database: Database,
     principal: Principal,
     claim: idempotency.Claim | None,
+    shown_once: tuple[str, ...] = (),
 ) -> Response:
     """The unit of work of a write: one transaction; the audit entries, events and stored
     response the request queued are written just before it commits."""
@@ -267,7 +273,7 @@ async def _write(
         response = await _handle(handler, request)
         stored = None
         if claim is not None and 200 <= response.status_code < 300:
-            stored = idempotency.stored_response(ctx, claim, response)
+            stored = idempotency.stored_response(ctx, claim, response, withheld=shown_once)
         await outbox.flush(ctx, stored)
     return response
 
@@ -306,7 +312,7 @@ class ApiRoute(APIRoute):
                 return await _read(handler, request, database, principal)
             if not rule.transactional and (claim is None or rule.claims_in_statement):
                 return await _single_statement(handler, request, database, principal, path, claim)
-            return await _write(handler, request, database, principal, claim)
+            return await _write(handler, request, database, principal, claim, rule.shown_once)
 
         return unit_of_work
 

@@ -29,6 +29,7 @@ def create_admin_key(name: str) -> tuple[str, str]:
                 created = await keys_service.create_key(
                     ctx, role=Role.ADMIN, subject=None, name=name
                 )
+            assert created.key is not None  # null only in a replay for an Idempotency-Key
             return created.key, str(created.id)
         finally:
             await runtime.close()

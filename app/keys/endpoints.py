@@ -17,7 +17,7 @@ router = ApiRouter(prefix="/v1/api-keys", tags=["api keys"])
 
 
 @router.post("", status_code=201, response_model=ApiKeyCreated, responses=problems())
-@access(Role.ADMIN)
+@access(Role.ADMIN, shown_once=("key",))
 async def create_api_key(body: ApiKeyCreate, ctx: CtxDep) -> ApiKeyCreated:
     """Issue a key for a role (and subject). The key is in this response only."""
     return await service.create_key(ctx, role=body.role, subject=body.subject, name=body.name)

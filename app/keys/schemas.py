@@ -29,4 +29,7 @@ class ApiKeyOut(BaseModel):
 
 
 class ApiKeyCreated(ApiKeyOut):
-    key: str = Field(description="The key itself. Shown only in this response; keep it safe.")
+    key: str | None = Field(
+        description="The key itself. Shown only in this response; keep it safe. Null when the "
+        "response is replayed for its Idempotency-Key: only the key's hash is kept."
+    )

@@ -40,7 +40,7 @@ def _etag(response: Response, endpoint: WebhookEndpointOut) -> None:
     response_model=WebhookEndpointWithSecret,
     responses=problems(),
 )
-@access(Role.ADMIN, etag=True)
+@access(Role.ADMIN, etag=True, shown_once=("secret",))
 async def create_webhook_endpoint(
     body: WebhookEndpointCreate, ctx: CtxDep, response: Response
 ) -> WebhookEndpointWithSecret:
@@ -82,7 +82,7 @@ async def get_webhook_endpoint(
     response_model=WebhookEndpointWithSecret,
     responses=problems(NotFound, PreconditionFailed, ConcurrentUpdate),
 )
-@access(Role.ADMIN, if_match=True, etag=True)
+@access(Role.ADMIN, if_match=True, etag=True, shown_once=("secret",))
 async def rotate_webhook_secret(
     endpoint_id: PathId, ctx: CtxDep, response: Response
 ) -> WebhookEndpointWithSecret:

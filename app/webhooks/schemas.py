@@ -48,8 +48,9 @@ class WebhookEndpointOut(BaseModel):
 
 
 class WebhookEndpointWithSecret(WebhookEndpointOut):
-    secret: str = Field(
-        description="The signing secret (`whsec_` + base64). Shown only in this response."
+    secret: str | None = Field(
+        description="The signing secret (`whsec_` + base64). Shown only in this response: null "
+        "when the response is replayed for its Idempotency-Key."
     )
 
 

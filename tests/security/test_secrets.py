@@ -135,6 +135,41 @@ async def test_another_caller_reusing_the_idempotency_key_does_not_get_the_key(c
     assert first.json()["key"] not in again.text
 
 
+async def test_a_replay_never_shows_a_secret_again_and_none_is_kept_for_it(client, make_key, conn):
+    """A key or a signing secret is shown once: the answer kept for an Idempotency-Key holds
+    it as null (only its hash, or the endpoint's own record, holds it), so the replay of a
+    creation or a rotation answers everything but the secret."""
+    admin = await make_key("admin")
+
+    async def twice(path: str, body: dict | None, key: str, secret: str) -> tuple[dict, str]:
+        headers = {**admin, "Idempotency-Key": key}
+        first = await client.post(path, json=body, headers=headers)
+        again = await client.post(path, json=body, headers=headers)
+        assert first.status_code == again.status_code and first.status_code in (200, 201)
+        assert again.headers["idempotent-replayed"] == "true"
+        shown = first.json()[secret]
+        assert shown and again.json() == {**first.json(), secret: None}
+        return first.json(), shown
+
+    created, api_key = await twice(
+        "/v1/api-keys", {"role": "securitization"}, "issue-key-once", "key"
+    )
+    endpoint, signing = await twice(
+        "/v1/webhook-endpoints",
+        {"url": "https://bureau.example/hooks", "event_types": ["subsidy.claim.created"]},
+        "register-once",
+        "secret",
+    )
+    _, rotated = await twice(
+        f"/v1/webhook-endpoints/{endpoint['id']}/rotate-secret", None, "rotate-once", "secret"
+    )
+    kept = await conn.fetch("SELECT body FROM idempotency_records")
+    stored = b"".join(bytes(r["body"]) for r in kept).decode()
+    assert created["id"] in stored and endpoint["id"] in stored
+    for secret in (api_key, parse_key(api_key)[1], signing, rotated):
+        assert secret not in stored
+
+
 async def test_an_unexpected_error_logs_no_key_secret_header_or_body(
     client, make_key, log_lines, monkeypatch
 ):

@@ -69,7 +69,7 @@ def keys(run: Run) -> None:
         raise
     for role, subject in ROLES:
         created = admin_api.create_api_key({"role": role, "subject": subject, "name": KEY_NAME})
-        run.keys[role] = created.key
+        run.keys[role] = _shown_once(created.key, f"the {role} key")
         run.out.did(f"{role} key {created.id}" + (f" (subject {subject})" if subject else ""))
     run.out.fact("admin key, shown once (Authorize with it in /docs)", run.admin, strong=True)
 
@@ -218,9 +218,17 @@ def _webhook_endpoint(run: Run) -> None:
         )
         run.out.note(f"webhook endpoint refused ({exc.detail}): {run.no_webhook_reason}")
         return
-    receiver.secret = endpoint.secret
+    receiver.secret = _shown_once(endpoint.secret, "the endpoint's signing secret")
     run.receiver, run.endpoint_id = receiver, endpoint.id
     run.out.did(f"started the bureau's webhook receiver at {receiver.url}")
     run.out.did(f"registered it as webhook endpoint {endpoint.id} for district {DISTRICT}")
     run.out.fact("events", ", ".join(endpoint.event_types))
-    run.out.fact("signing secret (returned once)", endpoint.secret[:12] + "…")
+    run.out.fact("signing secret (returned once)", receiver.secret[:12] + "…")
+
+
+def _shown_once(secret: str | None, what: str) -> str:
+    """A secret from the answer that created it; null only when the client's retry of a request
+    whose answer was lost got the replay, which never shows a secret again."""
+    if secret is None:
+        raise Fatal(f"{what} was lost in transit (a secret is shown once): run the demo again")
+    return secret

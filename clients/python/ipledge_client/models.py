@@ -1699,9 +1699,9 @@ class WebhookEndpointWithSecret(BaseModel):
     created_at: Annotated[AwareDatetime, Field(title="Created At")]
     updated_at: Annotated[AwareDatetime, Field(title="Updated At")]
     version: Annotated[int, Field(title="Version")]
-    secret: Annotated[str, Field(title="Secret")]
+    secret: Annotated[str | None, Field(title="Secret")]
     """
-    The signing secret (`whsec_` + base64). Shown only in this response.
+    The signing secret (`whsec_` + base64). Shown only in this response: null when the response is replayed for its Idempotency-Key.
     """
 
 
@@ -1776,9 +1776,9 @@ class ApiKeyCreated(BaseModel):
     name: Annotated[str | None, Field(title="Name")]
     created_at: Annotated[AwareDatetime, Field(title="Created At")]
     revoked_at: Annotated[AwareDatetime | None, Field(title="Revoked At")]
-    key: Annotated[str, Field(title="Key")]
+    key: Annotated[str | None, Field(title="Key")]
     """
-    The key itself. Shown only in this response; keep it safe.
+    The key itself. Shown only in this response; keep it safe. Null when the response is replayed for its Idempotency-Key: only the key's hash is kept.
     """
 
 
