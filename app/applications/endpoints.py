@@ -58,10 +58,9 @@ def _created(app: Application, ctx: Ctx) -> JsonView:
 @access(*INTAKE, transactional=False, claims_in_statement=True, etag=True, location=True)
 async def create_application(body: ApplicationCreate, ctx: CtxDep) -> Response:
     """Create an application in `draft`, naming the enterprise and the IP assets it pledges."""
-    out = await intake.create_application(
+    return await intake.create_application(
         ctx, body=body, claim=ctx.claim, present=lambda draft: _created(draft, ctx)
     )
-    return out.answer or _created(out.application, ctx)
 
 
 @router.get("", response_model=Page[ApplicationOut], responses=problems())

@@ -100,19 +100,13 @@ def _keyed_answer(
     return _Keyed(answer, repository.KeyedAnswer(claim=claim, stored=stored, tokens=tokens))
 
 
-@dataclass(frozen=True, slots=True)
-class Created:
-    application: Application
-    # With an Idempotency-Key: the answer stored for it, which is the one to send.
-    answer: Response | None = None
-
-
 async def create_application(
     ctx: Ctx, *, body: ApplicationCreate, claim: Claim | None, present: Present
-) -> Created:
+) -> Response:
     """One statement: checks the enterprise and its assets, numbers the draft, links the
     assets, writes the audit entry and, for an Idempotency-Key, stores the answer as
-    ``present`` makes it; the reasons for a refusal are read only then."""
+    ``present`` makes it; the reasons for a refusal are read only then. Returns the answer:
+    ``present`` of the new draft, or the one stored for the Idempotency-Key."""
     manager = relationship_manager(ctx, body.relationship_manager_id)
     asset_ids = list(dict.fromkeys(body.ip_asset_ids))
     if len(asset_ids) != len(body.ip_asset_ids):
@@ -153,5 +147,6 @@ async def create_application(
         raise await _refusal(ctx, body.enterprise_id, asset_ids)
     if not created["claimed"] and claim is not None:
         raise await outbox.answer_of_claim(ctx, claim)
-    application = Application.of(_draft(values, created, asset_ids))
-    return Created(application, keyed.filled(created) if keyed else None)
+    if keyed is not None:
+        return keyed.filled(created)
+    return present(Application.of(_draft(values, created, asset_ids)))
