@@ -12,6 +12,9 @@ from typing import Any, Protocol
 from app.core import idempotency
 from app.core.errors import (
     PROBLEM_JSON,
+    DomainError,
+    IdempotencyKeyReused,
+    IdempotencyRequestInProgress,
     LockTimeout,
     PayloadTooLarge,
     SchemaMismatch,
@@ -172,12 +175,29 @@ def describe(rule: Rule, kwargs: dict[str, Any]) -> None:
         if documented:
             extra["responses"] = documented
         kwargs["openapi_extra"] = extra
+    if "POST" in methods:
+        # The Idempotency-Key protocol (app.core.idempotency) answers any POST.
+        for error in (IdempotencyRequestInProgress, IdempotencyKeyReused):
+            _add_problem(responses, error)
     if WRITE_METHODS & methods:
         # The body limits (app.core.middleware, app.core.jsonutil) answer any write.
         for status, spec in problems(PayloadTooLarge, UnsupportedMediaType).items():
             if status in (413, 415):
                 responses.setdefault(status, spec)
     kwargs["responses"] = responses
+
+
+def _add_problem(responses: dict[Any, Any], error: type[DomainError]) -> None:
+    """Name ``error`` among the problems of its status, beside the route's own."""
+    spec = responses.get(error.status)
+    if spec is None:
+        responses[error.status] = problems(error)[error.status]
+        return
+    named = f"`{error.slug}`: {error.title}"
+    description = str(spec.get("description") or "")
+    if f"`{error.slug}`" not in description:
+        # A copy: routes share their ``responses=`` dictionaries.
+        responses[error.status] = {**spec, "description": f"{description}; {named}".lstrip("; ")}
 
 
 def document_problem_media(document: dict[str, Any]) -> None:

@@ -54,6 +54,12 @@ STATUS_BASES = {
 
 # The generic problem of a status is that status's class.
 SLUG_CLASSES = {"validation-error": "UnprocessableContent"}
+# The Idempotency-Key protocol's problems, which every POST may answer, have their classes in
+# problems.py (the transport retries one of them); the generated module reuses those.
+PROTOCOL_CLASSES = {
+    "idempotency-key-reused": "IdempotencyKeyReused",
+    "idempotency-request-in-progress": "IdempotencyRequestInProgress",
+}
 
 
 # --- models -------------------------------------------------------------------------------
@@ -381,7 +387,10 @@ def render_problems(document: dict[str, Any]) -> str:
         "from __future__ import annotations",
         "",
         "from ipledge_client.problems import (",
-        *[f"    {base}," for base in sorted(set(STATUS_BASES.values()))],
+        *[
+            f"    {base},"
+            for base in sorted({*STATUS_BASES.values(), *PROTOCOL_CLASSES.values()})
+        ],
         "    Problem,",
         ")",
         "",
@@ -390,10 +399,10 @@ def render_problems(document: dict[str, Any]) -> str:
     classes: list[str] = []
     for slug in sorted(found):
         status, title = found[slug]
-        name = SLUG_CLASSES.get(slug, class_name(slug))
+        name = SLUG_CLASSES.get(slug) or PROTOCOL_CLASSES.get(slug) or class_name(slug)
         names[slug] = name
-        if name in STATUS_BASES.values():
-            continue  # the status's own class (``not-found`` is NotFound)
+        if name in STATUS_BASES.values() or name in PROTOCOL_CLASSES.values():
+            continue  # a class of problems.py (``not-found`` is NotFound)
         classes.append(name)
         base = STATUS_BASES.get(status, "Problem")
         lines += [

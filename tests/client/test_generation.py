@@ -10,9 +10,11 @@ import os
 import subprocess
 from pathlib import Path
 
+import ipledge_client as ic
 import pytest
 from ipledge_client import models
 from ipledge_client._operations import OPERATION_IDS, AsyncOperations, Operations
+from ipledge_client.problem_types import BY_SLUG
 
 from app.config import PROJECT_ROOT
 
@@ -53,6 +55,13 @@ def test_the_committed_client_is_what_the_document_generates(capsys):
     """Fails when an operation or a schema changed without ``make client``; and when the model
     generator warns about the document."""
     assert _generate_module().check(DOCUMENT) == 0, capsys.readouterr().err
+
+
+def test_the_idempotency_problems_are_one_class_each():
+    """The document names them on every POST; the generated module reuses the transport's
+    classes rather than making twins a caller's ``except`` would miss."""
+    assert BY_SLUG["idempotency-key-reused"] is ic.IdempotencyKeyReused
+    assert BY_SLUG["idempotency-request-in-progress"] is ic.IdempotencyRequestInProgress
 
 
 def test_one_schema_per_model():

@@ -77,6 +77,18 @@ def test_every_post_declares_its_idempotency_key():
         assert "Idempotent-Replayed" in success["headers"], (method, path)
 
 
+def test_every_post_declares_the_idempotency_problems():
+    """Any keyed POST may meet its key still running (409) or used for another request (422),
+    whatever the operation: a caller generating from the document must see both."""
+    document = json.loads(openapi_document())
+    for path, method, operation in _operations(document):
+        if not (path.startswith("/v1") and method == "post"):
+            continue
+        responses = operation["responses"]
+        assert "`idempotency-request-in-progress`" in responses["409"]["description"], path
+        assert "`idempotency-key-reused`" in responses["422"]["description"], path
+
+
 def test_every_response_declares_its_request_id():
     document = json.loads(openapi_document())
     assert set(document["components"]["headers"]) >= {"X-Request-ID", "Retry-After"}
