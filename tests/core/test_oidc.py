@@ -310,3 +310,21 @@ class TestSettings:
         principal = await app.state.keys.authenticate(f"Bearer {issuer.token('securitization')}")
         assert principal.role == "securitization"
         assert principal.subject == "oidc:user-securitization"
+
+    @pytest.mark.parametrize(
+        "issuer",
+        [
+            "https://",
+            "http://:8080/realms",
+            "https://sso.example/realms/staff ",
+            "https://sso.example?realm=staff",
+            "https://sso.example#staff",
+        ],
+    )
+    def test_an_issuer_that_no_token_could_name_does_not_start(self, issuer):
+        with pytest.raises(ValidationError, match="must be the issuer's URL"):
+            make_settings(oidc_issuer=issuer, oidc_audience=AUDIENCE)
+
+    def test_a_blank_audience_does_not_start(self):
+        with pytest.raises(ValidationError, match="required with IPLEDGE_OIDC_ISSUER"):
+            make_settings(oidc_issuer="https://idp.example", oidc_audience="  ")
