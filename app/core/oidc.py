@@ -174,10 +174,10 @@ class TokenVerifier:
         try:
             principal = await self._verify(token)
         except Exception as exc:  # any refusal, expected or not, is the same 401
-            log.info("bearer token refused", reason=type(exc).__name__)
+            log.info("oidc token refused", reason=type(exc).__name__)
             raise Unauthenticated(UNKNOWN) from None
         if principal is None:
-            log.info("bearer token refused", reason="claims")
+            log.info("oidc token refused", reason="claims")
             raise Unauthenticated(UNKNOWN)
         return principal
 

@@ -137,6 +137,33 @@ class TestEveryBadTokenIs401LikeAnUnknownKey:
             assert response.status_code == 401, (what, response.text)
             assert _same_refusal(problem_of(response), unknown), (what, response.text)
 
+    async def test_the_log_names_the_kind_of_failure_never_the_token(
+        self, oidc_client, issuer, monkeypatch
+    ):
+        from app.core import oidc
+        from app.core.logging import scrub
+
+        logged: list[tuple[str, dict]] = []
+
+        class Log:
+            def info(self, message: str, **members: object) -> None:
+                logged.append((message, members))
+
+            warning = info
+
+        monkeypatch.setattr(oidc, "log", Log())
+        tokens = {
+            "ExpiredSignatureError": issuer.token("admin", exp=int(time.time()) - 120),
+            "claims": issuer.token("superuser"),
+        }
+        for token in tokens.values():
+            assert (await _call(oidc_client, token)).status_code == 401
+        # As the line reaches the log, past the redaction of credentials.
+        assert [(scrub(message), members["reason"]) for message, members in logged] == [
+            ("oidc token refused", reason) for reason in tokens
+        ]
+        assert not any(part in repr(logged) for t in tokens.values() for part in t.split("."))
+
     async def test_a_provider_that_is_away_refuses_tokens_not_the_service(self, app, client):
         away = Issuer().start()
         token = away.token("admin")
