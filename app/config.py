@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -168,14 +169,20 @@ class Settings(BaseSettings):
     @field_validator("oidc_issuer")
     @classmethod
     def _issuer_url(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith(("https://", "http://")):
+        # Tokens must name it exactly and its discovery document is found under it, so a value
+        # without a host, with a query, a fragment or a blank would refuse every token.
+        if value is not None and (
+            not value.startswith(("https://", "http://"))
+            or not urlsplit(value).hostname
+            or any(ch in "?#" or ch.isspace() for ch in value)
+        ):
             raise ValueError("must be the issuer's URL, e.g. https://sso.bank.example/realms/staff")
         return value
 
     @field_validator("oidc_audience")
     @classmethod
     def _audience_with_issuer(cls, value: str | None, info: ValidationInfo) -> str | None:
-        if info.data.get("oidc_issuer") and not value:
+        if info.data.get("oidc_issuer") and not (value and value.strip()):
             raise ValueError("required with IPLEDGE_OIDC_ISSUER")
         return value
 

@@ -44,9 +44,9 @@ MAX_TOKEN_CHARS = 8192
 MAX_DOCUMENT_BYTES = 512 * 1024
 MAX_SUBJECT_CHARS = 255
 MAX_ROLE_SUBJECT_CHARS = 64
-# A token's principal has a stable id of its own, derived from issuer and ``sub``: the audit
-# trail's ``actor_key_id`` and the scope of its Idempotency-Keys. Anyone can recompute it:
-# uuid5(OIDC_ACTOR_NAMESPACE, "<issuer>\n<sub>").
+# A token's principal has a stable id of its own, derived from issuer, ``sub``, role and
+# subject: the audit trail's ``actor_key_id`` and the scope of its Idempotency-Keys. Anyone can
+# recompute it: uuid5(OIDC_ACTOR_NAMESPACE, "<issuer>\n<sub>\n<role>\n<subject>").
 OIDC_ACTOR_NAMESPACE = UUID("6f1c1b0e-7d36-5b6a-9c8e-1a2b3c4d5e6f")
 UNKNOWN = "unknown API key"
 
@@ -174,10 +174,10 @@ class TokenVerifier:
         try:
             principal = await self._verify(token)
         except Exception as exc:  # any refusal, expected or not, is the same 401
-            log.info("bearer token refused", reason=type(exc).__name__)
+            log.info("oidc token refused", reason=type(exc).__name__)
             raise Unauthenticated(UNKNOWN) from None
         if principal is None:
-            log.info("bearer token refused", reason="claims")
+            log.info("oidc token refused", reason="claims")
             raise Unauthenticated(UNKNOWN)
         return principal
 

@@ -137,6 +137,33 @@ class TestEveryBadTokenIs401LikeAnUnknownKey:
             assert response.status_code == 401, (what, response.text)
             assert _same_refusal(problem_of(response), unknown), (what, response.text)
 
+    async def test_the_log_names_the_kind_of_failure_never_the_token(
+        self, oidc_client, issuer, monkeypatch
+    ):
+        from app.core import oidc
+        from app.core.logging import scrub
+
+        logged: list[tuple[str, dict]] = []
+
+        class Log:
+            def info(self, message: str, **members: object) -> None:
+                logged.append((message, members))
+
+            warning = info
+
+        monkeypatch.setattr(oidc, "log", Log())
+        tokens = {
+            "ExpiredSignatureError": issuer.token("admin", exp=int(time.time()) - 120),
+            "claims": issuer.token("superuser"),
+        }
+        for token in tokens.values():
+            assert (await _call(oidc_client, token)).status_code == 401
+        # As the line reaches the log, past the redaction of credentials.
+        assert [(scrub(message), members["reason"]) for message, members in logged] == [
+            ("oidc token refused", reason) for reason in tokens
+        ]
+        assert not any(part in repr(logged) for t in tokens.values() for part in t.split("."))
+
     async def test_a_provider_that_is_away_refuses_tokens_not_the_service(self, app, client):
         away = Issuer().start()
         token = away.token("admin")
@@ -310,3 +337,21 @@ class TestSettings:
         principal = await app.state.keys.authenticate(f"Bearer {issuer.token('securitization')}")
         assert principal.role == "securitization"
         assert principal.subject == "oidc:user-securitization"
+
+    @pytest.mark.parametrize(
+        "issuer",
+        [
+            "https://",
+            "http://:8080/realms",
+            "https://sso.example/realms/staff ",
+            "https://sso.example?realm=staff",
+            "https://sso.example#staff",
+        ],
+    )
+    def test_an_issuer_that_no_token_could_name_does_not_start(self, issuer):
+        with pytest.raises(ValidationError, match="must be the issuer's URL"):
+            make_settings(oidc_issuer=issuer, oidc_audience=AUDIENCE)
+
+    def test_a_blank_audience_does_not_start(self):
+        with pytest.raises(ValidationError, match="required with IPLEDGE_OIDC_ISSUER"):
+            make_settings(oidc_issuer="https://idp.example", oidc_audience="  ")
