@@ -30,6 +30,20 @@ NOT_SETTINGS = ("IPLEDGE_TEST_", "IPLEDGE_BENCH_", "IPLEDGE_FUZZ_", "IPLEDGE_DEM
 NOT_SETTINGS_NAMES = ("IPLEDGE_MIGRATIONS_DIR",)
 
 
+_LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
+def key_source_url(url: str) -> bool:
+    """Whether signing keys may be fetched from ``url``: over https, or over plain http from
+    this machine's loopback only (a provider run beside the service, as in tests). Keys fetched
+    over plain http from anywhere else could be swapped on the way, and tokens forged with
+    them."""
+    parts = urlsplit(url)
+    if parts.scheme == "https":
+        return bool(parts.hostname)
+    return parts.scheme == "http" and parts.hostname in _LOOPBACK_HOSTS
+
+
 class Settings(BaseSettings):
     # An empty value leaves an optional setting unset (``IPLEDGE_RETENTION_WEBHOOK_EVENTS_DAYS=``
     # keeps that history for ever); for a required one it is a bad value like any other.
@@ -177,6 +191,11 @@ class Settings(BaseSettings):
             or any(ch in "?#" or ch.isspace() for ch in value)
         ):
             raise ValueError("must be the issuer's URL, e.g. https://sso.bank.example/realms/staff")
+        if value is not None and not key_source_url(value):
+            raise ValueError(
+                "must be https: the signing keys are fetched from it (plain http only on this "
+                "machine's loopback)"
+            )
         return value
 
     @field_validator("oidc_audience")

@@ -30,7 +30,7 @@ import httpx
 import jwt
 import structlog
 
-from app.config import Settings
+from app.config import Settings, key_source_url
 from app.core.context import Principal
 from app.core.errors import Unauthenticated
 from app.core.roles import DISTRICT_CODE, RM_ID, SUBJECT_ROLES, Role
@@ -148,6 +148,8 @@ class SigningKeys:
         jwks_uri = discovery.get("jwks_uri") if isinstance(discovery, dict) else None
         if not isinstance(jwks_uri, str) or not jwks_uri.startswith(("https://", "http://")):
             raise ValueError("discovery document without a jwks_uri")
+        if not key_source_url(jwks_uri):
+            raise ValueError("a jwks_uri over plain http off this machine")
         document = await self._fetch(jwks_uri)
         entries = document.get("keys") if isinstance(document, dict) else None
         if not isinstance(entries, list):

@@ -387,10 +387,7 @@ def render_problems(document: dict[str, Any]) -> str:
         "from __future__ import annotations",
         "",
         "from ipledge_client.problems import (",
-        *[
-            f"    {base},"
-            for base in sorted({*STATUS_BASES.values(), *PROTOCOL_CLASSES.values()})
-        ],
+        *[f"    {base}," for base in sorted({*STATUS_BASES.values(), *PROTOCOL_CLASSES.values()})],
         "    Problem,",
         ")",
         "",

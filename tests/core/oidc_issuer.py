@@ -60,6 +60,7 @@ def unsigned(header: dict[str, Any], claims: dict[str, Any], signature: bytes = 
 class Issuer:
     keys: list[SigningKey] = field(default_factory=lambda: [SigningKey.rsa("rsa-1")])
     fetches: dict[str, int] = field(default_factory=dict)
+    jwks_uri: str | None = None  # what discovery announces; by default its own /jwks
     _server: ThreadingHTTPServer | None = None
 
     @property
@@ -74,7 +75,10 @@ class Issuer:
             def do_GET(self) -> None:
                 issuer.fetches[self.path] = issuer.fetches.get(self.path, 0) + 1
                 if self.path == "/.well-known/openid-configuration":
-                    body = {"issuer": issuer.url, "jwks_uri": f"{issuer.url}/jwks"}
+                    body = {
+                        "issuer": issuer.url,
+                        "jwks_uri": issuer.jwks_uri or f"{issuer.url}/jwks",
+                    }
                 elif self.path == "/jwks":
                     body = {"keys": [key.jwk() for key in issuer.keys]}
                 else:

@@ -8,7 +8,9 @@ from uuid import uuid5
 
 import pytest
 from pydantic import ValidationError
+from structlog.testing import capture_logs
 
+from app.core.errors import Unauthenticated
 from app.core.oidc import (
     OIDC_ACTOR_NAMESPACE,
     OidcConfig,
@@ -355,3 +357,24 @@ class TestSettings:
     def test_a_blank_audience_does_not_start(self):
         with pytest.raises(ValidationError, match="required with IPLEDGE_OIDC_ISSUER"):
             make_settings(oidc_issuer="https://idp.example", oidc_audience="  ")
+
+    @pytest.mark.parametrize("issuer", ["http://sso.bank.example/realms/staff", "http://10.0.0.5"])
+    def test_an_issuer_over_plain_http_off_this_machine_does_not_start(self, issuer):
+        # Its signing keys would travel in clear: whoever swaps them can forge any role's token.
+        with pytest.raises(ValidationError, match="must be https"):
+            make_settings(oidc_issuer=issuer, oidc_audience=AUDIENCE)
+
+    @pytest.mark.parametrize("issuer", ["http://127.0.0.1:8080", "http://localhost/realms/dev"])
+    def test_a_provider_on_this_machines_loopback_may_use_plain_http(self, issuer):
+        assert make_settings(oidc_issuer=issuer, oidc_audience=AUDIENCE).oidc_issuer == issuer
+
+    async def test_keys_announced_at_a_plain_http_address_off_this_machine_are_not_fetched(
+        self, issuer, verifier
+    ):
+        issuer.jwks_uri = "http://keys.bank.example/jwks"
+        with capture_logs() as logs, pytest.raises(Unauthenticated):
+            await verifier.authenticate(issuer.token("credit_officer"))
+        assert issuer.fetches.get("/.well-known/openid-configuration") == 1
+        # Refused for its address, before any attempt to reach it.
+        [unavailable] = [e for e in logs if e["event"] == "oidc key set unavailable"]
+        assert unavailable["error"] == "ValueError"
