@@ -25,3 +25,7 @@ EVENT_TYPES: tuple[str, ...] = (
 )
 
 KNOWN = frozenset(EVENT_TYPES)
+
+# Events about no one district (a pool holds loans of many): an endpoint bound to a district
+# would never receive them, so it may not subscribe to them.
+WITHOUT_DISTRICT = frozenset({"pool.locked", "pool.transferred"})

@@ -24,7 +24,9 @@ class WebhookEndpointCreate(Strict):
         examples=[["subsidy.claim.created", "subsidy.claim.paid"]],
     )
     district_code: Text | None = Field(
-        default=None, description="Only events about this district (GB/T 2260 code)."
+        default=None,
+        description="Only events about this district (GB/T 2260 code). The pool events are "
+        "about no one district, so an endpoint bound to one may not subscribe to them.",
     )
 
 

@@ -22,7 +22,7 @@ from app.core.errors import (
 from app.core.ids import uuid7
 from app.core.schemas import Page, decode_cursor, decode_int_cursor, encode_cursor
 from app.webhooks import repository, signing, urls
-from app.webhooks.events import KNOWN
+from app.webhooks.events import KNOWN, WITHOUT_DISTRICT
 from app.webhooks.schemas import (
     DeliveryStatus,
     WebhookAttemptOut,
@@ -66,7 +66,7 @@ async def _check_url(ctx: Ctx, url: str) -> str:
     return url
 
 
-def _check_event_types(event_types: list[str]) -> list[str]:
+def _check_event_types(event_types: list[str], district_code: str | None) -> list[str]:
     unknown = [t for t in event_types if t not in KNOWN]
     if unknown:
         raise ValidationFailed(
@@ -77,13 +77,24 @@ def _check_event_types(event_types: list[str]) -> list[str]:
                 if t not in KNOWN
             ],
         )
+    unreachable = [t for t in event_types if t in WITHOUT_DISTRICT]
+    if district_code is not None and unreachable:
+        raise ValidationFailed(
+            f"{', '.join(unreachable)} are about no one district: an endpoint bound to "
+            f"district {district_code} would never receive them",
+            errors=[
+                field_error(["body", "event_types", i], "not sent to a district's endpoint")
+                for i, t in enumerate(event_types)
+                if t in WITHOUT_DISTRICT
+            ],
+        )
     return list(dict.fromkeys(event_types))
 
 
 async def create_endpoint(
     ctx: Ctx, *, url: str, event_types: list[str], district_code: str | None
 ) -> WebhookEndpointWithSecret:
-    event_types = _check_event_types(event_types)
+    event_types = _check_event_types(event_types, district_code)
     if district_code is not None and not await repository.district_exists(ctx.db, district_code):
         raise ValidationFailed(
             f"unknown district code {district_code}",

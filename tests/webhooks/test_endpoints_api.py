@@ -62,6 +62,11 @@ class TestRegistration:
             ({"event_types": ["loan.disbursed", "loan.exploded"]}, ["body", "event_types", 1]),
             ({"event_types": []}, ["body", "event_types"]),
             ({"district_code": "110101"}, ["body", "district_code"]),
+            # Pool events are about no one district: a district's endpoint would never get one.
+            (
+                {"district_code": "440307", "event_types": ["loan.defaulted", "pool.locked"]},
+                ["body", "event_types", 1],
+            ),
             ({"url": "ftp://127.0.0.1/hook"}, ["body", "url"]),
             ({"url": "https://user:secret@hooks.example.com/"}, ["body", "url"]),
             ({"colour": "blue"}, ["body", "colour"]),

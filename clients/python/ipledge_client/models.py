@@ -1622,7 +1622,7 @@ DistrictCode = TypeAliasType(
     "DistrictCode", Annotated[str, Field(max_length=200, title="District Code")]
 )
 """
-Only events about this district (GB/T 2260 code).
+Only events about this district (GB/T 2260 code). The pool events are about no one district, so an endpoint bound to one may not subscribe to them.
 """
 
 
@@ -1651,7 +1651,7 @@ class WebhookEndpointCreate(BaseModel):
     """
     district_code: Annotated[DistrictCode | None, Field(title="District Code")] = None
     """
-    Only events about this district (GB/T 2260 code).
+    Only events about this district (GB/T 2260 code). The pool events are about no one district, so an endpoint bound to one may not subscribe to them.
     """
 
 
