@@ -88,6 +88,9 @@ def access(
             flat.update(item)
     if not flat:
         raise ValueError("name at least one role, or use @public")
+    if shown_once and not transactional:
+        # Only the unit of work's transaction keeps an answer without its secrets.
+        raise ValueError("shown_once needs a transactional operation")
     rule = Access(
         roles=frozenset(flat),
         transactional=transactional,

@@ -59,7 +59,7 @@ async def schedules_as_of(
             records[record["loan_id"]].append(record)
     uplift = ctx.settings.penalty_uplift
     return {
-        r["id"]: replayed(r, records[r["id"]], uplift)
+        r["id"]: _replayed(r, records[r["id"]], uplift)
         if r["id"] in records
         else rows.schedule(r["schedule"])
         for r in loans
@@ -74,7 +74,7 @@ async def read_schedules_as_of(
     return await schedules_as_of(ctx, await repository.read_many(ctx.db, loan_ids), as_of)
 
 
-def replayed(row: Any, records: list[Any], uplift: Decimal) -> ledger.Schedule:
+def _replayed(row: Any, records: list[Any], uplift: Decimal) -> ledger.Schedule:
     """The schedule after ``records`` (the loan's repayments up to a date, in posting order)."""
     try:
         schedule, _ = servicing.replay(rows.terms(row, uplift), rows.repayments(records))

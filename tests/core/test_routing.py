@@ -7,6 +7,8 @@ import pytest
 from fastapi import FastAPI
 
 from app.core.ids import uuid7
+from app.core.roles import Role
+from app.core.routing import access
 from tests.conftest import problem_of, slug
 
 
@@ -46,3 +48,11 @@ def test_path_ids_are_documented_as_uuids(app: FastAPI):
     parameters = schema["paths"]["/v1/applications/{application_id}"]["get"]["parameters"]
     [application_id] = [p for p in parameters if p["name"] == "application_id"]
     assert application_id["schema"]["format"] == "uuid"
+
+
+def test_a_secret_shown_once_needs_the_transactional_unit_of_work():
+    # Only that path keeps an Idempotency-Key's answer without the secret (decision 0019); a
+    # single-statement operation would keep it whole, so the marking is refused at import.
+    access(Role.ADMIN, shown_once=("key",))
+    with pytest.raises(ValueError, match="shown_once needs a transactional operation"):
+        access(Role.ADMIN, transactional=False, shown_once=("key",))
