@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Query
+from fastapi import Query, Response
 
 from app.core.errors import NotFound, problems
 from app.core.ids import PathId
@@ -20,11 +20,15 @@ router = ApiRouter(prefix="/v1/enterprises", tags=["enterprises"])
 @router.post(
     "", status_code=201, response_model=EnterpriseOut, responses=problems(DuplicateCreditCode)
 )
-@access(Role.BANK_SYSTEM, Role.RELATIONSHIP_MANAGER, Role.ADMIN)
-async def create_enterprise(body: EnterpriseCreate, ctx: CtxDep) -> EnterpriseOut:
+@access(Role.BANK_SYSTEM, Role.RELATIONSHIP_MANAGER, Role.ADMIN, location=True)
+async def create_enterprise(
+    body: EnterpriseCreate, ctx: CtxDep, response: Response
+) -> EnterpriseOut:
     """Register a borrower. One enterprise per credit code: a second registration of the same
     code answers 409 naming the enterprise that has it."""
-    return await service.create_enterprise(ctx, enterprise_in=body)
+    enterprise = await service.create_enterprise(ctx, enterprise_in=body)
+    response.headers["Location"] = f"/v1/enterprises/{enterprise.id}"
+    return enterprise
 
 
 @router.get("", response_model=Page[EnterpriseOut], responses=problems())

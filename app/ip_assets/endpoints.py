@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import Query
+from fastapi import Query, Response
 
 from app.core.errors import NotFound, problems
 from app.core.ids import PathId
@@ -19,11 +19,13 @@ router = ApiRouter(prefix="/v1/ip-assets", tags=["ip assets"])
 
 
 @router.post("", status_code=201, response_model=IpAssetOut, responses=problems(DuplicateIpAsset))
-@access(Role.BANK_SYSTEM, Role.RELATIONSHIP_MANAGER, Role.ADMIN)
-async def create_ip_asset(body: IpAssetCreate, ctx: CtxDep) -> IpAssetOut:
+@access(Role.BANK_SYSTEM, Role.RELATIONSHIP_MANAGER, Role.ADMIN, location=True)
+async def create_ip_asset(body: IpAssetCreate, ctx: CtxDep, response: Response) -> IpAssetOut:
     """Register an IP asset once: the number is checked and answered in canonical form, and a
     second registration of the same kind and number answers 409 naming the asset."""
-    return await service.create_ip_asset(ctx, asset_in=body)
+    asset = await service.create_ip_asset(ctx, asset_in=body)
+    response.headers["Location"] = f"/v1/ip-assets/{asset.id}"
+    return asset
 
 
 @router.get("", response_model=Page[IpAssetOut], responses=problems())

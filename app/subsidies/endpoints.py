@@ -30,10 +30,14 @@ _MOVE = problems(NotFound, InvalidStateTransition, PreconditionFailed)
 @router.post(
     "/v1/subsidy-programs", status_code=201, response_model=ProgramOut, responses=problems()
 )
-@access(Role.ADMIN)
-async def create_subsidy_program(body: ProgramCreate, ctx: CtxDep) -> ProgramOut:
+@access(Role.ADMIN, location=True)
+async def create_subsidy_program(
+    body: ProgramCreate, ctx: CtxDep, response: Response
+) -> ProgramOut:
     """Define a district programme: its share, caps, annual budget and period are data."""
-    return await service.create_program(ctx, body=body)
+    program = await service.create_program(ctx, body=body)
+    response.headers["Location"] = f"/v1/subsidy-programs/{program.id}"
+    return program
 
 
 @router.get("/v1/subsidy-programs", response_model=Page[ProgramOut], responses=problems())

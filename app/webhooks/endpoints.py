@@ -40,7 +40,7 @@ def _etag(response: Response, endpoint: WebhookEndpointOut) -> None:
     response_model=WebhookEndpointWithSecret,
     responses=problems(),
 )
-@access(Role.ADMIN, etag=True, shown_once=("secret",))
+@access(Role.ADMIN, etag=True, location=True, shown_once=("secret",))
 async def create_webhook_endpoint(
     body: WebhookEndpointCreate, ctx: CtxDep, response: Response
 ) -> WebhookEndpointWithSecret:
@@ -49,6 +49,7 @@ async def create_webhook_endpoint(
         ctx, url=body.url, event_types=body.event_types, district_code=body.district_code
     )
     _etag(response, endpoint)
+    response.headers["Location"] = f"/v1/webhook-endpoints/{endpoint.id}"
     return endpoint
 
 
