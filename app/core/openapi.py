@@ -81,8 +81,8 @@ _UNAVAILABLE = (ServiceUnavailable, LockTimeout, StatementTimeout, SchemaMismatc
 
 HEADERS: dict[str, dict[str, Any]] = {
     "X-Request-ID": {
-        "description": "The request's id: the caller's `X-Request-ID` if well-formed, else a "
-        "new one. Quote it to support.",
+        "description": "The request's id: the caller's `X-Request-ID` if it is 1 to 64 of "
+        "`A-Z a-z 0-9 . _ -`, else a new one. Quote it to support.",
         "schema": {"type": "string"},
     },
     "WWW-Authenticate": {
