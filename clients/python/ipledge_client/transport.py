@@ -30,6 +30,9 @@ from ipledge_client.problems import Problem
 
 M = TypeVar("M", bound=BaseModel)
 Token = str | Callable[[], str] | None
+# Seconds, or an ``httpx.Timeout``; None: the default (below), or that of the caller's client.
+Timeout = float | httpx.Timeout | None
+DEFAULT_TIMEOUT_S = 30.0
 IDEMPOTENCY_KEY = "Idempotency-Key"
 IN_PROGRESS = "idempotency-request-in-progress"
 
@@ -104,9 +107,11 @@ class Prepared:
 class _Calls:
     """What the sync and async transports share: building requests, reading answers."""
 
-    def __init__(self, token: Token, retry: RetryPolicy) -> None:
+    def __init__(self, token: Token, retry: RetryPolicy, timeout: Timeout) -> None:
         self.token = token
         self.retry = retry
+        # Sent with every request, so that it holds on a client the caller made too.
+        self.timeout = httpx.USE_CLIENT_DEFAULT if timeout is None else timeout
 
     def prepare(
         self,
@@ -155,12 +160,14 @@ class Transport(_Calls):
         *,
         token: Token = None,
         retry: RetryPolicy | None = None,
-        timeout: float = 30.0,
+        timeout: Timeout = None,
         http: httpx.Client | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        super().__init__(token, retry or RetryPolicy())
-        self.http = http or httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout)
+        super().__init__(token, retry or RetryPolicy(), timeout)
+        self.http = http or httpx.Client(
+            base_url=base_url.rstrip("/"), timeout=DEFAULT_TIMEOUT_S if timeout is None else timeout
+        )
         self._sleep = sleep
 
     @overload
@@ -189,6 +196,7 @@ class Transport(_Calls):
                     params=prepared.params,
                     content=prepared.content,
                     headers=prepared.headers,
+                    timeout=self.timeout,
                 )
             except httpx.TransportError:
                 if last:
@@ -214,11 +222,13 @@ class AsyncTransport(_Calls):
         *,
         token: Token = None,
         retry: RetryPolicy | None = None,
-        timeout: float = 30.0,
+        timeout: Timeout = None,
         http: httpx.AsyncClient | None = None,
     ) -> None:
-        super().__init__(token, retry or RetryPolicy())
-        self.http = http or httpx.AsyncClient(base_url=base_url.rstrip("/"), timeout=timeout)
+        super().__init__(token, retry or RetryPolicy(), timeout)
+        self.http = http or httpx.AsyncClient(
+            base_url=base_url.rstrip("/"), timeout=DEFAULT_TIMEOUT_S if timeout is None else timeout
+        )
 
     @overload
     async def call(self, method: str, path: str, *, response: type[M], **options: Any) -> M: ...
@@ -246,6 +256,7 @@ class AsyncTransport(_Calls):
                     params=prepared.params,
                     content=prepared.content,
                     headers=prepared.headers,
+                    timeout=self.timeout,
                 )
             except httpx.TransportError:
                 if last:
