@@ -295,3 +295,39 @@ class TestTimeout:
         )
         ic.Client("http://svc", http=http).list_lpr_fixings()
         assert script.requests[0].extensions["timeout"]["read"] == 7.0
+
+
+class TestIfMatch:
+    def test_a_version_is_sent_as_its_etag(self):
+        script = Script(problem(412, "precondition-failed"))
+        with pytest.raises(ic.PreconditionFailed):
+            client_for(script).submit_application("a1", if_match=3)
+        assert script.requests[0].headers["if-match"] == '"3"'
+
+    @pytest.mark.parametrize("etag", ['"2"', 'W/"2"', "*"])
+    def test_an_etag_is_sent_as_it_came(self, etag):
+        script = Script(httpx.Response(200, json=LPR))
+        client_for(script).put_lpr_fixing(
+            "2026-11-20", {"one_year_bp": 300, "five_year_bp": 350}, if_match=etag
+        )
+        assert script.requests[0].headers["if-match"] == etag
+
+    def test_not_given_none_is_sent(self):
+        script = Script(httpx.Response(200, json=LPR))
+        client_for(script).put_lpr_fixing("2026-11-20", {"one_year_bp": 300, "five_year_bp": 350})
+        assert "if-match" not in script.requests[0].headers
+
+    def test_given_twice_is_refused_before_sending(self):
+        script = Script()
+        with pytest.raises(ValueError, match="If-Match given twice"):
+            client_for(script).review_application("a1", if_match=3, headers={"if-match": '"3"'})
+        assert script.requests == []
+
+    async def test_the_async_client_takes_it_too(self):
+        script = Script(httpx.Response(200, json=LPR))
+        http = httpx.AsyncClient(transport=httpx.MockTransport(script), base_url="http://svc")
+        async with ic.AsyncClient("http://svc", token="t", http=http) as api:
+            await api.put_lpr_fixing(
+                "2026-11-20", {"one_year_bp": 300, "five_year_bp": 350}, if_match=1
+            )
+        assert script.requests[0].headers["if-match"] == '"1"'

@@ -33,7 +33,7 @@ class Client(Operations):
 
     def request(self, method: str, path: str, **options: Any) -> httpx.Response:
         """Any request, with the keys, retries and problems of the operations (``json=`` for
-        a body, ``params=``, ``accept=``, ``idempotency_key=``, ``headers=``)."""
+        a body, ``params=``, ``accept=``, ``idempotency_key=``, ``if_match=``, ``headers=``)."""
         return self._http.request(method, path, **options)
 
     def close(self) -> None:

@@ -34,6 +34,7 @@ Token = str | Callable[[], str] | None
 Timeout = float | httpx.Timeout | None
 DEFAULT_TIMEOUT_S = 30.0
 IDEMPOTENCY_KEY = "Idempotency-Key"
+IF_MATCH = "If-Match"
 IN_PROGRESS = "idempotency-request-in-progress"
 
 
@@ -88,6 +89,16 @@ def _query_value(value: Any) -> Any:
     return value
 
 
+def if_match_value(version: int | str, headers: Mapping[str, str]) -> str:
+    """The ``If-Match`` header for ``version``: a resource's ``version`` (``3`` is sent as
+    ``"3"``), or an entity tag as the service sent it (``"3"``, ``W/"3"``, ``*``), as is."""
+    if any(name.lower() == IF_MATCH.lower() for name in headers):
+        raise ValueError("If-Match given twice: pass if_match= or an If-Match header, not both")
+    if isinstance(version, bool) or not isinstance(version, int | str):
+        raise TypeError(f"if_match is a version (int) or an ETag (str), not {version!r}")
+    return f'"{version}"' if isinstance(version, int) else version
+
+
 def segment(value: object) -> str:
     """A path parameter, escaped: an id can never reach another path."""
     if isinstance(value, dt.date):
@@ -124,9 +135,12 @@ class _Calls:
         json: Any = None,
         accept: str = "application/json",
         idempotency_key: str | None = None,
+        if_match: int | str | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> Prepared:
         sent = {"Accept": accept, **(headers or {})}
+        if if_match is not None:
+            sent[IF_MATCH] = if_match_value(if_match, headers or {})
         token = self.token() if callable(self.token) else self.token
         if token:
             sent["Authorization"] = f"Bearer {token}"
