@@ -22,7 +22,12 @@ from app.core.types import Text
 from app.core.views import JsonView
 from app.loans import posting, service, views
 from app.loans.domain import Loan
-from app.loans.errors import DefaultNotAllowed, Overpayment, PayoffRequired
+from app.loans.errors import (
+    DefaultNotAllowed,
+    LockedRateBelowZero,
+    Overpayment,
+    PayoffRequired,
+)
 from app.loans.schemas import (
     DefaultBody,
     DisbursementBody,
@@ -55,7 +60,12 @@ def _answer(loan: Loan, *, status_code: int = 200, **headers: str) -> JsonView:
     status_code=201,
     response_model=LoanOut,
     responses=problems(
-        NotFound, InvalidStateTransition, PreconditionFailed, PledgeNotRegistered, ConcurrentUpdate
+        NotFound,
+        InvalidStateTransition,
+        PreconditionFailed,
+        LockedRateBelowZero,
+        PledgeNotRegistered,
+        ConcurrentUpdate,
     ),
 )
 @access(Role.CREDIT_OFFICER, if_match=True, etag=True, location=True)

@@ -25,3 +25,11 @@ class PayoffRequired(DomainError):
         422,
         "A repayment that repays all principal must be the payoff amount",
     )
+
+
+class LockedRateBelowZero(DomainError):
+    slug, status, title = (
+        "locked-rate-below-zero",
+        409,
+        "The application's locked rate is below 0: no loan can be made at it",
+    )

@@ -28,7 +28,7 @@ from app.loans.access import value_date, visible
 from app.loans.accrual import days_past_due
 from app.loans.classification import classify_schedule, next_change
 from app.loans.domain import Loan, LoanPage, Payoff
-from app.loans.errors import DefaultNotAllowed
+from app.loans.errors import DefaultNotAllowed, LockedRateBelowZero
 from app.loans.posting import NEVER, announce_class_change
 from app.loans.schedule import RepaymentMethod, build_schedule, maturity_date
 from app.pledges import service as pledges_service
@@ -176,11 +176,19 @@ async def disburse(
 
 def _check_disbursable(ctx: Ctx, app: dict[str, Any], disbursed_on: date) -> None:
     """The application, as read and locked, may be disbursed on ``disbursed_on``: the version
-    the caller read, approved, every pledge registered, a value date not before its receipt."""
+    the caller read, approved at a rate not below 0, every pledge registered, a value date not
+    before its receipt."""
     check_if_match(ctx, app["version"])
     if app["state"] != "approved":
         raise InvalidStateTransition(
             f"cannot disburse an application that is {app['state']}", state=app["state"]
+        )
+    if app["rate_bp"] < 0:
+        # Approval refuses such a rate; an application approved before it did may still hold one.
+        raise LockedRateBelowZero(
+            f"the application was approved at {app['rate_bp']} bp and a loan's rate may not be "
+            "below 0, so it cannot be disbursed; withdraw it and apply again",
+            rate_bp=app["rate_bp"],
         )
     if app["unregistered"] or not app["registered"]:
         raise PledgeNotRegistered(

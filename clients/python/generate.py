@@ -185,6 +185,8 @@ class Operation:
         params = spec.get("parameters", [])
         self.path_params = [p for p in params if p["in"] == "path"]
         self.query_params = [p for p in params if p["in"] == "query"]
+        # An operation that honours If-Match declares it; the method then takes ``if_match=``.
+        self.if_match = any(p["in"] == "header" and p["name"] == "If-Match" for p in params)
         self.body = self._body()
         self.response, self.accept = self._response()
         self.item = self._page_item(schemas)
@@ -248,6 +250,8 @@ class Operation:
                 args.append(f"{py_name(p['name'])}: {annotation} = None")
         if self.method == "POST":
             args.append("idempotency_key: str | None = None")
+        if self.if_match and not paged:
+            args.append("if_match: int | str | None = None")
         args.append("headers: Mapping[str, str] | None = None")
         return ", ".join(args)
 
@@ -267,6 +271,8 @@ class Operation:
             parts.append(f'accept="{self.accept}"')
         if self.method == "POST":
             parts.append("idempotency_key=idempotency_key")
+        if self.if_match:
+            parts.append("if_match=if_match")
         parts.append("headers=headers")
         return ", ".join(parts)
 

@@ -5,6 +5,7 @@ complete client of it with no warning."""
 from __future__ import annotations
 
 import importlib.util
+import inspect
 import json
 import os
 import subprocess
@@ -79,6 +80,15 @@ def test_every_operation_is_a_method_sync_and_async_with_its_answers_model():
         assert callable(getattr(Operations, name)) and callable(getattr(AsyncOperations, name))
         for schema in _success_models(spec).values():
             assert hasattr(models, class_name(schema)), (name, schema)
+
+
+def test_every_operation_that_honours_if_match_takes_if_match():
+    for _, _, spec in _operations():
+        declared = any(p["name"] == "If-Match" for p in spec.get("parameters", []))
+        for cls in (Operations, AsyncOperations):
+            method = getattr(cls, spec["operationId"])
+            takes = "if_match" in inspect.signature(method).parameters
+            assert takes == declared, (cls.__name__, spec["operationId"])
 
 
 @pytest.mark.skipif(

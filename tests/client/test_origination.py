@@ -223,6 +223,29 @@ def test_refusals_are_typed_problems(desks, service):
 
 
 @pytest.mark.committed
+def test_if_match_names_the_version_a_change_is_for(desks):
+    rng = random.Random()
+    bank = desks["bank_system"]
+    enterprise = _enterprise(bank, rng)
+    draft = bank.create_application(
+        {
+            "enterprise_id": str(enterprise.id),
+            "amount": "500000.00",
+            "term_months": 6,
+            "purpose": "If-Match",
+            "ip_asset_ids": [str(_patent(bank, rng, enterprise.id).id)],
+            "relationship_manager_id": RM,
+        }
+    )
+    with pytest.raises(ic.PreconditionFailed) as stale:
+        bank.submit_application(draft.id, if_match=draft.version + 1)
+    assert stale.value.status == 412
+    assert bank.get_application(draft.id).state == "draft"
+    submitted = bank.submit_application(draft.id, if_match=draft.version)
+    assert submitted.state == "submitted" and submitted.version > draft.version
+
+
+@pytest.mark.committed
 async def test_the_async_client_reads_the_same(desks, service):
     base, _ = service
     bank = desks["bank_system"]

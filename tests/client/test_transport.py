@@ -5,7 +5,9 @@ useful, and problems come out as typed exceptions."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import socket
+import time
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 
 import httpx
@@ -258,3 +260,74 @@ class TestAnyRequest:
         assert script.requests[0].content == script.requests[1].content == b'{"a": "1.00"}'
         with pytest.raises(ic.NotFound):
             api.request("GET", "/v1/things/1")
+
+
+@pytest.fixture
+def silent_service() -> Iterator[str]:
+    """A service that takes connections and never answers: only a timeout ends a request."""
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+
+
+class TestTimeout:
+    def test_a_timeout_given_holds_on_a_client_of_ones_own(self, silent_service):
+        http = httpx.Client(base_url=silent_service, timeout=5.0)
+        once = ic.RetryPolicy(attempts=1)
+        with ic.Client(silent_service, http=http, timeout=0.2, retry=once) as api:
+            started = time.monotonic()
+            with pytest.raises(httpx.ReadTimeout):
+                api.healthz()
+        assert time.monotonic() - started < 2
+
+    async def test_and_on_an_async_client_of_ones_own(self, silent_service):
+        http = httpx.AsyncClient(base_url=silent_service, timeout=5.0)
+        once = ic.RetryPolicy(attempts=1)
+        async with ic.AsyncClient(silent_service, http=http, timeout=0.2, retry=once) as api:
+            started = time.monotonic()
+            with pytest.raises(httpx.ReadTimeout):
+                await api.healthz()
+        assert time.monotonic() - started < 2
+
+    def test_without_one_a_client_of_ones_own_keeps_its_timeout(self):
+        script = Script(httpx.Response(200, json={"items": [], "next_cursor": None}))
+        http = httpx.Client(
+            transport=httpx.MockTransport(script), base_url="http://svc", timeout=7.0
+        )
+        ic.Client("http://svc", http=http).list_lpr_fixings()
+        assert script.requests[0].extensions["timeout"]["read"] == 7.0
+
+
+class TestIfMatch:
+    def test_a_version_is_sent_as_its_etag(self):
+        script = Script(problem(412, "precondition-failed"))
+        with pytest.raises(ic.PreconditionFailed):
+            client_for(script).submit_application("a1", if_match=3)
+        assert script.requests[0].headers["if-match"] == '"3"'
+
+    @pytest.mark.parametrize("etag", ['"2"', 'W/"2"', "*"])
+    def test_an_etag_is_sent_as_it_came(self, etag):
+        script = Script(httpx.Response(200, json=LPR))
+        client_for(script).put_lpr_fixing(
+            "2026-11-20", {"one_year_bp": 300, "five_year_bp": 350}, if_match=etag
+        )
+        assert script.requests[0].headers["if-match"] == etag
+
+    def test_not_given_none_is_sent(self):
+        script = Script(httpx.Response(200, json=LPR))
+        client_for(script).put_lpr_fixing("2026-11-20", {"one_year_bp": 300, "five_year_bp": 350})
+        assert "if-match" not in script.requests[0].headers
+
+    def test_given_twice_is_refused_before_sending(self):
+        script = Script()
+        with pytest.raises(ValueError, match="If-Match given twice"):
+            client_for(script).review_application("a1", if_match=3, headers={"if-match": '"3"'})
+        assert script.requests == []
+
+    async def test_the_async_client_takes_it_too(self):
+        script = Script(httpx.Response(200, json=LPR))
+        http = httpx.AsyncClient(transport=httpx.MockTransport(script), base_url="http://svc")
+        async with ic.AsyncClient("http://svc", token="t", http=http) as api:
+            await api.put_lpr_fixing(
+                "2026-11-20", {"one_year_bp": 300, "five_year_bp": 350}, if_match=1
+            )
+        assert script.requests[0].headers["if-match"] == '"1"'

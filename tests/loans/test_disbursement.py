@@ -2,6 +2,7 @@
 the approved amount at the locked rate, with its schedule exact to the fen."""
 
 from decimal import Decimal
+from uuid import UUID
 
 import pytest
 
@@ -107,3 +108,27 @@ async def test_events_and_visibility(desk, conn, clock):
     assert other.status_code == 404
     listed = await desk.client.get("/v1/loans", headers=desk.other_rm)
     assert loan["id"] not in [item["id"] for item in listed.json()["items"]]
+
+
+async def test_a_locked_rate_below_zero_is_refused_and_changes_nothing(desk, conn, clock):
+    # Approval refuses a rate below 0, but an application approved under earlier rules may
+    # still carry one: written here as such data exists, straight into the row.
+    app = await approved(desk, conn, clock)
+    await conn.execute("UPDATE applications SET rate_bp = -5 WHERE id = $1", UUID(app["id"]))
+    before = await desk.get(app)
+    response = await desk.client.post(
+        f"/v1/applications/{app['id']}/disbursement",
+        json={"disbursed_on": "2026-03-09", "repayment_method": "equal_installment"},
+        headers=desk.officer,
+    )
+    assert response.status_code == 409, response.text
+    assert slug(response) == "locked-rate-below-zero"
+    problem = response.json()
+    assert problem["rate_bp"] == -5 and "-5 bp" in problem["detail"]
+    assert await desk.get(app) == before
+    loans = "SELECT count(*) FROM loans WHERE application_id = $1"
+    assert await conn.fetchval(loans, UUID(app["id"])) == 0
+    events = "SELECT count(*) FROM outbox_events WHERE data->>'application_id' = $1"
+    assert await conn.fetchval(events + " AND type = 'loan.disbursed'", app["id"]) == 0
+    audited = "SELECT count(*) FROM audit_events WHERE entity_id = $1 AND action LIKE '%disbursed'"
+    assert await conn.fetchval(audited, app["id"]) == 0

@@ -128,6 +128,7 @@ class Operations:
         body: models.PoolLoanAdd | Mapping[str, Any],
         *,
         idempotency_key: str | None = None,
+        if_match: int | str | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> models.PoolOut:
         """POST /v1/pools/{pool_id}/loans: Add Pool Loan.
@@ -144,6 +145,7 @@ class Operations:
             body_model=models.PoolLoanAdd,
             response=models.PoolOut,
             idempotency_key=idempotency_key,
+            if_match=if_match,
             headers=headers,
         )
 
@@ -171,6 +173,7 @@ class Operations:
         day: _dt.date,
         body: models.CalendarDayIn | Mapping[str, Any],
         *,
+        if_match: int | str | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> models.CalendarDayOut:
         """PUT /v1/calendar/days/{day}: Correct Calendar Day.
@@ -188,6 +191,7 @@ class Operations:
             body=body,
             body_model=models.CalendarDayIn,
             response=models.CalendarDayOut,
+            if_match=if_match,
             headers=headers,
         )
 
@@ -415,6 +419,7 @@ class Operations:
         body: models.DecisionBody | Mapping[str, Any],
         *,
         idempotency_key: str | None = None,
+        if_match: int | str | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> models.ApplicationOut:
         """POST /v1/applications/{application_id}/decision: Decide Application.
@@ -431,6 +436,7 @@ class Operations:
             body_model=models.DecisionBody,
             response=models.ApplicationOut,
             idempotency_key=idempotency_key,
+            if_match=if_match,
             headers=headers,
         )
 
@@ -440,6 +446,7 @@ class Operations:
         body: models.ClaimDecision | Mapping[str, Any],
         *,
         idempotency_key: str | None = None,
+        if_match: int | str | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> models.ClaimOut:
         """POST /v1/subsidy-claims/{claim_id}/decision: Decide Subsidy Claim.
@@ -455,6 +462,7 @@ class Operations:
             body_model=models.ClaimDecision,
             response=models.ClaimOut,
             idempotency_key=idempotency_key,
+            if_match=if_match,
             headers=headers,
         )
 
@@ -464,6 +472,7 @@ class Operations:
         body: models.DefaultBody | Mapping[str, Any],
         *,
         idempotency_key: str | None = None,
+        if_match: int | str | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> models.LoanOut:
         """POST /v1/loans/{loan_id}/default: Declare Default.
@@ -479,6 +488,7 @@ class Operations:
             body_model=models.DefaultBody,
             response=models.LoanOut,
             idempotency_key=idempotency_key,
+            if_match=if_match,
             headers=headers,
         )
 
@@ -488,6 +498,7 @@ class Operations:
         body: models.WebhookEndpointDisable | Mapping[str, Any] | None = None,
         *,
         idempotency_key: str | None = None,
+        if_match: int | str | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> models.WebhookEndpointOut:
         """POST /v1/webhook-endpoints/{endpoint_id}/disable: Disable Webhook Endpoint.
@@ -503,6 +514,7 @@ class Operations:
             body_model=models.WebhookEndpointDisable,
             response=models.WebhookEndpointOut,
             idempotency_key=idempotency_key,
+            if_match=if_match,
             headers=headers,
         )
 
@@ -512,6 +524,7 @@ class Operations:
         body: models.DisbursementBody | Mapping[str, Any],
         *,
         idempotency_key: str | None = None,
+        if_match: int | str | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> models.LoanOut:
         """POST /v1/applications/{application_id}/disbursement: Disburse Loan.
@@ -528,6 +541,7 @@ class Operations:
             body_model=models.DisbursementBody,
             response=models.LoanOut,
             idempotency_key=idempotency_key,
+            if_match=if_match,
             headers=headers,
         )
 
@@ -536,6 +550,7 @@ class Operations:
         endpoint_id: UUID,
         *,
         idempotency_key: str | None = None,
+        if_match: int | str | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> models.WebhookEndpointOut:
         """POST /v1/webhook-endpoints/{endpoint_id}/enable: Enable Webhook Endpoint.
@@ -549,6 +564,7 @@ class Operations:
             f"/v1/webhook-endpoints/{segment(endpoint_id)}/enable",
             response=models.WebhookEndpointOut,
             idempotency_key=idempotency_key,
+            if_match=if_match,
             headers=headers,
         )
 
@@ -1663,6 +1679,7 @@ class Operations:
         pool_id: UUID,
         *,
         idempotency_key: str | None = None,
+        if_match: int | str | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> models.PoolOut:
         """POST /v1/pools/{pool_id}/lock: Lock Pool.
@@ -1678,6 +1695,7 @@ class Operations:
             f"/v1/pools/{segment(pool_id)}/lock",
             response=models.PoolOut,
             idempotency_key=idempotency_key,
+            if_match=if_match,
             headers=headers,
         )
 
@@ -1687,6 +1705,7 @@ class Operations:
         body: models.ClaimPayment | Mapping[str, Any],
         *,
         idempotency_key: str | None = None,
+        if_match: int | str | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> models.ClaimOut:
         """POST /v1/subsidy-claims/{claim_id}/payment: Pay Subsidy Claim.
@@ -1703,6 +1722,7 @@ class Operations:
             body_model=models.ClaimPayment,
             response=models.ClaimOut,
             idempotency_key=idempotency_key,
+            if_match=if_match,
             headers=headers,
         )
 
@@ -1712,6 +1732,7 @@ class Operations:
         body: models.RepaymentBody | Mapping[str, Any],
         *,
         idempotency_key: str | None = None,
+        if_match: int | str | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> models.RepaymentOut:
         """POST /v1/loans/{loan_id}/repayments: Post Repayment.
@@ -1730,6 +1751,7 @@ class Operations:
             body_model=models.RepaymentBody,
             response=models.RepaymentOut,
             idempotency_key=idempotency_key,
+            if_match=if_match,
             headers=headers,
         )
 
@@ -1775,6 +1797,7 @@ class Operations:
         year: int,
         body: models.CalendarYearIn | Mapping[str, Any],
         *,
+        if_match: int | str | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> models.CalendarYearOut:
         """PUT /v1/calendar/years/{year}: Publish Calendar Year.
@@ -1790,6 +1813,7 @@ class Operations:
             body=body,
             body_model=models.CalendarYearIn,
             response=models.CalendarYearOut,
+            if_match=if_match,
             headers=headers,
         )
 
@@ -1798,6 +1822,7 @@ class Operations:
         fixing_date: _dt.date,
         body: models.LprFixingIn | Mapping[str, Any],
         *,
+        if_match: int | str | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> models.LprFixingOut:
         """PUT /v1/lpr/{fixing_date}: Put Lpr Fixing.
@@ -1814,6 +1839,7 @@ class Operations:
             body=body,
             body_model=models.LprFixingIn,
             response=models.LprFixingOut,
+            if_match=if_match,
             headers=headers,
         )
 
@@ -1853,6 +1879,7 @@ class Operations:
         body: models.RegistrationBody | Mapping[str, Any],
         *,
         idempotency_key: str | None = None,
+        if_match: int | str | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> models.PledgeOut:
         """POST /v1/pledges/{pledge_id}/registration: Register Pledge.
@@ -1868,6 +1895,7 @@ class Operations:
             body_model=models.RegistrationBody,
             response=models.PledgeOut,
             idempotency_key=idempotency_key,
+            if_match=if_match,
             headers=headers,
         )
 
@@ -1877,6 +1905,7 @@ class Operations:
         body: models.ReleaseBody | Mapping[str, Any],
         *,
         idempotency_key: str | None = None,
+        if_match: int | str | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> models.PledgeOut:
         """POST /v1/pledges/{pledge_id}/release: Release Pledge.
@@ -1892,11 +1921,17 @@ class Operations:
             body_model=models.ReleaseBody,
             response=models.PledgeOut,
             idempotency_key=idempotency_key,
+            if_match=if_match,
             headers=headers,
         )
 
     def remove_pool_loan(
-        self, pool_id: UUID, loan_id: UUID, *, headers: Mapping[str, str] | None = None
+        self,
+        pool_id: UUID,
+        loan_id: UUID,
+        *,
+        if_match: int | str | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> models.PoolOut:
         """DELETE /v1/pools/{pool_id}/loans/{loan_id}: Remove Pool Loan.
 
@@ -1908,6 +1943,7 @@ class Operations:
             "DELETE",
             f"/v1/pools/{segment(pool_id)}/loans/{segment(loan_id)}",
             response=models.PoolOut,
+            if_match=if_match,
             headers=headers,
         )
 
@@ -1917,6 +1953,7 @@ class Operations:
         body: models.ReasonBody | Mapping[str, Any],
         *,
         idempotency_key: str | None = None,
+        if_match: int | str | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> models.ApplicationOut:
         """POST /v1/applications/{application_id}/return: Return Application.
@@ -1932,6 +1969,7 @@ class Operations:
             body_model=models.ReasonBody,
             response=models.ApplicationOut,
             idempotency_key=idempotency_key,
+            if_match=if_match,
             headers=headers,
         )
 
@@ -1940,6 +1978,7 @@ class Operations:
         application_id: UUID,
         *,
         idempotency_key: str | None = None,
+        if_match: int | str | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> models.ApplicationOut:
         """POST /v1/applications/{application_id}/review: Review Application.
@@ -1953,6 +1992,7 @@ class Operations:
             f"/v1/applications/{segment(application_id)}/review",
             response=models.ApplicationOut,
             idempotency_key=idempotency_key,
+            if_match=if_match,
             headers=headers,
         )
 
@@ -1982,6 +2022,7 @@ class Operations:
         endpoint_id: UUID,
         *,
         idempotency_key: str | None = None,
+        if_match: int | str | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> models.WebhookEndpointWithSecret:
         """POST /v1/webhook-endpoints/{endpoint_id}/rotate-secret: Rotate Webhook Secret.
@@ -1996,6 +2037,7 @@ class Operations:
             f"/v1/webhook-endpoints/{segment(endpoint_id)}/rotate-secret",
             response=models.WebhookEndpointWithSecret,
             idempotency_key=idempotency_key,
+            if_match=if_match,
             headers=headers,
         )
 
@@ -2004,6 +2046,7 @@ class Operations:
         pool_id: UUID,
         *,
         idempotency_key: str | None = None,
+        if_match: int | str | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> models.SelectionOut:
         """POST /v1/pools/{pool_id}/selection: Select Pool Loans.
@@ -2024,6 +2067,7 @@ class Operations:
             f"/v1/pools/{segment(pool_id)}/selection",
             response=models.SelectionOut,
             idempotency_key=idempotency_key,
+            if_match=if_match,
             headers=headers,
         )
 
@@ -2033,6 +2077,7 @@ class Operations:
         body: models.SubmitBody | Mapping[str, Any] | None = None,
         *,
         idempotency_key: str | None = None,
+        if_match: int | str | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> models.ApplicationOut:
         """POST /v1/applications/{application_id}/submit: Submit Application.
@@ -2049,6 +2094,7 @@ class Operations:
             body_model=models.SubmitBody,
             response=models.ApplicationOut,
             idempotency_key=idempotency_key,
+            if_match=if_match,
             headers=headers,
         )
 
@@ -2058,6 +2104,7 @@ class Operations:
         body: models.PoolTransfer | Mapping[str, Any],
         *,
         idempotency_key: str | None = None,
+        if_match: int | str | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> models.PoolOut:
         """POST /v1/pools/{pool_id}/transfer: Transfer Pool.
@@ -2074,6 +2121,7 @@ class Operations:
             body_model=models.PoolTransfer,
             response=models.PoolOut,
             idempotency_key=idempotency_key,
+            if_match=if_match,
             headers=headers,
         )
 
@@ -2083,6 +2131,7 @@ class Operations:
         body: models.ReasonBody | Mapping[str, Any],
         *,
         idempotency_key: str | None = None,
+        if_match: int | str | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> models.ApplicationOut:
         """POST /v1/applications/{application_id}/withdraw: Withdraw Application.
@@ -2099,6 +2148,7 @@ class Operations:
             body_model=models.ReasonBody,
             response=models.ApplicationOut,
             idempotency_key=idempotency_key,
+            if_match=if_match,
             headers=headers,
         )
 
@@ -2138,6 +2188,7 @@ class AsyncOperations:
         body: models.PoolLoanAdd | Mapping[str, Any],
         *,
         idempotency_key: str | None = None,
+        if_match: int | str | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> models.PoolOut:
         """POST /v1/pools/{pool_id}/loans: Add Pool Loan.
@@ -2154,6 +2205,7 @@ class AsyncOperations:
             body_model=models.PoolLoanAdd,
             response=models.PoolOut,
             idempotency_key=idempotency_key,
+            if_match=if_match,
             headers=headers,
         )
 
@@ -2181,6 +2233,7 @@ class AsyncOperations:
         day: _dt.date,
         body: models.CalendarDayIn | Mapping[str, Any],
         *,
+        if_match: int | str | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> models.CalendarDayOut:
         """PUT /v1/calendar/days/{day}: Correct Calendar Day.
@@ -2198,6 +2251,7 @@ class AsyncOperations:
             body=body,
             body_model=models.CalendarDayIn,
             response=models.CalendarDayOut,
+            if_match=if_match,
             headers=headers,
         )
 
@@ -2425,6 +2479,7 @@ class AsyncOperations:
         body: models.DecisionBody | Mapping[str, Any],
         *,
         idempotency_key: str | None = None,
+        if_match: int | str | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> models.ApplicationOut:
         """POST /v1/applications/{application_id}/decision: Decide Application.
@@ -2441,6 +2496,7 @@ class AsyncOperations:
             body_model=models.DecisionBody,
             response=models.ApplicationOut,
             idempotency_key=idempotency_key,
+            if_match=if_match,
             headers=headers,
         )
 
@@ -2450,6 +2506,7 @@ class AsyncOperations:
         body: models.ClaimDecision | Mapping[str, Any],
         *,
         idempotency_key: str | None = None,
+        if_match: int | str | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> models.ClaimOut:
         """POST /v1/subsidy-claims/{claim_id}/decision: Decide Subsidy Claim.
@@ -2465,6 +2522,7 @@ class AsyncOperations:
             body_model=models.ClaimDecision,
             response=models.ClaimOut,
             idempotency_key=idempotency_key,
+            if_match=if_match,
             headers=headers,
         )
 
@@ -2474,6 +2532,7 @@ class AsyncOperations:
         body: models.DefaultBody | Mapping[str, Any],
         *,
         idempotency_key: str | None = None,
+        if_match: int | str | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> models.LoanOut:
         """POST /v1/loans/{loan_id}/default: Declare Default.
@@ -2489,6 +2548,7 @@ class AsyncOperations:
             body_model=models.DefaultBody,
             response=models.LoanOut,
             idempotency_key=idempotency_key,
+            if_match=if_match,
             headers=headers,
         )
 
@@ -2498,6 +2558,7 @@ class AsyncOperations:
         body: models.WebhookEndpointDisable | Mapping[str, Any] | None = None,
         *,
         idempotency_key: str | None = None,
+        if_match: int | str | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> models.WebhookEndpointOut:
         """POST /v1/webhook-endpoints/{endpoint_id}/disable: Disable Webhook Endpoint.
@@ -2513,6 +2574,7 @@ class AsyncOperations:
             body_model=models.WebhookEndpointDisable,
             response=models.WebhookEndpointOut,
             idempotency_key=idempotency_key,
+            if_match=if_match,
             headers=headers,
         )
 
@@ -2522,6 +2584,7 @@ class AsyncOperations:
         body: models.DisbursementBody | Mapping[str, Any],
         *,
         idempotency_key: str | None = None,
+        if_match: int | str | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> models.LoanOut:
         """POST /v1/applications/{application_id}/disbursement: Disburse Loan.
@@ -2538,6 +2601,7 @@ class AsyncOperations:
             body_model=models.DisbursementBody,
             response=models.LoanOut,
             idempotency_key=idempotency_key,
+            if_match=if_match,
             headers=headers,
         )
 
@@ -2546,6 +2610,7 @@ class AsyncOperations:
         endpoint_id: UUID,
         *,
         idempotency_key: str | None = None,
+        if_match: int | str | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> models.WebhookEndpointOut:
         """POST /v1/webhook-endpoints/{endpoint_id}/enable: Enable Webhook Endpoint.
@@ -2559,6 +2624,7 @@ class AsyncOperations:
             f"/v1/webhook-endpoints/{segment(endpoint_id)}/enable",
             response=models.WebhookEndpointOut,
             idempotency_key=idempotency_key,
+            if_match=if_match,
             headers=headers,
         )
 
@@ -3675,6 +3741,7 @@ class AsyncOperations:
         pool_id: UUID,
         *,
         idempotency_key: str | None = None,
+        if_match: int | str | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> models.PoolOut:
         """POST /v1/pools/{pool_id}/lock: Lock Pool.
@@ -3690,6 +3757,7 @@ class AsyncOperations:
             f"/v1/pools/{segment(pool_id)}/lock",
             response=models.PoolOut,
             idempotency_key=idempotency_key,
+            if_match=if_match,
             headers=headers,
         )
 
@@ -3699,6 +3767,7 @@ class AsyncOperations:
         body: models.ClaimPayment | Mapping[str, Any],
         *,
         idempotency_key: str | None = None,
+        if_match: int | str | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> models.ClaimOut:
         """POST /v1/subsidy-claims/{claim_id}/payment: Pay Subsidy Claim.
@@ -3715,6 +3784,7 @@ class AsyncOperations:
             body_model=models.ClaimPayment,
             response=models.ClaimOut,
             idempotency_key=idempotency_key,
+            if_match=if_match,
             headers=headers,
         )
 
@@ -3724,6 +3794,7 @@ class AsyncOperations:
         body: models.RepaymentBody | Mapping[str, Any],
         *,
         idempotency_key: str | None = None,
+        if_match: int | str | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> models.RepaymentOut:
         """POST /v1/loans/{loan_id}/repayments: Post Repayment.
@@ -3742,6 +3813,7 @@ class AsyncOperations:
             body_model=models.RepaymentBody,
             response=models.RepaymentOut,
             idempotency_key=idempotency_key,
+            if_match=if_match,
             headers=headers,
         )
 
@@ -3787,6 +3859,7 @@ class AsyncOperations:
         year: int,
         body: models.CalendarYearIn | Mapping[str, Any],
         *,
+        if_match: int | str | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> models.CalendarYearOut:
         """PUT /v1/calendar/years/{year}: Publish Calendar Year.
@@ -3802,6 +3875,7 @@ class AsyncOperations:
             body=body,
             body_model=models.CalendarYearIn,
             response=models.CalendarYearOut,
+            if_match=if_match,
             headers=headers,
         )
 
@@ -3810,6 +3884,7 @@ class AsyncOperations:
         fixing_date: _dt.date,
         body: models.LprFixingIn | Mapping[str, Any],
         *,
+        if_match: int | str | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> models.LprFixingOut:
         """PUT /v1/lpr/{fixing_date}: Put Lpr Fixing.
@@ -3826,6 +3901,7 @@ class AsyncOperations:
             body=body,
             body_model=models.LprFixingIn,
             response=models.LprFixingOut,
+            if_match=if_match,
             headers=headers,
         )
 
@@ -3865,6 +3941,7 @@ class AsyncOperations:
         body: models.RegistrationBody | Mapping[str, Any],
         *,
         idempotency_key: str | None = None,
+        if_match: int | str | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> models.PledgeOut:
         """POST /v1/pledges/{pledge_id}/registration: Register Pledge.
@@ -3880,6 +3957,7 @@ class AsyncOperations:
             body_model=models.RegistrationBody,
             response=models.PledgeOut,
             idempotency_key=idempotency_key,
+            if_match=if_match,
             headers=headers,
         )
 
@@ -3889,6 +3967,7 @@ class AsyncOperations:
         body: models.ReleaseBody | Mapping[str, Any],
         *,
         idempotency_key: str | None = None,
+        if_match: int | str | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> models.PledgeOut:
         """POST /v1/pledges/{pledge_id}/release: Release Pledge.
@@ -3904,11 +3983,17 @@ class AsyncOperations:
             body_model=models.ReleaseBody,
             response=models.PledgeOut,
             idempotency_key=idempotency_key,
+            if_match=if_match,
             headers=headers,
         )
 
     async def remove_pool_loan(
-        self, pool_id: UUID, loan_id: UUID, *, headers: Mapping[str, str] | None = None
+        self,
+        pool_id: UUID,
+        loan_id: UUID,
+        *,
+        if_match: int | str | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> models.PoolOut:
         """DELETE /v1/pools/{pool_id}/loans/{loan_id}: Remove Pool Loan.
 
@@ -3920,6 +4005,7 @@ class AsyncOperations:
             "DELETE",
             f"/v1/pools/{segment(pool_id)}/loans/{segment(loan_id)}",
             response=models.PoolOut,
+            if_match=if_match,
             headers=headers,
         )
 
@@ -3929,6 +4015,7 @@ class AsyncOperations:
         body: models.ReasonBody | Mapping[str, Any],
         *,
         idempotency_key: str | None = None,
+        if_match: int | str | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> models.ApplicationOut:
         """POST /v1/applications/{application_id}/return: Return Application.
@@ -3944,6 +4031,7 @@ class AsyncOperations:
             body_model=models.ReasonBody,
             response=models.ApplicationOut,
             idempotency_key=idempotency_key,
+            if_match=if_match,
             headers=headers,
         )
 
@@ -3952,6 +4040,7 @@ class AsyncOperations:
         application_id: UUID,
         *,
         idempotency_key: str | None = None,
+        if_match: int | str | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> models.ApplicationOut:
         """POST /v1/applications/{application_id}/review: Review Application.
@@ -3965,6 +4054,7 @@ class AsyncOperations:
             f"/v1/applications/{segment(application_id)}/review",
             response=models.ApplicationOut,
             idempotency_key=idempotency_key,
+            if_match=if_match,
             headers=headers,
         )
 
@@ -3994,6 +4084,7 @@ class AsyncOperations:
         endpoint_id: UUID,
         *,
         idempotency_key: str | None = None,
+        if_match: int | str | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> models.WebhookEndpointWithSecret:
         """POST /v1/webhook-endpoints/{endpoint_id}/rotate-secret: Rotate Webhook Secret.
@@ -4008,6 +4099,7 @@ class AsyncOperations:
             f"/v1/webhook-endpoints/{segment(endpoint_id)}/rotate-secret",
             response=models.WebhookEndpointWithSecret,
             idempotency_key=idempotency_key,
+            if_match=if_match,
             headers=headers,
         )
 
@@ -4016,6 +4108,7 @@ class AsyncOperations:
         pool_id: UUID,
         *,
         idempotency_key: str | None = None,
+        if_match: int | str | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> models.SelectionOut:
         """POST /v1/pools/{pool_id}/selection: Select Pool Loans.
@@ -4036,6 +4129,7 @@ class AsyncOperations:
             f"/v1/pools/{segment(pool_id)}/selection",
             response=models.SelectionOut,
             idempotency_key=idempotency_key,
+            if_match=if_match,
             headers=headers,
         )
 
@@ -4045,6 +4139,7 @@ class AsyncOperations:
         body: models.SubmitBody | Mapping[str, Any] | None = None,
         *,
         idempotency_key: str | None = None,
+        if_match: int | str | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> models.ApplicationOut:
         """POST /v1/applications/{application_id}/submit: Submit Application.
@@ -4061,6 +4156,7 @@ class AsyncOperations:
             body_model=models.SubmitBody,
             response=models.ApplicationOut,
             idempotency_key=idempotency_key,
+            if_match=if_match,
             headers=headers,
         )
 
@@ -4070,6 +4166,7 @@ class AsyncOperations:
         body: models.PoolTransfer | Mapping[str, Any],
         *,
         idempotency_key: str | None = None,
+        if_match: int | str | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> models.PoolOut:
         """POST /v1/pools/{pool_id}/transfer: Transfer Pool.
@@ -4086,6 +4183,7 @@ class AsyncOperations:
             body_model=models.PoolTransfer,
             response=models.PoolOut,
             idempotency_key=idempotency_key,
+            if_match=if_match,
             headers=headers,
         )
 
@@ -4095,6 +4193,7 @@ class AsyncOperations:
         body: models.ReasonBody | Mapping[str, Any],
         *,
         idempotency_key: str | None = None,
+        if_match: int | str | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> models.ApplicationOut:
         """POST /v1/applications/{application_id}/withdraw: Withdraw Application.
@@ -4111,5 +4210,6 @@ class AsyncOperations:
             body_model=models.ReasonBody,
             response=models.ApplicationOut,
             idempotency_key=idempotency_key,
+            if_match=if_match,
             headers=headers,
         )

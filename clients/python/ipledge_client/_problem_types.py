@@ -79,6 +79,12 @@ class LockTimeout(ServiceUnavailable):
     slug = "lock-timeout"
 
 
+class LockedRateBelowZero(Conflict):
+    """409 ``locked-rate-below-zero``: The application's locked rate is below 0: no loan can be made at it."""
+
+    slug = "locked-rate-below-zero"
+
+
 class LprUnavailable(Conflict):
     """409 ``lpr-unavailable``: No LPR fixing is in force on that date."""
 
@@ -147,6 +153,7 @@ BY_SLUG: dict[str, type[Problem]] = {
     "loan-already-pooled": LoanAlreadyPooled,
     "loan-not-eligible": LoanNotEligible,
     "lock-timeout": LockTimeout,
+    "locked-rate-below-zero": LockedRateBelowZero,
     "lpr-unavailable": LprUnavailable,
     "not-found": NotFound,
     "overpayment": Overpayment,
@@ -175,6 +182,7 @@ __all__ = [
     "LoanAlreadyPooled",
     "LoanNotEligible",
     "LockTimeout",
+    "LockedRateBelowZero",
     "LprUnavailable",
     "Overpayment",
     "PayloadTooLarge",

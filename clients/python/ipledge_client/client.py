@@ -9,12 +9,16 @@ from typing import Any
 import httpx
 
 from ipledge_client._operations import AsyncOperations, Operations
-from ipledge_client.transport import AsyncTransport, RetryPolicy, Token, Transport
+from ipledge_client.transport import AsyncTransport, RetryPolicy, Timeout, Token, Transport
 
 
 class Client(Operations):
     """``Client("http://127.0.0.1:8000", token=key)``; ``token`` is an API key or a token of
-    the bank's identity provider (or a function returning a fresh one for each request)."""
+    the bank's identity provider (or a function returning a fresh one for each request).
+
+    ``timeout`` (seconds, or an ``httpx.Timeout``) holds for every request, on the client's
+    own connection pool or on ``http``, an ``httpx.Client`` of yours; not given, it is 30 s on
+    the client's own pool and ``http``'s own timeout on yours."""
 
     def __init__(
         self,
@@ -22,14 +26,14 @@ class Client(Operations):
         *,
         token: Token = None,
         retry: RetryPolicy | None = None,
-        timeout: float = 30.0,
+        timeout: Timeout = None,
         http: httpx.Client | None = None,
     ) -> None:
         self._http = Transport(base_url, token=token, retry=retry, timeout=timeout, http=http)
 
     def request(self, method: str, path: str, **options: Any) -> httpx.Response:
         """Any request, with the keys, retries and problems of the operations (``json=`` for
-        a body, ``params=``, ``accept=``, ``idempotency_key=``, ``headers=``)."""
+        a body, ``params=``, ``accept=``, ``idempotency_key=``, ``if_match=``, ``headers=``)."""
         return self._http.request(method, path, **options)
 
     def close(self) -> None:
@@ -56,7 +60,7 @@ class AsyncClient(AsyncOperations):
         *,
         token: Token = None,
         retry: RetryPolicy | None = None,
-        timeout: float = 30.0,
+        timeout: Timeout = None,
         http: httpx.AsyncClient | None = None,
     ) -> None:
         self._http = AsyncTransport(base_url, token=token, retry=retry, timeout=timeout, http=http)

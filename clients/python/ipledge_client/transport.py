@@ -30,7 +30,11 @@ from ipledge_client.problems import Problem
 
 M = TypeVar("M", bound=BaseModel)
 Token = str | Callable[[], str] | None
+# Seconds, or an ``httpx.Timeout``; None: the default (below), or that of the caller's client.
+Timeout = float | httpx.Timeout | None
+DEFAULT_TIMEOUT_S = 30.0
 IDEMPOTENCY_KEY = "Idempotency-Key"
+IF_MATCH = "If-Match"
 IN_PROGRESS = "idempotency-request-in-progress"
 
 
@@ -85,6 +89,16 @@ def _query_value(value: Any) -> Any:
     return value
 
 
+def if_match_value(version: int | str, headers: Mapping[str, str]) -> str:
+    """The ``If-Match`` header for ``version``: a resource's ``version`` (``3`` is sent as
+    ``"3"``), or an entity tag as the service sent it (``"3"``, ``W/"3"``, ``*``), as is."""
+    if any(name.lower() == IF_MATCH.lower() for name in headers):
+        raise ValueError("If-Match given twice: pass if_match= or an If-Match header, not both")
+    if isinstance(version, bool) or not isinstance(version, int | str):
+        raise TypeError(f"if_match is a version (int) or an ETag (str), not {version!r}")
+    return f'"{version}"' if isinstance(version, int) else version
+
+
 def segment(value: object) -> str:
     """A path parameter, escaped: an id can never reach another path."""
     if isinstance(value, dt.date):
@@ -104,9 +118,11 @@ class Prepared:
 class _Calls:
     """What the sync and async transports share: building requests, reading answers."""
 
-    def __init__(self, token: Token, retry: RetryPolicy) -> None:
+    def __init__(self, token: Token, retry: RetryPolicy, timeout: Timeout) -> None:
         self.token = token
         self.retry = retry
+        # Sent with every request, so that it holds on a client the caller made too.
+        self.timeout = httpx.USE_CLIENT_DEFAULT if timeout is None else timeout
 
     def prepare(
         self,
@@ -119,9 +135,12 @@ class _Calls:
         json: Any = None,
         accept: str = "application/json",
         idempotency_key: str | None = None,
+        if_match: int | str | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> Prepared:
         sent = {"Accept": accept, **(headers or {})}
+        if if_match is not None:
+            sent[IF_MATCH] = if_match_value(if_match, headers or {})
         token = self.token() if callable(self.token) else self.token
         if token:
             sent["Authorization"] = f"Bearer {token}"
@@ -155,12 +174,14 @@ class Transport(_Calls):
         *,
         token: Token = None,
         retry: RetryPolicy | None = None,
-        timeout: float = 30.0,
+        timeout: Timeout = None,
         http: httpx.Client | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        super().__init__(token, retry or RetryPolicy())
-        self.http = http or httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout)
+        super().__init__(token, retry or RetryPolicy(), timeout)
+        self.http = http or httpx.Client(
+            base_url=base_url.rstrip("/"), timeout=DEFAULT_TIMEOUT_S if timeout is None else timeout
+        )
         self._sleep = sleep
 
     @overload
@@ -189,6 +210,7 @@ class Transport(_Calls):
                     params=prepared.params,
                     content=prepared.content,
                     headers=prepared.headers,
+                    timeout=self.timeout,
                 )
             except httpx.TransportError:
                 if last:
@@ -214,11 +236,13 @@ class AsyncTransport(_Calls):
         *,
         token: Token = None,
         retry: RetryPolicy | None = None,
-        timeout: float = 30.0,
+        timeout: Timeout = None,
         http: httpx.AsyncClient | None = None,
     ) -> None:
-        super().__init__(token, retry or RetryPolicy())
-        self.http = http or httpx.AsyncClient(base_url=base_url.rstrip("/"), timeout=timeout)
+        super().__init__(token, retry or RetryPolicy(), timeout)
+        self.http = http or httpx.AsyncClient(
+            base_url=base_url.rstrip("/"), timeout=DEFAULT_TIMEOUT_S if timeout is None else timeout
+        )
 
     @overload
     async def call(self, method: str, path: str, *, response: type[M], **options: Any) -> M: ...
@@ -246,6 +270,7 @@ class AsyncTransport(_Calls):
                     params=prepared.params,
                     content=prepared.content,
                     headers=prepared.headers,
+                    timeout=self.timeout,
                 )
             except httpx.TransportError:
                 if last:
