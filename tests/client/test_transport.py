@@ -331,3 +331,22 @@ class TestIfMatch:
                 "2026-11-20", {"one_year_bp": 300, "five_year_bp": 350}, if_match=1
             )
         assert script.requests[0].headers["if-match"] == '"1"'
+
+
+class TestBaseUrl:
+    def test_a_client_of_ones_own_without_one_is_sent_to_the_service(self):
+        script = Script(httpx.Response(200, json={"items": [], "next_cursor": None}))
+        http = httpx.Client(transport=httpx.MockTransport(script))
+        ic.Client("http://svc:8000/", http=http).list_lpr_fixings()
+        assert str(script.requests[0].url).startswith("http://svc:8000/v1/")
+
+    def test_one_made_for_another_service_is_refused(self):
+        http = httpx.Client(base_url="http://elsewhere")
+        with pytest.raises(ValueError, match="elsewhere"):
+            ic.Client("http://svc", http=http)
+
+    async def test_and_so_is_an_async_one(self):
+        http = httpx.AsyncClient(base_url="http://elsewhere")
+        with pytest.raises(ValueError, match="elsewhere"):
+            ic.AsyncClient("http://svc", http=http)
+        await http.aclose()

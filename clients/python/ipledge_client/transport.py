@@ -29,6 +29,7 @@ from pydantic import BaseModel
 from ipledge_client.problems import Problem
 
 M = TypeVar("M", bound=BaseModel)
+H = TypeVar("H", httpx.Client, httpx.AsyncClient)
 Token = str | Callable[[], str] | None
 # Seconds, or an ``httpx.Timeout``; None: the default (below), or that of the caller's client.
 Timeout = float | httpx.Timeout | None
@@ -97,6 +98,17 @@ def if_match_value(version: int | str, headers: Mapping[str, str]) -> str:
     if isinstance(version, bool) or not isinstance(version, int | str):
         raise TypeError(f"if_match is a version (int) or an ETag (str), not {version!r}")
     return f'"{version}"' if isinstance(version, int) else version
+
+
+def with_base_url(http: H, base_url: str) -> H:
+    """The caller's own client, sent to ``base_url``: given to it when it has none; one that
+    points elsewhere is refused rather than silently followed."""
+    wanted, has = base_url.rstrip("/"), str(http.base_url).rstrip("/")
+    if not has:
+        http.base_url = wanted
+    elif has != wanted:
+        raise ValueError(f"http= is a client of {has}, not of {wanted}")
+    return http
 
 
 def segment(value: object) -> str:
@@ -179,8 +191,13 @@ class Transport(_Calls):
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         super().__init__(token, retry or RetryPolicy(), timeout)
-        self.http = http or httpx.Client(
-            base_url=base_url.rstrip("/"), timeout=DEFAULT_TIMEOUT_S if timeout is None else timeout
+        self.http = (
+            with_base_url(http, base_url)
+            if http is not None
+            else httpx.Client(
+                base_url=base_url.rstrip("/"),
+                timeout=DEFAULT_TIMEOUT_S if timeout is None else timeout,
+            )
         )
         self._sleep = sleep
 
@@ -240,8 +257,13 @@ class AsyncTransport(_Calls):
         http: httpx.AsyncClient | None = None,
     ) -> None:
         super().__init__(token, retry or RetryPolicy(), timeout)
-        self.http = http or httpx.AsyncClient(
-            base_url=base_url.rstrip("/"), timeout=DEFAULT_TIMEOUT_S if timeout is None else timeout
+        self.http = (
+            with_base_url(http, base_url)
+            if http is not None
+            else httpx.AsyncClient(
+                base_url=base_url.rstrip("/"),
+                timeout=DEFAULT_TIMEOUT_S if timeout is None else timeout,
+            )
         )
 
     @overload
