@@ -354,6 +354,19 @@ class TestSettings:
         with pytest.raises(ValidationError, match="must be the issuer's URL"):
             make_settings(oidc_issuer=issuer, oidc_audience=AUDIENCE)
 
+    def test_an_audience_without_an_issuer_does_not_start(self):
+        # Left alone it would be ignored: an operator would believe tokens are checked.
+        with pytest.raises(ValidationError, match="needs IPLEDGE_OIDC_ISSUER"):
+            make_settings(oidc_audience=AUDIENCE)
+
+    @pytest.mark.parametrize("setting", ["oidc_role_claim", "oidc_subject_claim"])
+    @pytest.mark.parametrize("value", ["", "  ", None])
+    def test_an_empty_claim_name_does_not_start(self, setting, value):
+        with pytest.raises(ValidationError, match="must name a claim of the tokens"):
+            make_settings(
+                oidc_issuer="https://idp.example", oidc_audience=AUDIENCE, **{setting: value}
+            )
+
     def test_a_blank_audience_does_not_start(self):
         with pytest.raises(ValidationError, match="required with IPLEDGE_OIDC_ISSUER"):
             make_settings(oidc_issuer="https://idp.example", oidc_audience="  ")
