@@ -3,9 +3,9 @@
 When ``IPLEDGE_OIDC_ISSUER`` and ``IPLEDGE_OIDC_AUDIENCE`` are set, a bearer token that is not an
 API key is read as a JWT signed by that issuer: RS256 or ES256 only, checked against the keys
 its discovery document (``{issuer}/.well-known/openid-configuration``) points to, with
-``exp``, ``nbf``, ``iss`` and ``aud`` enforced. The role and, for the roles that need one, the
-subject come from configurable claims; the caller then is exactly what a key of that role and
-subject would be.
+``exp``, ``nbf``, ``iat``, ``iss`` and ``aud`` enforced. The role and, for the roles that need
+one, the subject come from configurable claims; the caller then is exactly what a key of that
+role and subject would be.
 
 Signing keys are cached. A token naming a key the cache does not hold makes it fetch the key set
 again (how a provider's key rotation reaches us), but at most once per ``refresh_interval_s``,

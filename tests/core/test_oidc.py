@@ -10,8 +10,10 @@ import pytest
 from pydantic import ValidationError
 from structlog.testing import capture_logs
 
+from app.config import PROJECT_ROOT
 from app.core.errors import Unauthenticated
 from app.core.oidc import (
+    LEEWAY_S,
     OIDC_ACTOR_NAMESPACE,
     OidcConfig,
     SigningKeys,
@@ -103,6 +105,7 @@ class TestEveryBadTokenIs401LikeAnUnknownKey:
         return {
             "expired": issuer.token("admin", exp=now - 120),
             "not yet valid": issuer.token("admin", nbf=now + 120),
+            "issued in the future": issuer.token("admin", iat=now + 120),
             "wrong audience": issuer.token("admin", aud="another-api"),
             "wrong issuer": issuer.token("admin", iss="https://idp.example"),
             "no expiry": issuer.token("admin", exp=None),
@@ -391,3 +394,12 @@ class TestSettings:
         # Refused for its address, before any attempt to reach it.
         [unavailable] = [e for e in logs if e["event"] == "oidc key set unavailable"]
         assert unavailable["error"] == "ValueError"
+
+
+def test_sso_md_names_every_claim_checked_and_the_leeway():
+    """What docs/sso.md says is checked is what is: every claim a token is refused for."""
+    text = (PROJECT_ROOT / "docs" / "sso.md").read_text()
+    checked = text.split("## What is checked", 1)[1].split("\n## ", 1)[0]
+    for claim in ("exp", "nbf", "iat", "iss", "aud", "sub"):
+        assert f"`{claim}`" in checked, claim
+    assert f"{LEEWAY_S} seconds of leeway" in checked
