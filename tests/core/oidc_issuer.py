@@ -61,6 +61,7 @@ class Issuer:
     keys: list[SigningKey] = field(default_factory=lambda: [SigningKey.rsa("rsa-1")])
     fetches: dict[str, int] = field(default_factory=dict)
     jwks_uri: str | None = None  # what discovery announces; by default its own /jwks
+    failing: dict[str, int] = field(default_factory=dict)  # path: the error status it answers
     _server: ThreadingHTTPServer | None = None
 
     @property
@@ -74,6 +75,9 @@ class Issuer:
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 issuer.fetches[self.path] = issuer.fetches.get(self.path, 0) + 1
+                if self.path in issuer.failing:
+                    self.send_error(issuer.failing[self.path])
+                    return
                 if self.path == "/.well-known/openid-configuration":
                     body = {
                         "issuer": issuer.url,
@@ -106,6 +110,10 @@ class Issuer:
     @property
     def jwks_fetches(self) -> int:
         return self.fetches.get("/jwks", 0)
+
+    @property
+    def discovery_fetches(self) -> int:
+        return self.fetches.get("/.well-known/openid-configuration", 0)
 
     def claims(self, role: str, subject: str | None = None, **overrides: Any) -> dict[str, Any]:
         now = int(time.time())
