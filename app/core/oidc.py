@@ -2,10 +2,10 @@
 
 When ``IPLEDGE_OIDC_ISSUER`` and ``IPLEDGE_OIDC_AUDIENCE`` are set, a bearer token that is not an
 API key is read as a JWT signed by that issuer: RS256 or ES256 only, checked against the keys
-its discovery document (``{issuer}/.well-known/openid-configuration``) points to, with
-``exp``, ``nbf``, ``iat``, ``iss`` and ``aud`` enforced. The role and, for the roles that need
-one, the subject come from configurable claims; the caller then is exactly what a key of that
-role and subject would be.
+its discovery document (``{issuer}/.well-known/openid-configuration``, which must name that
+very issuer) points to, with ``exp``, ``nbf``, ``iat``, ``iss`` and ``aud`` enforced. The role
+and, for the roles that need one, the subject come from configurable claims; the caller then is
+exactly what a key of that role and subject would be.
 
 Signing keys are cached. A token naming a key the cache does not hold makes it fetch the key set
 again (how a provider's key rotation reaches us), but at most once per ``refresh_interval_s``,
@@ -13,8 +13,8 @@ so a stream of made-up key ids costs the provider nothing and this process bound
 
 Every refusal is the same 401 as an unknown API key, whatever went wrong: an attacker learns
 nothing from it. The reason is logged by name only, never with the token. A token whose key
-cannot be had because the provider is away or answers with an error is not refused but
-answered 503, as an unreachable database is: the
+cannot be had because the provider is away, answers with an error or announces another issuer
+in its discovery document is not refused but answered 503, as an unreachable database is: the
 caller's credentials were not judged, and it may retry.
 """
 
@@ -120,7 +120,7 @@ class SigningKeys:
         max_age_s: float = 3600.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._issuer = issuer
+        self._issuer = issuer  # exactly as configured: what the discovery document must name
         self._fetch = fetch
         self._interval = refresh_interval_s
         self._max_age = max_age_s
@@ -169,6 +169,14 @@ class SigningKeys:
         discovery = await self._document(
             "discovery document", f"{base}/.well-known/openid-configuration"
         )
+        announced = discovery.get("issuer")
+        if announced != self._issuer:
+            # OpenID Connect Discovery 1.0, section 4.3: they must be identical, or the keys
+            # it points to may be another issuer's.
+            named = repr(announced[:200]) if isinstance(announced, str) else "none"
+            raise ProviderUnavailable(
+                f"discovery document names issuer {named}, not {self._issuer!r}"
+            )
         jwks_uri = discovery.get("jwks_uri")
         if not isinstance(jwks_uri, str) or not key_source_url(jwks_uri):
             raise ProviderUnavailable("discovery document without an https jwks_uri")

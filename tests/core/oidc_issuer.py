@@ -61,6 +61,7 @@ class Issuer:
     keys: list[SigningKey] = field(default_factory=lambda: [SigningKey.rsa("rsa-1")])
     fetches: dict[str, int] = field(default_factory=dict)
     jwks_uri: str | None = None  # what discovery announces; by default its own /jwks
+    announced_issuer: str | None = None  # the issuer discovery names; by default its own URL
     failing: dict[str, int] = field(default_factory=dict)  # path: the error status it answers
     _server: ThreadingHTTPServer | None = None
 
@@ -78,9 +79,10 @@ class Issuer:
                 if self.path in issuer.failing:
                     self.send_error(issuer.failing[self.path])
                     return
+                announced = issuer.announced_issuer
                 if self.path == "/.well-known/openid-configuration":
                     body = {
-                        "issuer": issuer.url,
+                        "issuer": issuer.url if announced is None else announced,
                         "jwks_uri": issuer.jwks_uri or f"{issuer.url}/jwks",
                     }
                 elif self.path == "/jwks":

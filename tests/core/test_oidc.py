@@ -279,6 +279,22 @@ class TestAProviderThatCannotBeAskedIs503NotABadToken:
         assert (await oidc_client.get(ANY_KEY_READ, headers=malformed)).status_code == 401
         assert issuer.fetches == {}
 
+    @pytest.mark.parametrize("announced", ["https://sso.other.example", "{url}/", ""])
+    async def test_a_discovery_document_naming_another_issuer(self, oidc_client, issuer, announced):
+        """OpenID Connect Discovery 1.0, section 4.3: the issuer it names must be identical to
+        the one configured, or none of the keys it points to is trusted."""
+        issuer.announced_issuer = announced.format(url=issuer.url)
+        token = issuer.token("admin")
+        with capture_logs() as logs:
+            response = await _call(oidc_client, token)
+        self.assert_unavailable(response)
+        assert issuer.jwks_fetches == 0
+        [line] = self.oidc_lines(logs)
+        assert line["event"] == "oidc provider unavailable"
+        assert line["reason"].startswith("discovery document names issuer ")
+        assert line["reason"].endswith(f"not {issuer.url!r}")
+        assert not any(part in repr(logs) for part in token.split("."))
+
 
 def _tampered(token: str, claims: dict) -> str:
     """A genuine signature over other claims."""
