@@ -201,8 +201,22 @@ class Settings(BaseSettings):
     @field_validator("oidc_audience")
     @classmethod
     def _audience_with_issuer(cls, value: str | None, info: ValidationInfo) -> str | None:
-        if info.data.get("oidc_issuer") and not (value and value.strip()):
+        given = bool(value and value.strip())
+        if info.data.get("oidc_issuer") and not given:
             raise ValueError("required with IPLEDGE_OIDC_ISSUER")
+        # An audience alone would be ignored, and whoever set it believe tokens are checked.
+        # (An issuer refused for its value is reported on its own.)
+        if given and "oidc_issuer" in info.data and not info.data["oidc_issuer"]:
+            raise ValueError("needs IPLEDGE_OIDC_ISSUER, which is unset")
+        return value
+
+    @field_validator("oidc_role_claim", "oidc_subject_claim", mode="before")
+    @classmethod
+    def _claim_name(cls, value: object, info: ValidationInfo) -> object:
+        # Empty, it reaches here as None (``env_parse_none_str``); blank, no token carries it.
+        if value is None or (isinstance(value, str) and not value.strip()):
+            example = cls.model_fields[str(info.field_name)].default
+            raise ValueError(f"must name a claim of the tokens, e.g. {example}")
         return value
 
     @field_validator("log_level", mode="before")

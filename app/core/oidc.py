@@ -2,17 +2,20 @@
 
 When ``IPLEDGE_OIDC_ISSUER`` and ``IPLEDGE_OIDC_AUDIENCE`` are set, a bearer token that is not an
 API key is read as a JWT signed by that issuer: RS256 or ES256 only, checked against the keys
-its discovery document (``{issuer}/.well-known/openid-configuration``) points to, with
-``exp``, ``nbf``, ``iss`` and ``aud`` enforced. The role and, for the roles that need one, the
-subject come from configurable claims; the caller then is exactly what a key of that role and
-subject would be.
+its discovery document (``{issuer}/.well-known/openid-configuration``, which must name that
+very issuer) points to, with ``exp``, ``nbf``, ``iat``, ``iss`` and ``aud`` enforced. The role
+and, for the roles that need one, the subject come from configurable claims; the caller then is
+exactly what a key of that role and subject would be.
 
 Signing keys are cached. A token naming a key the cache does not hold makes it fetch the key set
 again (how a provider's key rotation reaches us), but at most once per ``refresh_interval_s``,
 so a stream of made-up key ids costs the provider nothing and this process bounded work.
 
 Every refusal is the same 401 as an unknown API key, whatever went wrong: an attacker learns
-nothing from it. The reason is logged by name only, never with the token.
+nothing from it. The reason is logged by name only, never with the token. A token whose key
+cannot be had because the provider is away, answers with an error or announces another issuer
+in its discovery document is not refused but answered 503, as an unreachable database is: the
+caller's credentials were not judged, and it may retry.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ import structlog
 
 from app.config import Settings, key_source_url
 from app.core.context import Principal
-from app.core.errors import Unauthenticated
+from app.core.errors import ServiceUnavailable, Unauthenticated
 from app.core.roles import DISTRICT_CODE, RM_ID, SUBJECT_ROLES, Role
 
 log = structlog.get_logger("ipledge.oidc")
@@ -49,8 +52,14 @@ MAX_ROLE_SUBJECT_CHARS = 64
 # recompute it: uuid5(OIDC_ACTOR_NAMESPACE, "<issuer>\n<sub>\n<role>\n<subject>").
 OIDC_ACTOR_NAMESPACE = UUID("6f1c1b0e-7d36-5b6a-9c8e-1a2b3c4d5e6f")
 UNKNOWN = "unknown API key"
+PROVIDER_AWAY = "the identity provider could not be asked for the key of this token; retry shortly"
 
 Fetch = Callable[[str], Awaitable[Any]]
+
+
+class ProviderUnavailable(Exception):
+    """The provider's key set cannot be had: unreachable, answering with an error, or serving
+    documents that cannot be trusted. Not the token's fault; its message says what failed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +120,7 @@ class SigningKeys:
         max_age_s: float = 3600.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._issuer = issuer.rstrip("/")
+        self._issuer = issuer  # exactly as configured: what the discovery document must name
         self._fetch = fetch
         self._interval = refresh_interval_s
         self._max_age = max_age_s
@@ -119,40 +128,74 @@ class SigningKeys:
         self._keys: dict[str, jwt.PyJWK] = {}
         self._fetched_at: float | None = None  # last successful fetch
         self._tried_at: float | None = None  # last attempt, successful or not
+        self._failure: str | None = None  # why the last attempt failed, if it did
         self._lock = asyncio.Lock()
 
     async def get(self, kid: str) -> jwt.PyJWK | None:
+        """The key named ``kid``, or None when the provider does not hold it. When it is not
+        held here and the provider could not be asked, ``ProviderUnavailable``: whether the
+        provider holds it is not known."""
         now = self._clock()
         stale = self._fetched_at is None or now - self._fetched_at > self._max_age
-        if stale or kid not in self._keys:
-            await self._refresh()
-        return self._keys.get(kid)
+        failed_now = (stale or kid not in self._keys) and not await self._refresh()
+        key = self._keys.get(kid)
+        if key is None and self._failure is not None:
+            raise ProviderUnavailable(self._failure)
+        if failed_now:  # the provider is away, the key in hand stays in use
+            log.warning("oidc key set unavailable; the keys held stay in use", reason=self._failure)
+        return key
 
-    async def _refresh(self) -> None:
+    async def _refresh(self) -> bool:
+        """Fetch the key set again, unless fetched (or tried) within the interval. False when
+        this call tried and failed."""
         async with self._lock:
             # Whoever waited for the lock while another refreshed uses what it fetched; and
             # nobody fetches more often than once per interval, whatever the tokens say.
             if self._tried_at is not None and self._clock() - self._tried_at < self._interval:
-                return
+                return True
             self._tried_at = self._clock()
             try:
                 keys = await self._load()
-            except Exception as exc:  # the provider is away: keep the keys we had
-                log.warning("oidc key set unavailable", error=type(exc).__name__)
-                return
-            self._keys = keys
-            self._fetched_at = self._clock()
+            except Exception as exc:  # the provider is away or wrong: keep the keys we had
+                self._failure = (
+                    str(exc) if isinstance(exc, ProviderUnavailable) else type(exc).__name__
+                )
+                return False
+            self._keys, self._fetched_at, self._failure = keys, self._clock(), None
+            return True
 
     async def _load(self) -> dict[str, jwt.PyJWK]:
-        discovery = await self._fetch(f"{self._issuer}/.well-known/openid-configuration")
-        jwks_uri = discovery.get("jwks_uri") if isinstance(discovery, dict) else None
+        base = self._issuer.rstrip("/")
+        discovery = await self._document(
+            "discovery document", f"{base}/.well-known/openid-configuration"
+        )
+        announced = discovery.get("issuer")
+        if announced != self._issuer:
+            # OpenID Connect Discovery 1.0, section 4.3: they must be identical, or the keys
+            # it points to may be another issuer's.
+            named = repr(announced[:200]) if isinstance(announced, str) else "none"
+            raise ProviderUnavailable(
+                f"discovery document names issuer {named}, not {self._issuer!r}"
+            )
+        jwks_uri = discovery.get("jwks_uri")
         if not isinstance(jwks_uri, str) or not key_source_url(jwks_uri):
-            raise ValueError("discovery document without an https jwks_uri")
-        document = await self._fetch(jwks_uri)
-        entries = document.get("keys") if isinstance(document, dict) else None
+            raise ProviderUnavailable("discovery document without an https jwks_uri")
+        entries = (await self._document("key set", jwks_uri)).get("keys")
         if not isinstance(entries, list):
-            raise ValueError("key set without keys")
+            raise ProviderUnavailable("key set without keys")
         return dict(key for key in map(_usable_key, entries) if key is not None)
+
+    async def _document(self, what: str, url: str) -> dict[str, Any]:
+        """One of the provider's JSON documents, or ``ProviderUnavailable`` saying why not."""
+        try:
+            document = await self._fetch(url)
+        except httpx.HTTPStatusError as exc:
+            raise ProviderUnavailable(f"{what}: HTTP {exc.response.status_code}") from exc
+        except Exception as exc:
+            raise ProviderUnavailable(f"{what}: {type(exc).__name__}") from exc
+        if not isinstance(document, dict):
+            raise ProviderUnavailable(f"{what}: not a JSON object")
+        return document
 
 
 def _text(value: Any, limit: int) -> str | None:
@@ -170,9 +213,13 @@ class TokenVerifier:
         self.keys = keys or SigningKeys(config.issuer)
 
     async def authenticate(self, token: str) -> Principal:
-        """The caller a token names, or 401 exactly as for an unknown API key."""
+        """The caller a token names; 401 exactly as for an unknown API key, or 503 when the
+        provider could not be asked for the token's key."""
         try:
             principal = await self._verify(token)
+        except ProviderUnavailable as exc:
+            log.warning("oidc provider unavailable", reason=str(exc))
+            raise ServiceUnavailable(PROVIDER_AWAY) from None
         except Exception as exc:  # any refusal, expected or not, is the same 401
             log.info("oidc token refused", reason=type(exc).__name__)
             raise Unauthenticated(UNKNOWN) from None

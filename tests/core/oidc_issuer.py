@@ -61,6 +61,8 @@ class Issuer:
     keys: list[SigningKey] = field(default_factory=lambda: [SigningKey.rsa("rsa-1")])
     fetches: dict[str, int] = field(default_factory=dict)
     jwks_uri: str | None = None  # what discovery announces; by default its own /jwks
+    announced_issuer: str | None = None  # the issuer discovery names; by default its own URL
+    failing: dict[str, int] = field(default_factory=dict)  # path: the error status it answers
     _server: ThreadingHTTPServer | None = None
 
     @property
@@ -74,9 +76,13 @@ class Issuer:
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 issuer.fetches[self.path] = issuer.fetches.get(self.path, 0) + 1
+                if self.path in issuer.failing:
+                    self.send_error(issuer.failing[self.path])
+                    return
+                announced = issuer.announced_issuer
                 if self.path == "/.well-known/openid-configuration":
                     body = {
-                        "issuer": issuer.url,
+                        "issuer": issuer.url if announced is None else announced,
                         "jwks_uri": issuer.jwks_uri or f"{issuer.url}/jwks",
                     }
                 elif self.path == "/jwks":
@@ -106,6 +112,10 @@ class Issuer:
     @property
     def jwks_fetches(self) -> int:
         return self.fetches.get("/jwks", 0)
+
+    @property
+    def discovery_fetches(self) -> int:
+        return self.fetches.get("/.well-known/openid-configuration", 0)
 
     def claims(self, role: str, subject: str | None = None, **overrides: Any) -> dict[str, Any]:
         now = int(time.time())

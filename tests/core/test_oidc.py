@@ -10,8 +10,10 @@ import pytest
 from pydantic import ValidationError
 from structlog.testing import capture_logs
 
-from app.core.errors import Unauthenticated
+from app.config import PROJECT_ROOT
+from app.core.errors import ServiceUnavailable
 from app.core.oidc import (
+    LEEWAY_S,
     OIDC_ACTOR_NAMESPACE,
     OidcConfig,
     SigningKeys,
@@ -103,6 +105,7 @@ class TestEveryBadTokenIs401LikeAnUnknownKey:
         return {
             "expired": issuer.token("admin", exp=now - 120),
             "not yet valid": issuer.token("admin", nbf=now + 120),
+            "issued in the future": issuer.token("admin", iat=now + 120),
             "wrong audience": issuer.token("admin", aud="another-api"),
             "wrong issuer": issuer.token("admin", iss="https://idp.example"),
             "no expiry": issuer.token("admin", exp=None),
@@ -166,16 +169,131 @@ class TestEveryBadTokenIs401LikeAnUnknownKey:
         ]
         assert not any(part in repr(logged) for t in tokens.values() for part in t.split("."))
 
-    async def test_a_provider_that_is_away_refuses_tokens_not_the_service(self, app, client):
+
+class TestAProviderThatCannotBeAskedIs503NotABadToken:
+    """A token whose key cannot be had from the provider is not judged: 503 as for a database
+    that is away, so an integrator does not go hunting for a fault in its credentials."""
+
+    @staticmethod
+    def assert_unavailable(response) -> None:
+        assert response.status_code == 503, response.text
+        problem = problem_of(response)
+        assert problem["type"].endswith("/problems/service-unavailable")
+        assert problem["title"] == "Temporarily unavailable; retry shortly"
+        assert "identity provider" in problem["detail"]
+        assert int(response.headers["retry-after"]) > 0
+        assert "www-authenticate" not in response.headers
+
+    @staticmethod
+    def oidc_lines(logs: list[dict]) -> list[dict]:
+        return [entry for entry in logs if entry["event"].startswith("oidc")]
+
+    async def test_a_provider_nobody_answers_at(self, app, client):
         away = Issuer().start()
         token = away.token("admin")
         away.stop()  # nobody answers at the issuer now: no key set to be had
-        config = OidcConfig(issuer=away.url, audience=AUDIENCE)
-        app.state.keys.tokens = TokenVerifier(config).authenticate
-        unknown = await _unknown_key_problem(client)
-        response = await _call(client, token)
-        assert response.status_code == 401, response.text
-        assert _same_refusal(problem_of(response), unknown)
+        app.state.keys.tokens = TokenVerifier(OidcConfig(away.url, AUDIENCE)).authenticate
+        with capture_logs() as logs:
+            response = await _call(client, token)
+        self.assert_unavailable(response)
+        [line] = self.oidc_lines(logs)
+        assert line["event"] == "oidc provider unavailable"
+        assert line["log_level"] == "warning"
+        assert line["reason"] == "discovery document: ConnectError"
+        assert not any(part in repr(logs) for part in token.split("."))
+
+    @pytest.mark.parametrize(
+        ("path", "status", "reason"),
+        [
+            ("/.well-known/openid-configuration", 500, "discovery document: HTTP 500"),
+            ("/.well-known/openid-configuration", 503, "discovery document: HTTP 503"),
+            ("/.well-known/openid-configuration", 404, "discovery document: HTTP 404"),
+            ("/jwks", 502, "key set: HTTP 502"),
+            ("/jwks", 503, "key set: HTTP 503"),
+        ],
+    )
+    async def test_a_provider_answering_with_an_error(
+        self, oidc_client, issuer, path, status, reason
+    ):
+        issuer.failing[path] = status
+        token = issuer.token("admin")
+        with capture_logs() as logs:
+            response = await _call(oidc_client, token)
+        self.assert_unavailable(response)
+        [line] = self.oidc_lines(logs)
+        assert (line["event"], line["reason"]) == ("oidc provider unavailable", reason)
+        assert not any(part in repr(logs) for part in token.split("."))
+
+    async def test_tokens_pass_again_once_the_provider_answers(self, oidc_client, issuer, tick):
+        issuer.failing["/jwks"] = 503
+        self.assert_unavailable(await _call(oidc_client, issuer.token("admin")))
+        # Asked at most once per interval, whether it answered or not.
+        self.assert_unavailable(await _call(oidc_client, issuer.token("admin")))
+        assert issuer.discovery_fetches == 1
+        del issuer.failing["/jwks"]
+        tick.now += 31
+        assert (await _call(oidc_client, issuer.token("admin"))).status_code == 200
+
+    async def test_a_key_not_held_while_the_provider_is_away(self, oidc_client, issuer, tick):
+        assert (await _call(oidc_client, issuer.token("admin"))).status_code == 200
+        rotated = SigningKey.rsa("rsa-2")
+        issuer.keys.append(rotated)
+        issuer.failing["/jwks"] = 503
+        tick.now += 31
+        token = issuer.sign(issuer.claims("admin"), rotated)
+        self.assert_unavailable(await _call(oidc_client, token))
+        # Within the interval nobody asks again, and it is still not known.
+        self.assert_unavailable(await _call(oidc_client, token))
+        assert issuer.jwks_fetches == 2
+
+    async def test_the_keys_held_stay_in_use_and_bad_tokens_stay_401(
+        self, oidc_client, issuer, tick
+    ):
+        assert (await _call(oidc_client, issuer.token("admin"))).status_code == 200
+        issuer.failing["/.well-known/openid-configuration"] = 503
+        tick.now += 3601  # the cache is stale: it asks, fails, and keeps what it holds
+        with capture_logs() as logs:
+            assert (await _call(oidc_client, issuer.token("admin"))).status_code == 200
+        [line] = self.oidc_lines(logs)
+        assert line["event"] == "oidc key set unavailable; the keys held stay in use"
+        unknown = await _unknown_key_problem(oidc_client)
+        now = int(time.time())
+        stranger = SigningKey.rsa(issuer.keys[0].kid)
+        bad = {
+            "expired": issuer.token("admin", exp=now - 120),
+            "signed by a stranger": issuer.sign(issuer.claims("admin"), stranger),
+            "garbage": "not-a-token",
+            "alg none": unsigned({"alg": "none", "kid": "rsa-1"}, issuer.claims("admin")),
+        }
+        for what, token in bad.items():
+            response = await _call(oidc_client, token)
+            assert response.status_code == 401, (what, response.text)
+            assert _same_refusal(problem_of(response), unknown), what
+
+    async def test_api_keys_never_ask_the_provider(self, oidc_client, issuer, make_key):
+        issuer.failing = {"/.well-known/openid-configuration": 503, "/jwks": 503}
+        headers = await make_key("credit_officer")
+        assert (await oidc_client.get(ANY_KEY_READ, headers=headers)).status_code == 200
+        await _unknown_key_problem(oidc_client)
+        malformed = {"Authorization": "Bearer ipk_not-a-key"}
+        assert (await oidc_client.get(ANY_KEY_READ, headers=malformed)).status_code == 401
+        assert issuer.fetches == {}
+
+    @pytest.mark.parametrize("announced", ["https://sso.other.example", "{url}/", ""])
+    async def test_a_discovery_document_naming_another_issuer(self, oidc_client, issuer, announced):
+        """OpenID Connect Discovery 1.0, section 4.3: the issuer it names must be identical to
+        the one configured, or none of the keys it points to is trusted."""
+        issuer.announced_issuer = announced.format(url=issuer.url)
+        token = issuer.token("admin")
+        with capture_logs() as logs:
+            response = await _call(oidc_client, token)
+        self.assert_unavailable(response)
+        assert issuer.jwks_fetches == 0
+        [line] = self.oidc_lines(logs)
+        assert line["event"] == "oidc provider unavailable"
+        assert line["reason"].startswith("discovery document names issuer ")
+        assert line["reason"].endswith(f"not {issuer.url!r}")
+        assert not any(part in repr(logs) for part in token.split("."))
 
 
 def _tampered(token: str, claims: dict) -> str:
@@ -354,6 +472,19 @@ class TestSettings:
         with pytest.raises(ValidationError, match="must be the issuer's URL"):
             make_settings(oidc_issuer=issuer, oidc_audience=AUDIENCE)
 
+    def test_an_audience_without_an_issuer_does_not_start(self):
+        # Left alone it would be ignored: an operator would believe tokens are checked.
+        with pytest.raises(ValidationError, match="needs IPLEDGE_OIDC_ISSUER"):
+            make_settings(oidc_audience=AUDIENCE)
+
+    @pytest.mark.parametrize("setting", ["oidc_role_claim", "oidc_subject_claim"])
+    @pytest.mark.parametrize("value", ["", "  ", None])
+    def test_an_empty_claim_name_does_not_start(self, setting, value):
+        with pytest.raises(ValidationError, match="must name a claim of the tokens"):
+            make_settings(
+                oidc_issuer="https://idp.example", oidc_audience=AUDIENCE, **{setting: value}
+            )
+
     def test_a_blank_audience_does_not_start(self):
         with pytest.raises(ValidationError, match="required with IPLEDGE_OIDC_ISSUER"):
             make_settings(oidc_issuer="https://idp.example", oidc_audience="  ")
@@ -372,9 +503,18 @@ class TestSettings:
         self, issuer, verifier
     ):
         issuer.jwks_uri = "http://keys.bank.example/jwks"
-        with capture_logs() as logs, pytest.raises(Unauthenticated):
+        with capture_logs() as logs, pytest.raises(ServiceUnavailable):
             await verifier.authenticate(issuer.token("credit_officer"))
         assert issuer.fetches.get("/.well-known/openid-configuration") == 1
         # Refused for its address, before any attempt to reach it.
-        [unavailable] = [e for e in logs if e["event"] == "oidc key set unavailable"]
-        assert unavailable["error"] == "ValueError"
+        [unavailable] = [e for e in logs if e["event"] == "oidc provider unavailable"]
+        assert unavailable["reason"] == "discovery document without an https jwks_uri"
+
+
+def test_sso_md_names_every_claim_checked_and_the_leeway():
+    """What docs/sso.md says is checked is what is: every claim a token is refused for."""
+    text = (PROJECT_ROOT / "docs" / "sso.md").read_text()
+    checked = text.split("## What is checked", 1)[1].split("\n## ", 1)[0]
+    for claim in ("exp", "nbf", "iat", "iss", "aud", "sub"):
+        assert f"`{claim}`" in checked, claim
+    assert f"{LEEWAY_S} seconds of leeway" in checked

@@ -32,6 +32,9 @@ def run(*args: str, env: dict[str, str], timeout: float = 60) -> tuple[int, str]
         ("IPLEDGE_DATABASE_URL", "db.internal:5432", "not a URL"),
         ("IPLEDGE_OIDC_ISSUER", "sso.bank.example", "the issuer's URL"),
         ("IPLEDGE_OIDC_ISSUER", "https://sso.bank.example", "IPLEDGE_OIDC_AUDIENCE=''"),
+        ("IPLEDGE_OIDC_AUDIENCE", "ipledge-api", "needs IPLEDGE_OIDC_ISSUER, which is unset"),
+        ("IPLEDGE_OIDC_ROLE_CLAIM", "", "must name a claim of the tokens"),
+        ("IPLEDGE_OIDC_SUBJECT_CLAIM", "", "must name a claim of the tokens"),
     ],
 )
 def test_a_bad_value_stops_with_one_line_naming_it(database_url, variable, value, says):
