@@ -51,7 +51,12 @@ def free_port() -> int:
 
 
 # Settings a developer's shell may carry, which would make a test's service unlike the default.
-_CLEARED = ("IPLEDGE_WEBHOOKS_ALLOW_PRIVATE", "IPLEDGE_MAX_BACKDATE_DAYS", "IPLEDGE_OIDC_ISSUER")
+_CLEARED = (
+    "IPLEDGE_WEBHOOKS_ALLOW_PRIVATE",
+    "IPLEDGE_MAX_BACKDATE_DAYS",
+    "IPLEDGE_OIDC_ISSUER",
+    "IPLEDGE_OIDC_AUDIENCE",
+)
 
 
 @contextmanager
