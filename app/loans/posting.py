@@ -27,7 +27,7 @@ from app.core.ids import uuid7
 from app.core.jsonutil import dumps_str
 from app.core.types import DATE_MAX
 from app.loans import ledger, repository, rows
-from app.loans.access import value_date, visible
+from app.loans.access import earliest_value_date, value_date, visible
 from app.loans.allocation import post
 from app.loans.classification import classify_schedule, next_change
 from app.loans.domain import Loan, Posted
@@ -84,9 +84,7 @@ async def _read_checked(ctx: Ctx, request: _Request, *, locked: bool) -> Any:
         raise InvalidStateTransition(
             f"cannot post a repayment to a loan that is {row['state']}", state=row["state"]
         )
-    not_before, what = row["disbursed_on"], "the disbursement"
-    if row["last_paid_on"] is not None and row["last_paid_on"] > not_before:
-        not_before, what = row["last_paid_on"], "the latest repayment already posted"
+    not_before, what = earliest_value_date(row)
     value_date(ctx, paid_on, "paid_on", not_before=not_before, what=what)
     return row
 
