@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
+from typing import Any
 
 import asyncpg
 
@@ -15,6 +17,16 @@ def visible(ctx: Ctx, row: asyncpg.Record | None) -> asyncpg.Record:
     if row is None or not ctx.principal.owns_rm(row["relationship_manager_id"]):
         raise NotFound("no such loan")
     return row
+
+
+def earliest_value_date(row: Mapping[str, Any]) -> tuple[date, str]:
+    """The earliest value date a repayment or a default of the loan may carry, and what it is:
+    the disbursement, or the latest repayment already posted (postings apply in value-date
+    order, and a default dated before a repayment would leave the defaulted loan with a
+    repayment after its default)."""
+    if row["last_paid_on"] is not None and row["last_paid_on"] > row["disbursed_on"]:
+        return row["last_paid_on"], "the latest repayment already posted"
+    return row["disbursed_on"], "the disbursement"
 
 
 def value_date(

@@ -22,12 +22,17 @@ from uuid import UUID
 from app.core import audit, outbox
 from app.core.concurrency import check_if_match
 from app.core.context import Ctx
-from app.core.errors import ConcurrentUpdate, InvalidStateTransition
+from app.core.errors import (
+    ConcurrentUpdate,
+    InvalidStateTransition,
+    ValidationFailed,
+    field_error,
+)
 from app.core.ids import uuid7
 from app.core.jsonutil import dumps_str
 from app.core.types import DATE_MAX
 from app.loans import ledger, repository, rows
-from app.loans.access import value_date, visible
+from app.loans.access import earliest_value_date, value_date, visible
 from app.loans.allocation import post
 from app.loans.classification import classify_schedule, next_change
 from app.loans.domain import Loan, Posted
@@ -84,10 +89,15 @@ async def _read_checked(ctx: Ctx, request: _Request, *, locked: bool) -> Any:
         raise InvalidStateTransition(
             f"cannot post a repayment to a loan that is {row['state']}", state=row["state"]
         )
-    not_before, what = row["disbursed_on"], "the disbursement"
-    if row["last_paid_on"] is not None and row["last_paid_on"] > not_before:
-        not_before, what = row["last_paid_on"], "the latest repayment already posted"
+    not_before, what = earliest_value_date(row)
     value_date(ctx, paid_on, "paid_on", not_before=not_before, what=what)
+    frozen = await repository.frozen_until(ctx.db, loan_id) if locked else row["frozen_until"]
+    if frozen is not None and paid_on <= frozen:
+        raise ValidationFailed(
+            f"paid_on may not be on or before {frozen}, the cut-off of the locked securitisation "
+            "pool that holds the loan: its facts up to then are frozen in the pool's tape",
+            errors=[field_error(["body", "paid_on"], "on or before its pool's cut-off")],
+        )
     return row
 
 

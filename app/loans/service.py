@@ -24,7 +24,7 @@ from app.core.roles import Role
 from app.core.schemas import decode_cursor
 from app.core.sql import Filters
 from app.loans import ledger, payoff, repository, rows, servicing
-from app.loans.access import value_date, visible
+from app.loans.access import earliest_value_date, value_date, visible
 from app.loans.accrual import days_past_due
 from app.loans.classification import classify_schedule, next_change
 from app.loans.domain import Loan, LoanPage, Payoff
@@ -315,7 +315,8 @@ async def _check_default(ctx: Ctx, row: Mapping[str, Any], as_of: date) -> int:
         raise InvalidStateTransition(
             f"cannot declare default on a loan that is {row['state']}", state=row["state"]
         )
-    value_date(ctx, as_of, "as_of", not_before=row["disbursed_on"], what="the disbursement")
+    not_before, what = earliest_value_date(row)
+    value_date(ctx, as_of, "as_of", not_before=not_before, what=what)
     dpd = days_past_due(await schedule_as_of(ctx, row, as_of), as_of)
     if dpd < DEFAULT_AFTER_DAYS:
         raise DefaultNotAllowed(

@@ -261,6 +261,42 @@ class TestDaysPastDueAndDefault:
         assert on["state"] == "defaulted" and on["defaulted_on"] == "2026-07-09"
         assert on["days_past_due"] == 90
 
+    async def test_a_default_is_not_dated_before_the_latest_repayment(self, desk, conn, clock):
+        # Found by racing a repayment against a back-dated default: the repayment committed
+        # first, the default (as of a date before it) then too, and the defaulted loan showed a
+        # repayment dated after its default. A default, like a repayment, keeps value-date
+        # order: not before the latest repayment already posted.
+        loan = await disbursed(desk, conn, clock, method="equal_installment", assets=2)
+        clock.set(at("2026-07-20T10:00:00+08:00"))
+        await _pay(desk, loan, "2026-07-15", "100.00")
+
+        async def declare(as_of):
+            return await desk.client.post(
+                f"/v1/loans/{loan['id']}/default",
+                json={"reason": "silent", "as_of": as_of},
+                headers=desk.officer,
+            )
+
+        early = await declare("2026-07-09")  # 90 days past due then, but paid on 15 July
+        assert early.status_code == 422, early.text
+        assert problem_of(early)["errors"][0]["loc"] == ["body", "as_of"]
+        read = await desk.client.get(f"/v1/loans/{loan['id']}", headers=desk.officer)
+        assert read.json()["state"] == "active"
+        app = await desk.get(loan["application_id"])
+        assert {p["state"] for p in app["pledges"]} == {"registered"}
+        assert (
+            await conn.fetchval(
+                "SELECT count(*) FROM audit_events WHERE action = 'loan.defaulted' "
+                "AND entity_id = $1",
+                loan["id"],
+            )
+            == 0
+        )
+        # On the day of the latest repayment, or after it, the default is declared.
+        response = await declare("2026-07-15")
+        assert response.status_code == 200, response.text
+        assert response.json()["defaulted_on"] == "2026-07-15"
+
     async def test_default_needs_ninety_days(self, desk, conn, clock):
         loan = await disbursed(desk, conn, clock, method="equal_installment", assets=2)
         clock.set(at("2026-07-08T10:00:00+08:00"))  # 10 April unpaid: 89 days
