@@ -95,7 +95,8 @@ async def _read_checked(ctx: Ctx, request: _Request, *, locked: bool) -> Any:
     if frozen is not None and paid_on <= frozen:
         raise ValidationFailed(
             f"paid_on may not be on or before {frozen}, the cut-off of the locked securitisation "
-            "pool that holds the loan: its facts up to then are frozen in the pool's tape",
+            "pool that holds the loan: its facts up to then are frozen in the pool's tape; "
+            "post the repayment dated after the cut-off",
             errors=[field_error(["body", "paid_on"], "on or before its pool's cut-off")],
         )
     return row
