@@ -685,7 +685,7 @@ class Operations:
         The exact amount that closes the loan on `on` (default today; not before the
         disbursement; a future date projects it), and its parts.
 
-        Roles: bank_system, credit_officer, relationship_manager.
+        Roles: admin, bank_system, credit_officer, relationship_manager.
         """
         return self._http.call(
             "GET",
@@ -1433,7 +1433,7 @@ class Operations:
 
         The application's quotes, newest first.
 
-        Roles: credit_officer.
+        Roles: admin, credit_officer.
         """
         return self._http.call(
             "GET",
@@ -2697,7 +2697,7 @@ class AsyncOperations:
         The exact amount that closes the loan on `on` (default today; not before the
         disbursement; a future date projects it), and its parts.
 
-        Roles: bank_system, credit_officer, relationship_manager.
+        Roles: admin, bank_system, credit_officer, relationship_manager.
         """
         return await self._http.call(
             "GET",
@@ -3445,7 +3445,7 @@ class AsyncOperations:
 
         The application's quotes, newest first.
 
-        Roles: credit_officer.
+        Roles: admin, credit_officer.
         """
         return await self._http.call(
             "GET",
