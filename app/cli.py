@@ -133,7 +133,7 @@ def worker() -> None:
         _fail(str(exc))
 
 
-@cli.command()
+@cli.command(short_help="Exit 0 when the URL answers 2xx, else 1: the containers' health check.")
 def healthcheck(
     url: Annotated[
         str | None, typer.Option(help="What to ask (default: IPLEDGE_HEALTHCHECK_URL).")
@@ -153,7 +153,10 @@ def healthcheck(
         raise typer.Exit(1)
 
 
-@cli.command("migrate")
+@cli.command(
+    "migrate",
+    short_help="Bring the database schema to the migrations' head (or a given revision).",
+)
 def migrate_command(
     revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
     attempts: Annotated[

@@ -180,6 +180,21 @@ class Settings(BaseSettings):
             raise ValueError(f"not a PostgreSQL URL; {POSTGRESQL_URL_FORM}")
         return value
 
+    @field_validator("problem_base_uri")
+    @classmethod
+    def _problem_base(cls, value: str) -> str:
+        # Every problem's ``type`` is this and the slug: callers (and the Python client) read
+        # the slug after ``/problems/``, so the prefix must end so, on an absolute URL.
+        parts = urlsplit(value)
+        if (
+            parts.scheme not in ("https", "http")
+            or not parts.hostname
+            or not value.endswith("/problems/")
+            or any(ch in "?#" or ch.isspace() for ch in value)
+        ):
+            raise ValueError("must be an http(s) URL ending in /problems/")
+        return value
+
     @field_validator("oidc_issuer")
     @classmethod
     def _issuer_url(cls, value: str | None) -> str | None:

@@ -147,7 +147,7 @@ async def post_repayment(loan_id: PathId, body: RepaymentBody, ctx: CtxDep) -> J
     response_model=PayoffOut,
     responses=problems(NotFound, ValidationFailed),
 )
-@access(Role.CREDIT_OFFICER, Role.BANK_SYSTEM, Role.RELATIONSHIP_MANAGER)
+@access(Role.CREDIT_OFFICER, Role.BANK_SYSTEM, Role.RELATIONSHIP_MANAGER, Role.ADMIN)
 async def get_payoff(loan_id: PathId, ctx: CtxDep, on: IsoDate | None = None) -> JsonView:
     """The exact amount that closes the loan on `on` (default today; not before the
     disbursement; a future date projects it), and its parts."""

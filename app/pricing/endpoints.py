@@ -94,7 +94,7 @@ async def create_quote(
     response_model=Page[QuoteOut],
     responses=problems(NotFound),
 )
-@access(Role.CREDIT_OFFICER)
+@access(Role.CREDIT_OFFICER, Role.ADMIN)
 async def list_quotes(
     application_id: PathId,
     ctx: CtxDep,

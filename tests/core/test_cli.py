@@ -52,3 +52,25 @@ def test_openapi_check(database_url, tmp_path):
     result = _ipledge("openapi", "--check", "--path", str(stale), database_url=database_url)
     assert result.returncode == 1
     assert OPENAPI_PATH.exists()
+
+
+def _commands(group, prefix=()):
+    import click
+
+    for name, command in group.commands.items():
+        yield (*prefix, name), command
+        if isinstance(command, click.Group):
+            yield from _commands(command, (*prefix, name))
+
+
+def test_every_command_is_summed_up_in_one_line_in_the_help():
+    """`ipledge --help` lists each command with the first paragraph of its help (or its short
+    help); a docstring wrapped in the source must not show its line breaks there."""
+    import typer
+
+    from app.cli import cli
+
+    for path, command in _commands(typer.main.get_command(cli)):
+        summary = (command.short_help or command.help or "").split("\n\n")[0].strip()
+        assert summary, " ".join(path)
+        assert "\n" not in summary, f"ipledge {' '.join(path)}: {summary!r}"

@@ -35,6 +35,11 @@ def run(*args: str, env: dict[str, str], timeout: float = 60) -> tuple[int, str]
         ("IPLEDGE_OIDC_AUDIENCE", "ipledge-api", "needs IPLEDGE_OIDC_ISSUER, which is unset"),
         ("IPLEDGE_OIDC_ROLE_CLAIM", "", "must name a claim of the tokens"),
         ("IPLEDGE_OIDC_SUBJECT_CLAIM", "", "must name a claim of the tokens"),
+        # Problem types end in /problems/<slug> (README, Conventions): a prefix that does not
+        # end so would hand callers types their clients cannot read the slug from.
+        ("IPLEDGE_PROBLEM_BASE_URI", "https://bank.example/problems", "ending in /problems/"),
+        ("IPLEDGE_PROBLEM_BASE_URI", "https://bank.example/errors/", "ending in /problems/"),
+        ("IPLEDGE_PROBLEM_BASE_URI", "/problems/", "ending in /problems/"),
     ],
 )
 def test_a_bad_value_stops_with_one_line_naming_it(database_url, variable, value, says):
@@ -117,3 +122,9 @@ def test_a_worker_listener_address_in_use_stops_with_one_line(database_url):
     [line] = stderr.strip().splitlines()
     assert line.startswith("ipledge: invalid setting IPLEDGE_WORKER_METRICS_HOST")
     assert f"cannot listen on 127.0.0.1:{port}" in line
+
+
+def test_a_problem_base_uri_of_the_banks_own_is_used_as_given(database_url, monkeypatch):
+    monkeypatch.setenv("IPLEDGE_PROBLEM_BASE_URI", "https://api.bank.example/ipledge/problems/")
+    settings = Settings(database_url=database_url)
+    assert settings.problem_base_uri == "https://api.bank.example/ipledge/problems/"

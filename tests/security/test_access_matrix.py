@@ -63,9 +63,9 @@ ACCESS: dict[tuple[str, str], frozenset[Role]] = {
     ("POST", "/v1/applications/{application_id}/return"): roles(OFFICER),
     ("POST", "/v1/applications/{application_id}/withdraw"): roles(BANK_SYSTEM, RM),
     ("POST", "/v1/applications/{application_id}/decision"): roles(OFFICER),
-    # Pricing.
+    # Pricing: the credit officer quotes; admins read (README: every read).
     ("POST", "/v1/applications/{application_id}/quotes"): roles(OFFICER),
-    ("GET", "/v1/applications/{application_id}/quotes"): roles(OFFICER),
+    ("GET", "/v1/applications/{application_id}/quotes"): roles(OFFICER, ADMIN),
     ("PUT", "/v1/lpr/{fixing_date}"): roles(ADMIN),
     ("GET", "/v1/lpr"): BANK,
     # Pledges.
@@ -79,7 +79,7 @@ ACCESS: dict[tuple[str, str], frozenset[Role]] = {
     ("GET", "/v1/loans/{loan_id}"): BANK,
     ("POST", "/v1/loans/{loan_id}/repayments"): roles(OFFICER),
     ("POST", "/v1/loans/{loan_id}/default"): roles(OFFICER),
-    ("GET", "/v1/loans/{loan_id}/payoff"): roles(OFFICER, BANK_SYSTEM, RM),
+    ("GET", "/v1/loans/{loan_id}/payoff"): roles(OFFICER, BANK_SYSTEM, RM, ADMIN),
     # District subsidies: admins define programmes; the district's bureau reads and decides.
     ("POST", "/v1/subsidy-programs"): roles(ADMIN),
     ("GET", "/v1/subsidy-programs"): roles(ADMIN, BUREAU),

@@ -701,7 +701,7 @@ class Operations:
         The exact amount that closes the loan on `on` (default today; not before the
         disbursement; a future date projects it), and its parts.
 
-        Roles: bank_system, credit_officer, relationship_manager.
+        Roles: admin, bank_system, credit_officer, relationship_manager.
         """
         return self._http.call(
             "GET",
@@ -1449,7 +1449,7 @@ class Operations:
 
         The application's quotes, newest first.
 
-        Roles: credit_officer.
+        Roles: admin, credit_officer.
         """
         return self._http.call(
             "GET",
@@ -2763,7 +2763,7 @@ class AsyncOperations:
         The exact amount that closes the loan on `on` (default today; not before the
         disbursement; a future date projects it), and its parts.
 
-        Roles: bank_system, credit_officer, relationship_manager.
+        Roles: admin, bank_system, credit_officer, relationship_manager.
         """
         return await self._http.call(
             "GET",
@@ -3511,7 +3511,7 @@ class AsyncOperations:
 
         The application's quotes, newest first.
 
-        Roles: credit_officer.
+        Roles: admin, credit_officer.
         """
         return await self._http.call(
             "GET",
