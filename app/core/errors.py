@@ -91,6 +91,7 @@ class IdempotencyRequestInProgress(DomainError):
         409,
         "A request with this Idempotency-Key is still being processed",
     )
+    headers: ClassVar[dict[str, str] | None] = {"Retry-After": "1"}
 
 
 class ServiceUnavailable(DomainError):

@@ -188,16 +188,16 @@ def describe(rule: Rule, kwargs: dict[str, Any]) -> None:
 
 
 def _add_problem(responses: dict[Any, Any], error: type[DomainError]) -> None:
-    """Name ``error`` among the problems of its status, beside the route's own."""
-    spec = responses.get(error.status)
-    if spec is None:
-        responses[error.status] = problems(error)[error.status]
-        return
+    """Name ``error`` among the problems of its status, beside the route's own, with the
+    headers it carries (``Retry-After``). A copy: routes share their ``responses=``."""
+    spec = responses.get(error.status) or problems(error)[error.status]
     named = f"`{error.slug}`: {error.title}"
     description = str(spec.get("description") or "")
     if f"`{error.slug}`" not in description:
-        # A copy: routes share their ``responses=`` dictionaries.
-        responses[error.status] = {**spec, "description": f"{description}; {named}".lstrip("; ")}
+        spec = {**spec, "description": f"{description}; {named}".lstrip("; ")}
+    if error.headers:
+        spec = {**spec, "headers": {**spec.get("headers", {}), **_headers(*error.headers)}}
+    responses[error.status] = spec
 
 
 def document_problem_media(document: dict[str, Any]) -> None:

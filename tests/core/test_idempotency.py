@@ -117,6 +117,7 @@ class TestConcurrency:
                 )
         assert response.status_code == 409
         assert slug(response) == "idempotency-request-in-progress"
+        assert response.headers["retry-after"] == "1"
         async with live_runtime.database.connection() as db:
             assert (
                 await db.fetchval(

@@ -86,6 +86,7 @@ def test_every_post_declares_the_idempotency_problems():
             continue
         responses = operation["responses"]
         assert "`idempotency-request-in-progress`" in responses["409"]["description"], path
+        assert "Retry-After" in responses["409"]["headers"], path
         assert "`idempotency-key-reused`" in responses["422"]["description"], path
 
 
