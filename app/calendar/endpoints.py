@@ -91,14 +91,20 @@ async def publish_calendar_year(
     response_model=CalendarDayOut,
     responses=problems(NotFound, CalendarYearUnpublished, PreconditionFailed),
 )
-@access(Role.ADMIN, if_match=True)
+@access(Role.ADMIN, if_match=True, etag=True)
 async def correct_calendar_day(
-    day: IsoDate, body: CalendarDayIn, ctx: CtxDep, background: BackgroundTasks
+    day: IsoDate,
+    body: CalendarDayIn,
+    ctx: CtxDep,
+    background: BackgroundTasks,
+    response: Response,
 ) -> CalendarDayOut:
     """Correct one date of a published year. The kind must fit the weekday: `weekend` and
     `makeup_workday` only on Saturdays and Sundays, `workday` only Monday to Friday; a
     `holiday` (any day) needs its name. Honours `If-Match` with the year's version (the
-    `ETag` of its year): 412 when the year has changed since."""
-    out = await publishing.correct_day(ctx, day=day, body=body)
+    `ETag` of its year): 412 when the year has changed since. Answers with the year's new
+    `ETag`, for the next correction."""
+    corrected = await publishing.correct_day(ctx, day=day, body=body)
     background.add_task(service.invalidate)
-    return out
+    response.headers["ETag"] = f'"{corrected.year_version}"'
+    return corrected.day

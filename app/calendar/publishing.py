@@ -147,7 +147,15 @@ def _day_errors(day: date, body: CalendarDayIn) -> list[dict[str, Any]]:
     return errors
 
 
-async def correct_day(ctx: Ctx, *, day: date, body: CalendarDayIn) -> CalendarDayOut:
+@dataclass(frozen=True, slots=True)
+class Corrected:
+    """A corrected date, and its year's version after the correction (the year's ETag)."""
+
+    day: CalendarDayOut
+    year_version: int
+
+
+async def correct_day(ctx: Ctx, *, day: date, body: CalendarDayIn) -> Corrected:
     """Correct one date of a published year."""
     service.check_year(day.year)
     errors = _day_errors(day, body)
@@ -169,7 +177,7 @@ async def correct_day(ctx: Ctx, *, day: date, body: CalendarDayIn) -> CalendarDa
             )
         # A date's version is its year's (GET /v1/calendar/years/{year} gives it as ETag).
         _check_if_match(ctx, current["version"])
-        await repository.correct_day(ctx.db, row, at=ctx.now)
+        version = await repository.correct_day(ctx.db, row, at=ctx.now)
         audit.record(
             ctx,
             action="calendar_day.corrected",
@@ -185,13 +193,14 @@ async def correct_day(ctx: Ctx, *, day: date, body: CalendarDayIn) -> CalendarDa
             },
         )
         await service.notify(ctx, {day.year})
-    return CalendarDayOut(
+    out = CalendarDayOut(
         date=day,
         is_working=row.is_working,
         kind=body.kind,
         holiday_name=row.holiday_name,
         holiday_name_zh=row.holiday_name_zh,
     )
+    return Corrected(out, version)
 
 
 @dataclass

@@ -280,6 +280,30 @@ class TestCorrectDay:
         assert response.status_code == 200
         assert await deadline(client, admin, "2026-03-06", 1) == "2026-03-07"
 
+    async def test_the_answer_carries_the_years_new_etag_for_the_next(self, client, make_key):
+        admin = await make_key("admin")
+        etag = (await client.get("/v1/calendar/years/2026", headers=admin)).headers["etag"]
+        first = await client.put(
+            "/v1/calendar/days/2026-03-07",
+            json={"kind": "makeup_workday", "reason": "worked"},
+            headers={**admin, "If-Match": etag},
+        )
+        assert first.status_code == 200, first.text
+        year = await client.get("/v1/calendar/years/2026", headers=admin)
+        assert first.headers["etag"] == year.headers["etag"] != etag
+        second = await client.put(
+            "/v1/calendar/days/2026-03-14",
+            json={"kind": "makeup_workday", "reason": "worked too"},
+            headers={**admin, "If-Match": first.headers["etag"]},
+        )
+        assert second.status_code == 200, second.text
+        stale = await client.put(
+            "/v1/calendar/days/2026-03-21",
+            json={"kind": "makeup_workday", "reason": "stale"},
+            headers={**admin, "If-Match": first.headers["etag"]},
+        )
+        assert stale.status_code == 412
+
     @pytest.mark.parametrize(
         "day,body,loc",
         [

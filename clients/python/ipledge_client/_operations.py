@@ -181,7 +181,8 @@ class Operations:
         Correct one date of a published year. The kind must fit the weekday: `weekend` and
         `makeup_workday` only on Saturdays and Sundays, `workday` only Monday to Friday; a
         `holiday` (any day) needs its name. Honours `If-Match` with the year's version (the
-        `ETag` of its year): 412 when the year has changed since.
+        `ETag` of its year): 412 when the year has changed since. Answers with the year's new
+        `ETag`, for the next correction.
 
         Roles: admin.
         """
@@ -2241,7 +2242,8 @@ class AsyncOperations:
         Correct one date of a published year. The kind must fit the weekday: `weekend` and
         `makeup_workday` only on Saturdays and Sundays, `workday` only Monday to Friday; a
         `holiday` (any day) needs its name. Honours `If-Match` with the year's version (the
-        `ETag` of its year): 412 when the year has changed since.
+        `ETag` of its year): 412 when the year has changed since. Answers with the year's new
+        `ETag`, for the next correction.
 
         Roles: admin.
         """
