@@ -20,6 +20,7 @@ itself goes to every caller of the batch, as it would have gone to each.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -110,6 +111,11 @@ class Batcher:
                 self._ready.append(sql)
             if not batch:
                 continue
+            # Sent in key order (a loan's id, an application's): rows are then locked in the
+            # order every lock of many takes them (a pool's lock takes its loans by id), so a
+            # batch and such a lock, or two batches, never wait for each other in a circle.
+            with contextlib.suppress(TypeError):  # keys of a kind that has no order: as queued
+                batch.sort(key=lambda item: item.key)
             self._inflight += 1
             task = asyncio.create_task(self._run(sql, batch))
             self._tasks.add(task)

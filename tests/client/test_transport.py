@@ -340,6 +340,16 @@ class TestBaseUrl:
         ic.Client("http://svc:8000/", http=http).list_lpr_fixings()
         assert str(script.requests[0].url).startswith("http://svc:8000/v1/")
 
+    @pytest.mark.parametrize(
+        ("given", "mine"),
+        [("http://svc:8000", "http://SVC:8000"), ("http://svc", "http://svc:80/")],
+    )
+    def test_one_address_spelt_two_ways_is_the_same_service(self, given, mine):
+        script = Script(httpx.Response(200, json={"items": [], "next_cursor": None}))
+        http = httpx.Client(transport=httpx.MockTransport(script), base_url=given)
+        ic.Client(mine, http=http).list_lpr_fixings()
+        assert str(script.requests[0].url).startswith(f"{given}/v1/")
+
     def test_one_made_for_another_service_is_refused(self):
         http = httpx.Client(base_url="http://elsewhere")
         with pytest.raises(ValueError, match="elsewhere"):

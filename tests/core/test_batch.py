@@ -349,3 +349,24 @@ async def test_statements_queued_in_one_pass_of_the_loop_go_together(database, t
     assert [r["id"] for r in rows] == ids
     assert (batcher.batches, batcher.statements) == (1, 5)
     assert len({r["txid"] for r in rows}) == 1
+
+
+async def test_a_batch_writes_its_rows_in_key_order(database, table):
+    """A pool's lock takes its loans in id order; a batch of postings taking them in the order
+    they arrived could hold one the lock needs while waiting for one the lock holds: a
+    deadlock, whose victim is the lock (it waited first). Sent in key order, it cannot be."""
+    sequence = f"{table}_order"
+    async with database.connection() as db:
+        await db.execute(f"CREATE SEQUENCE {sequence}")
+    try:
+        batcher = _batcher(Gate(database))
+        ids = sorted((uuid.uuid4() for _ in range(6)), reverse=True)  # queued highest first
+        sql = f"""INSERT INTO {table} (id, v) SELECT $1, nextval('{sequence}') + $2 * 0
+                  RETURNING id, v"""
+        results = await _queued(batcher, sql, [(i, 0) for i in ids])
+        written = {r["id"]: r["v"] for r in results}
+        behind = ids[1:]  # the first went alone, the rest together
+        assert [written[i] for i in sorted(behind)] == sorted(written[i] for i in behind)
+    finally:
+        async with database.connection() as db:
+            await db.execute(f"DROP SEQUENCE {sequence}")

@@ -103,7 +103,9 @@ def if_match_value(version: int | str, headers: Mapping[str, str]) -> str:
 def with_base_url(http: H, base_url: str) -> H:
     """The caller's own client, sent to ``base_url``: given to it when it has none; one that
     points elsewhere is refused rather than silently followed."""
-    wanted, has = base_url.rstrip("/"), str(http.base_url).rstrip("/")
+    # Compared as httpx writes them (host in lower case, a scheme's default port dropped), so
+    # that one address spelt two ways is not refused.
+    wanted, has = str(httpx.URL(base_url)).rstrip("/"), str(http.base_url).rstrip("/")
     if not has:
         http.base_url = wanted
     elif has != wanted:
