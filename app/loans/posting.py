@@ -22,12 +22,7 @@ from uuid import UUID
 from app.core import audit, outbox
 from app.core.concurrency import check_if_match
 from app.core.context import Ctx
-from app.core.errors import (
-    ConcurrentUpdate,
-    InvalidStateTransition,
-    ValidationFailed,
-    field_error,
-)
+from app.core.errors import ConcurrentUpdate, InvalidStateTransition
 from app.core.ids import uuid7
 from app.core.jsonutil import dumps_str
 from app.core.types import DATE_MAX
@@ -91,14 +86,6 @@ async def _read_checked(ctx: Ctx, request: _Request, *, locked: bool) -> Any:
         )
     not_before, what = earliest_value_date(row)
     value_date(ctx, paid_on, "paid_on", not_before=not_before, what=what)
-    frozen = await repository.frozen_until(ctx.db, loan_id) if locked else row["frozen_until"]
-    if frozen is not None and paid_on <= frozen:
-        raise ValidationFailed(
-            f"paid_on may not be on or before {frozen}, the cut-off of the locked securitisation "
-            "pool that holds the loan: its facts up to then are frozen in the pool's tape; "
-            "post the repayment dated after the cut-off",
-            errors=[field_error(["body", "paid_on"], "on or before its pool's cut-off")],
-        )
     return row
 
 

@@ -39,22 +39,15 @@ SCHEDULE = f"""(SELECT '[[' || string_agg(concat_ws(',', i.seq, i.due_date {_DAY
 
 _READ = f"SELECT {LOAN_COLUMNS}, {SCHEDULE} FROM loans l WHERE l.id = $1"
 
-# The cut-off date of the locked (or transferred) pool that holds the loan, if any: its facts
-# up to that date are frozen in the pool's tape, so no posting may be dated on or before it.
-# A loan is in one pool at most (``pool_loans``' key).
-_FROZEN_UNTIL = """(SELECT p.cut_off_date FROM pool_loans pl JOIN pools p ON p.id = pl.pool_id
-     WHERE pl.loan_id = l.id AND p.state <> 'open')"""
-
 # What a repayment posting needs to know besides the loan: whether the district has an interest
 # subsidy programme in force on the value date (``app.subsidies.in_force``, the one definition
 # claims and pricing read too), in which case the posting also claims and must hold the
-# programme's lock (see ``app.subsidies.claims``); and until when its pool froze it.
+# programme's lock (see ``app.subsidies.claims``).
 _READ_FOR_POSTING = f"""SELECT {LOAN_COLUMNS}, {SCHEDULE},
     EXISTS (SELECT 1 FROM subsidy_programs p
             WHERE p.district_code = l.district_code AND p.kind = 'interest_subsidy'
               AND {in_force_sql("p", "$2")})
-      AS subsidised,
-    {_FROZEN_UNTIL} AS frozen_until
+      AS subsidised
 FROM loans l WHERE l.id = $1"""
 
 # The lock and the read in one statement. The statement's snapshot is taken before it may wait
@@ -78,17 +71,6 @@ async def get(db: Db, loan_id: UUID, *, lock: bool = False) -> asyncpg.Record | 
 async def get_for_posting(db: Db, loan_id: UUID, paid_on: date) -> asyncpg.Record | None:
     """The loan, unlocked, and whether a posting dated ``paid_on`` may claim a subsidy."""
     return await db.fetchrow_keyed(_READ_FOR_POSTING, loan_id, paid_on)
-
-
-async def frozen_until(db: Db, loan_id: UUID) -> date | None:
-    """The cut-off date of the locked or transferred pool holding the loan, if any. Read under
-    the loan's lock, in a statement of its own: a pool's lock moves its loans to a new version
-    (``app.pools.repository.lock_members``), so once the loan's lock is ours, a pool locked
-    meanwhile has committed and is seen."""
-    value: date | None = await db.fetchval(
-        f"SELECT {_FROZEN_UNTIL} FROM loans l WHERE l.id = $1", loan_id
-    )
-    return value
 
 
 async def repayments_until(db: Db, loan_ids: Sequence[UUID], until: date) -> list[asyncpg.Record]:

@@ -178,22 +178,15 @@ async def member_facts(db: Db, *, pool_id: UUID, cut_off: date, as_of: datetime)
     return _facts_rows(await db.fetch(sql, cut_off, pool_id, as_of))
 
 
-async def lock_members(db: Db, *, pool_id: UUID, now: datetime) -> None:
-    """Lock the pool's member loans, in id order, and move each to a new version: a repayment
-    or a default then waits for the caller's commit instead of landing between the caller's
-    read of the members' facts and that commit; and one that read its loan before the lock
-    finds it moved on, so it is made again under the loan's lock and sees the pool locked (a
-    posting dated on or before the cut-off is then refused, ``app.loans.posting``)."""
+async def lock_members(db: Db, *, pool_id: UUID) -> None:
+    """Share-lock the pool's member loans, in id order: a repayment or a default (each takes
+    its loan FOR UPDATE) then waits for the caller's commit instead of landing between the
+    caller's read of the members' facts and that commit."""
     await db.execute(
-        """WITH members AS (
-               SELECT id FROM loans
-               WHERE id IN (SELECT loan_id FROM pool_loans WHERE pool_id = $1)
-               ORDER BY id FOR UPDATE
-           )
-           UPDATE loans l SET version = l.version + 1, updated_at = $2
-           FROM members WHERE l.id = members.id""",
+        """SELECT 1 FROM loans
+           WHERE id IN (SELECT loan_id FROM pool_loans WHERE pool_id = $1)
+           ORDER BY id FOR SHARE""",
         pool_id,
-        now,
     )
 
 

@@ -6,9 +6,7 @@ happen one at a time; a loan's membership is its primary key in ``pool_loans``, 
 can never hold one loan. The facts of each member at the cut-off (balance, rate, instalments
 left, days past due, pledged value) are stored when it joins and taken again at lock, after
 which they are frozen, with the tape's pledge cells: the statistics and the tape are read from
-them, always agree, and never change. The loans' own history up to the cut-off is frozen too:
-a member takes no repayment dated on or before it once the pool is locked
-(``app.loans.posting``), so the frozen facts stay the loans' own.
+them, always agree, and never change.
 """
 
 from __future__ import annotations
@@ -251,10 +249,9 @@ async def lock_pool(ctx: Ctx, *, pool_id: UUID) -> PoolOut:
     it joined), then every share is measured against the pool's actual outstanding principal."""
     pool = await _open_for_change(ctx, pool_id, doing="lock")
     cut_off = pool["cut_off_date"]
-    # The members held until this commits, and moved to a new version: a back-dated repayment
-    # or a default landing between reading their facts and the commit, or after it, would
-    # leave the frozen facts stale.
-    await repository.lock_members(ctx.db, pool_id=pool_id, now=ctx.now)
+    # The members held until this commits: a back-dated repayment or a default landing between
+    # reading their facts and the commit would leave the frozen facts already stale.
+    await repository.lock_members(ctx.db, pool_id=pool_id)
     facts = await repository.member_facts(ctx.db, pool_id=pool_id, cut_off=cut_off, as_of=ctx.now)
     if not facts:
         raise InvalidStateTransition("an empty pool cannot be locked", state="open")
