@@ -367,13 +367,6 @@ def demo(
     raise typer.Exit(run_demo(options))
 
 
-def openapi_document() -> str:
-    from app.main import create_app
-
-    document = create_app().openapi()
-    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
-
-
 @cli.command()
 def openapi(
     check: Annotated[
@@ -382,6 +375,8 @@ def openapi(
     path: Annotated[Path, typer.Option(help="Where the document lives.")] = OPENAPI_PATH,
 ) -> None:
     """Write the OpenAPI document to openapi/openapi.json, or --check that it is current."""
+    from app.main import openapi_document
+
     document = openapi_document()
     if check:
         current = path.read_text(encoding="utf-8") if path.exists() else ""

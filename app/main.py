@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -179,6 +180,11 @@ def create_app(
         RequestMiddleware, max_body_bytes=settings.max_body_bytes, access_log=settings.access_log
     )
     return app
+
+
+def openapi_document() -> str:
+    """The OpenAPI document as committed in openapi/openapi.json (``ipledge openapi``)."""
+    return json.dumps(create_app().openapi(), indent=2, ensure_ascii=False) + "\n"
 
 
 def app_factory() -> FastAPI:

@@ -160,6 +160,10 @@ class SigningKeys:
                 self._failure = (
                     str(exc) if isinstance(exc, ProviderUnavailable) else type(exc).__name__
                 )
+                # An error, once per attempt (at most once per interval): an outage and a
+                # misconfiguration (another issuer named, no such document) alike need an
+                # operator, and neither passes by itself if it is the latter.
+                log.error("oidc key set could not be fetched", reason=self._failure)
                 return False
             self._keys, self._fetched_at, self._failure = keys, self._clock(), None
             return True

@@ -23,6 +23,8 @@ from app.core.oidc import (
 from tests.conftest import make_settings, problem_of
 from tests.core.oidc_issuer import AUDIENCE, Issuer, SigningKey, running_issuer, unsigned
 
+FETCH_FAILED = "oidc key set could not be fetched"
+
 ANY_KEY_READ = "/v1/calendar/years/2026"
 UNKNOWN_KEY = "Bearer ipk_" + "0" * 32 + "_" + "A" * 43
 
@@ -186,7 +188,21 @@ class TestAProviderThatCannotBeAskedIs503NotABadToken:
 
     @staticmethod
     def oidc_lines(logs: list[dict]) -> list[dict]:
-        return [entry for entry in logs if entry["event"].startswith("oidc")]
+        """The lines of the request; the fetch's own error line is checked apart."""
+        return [
+            entry
+            for entry in logs
+            if entry["event"].startswith("oidc") and entry["event"] != FETCH_FAILED
+        ]
+
+    async def test_a_failed_fetch_is_an_error_once_per_attempt(self, oidc_client, issuer):
+        issuer.failing["/jwks"] = 503
+        with capture_logs() as logs:
+            for _ in range(3):
+                self.assert_unavailable(await _call(oidc_client, issuer.token("admin")))
+        [error] = [entry for entry in logs if entry["event"] == FETCH_FAILED]
+        assert (error["log_level"], error["reason"]) == ("error", "key set: HTTP 503")
+        assert len(self.oidc_lines(logs)) == 3  # one warning per refused request
 
     async def test_a_provider_nobody_answers_at(self, app, client):
         away = Issuer().start()

@@ -7,8 +7,9 @@ import re
 import textwrap
 
 from app import routers
-from app.cli import OPENAPI_PATH, openapi_document
+from app.cli import OPENAPI_PATH
 from app.core import idempotency
+from app.main import openapi_document
 
 
 def test_committed_document_is_current():
