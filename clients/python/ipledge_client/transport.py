@@ -100,6 +100,15 @@ def if_match_value(version: int | str, headers: Mapping[str, str]) -> str:
     return f'"{version}"' if isinstance(version, int) else version
 
 
+def http_client(kind: type[H], base_url: str, timeout: Timeout, http: H | None) -> H:
+    """``http`` sent to ``base_url`` (``with_base_url``), or a pool of the client's own."""
+    if http is not None:
+        return with_base_url(http, base_url)
+    return kind(
+        base_url=base_url.rstrip("/"), timeout=DEFAULT_TIMEOUT_S if timeout is None else timeout
+    )
+
+
 def with_base_url(http: H, base_url: str) -> H:
     """The caller's own client, sent to ``base_url``: given to it when it has none; one that
     points elsewhere is refused rather than silently followed."""
@@ -193,14 +202,7 @@ class Transport(_Calls):
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         super().__init__(token, retry or RetryPolicy(), timeout)
-        self.http = (
-            with_base_url(http, base_url)
-            if http is not None
-            else httpx.Client(
-                base_url=base_url.rstrip("/"),
-                timeout=DEFAULT_TIMEOUT_S if timeout is None else timeout,
-            )
-        )
+        self.http = http_client(httpx.Client, base_url, timeout, http)
         self._sleep = sleep
 
     @overload
@@ -259,14 +261,7 @@ class AsyncTransport(_Calls):
         http: httpx.AsyncClient | None = None,
     ) -> None:
         super().__init__(token, retry or RetryPolicy(), timeout)
-        self.http = (
-            with_base_url(http, base_url)
-            if http is not None
-            else httpx.AsyncClient(
-                base_url=base_url.rstrip("/"),
-                timeout=DEFAULT_TIMEOUT_S if timeout is None else timeout,
-            )
-        )
+        self.http = http_client(httpx.AsyncClient, base_url, timeout, http)
 
     @overload
     async def call(self, method: str, path: str, *, response: type[M], **options: Any) -> M: ...
