@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
+from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute, APIRouter
 from starlette.responses import Response
@@ -174,6 +175,32 @@ async def _read_no_body(request: ApiRequest) -> bytes:
     raise ValidationFailed("this operation takes no body", errors=errors)
 
 
+def _query_names(dependant: Dependant) -> frozenset[str]:
+    """The query parameters an operation defines, its dependencies' included."""
+    names = {param.alias for param in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _query_names(sub)
+    return frozenset(names)
+
+
+def _check_query(request: Request, defined: frozenset[str]) -> None:
+    """A query parameter the operation does not define is refused, as an unknown member of a
+    body is: a misspelt filter (``?stat=draft``) would otherwise list everything."""
+    if not request.scope.get("query_string"):
+        return
+    unknown = [name for name in request.query_params if name not in defined]
+    if unknown:
+        raise ValidationFailed(
+            f"unknown query parameter: {unknown[0][:64]}",
+            errors=[
+                field_error(
+                    ["query", name[:64]], "Extra inputs are not permitted", "extra_forbidden"
+                )
+                for name in unknown
+            ],
+        )
+
+
 def _claim(request: Request, body: bytes, rule: Access) -> idempotency.Claim | None:
     key = request.headers.get(idempotency.HEADER)
     if key is None or request.method != "POST":
@@ -296,12 +323,14 @@ class ApiRoute(APIRoute):
         writes = bool((self.methods or set()) & openapi.WRITE_METHODS)
         has_body = self.body_field is not None
         path = self.path
+        query = _query_names(self.dependant)
 
         async def unit_of_work(plain: Request) -> Response:
             request = ApiRequest(plain.scope, plain.receive)
             if rule.public:
                 return await _handle(handler, request)
             principal = await _authorise(request, rule)
+            _check_query(request, query)
             if has_body:
                 body = await _read_body(request)
             else:

@@ -84,3 +84,40 @@ class TestCalendarDayIfMatch:
             "/v1/calendar/days/2026-03-12", json=self.BODY, headers=admin
         )
         assert unconditional.status_code == 200, unconditional.text
+
+
+class TestUnknownQueryParameters:
+    """A query parameter the operation does not define is refused, as an unknown member of a
+    body is, rather than ignored: a misspelt filter would list everything."""
+
+    async def test_a_misspelt_filter_is_422_naming_it(self, client, make_key):
+        officer = await make_key("credit_officer")
+        response = await client.get("/v1/applications?stat=draft", headers=officer)
+        assert response.status_code == 422, response.text
+        assert problem_of(response)["errors"] == [
+            {
+                "loc": ["query", "stat"],
+                "msg": "Extra inputs are not permitted",
+                "type": "extra_forbidden",
+            }
+        ]
+
+    async def test_on_a_write_too_and_nothing_changes(self, client, make_key, conn):
+        admin = await make_key("admin")
+        before = await conn.fetchval("SELECT count(*) FROM api_keys")
+        response = await client.post(
+            "/v1/api-keys?role=admin", json={"role": "admin", "name": "x"}, headers=admin
+        )
+        assert response.status_code == 422, response.text
+        assert await conn.fetchval("SELECT count(*) FROM api_keys") == before
+
+    async def test_the_defined_ones_still_pass(self, client, make_key):
+        officer = await make_key("credit_officer")
+        response = await client.get(
+            "/v1/applications?state=draft&limit=5&district_code=440307", headers=officer
+        )
+        assert response.status_code == 200, response.text
+
+    async def test_an_anonymous_caller_learns_nothing_from_it(self, client):
+        response = await client.get("/v1/applications?stat=draft")
+        assert response.status_code == 401
