@@ -16,7 +16,7 @@ from app.applications.errors import IpAssetAlreadyPledged
 from app.applications.states import SUBMITTABLE, ApplicationState
 from app.calendar import service as calendar_service
 from app.core import outbox
-from app.core.concurrency import if_match_version
+from app.core.concurrency import if_match_versions
 from app.core.context import Ctx
 from app.core.errors import (
     ConcurrentUpdate,
@@ -32,9 +32,9 @@ from app.core.roles import Role
 _ASSET_IN_DETAIL = re.compile(r"\(ip_asset_id\)=\(([0-9a-f-]{36})\)")
 
 
-def _refusal(row: Any, received: datetime, if_match: int | None) -> Exception:
+def _refusal(row: Any, received: datetime, if_match: list[int] | None) -> Exception:
     """Why the guarded statement wrote nothing, from the application as it read it."""
-    if if_match is not None and if_match != row["version"]:
+    if if_match is not None and row["version"] not in if_match:
         return PreconditionFailed(
             f"the resource is at version {row['version']}; read it again",
             current_version=row["version"],
@@ -109,7 +109,7 @@ async def submit_application(
     the amount falls in. A first submission is answered from what the statement wrote; a
     resubmission, which has earlier clocks and pledges, is read back afterwards."""
     received = rules.received_at(ctx, received_at)
-    if_match = if_match_version(ctx)
+    if_match = if_match_versions(ctx)
     index = await calendar_service.get_index(ctx.db)
     deadlines = tuple(rules.deadline(index, received, tier) for tier in sla.TIER_DAYS)
     principal = ctx.principal

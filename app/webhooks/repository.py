@@ -84,10 +84,10 @@ async def rotate_secret(
     secret: str,
     at: datetime,
     keep_until: datetime,
-    version: int | None,
+    version: list[int] | None,
 ) -> asyncpg.Record | None:
     filters = Filters(endpoint_id, secret, at, keep_until).add("id = $1")
-    filters.when(version, "version = {}")
+    filters.when(version, "version = ANY({}::int[])")
     return await db.fetchrow(
         f"""UPDATE webhook_endpoints
             SET previous_secret = secret, previous_secret_expires_at = $4, secret = $2,
@@ -99,12 +99,12 @@ async def rotate_secret(
 
 
 async def disable(
-    db: Db, *, endpoint_id: UUID, reason: str, at: datetime, version: int | None
+    db: Db, *, endpoint_id: UUID, reason: str, at: datetime, version: list[int] | None
 ) -> asyncpg.Record | None:
     """Disable an enabled endpoint and fail what it still had to receive; None when it was
     not enabled (or not at ``version``)."""
     filters = Filters(endpoint_id, reason, at).add("id = $1 AND enabled")
-    filters.when(version, "version = {}")
+    filters.when(version, "version = ANY({}::int[])")
     return await db.fetchrow(
         f"""WITH endpoint AS (
                 UPDATE webhook_endpoints
@@ -118,10 +118,10 @@ async def disable(
 
 
 async def enable(
-    db: Db, *, endpoint_id: UUID, at: datetime, version: int | None
+    db: Db, *, endpoint_id: UUID, at: datetime, version: list[int] | None
 ) -> asyncpg.Record | None:
     filters = Filters(endpoint_id, at).add("id = $1 AND NOT enabled")
-    filters.when(version, "version = {}")
+    filters.when(version, "version = ANY({}::int[])")
     return await db.fetchrow(
         f"""UPDATE webhook_endpoints
             SET enabled = true, disabled_reason = NULL, updated_at = $2, version = version + 1

@@ -10,6 +10,7 @@ from uuid import UUID
 import asyncpg
 
 from app.core import audit
+from app.core.concurrency import if_match_versions
 from app.core.context import Ctx
 from app.core.errors import (
     ConcurrentUpdate,
@@ -36,15 +37,10 @@ ROTATION_OVERLAP = timedelta(hours=24)
 ADMIN_DISABLED = "disabled by an administrator"
 
 
-def expected_version(ctx: Ctx) -> int | None:
-    """The version an ``If-Match`` header names (``"3"``, ``W/"3"``); None without one."""
-    value = ctx.if_match
-    if value is None or value.strip() == "*":
-        return None
-    tag = value.strip().removeprefix("W/").strip('"')
-    if not tag.isdigit():
-        raise PreconditionFailed('If-Match must name a version this service gave out, e.g. "3"')
-    return int(tag)
+def expected_version(ctx: Ctx) -> list[int] | None:
+    """The versions an ``If-Match`` header names (``"3"``, ``W/"3"``, a list); None without
+    one or with ``*``; 412 when it names none (``app.core.concurrency``)."""
+    return if_match_versions(ctx)
 
 
 def _endpoint(row: asyncpg.Record) -> WebhookEndpointOut:
@@ -141,11 +137,11 @@ async def list_endpoints(
     return Page[WebhookEndpointOut](items=items, next_cursor=next_cursor)
 
 
-async def _missed(ctx: Ctx, endpoint_id: UUID, version: int | None) -> WebhookEndpointOut:
+async def _missed(ctx: Ctx, endpoint_id: UUID, version: list[int] | None) -> WebhookEndpointOut:
     """After a conditional update matched nothing: say why (404, 412), or return the endpoint
     as it is when it was already in the state asked for."""
     current = await get_endpoint(ctx, endpoint_id=endpoint_id)
-    if version is not None and current.version != version:
+    if version is not None and current.version not in version:
         raise PreconditionFailed(f"the endpoint is at version {current.version}")
     return current
 

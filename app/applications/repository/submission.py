@@ -68,7 +68,7 @@ app AS (
     FROM cur
     WHERE a.id = cur.id AND a.version = cur.version
       AND a.state IN {sql_list(SUBMITTABLE)}
-      AND ({p["version"]}::int IS NULL OR cur.version = {p["version"]})
+      AND ({p["version"]}::int[] IS NULL OR cur.version = ANY({p["version"]}::int[]))
       AND (cur.last_stopped_at IS NULL OR {p["received"]} >= cur.last_stopped_at)
     RETURNING a.id, cur.state AS prior_state, a.version, a.tier_working_days, a.deadline_date,
               a.deadline_at, a.received_at, a.district_code, a.reference, a.enterprise_id,
@@ -97,7 +97,7 @@ async def submit(
     *,
     application_id: UUID,
     relationship_manager_id: str | None,
-    if_match: int | None,
+    if_match: list[int] | None,
     now: datetime,
     received_at: datetime,
     deadlines: Sequence[tuple[date | None, datetime | None]],
