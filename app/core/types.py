@@ -4,7 +4,7 @@
   1990-01-01 … 2100-12-31. Business rules narrow it further; the bounds alone keep any date
   arithmetic on it (deadlines, projections, ``+ timedelta``) far from ``date.max``, and keep
   PostgreSQL's ``infinity`` and five-digit years out of the database.
-- ``AwareDatetime``: a timestamp with its offset, within the same years.
+- ``AwareDatetime``: an RFC 3339 timestamp with its offset, within the same years.
 - ``Text`` and ``FreeText``: text that holds no control character, no invisible format
   character (a bidi override, a zero-width space) and no lone surrogate (``FreeText``, for
   reasons, purposes and notes, may hold CR and LF line breaks), with a maximum length.
@@ -72,6 +72,25 @@ _TIMESTAMP_MIN = datetime(1990, 1, 1, tzinfo=UTC)
 _TIMESTAMP_MAX = datetime(2101, 1, 1, tzinfo=UTC)
 
 
+# RFC 3339's date-time (section 5.6): seconds and an offset required, the separator ``T``, ``t``
+# or a space (its note), a fraction of at most nine digits.
+_RFC_3339 = re.compile(
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?"
+    r"([Zz]|[+-][0-9]{2}:[0-9]{2})$"
+)
+
+
+def _rfc_3339(value: Any) -> Any:
+    # Pydantic would read a number, or a string of digits, as Unix seconds (past 2e10 as
+    # milliseconds) in UTC: an offset the caller never wrote. A timestamp is only ever written
+    # as RFC 3339.
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and _RFC_3339.fullmatch(value):
+        return value
+    raise ValueError("a timestamp is written as RFC 3339, e.g. 2026-02-13T09:30:00+08:00")
+
+
 def _aware(value: datetime) -> datetime:
     if value.tzinfo is None:
         raise ValueError("a timestamp needs its offset, e.g. 2026-02-13T09:30:00+08:00")
@@ -80,7 +99,7 @@ def _aware(value: datetime) -> datetime:
     return value
 
 
-AwareDatetime = Annotated[datetime, AfterValidator(_aware)]
+AwareDatetime = Annotated[datetime, BeforeValidator(_rfc_3339), AfterValidator(_aware)]
 """An RFC 3339 timestamp with its offset, within 1990 … 2100."""
 
 
