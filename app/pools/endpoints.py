@@ -296,6 +296,14 @@ async def get_pool_projection(
     return _present(request, out, 200)
 
 
+# An SVG opened in a browser may run script: the chart never holds any (its text is escaped),
+# and these say so to the browser too, so that no text a caller wrote can ever become active.
+_DRAWING_ONLY = {
+    "Content-Security-Policy": "default-src 'none'",
+    "X-Content-Type-Options": "nosniff",
+}
+
+
 @router.get(
     "/{pool_id}/projections/{projection_id}/chart.svg",
     response_class=Response,
@@ -319,7 +327,7 @@ async def get_pool_projection_chart(
         projection_id=parse_id(projection_id, "projection"),
     )
     image = await asyncio.to_thread(projection_chart.svg, out)
-    return Response(image, media_type="image/svg+xml")
+    return Response(image, media_type="image/svg+xml", headers=_DRAWING_ONLY)
 
 
 @router.post("/{pool_id}/projection-grid", response_model=GridOut, responses=problems(NotFound))

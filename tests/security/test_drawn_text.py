@@ -51,3 +51,6 @@ async def test_a_tranche_name_is_drawn_as_written(book, locked_pool, name):  # n
     escaped = name.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     assert f"{escaped} (tranche balance)" in chart.text
     assert "<b>" not in chart.text
+    # A browser opening it runs nothing, whatever the text.
+    assert chart.headers["content-security-policy"] == "default-src 'none'"
+    assert chart.headers["x-content-type-options"] == "nosniff"
