@@ -160,3 +160,17 @@ def test_several_hosts_in_the_query_are_a_valid_database_url(database_url):
     """The form the one-line refusal above points to."""
     many = "postgresql://ipledge:Sekr1t@/ipledge?host=db1.internal:5432&host=db2.internal:5432"
     assert Settings(database_url=many).database_url is not None
+
+
+@pytest.mark.parametrize("tls", ["sslmode=disable", "ssl=disable"])
+def test_a_database_url_asking_for_tls_either_way_is_used(database_url, tls):
+    """libpq's ``sslmode`` (what a PostgreSQL URL says) stopped every command with a TypeError
+    from the driver; SQLAlchemy's ``ssl`` reached the server from the start-up pool check as a
+    setting it cannot change, so the check was silently skipped. Both are read by both now."""
+    separator = "&" if "?" in database_url else "?"
+    url = f"{database_url}{separator}{tls}"
+    code, stderr = run("migrate", env={"IPLEDGE_DATABASE_URL": url})
+    assert code == 0, stderr
+    code, stderr = run("worker", env={"IPLEDGE_DATABASE_URL": url, "IPLEDGE_DB_POOL_SIZE": "499"})
+    assert code == 2, stderr
+    assert "IPLEDGE_DB_POOL_SIZE=499" in stderr.strip().splitlines()[-1]
