@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 
@@ -27,11 +28,27 @@ sla_cli = typer.Typer(no_args_is_help=True, help="The approval clock.")
 cli.add_typer(sla_cli, name="sla")
 
 OPENAPI_PATH = PROJECT_ROOT / "openapi" / "openapi.json"
+T = TypeVar("T")
 
 
 def _fail(line: str) -> NoReturn:
     typer.echo(f"ipledge: {line}", err=True)
     raise typer.Exit(2)
+
+
+def _on_database(work: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """Run a command's work against the database; a database that cannot be reached stops it
+    with one line (exit 1), as ``ipledge migrate`` does, not with a traceback."""
+    from app.migrate import unreachable
+
+    try:
+        return asyncio.run(work())
+    except Exception as exc:
+        reason = unreachable(exc)
+        if reason is None:
+            raise
+        typer.echo(f"ipledge: {reason}", err=True)
+        raise typer.Exit(1) from None
 
 
 @cli.callback()
@@ -214,7 +231,7 @@ def keys_create(
             await runtime.close()
 
     try:
-        created = asyncio.run(run())
+        created = _on_database(run)
     except DomainError as exc:
         typer.echo(f"error: {exc.detail}", err=True)
         raise typer.Exit(2) from None
@@ -250,7 +267,7 @@ def keys_revoke(key_id: Annotated[str, typer.Argument(help="The key's id.")]) ->
             await runtime.close()
 
     try:
-        asyncio.run(run())
+        _on_database(run)
     except DomainError as exc:
         typer.echo(f"error: {exc.detail}", err=True)
         raise typer.Exit(2) from None
@@ -281,7 +298,7 @@ def calendar_load(
         finally:
             await runtime.close()
 
-    typer.echo(asyncio.run(run()))
+    typer.echo(_on_database(run))
 
 
 @sla_cli.command("sweep")
@@ -304,7 +321,7 @@ def sla_sweep() -> None:
             "deadlines_computed": result.deadlines_computed,
         }
 
-    typer.echo(json.dumps(asyncio.run(run())))
+    typer.echo(json.dumps(_on_database(run)))
 
 
 DEMO_HELP = (

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 PREFIX = "IPLEDGE_"
@@ -24,6 +25,8 @@ POSTGRESQL_SCHEMES = (
     "postgresql+psycopg2",
 )
 POSTGRESQL_URL_FORM = "expected postgresql://user:password@host:5432/database"
+# libpq's "host1:5432,host2:5432" is not read by the driver (SQLAlchemy's asyncpg dialect).
+POSTGRESQL_MULTI_HOST_FORM = "postgresql://user:password@/database?host=host1:5432&host=host2:5432"
 # Variables with the prefix that are not settings of the service: the test suite's, the
 # benchmark's, the demo's, and where the image keeps the migrations.
 NOT_SETTINGS = ("IPLEDGE_TEST_", "IPLEDGE_BENCH_", "IPLEDGE_FUZZ_", "IPLEDGE_DEMO_")
@@ -178,6 +181,17 @@ class Settings(BaseSettings):
             raise ValueError(f"not a URL; {POSTGRESQL_URL_FORM}")
         if scheme.lower() not in POSTGRESQL_SCHEMES:
             raise ValueError(f"not a PostgreSQL URL; {POSTGRESQL_URL_FORM}")
+        # The driver would otherwise refuse it on first use, with a traceback, in every
+        # command; the message names the part, never the URL.
+        hosts = re.split(r"[/?]", value.get_secret_value().partition("://")[2])[0]
+        if "," in hosts.rpartition("@")[2]:
+            raise ValueError(f"several hosts are written {POSTGRESQL_MULTI_HOST_FORM}")
+        try:
+            url = make_url(value.get_secret_value())
+        except Exception:
+            raise ValueError(f"its host or port cannot be read; {POSTGRESQL_URL_FORM}") from None
+        if url.port is not None and not 1 <= url.port <= 65535:
+            raise ValueError(f"its port is not 1-65535; {POSTGRESQL_URL_FORM}")
         return value
 
     @field_validator("problem_base_uri")

@@ -116,6 +116,15 @@ def why_not_run(exc: BaseException) -> str | None:
                 "a migration gave up waiting for a lock at every attempt: find the holder in "
                 "pg_stat_activity (docs/operations.md), then run ipledge migrate again"
             )
+        cause = cause.__cause__ or cause.__context__
+    return unreachable(exc)
+
+
+def unreachable(exc: BaseException) -> str | None:
+    """One line when ``exc`` (or what caused it) is the database not answering or refusing the
+    connection: what every command run against it says instead of a traceback."""
+    cause: BaseException | None = exc
+    while cause is not None:
         if isinstance(cause, _CONNECT_ERRORS):
             return f"database not reachable: {type(cause).__name__}: {cause}"
         cause = cause.__cause__ or cause.__context__

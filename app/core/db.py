@@ -21,7 +21,7 @@ import orjson
 import sqlalchemy.exc
 from sqlalchemy import event
 from sqlalchemy.dialects.postgresql import asyncpg as pg_asyncpg
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -49,16 +49,27 @@ CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
+def _renamed(parsed: URL, old: str, new: str) -> URL:
+    """``parsed`` with its query parameter ``old`` called ``new`` (unless both are given)."""
+    if old not in parsed.query or new in parsed.query:
+        return parsed
+    return parsed.difference_update_query([old]).update_query_dict({new: parsed.query[old]})
+
+
 def async_url(url: str) -> str:
-    """Accept ``postgresql://`` (libpq style) or ``postgresql+asyncpg://`` URLs."""
-    parsed = make_url(url)
+    """Accept ``postgresql://`` (libpq style) or ``postgresql+asyncpg://`` URLs. TLS may be
+    asked for either way: libpq's ``sslmode`` becomes the ``ssl`` that SQLAlchemy passes to
+    ``asyncpg.connect`` (which takes the same modes), rather than a keyword it refuses."""
+    parsed = _renamed(make_url(url), "sslmode", "ssl")
     if parsed.drivername in ("postgresql", "postgres", "postgresql+psycopg", "postgresql+psycopg2"):
         parsed = parsed.set(drivername="postgresql+asyncpg")
     return parsed.render_as_string(hide_password=False)
 
 
 def libpq_url(url: str) -> str:
-    parsed = make_url(url).set(drivername="postgresql")
+    """The URL for ``asyncpg.connect`` itself, whose DSN reads ``sslmode``: an ``ssl`` written
+    for SQLAlchemy's sake would reach the server as a setting it cannot change."""
+    parsed = _renamed(make_url(url), "ssl", "sslmode").set(drivername="postgresql")
     return parsed.render_as_string(hide_password=False)
 
 

@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import structlog
+from sqlalchemy.engine import make_url
 from structlog.tracebacks import ExceptionDictTransformer
 from structlog.types import EventDict, Processor, WrappedLogger
 
@@ -41,7 +42,8 @@ _SCRUB = (
     (re.compile(r"whsec_[A-Za-z0-9+/=_\-]+"), "whsec_" + REDACTED),
     (re.compile(r"\b(bearer|basic)(\s+)[^\s\"',;]+", re.IGNORECASE), r"\1\2" + REDACTED),
     (
-        re.compile(r"\b([a-z][a-z0-9+.\-]*://[^\s:/@\"']*):[^\s@\"']*@", re.IGNORECASE),
+        # The password runs to the last ``@`` before a blank: it may hold quotes.
+        re.compile(r"\b([a-z][a-z0-9+.\-]*://[^\s:/@\"']*):[^\s]*@", re.IGNORECASE),
         r"\1:" + REDACTED + "@",
     ),
     (re.compile(r"\b(password|passwd)=[^\s&\"',;]+", re.IGNORECASE), r"\1=" + REDACTED),
@@ -60,8 +62,14 @@ def scrub(text: str) -> str:
 
 
 def redact_url(url: str) -> str:
-    """A connection URL with its password replaced, for a log line."""
-    return scrub(url)
+    """A connection URL with its password replaced, for a log line. Read as the driver reads
+    it, so a password holding a quote or a blank is replaced whole, not only up to it."""
+    try:
+        parsed = make_url(url)
+    except Exception:
+        return REDACTED
+    shown = parsed.render_as_string(hide_password=True)
+    return scrub(shown.replace(":***@", f":{REDACTED}@", 1))
 
 
 def _clean(value: Any, depth: int = 0) -> Any:

@@ -74,3 +74,27 @@ def test_every_command_is_summed_up_in_one_line_in_the_help():
         summary = (command.short_help or command.help or "").split("\n\n")[0].strip()
         assert summary, " ".join(path)
         assert "\n" not in summary, f"ipledge {' '.join(path)}: {summary!r}"
+
+
+# keys, calendar and sla answered an unreachable database with a traceback of some 500 lines
+# (ipledge migrate already said it in one); on the server, a database that is not there.
+@pytest.mark.parametrize("where", ["no_database", "closed_port"])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["keys", "create", "--role", "admin"],
+        ["keys", "revoke", "01a2520f-9763-73b5-a590-e761a31ed0a3"],
+        ["calendar", "load"],
+        ["sla", "sweep"],
+    ],
+)
+def test_a_command_without_its_database_says_so_in_one_line(database_url, where, command):
+    from sqlalchemy.engine import make_url
+
+    url = make_url(database_url).set(password="Sekr1t-Pa55")
+    url = url.set(database="ipledge_not_there") if where == "no_database" else url.set(port=9)
+    result = _ipledge(*command, database_url=url.render_as_string(hide_password=False))
+    assert result.returncode == 1, result.stderr
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith("ipledge: database not reachable: "), line
+    assert "Traceback" not in result.stderr and "Sekr1t" not in result.stderr

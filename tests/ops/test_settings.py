@@ -128,3 +128,49 @@ def test_a_problem_base_uri_of_the_banks_own_is_used_as_given(database_url, monk
     monkeypatch.setenv("IPLEDGE_PROBLEM_BASE_URI", "https://api.bank.example/ipledge/problems/")
     settings = Settings(database_url=database_url)
     assert settings.problem_base_uri == "https://api.bank.example/ipledge/problems/"
+
+
+# A database URL the driver cannot read used to pass the check and stop every command with a
+# traceback of hundreds of lines on first use. The libpq way of naming several hosts is one of
+# them: the runbook's failover advice, written as libpq users write it.
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("postgresql://ipledge:Sekr1t@db.internal:port/ipledge", "host or port cannot be read"),
+        ("postgresql://ipledge:Sekr1t@db.internal:99999/ipledge", "port is not 1-65535"),
+        ("postgresql://ipledge:Sekr1t@[::1/ipledge", "host or port cannot be read"),
+        (
+            "postgresql://ipledge:Sekr1t@db1.internal:5432,db2.internal:5432/ipledge",
+            "?host=host1:5432&host=host2:5432",
+        ),
+    ],
+)
+@pytest.mark.parametrize(
+    "command", [["migrate"], ["worker"], ["keys", "create", "--role", "admin"]]
+)
+def test_a_database_url_the_driver_cannot_read_stops_with_one_line(url, says, command):
+    code, stderr = run(*command, env={"IPLEDGE_DATABASE_URL": url})
+    assert code == 2, stderr
+    [line] = stderr.strip().splitlines()
+    assert line.startswith("ipledge: invalid setting IPLEDGE_DATABASE_URL: ") and says in line
+    assert "Sekr1t" not in stderr and "Traceback" not in stderr
+
+
+def test_several_hosts_in_the_query_are_a_valid_database_url(database_url):
+    """The form the one-line refusal above points to."""
+    many = "postgresql://ipledge:Sekr1t@/ipledge?host=db1.internal:5432&host=db2.internal:5432"
+    assert Settings(database_url=many).database_url is not None
+
+
+@pytest.mark.parametrize("tls", ["sslmode=disable", "ssl=disable"])
+def test_a_database_url_asking_for_tls_either_way_is_used(database_url, tls):
+    """libpq's ``sslmode`` (what a PostgreSQL URL says) stopped every command with a TypeError
+    from the driver; SQLAlchemy's ``ssl`` reached the server from the start-up pool check as a
+    setting it cannot change, so the check was silently skipped. Both are read by both now."""
+    separator = "&" if "?" in database_url else "?"
+    url = f"{database_url}{separator}{tls}"
+    code, stderr = run("migrate", env={"IPLEDGE_DATABASE_URL": url})
+    assert code == 0, stderr
+    code, stderr = run("worker", env={"IPLEDGE_DATABASE_URL": url, "IPLEDGE_DB_POOL_SIZE": "499"})
+    assert code == 2, stderr
+    assert "IPLEDGE_DB_POOL_SIZE=499" in stderr.strip().splitlines()[-1]
