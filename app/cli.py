@@ -7,13 +7,16 @@ import json
 import os
 from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 
 from app.config import EMBEDDED_DEFAULTS, PROJECT_ROOT, get_settings
 from app.core.roles import Role
 from app.ops.serving import SERVE_LOOP
+
+if TYPE_CHECKING:
+    from app.core.context import Ctx
 
 __all__ = ["SERVE_LOOP", "cli", "main"]
 
@@ -49,6 +52,23 @@ def _on_database(work: Callable[[], Coroutine[Any, Any, T]]) -> T:
             raise
         typer.echo(f"ipledge: {reason}", err=True)
         raise typer.Exit(1) from None
+
+
+def _as_operator(work: Callable[[Ctx], Coroutine[Any, Any, T]]) -> T:
+    """``work`` in one unit of work of the operator's, on a pool of one connection
+    (``_on_database``)."""
+    from app.core.context import OPERATOR
+    from app.core.runtime import Runtime
+
+    async def run() -> T:
+        runtime = Runtime.create(pool_size=1)
+        try:
+            async with runtime.unit_of_work(OPERATOR, label="cli") as ctx:
+                return await work(ctx)
+        finally:
+            await runtime.close()
+
+    return _on_database(run)
 
 
 @cli.callback()
@@ -112,21 +132,7 @@ def serve(
     _check_pool(url, workers)
     if workers > 1:
         serving.share_metrics_between_processes()
-    base = f"http://{host}:{port}"
-    typer.echo(
-        json.dumps(
-            {
-                "message": "ipledge is starting",
-                "docs": f"{base}/docs",
-                "openapi": f"{base}/openapi.json",
-                "database": "embedded PostgreSQL under var/"
-                if embedded
-                else "IPLEDGE_DATABASE_URL",
-                "first_key": "ipledge keys create --role admin   (or: make key ROLE=admin)",
-            }
-        ),
-        err=True,
-    )
+    typer.echo(serving.start_line(host, port, embedded=embedded), err=True)
     uvicorn.run("app.main:app_factory", **serving.uvicorn_options(settings, host, port, workers))
 
 
@@ -214,24 +220,15 @@ def keys_create(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Create an API key and print it once."""
-    from app.core.context import OPERATOR
     from app.core.errors import DomainError
-    from app.core.runtime import Runtime
     from app.keys import service
 
     _pin_database_url()
-
-    async def run() -> dict[str, Any]:
-        runtime = Runtime.create(pool_size=1)
-        try:
-            async with runtime.unit_of_work(OPERATOR, label="cli") as ctx:
-                created = await service.create_key(ctx, role=role, subject=subject, name=name)
-            return created.model_dump(mode="json")
-        finally:
-            await runtime.close()
-
     try:
-        created = _on_database(run)
+        key = _as_operator(
+            lambda ctx: service.create_key(ctx, role=role, subject=subject, name=name)
+        )
+        created = key.model_dump(mode="json")
     except DomainError as exc:
         typer.echo(f"error: {exc.detail}", err=True)
         raise typer.Exit(2) from None
@@ -250,24 +247,13 @@ def keys_create(
 @keys_cli.command("revoke")
 def keys_revoke(key_id: Annotated[str, typer.Argument(help="The key's id.")]) -> None:
     """Revoke an API key."""
-    from app.core.context import OPERATOR
     from app.core.errors import DomainError
     from app.core.ids import parse_id
-    from app.core.runtime import Runtime
     from app.keys import service
 
     _pin_database_url()
-
-    async def run() -> None:
-        runtime = Runtime.create(pool_size=1)
-        try:
-            async with runtime.unit_of_work(OPERATOR, label="cli") as ctx:
-                await service.revoke_key(ctx, key_id=parse_id(key_id, "API key"))
-        finally:
-            await runtime.close()
-
     try:
-        _on_database(run)
+        _as_operator(lambda ctx: service.revoke_key(ctx, key_id=parse_id(key_id, "API key")))
     except DomainError as exc:
         typer.echo(f"error: {exc.detail}", err=True)
         raise typer.Exit(2) from None
@@ -282,23 +268,12 @@ def calendar_load(
 ) -> None:
     """(Re)load every year the chinese-calendar package knows, in one transaction, audited."""
     from app.calendar import publishing
-    from app.core.context import OPERATOR
-    from app.core.runtime import Runtime
     from app.main import connect_domains
 
     _pin_database_url()
     connect_domains()
-
-    async def run() -> str:
-        runtime = Runtime.create(pool_size=1)
-        try:
-            async with runtime.unit_of_work(OPERATOR, label="cli") as ctx:
-                summary = await publishing.load_package(ctx, force=force)
-            return summary.line()
-        finally:
-            await runtime.close()
-
-    typer.echo(_on_database(run))
+    summary = _as_operator(lambda ctx: publishing.load_package(ctx, force=force))
+    typer.echo(summary.line())
 
 
 @sla_cli.command("sweep")

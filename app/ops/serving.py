@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 import urllib.error
@@ -18,6 +19,21 @@ from app.config import Settings
 # throughput within the runs' spread of each other. The worker keeps uvloop (see ``worker``).
 
 SERVE_LOOP = "asyncio"
+
+
+def start_line(host: str, port: int, *, embedded: bool) -> str:
+    """What ``ipledge serve`` says as it starts: where the API and its document are, which
+    database it serves, and how to make the first key."""
+    base = f"http://{host}:{port}"
+    return json.dumps(
+        {
+            "message": "ipledge is starting",
+            "docs": f"{base}/docs",
+            "openapi": f"{base}/openapi.json",
+            "database": "embedded PostgreSQL under var/" if embedded else "IPLEDGE_DATABASE_URL",
+            "first_key": "ipledge keys create --role admin   (or: make key ROLE=admin)",
+        }
+    )
 
 
 class UvicornOptions(TypedDict):
