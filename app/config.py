@@ -199,14 +199,18 @@ class Settings(BaseSettings):
     def _problem_base(cls, value: str) -> str:
         # Every problem's ``type`` is this and the slug: callers (and the Python client) read
         # the slug after ``/problems/``, so the prefix must end so, on an absolute URL.
+        # It is in every problem a caller sees: no user or password may ride in it.
         parts = urlsplit(value)
         if (
             parts.scheme not in ("https", "http")
             or not parts.hostname
+            or "@" in parts.netloc
             or not value.endswith("/problems/")
             or any(ch in "?#" or ch.isspace() for ch in value)
         ):
-            raise ValueError("must be an http(s) URL ending in /problems/")
+            raise ValueError(
+                "must be an http(s) URL, with no user or password, ending in /problems/"
+            )
         return value
 
     @field_validator("oidc_issuer")
@@ -217,6 +221,7 @@ class Settings(BaseSettings):
         if value is not None and (
             not value.startswith(("https://", "http://"))
             or not urlsplit(value).hostname
+            or "@" in urlsplit(value).netloc
             or any(ch in "?#" or ch.isspace() for ch in value)
         ):
             raise ValueError("must be the issuer's URL, e.g. https://sso.bank.example/realms/staff")
@@ -292,9 +297,11 @@ def describe_errors(exc: ValidationError) -> list[str]:
             field in Settings.model_fields
             and "secret" not in str(Settings.model_fields[field].annotation).lower()
         ):
-            given = error.get("input")
-            # An empty value reaches a required setting as None (``env_parse_none_str``).
-            shown = f"={('' if given is None else str(given))[:60]!r}" if "input" in error else ""
+            given = "" if error.get("input") is None else str(error.get("input"))
+            # An empty value reaches a required setting as None (``env_parse_none_str``); a URL
+            # that carries a user or password is not shown at all.
+            if "input" in error and not ("://" in given and "@" in given):
+                shown = f"={given[:60]!r}"
         lines.append(f"invalid setting {name}{shown}: {message}")
     return lines
 

@@ -40,6 +40,8 @@ def run(*args: str, env: dict[str, str], timeout: float = 60) -> tuple[int, str]
         ("IPLEDGE_PROBLEM_BASE_URI", "https://bank.example/problems", "ending in /problems/"),
         ("IPLEDGE_PROBLEM_BASE_URI", "https://bank.example/errors/", "ending in /problems/"),
         ("IPLEDGE_PROBLEM_BASE_URI", "/problems/", "ending in /problems/"),
+        ("IPLEDGE_PROBLEM_BASE_URI", "https://u:pw@bank.example/problems/", "no user or password"),
+        ("IPLEDGE_OIDC_ISSUER", "https://u:pw@sso.bank.example", "the issuer's URL"),
     ],
 )
 def test_a_bad_value_stops_with_one_line_naming_it(database_url, variable, value, says):
@@ -49,6 +51,7 @@ def test_a_bad_value_stops_with_one_line_naming_it(database_url, variable, value
     assert len(lines) == 1, stderr
     assert variable in lines[0] and says in lines[0]
     assert "Traceback" not in stderr
+    assert "pw" not in stderr  # a URL's password is never shown
 
 
 def test_a_database_url_that_is_not_postgresql_stops_without_showing_it():
