@@ -27,6 +27,10 @@ POSTGRESQL_SCHEMES = (
 POSTGRESQL_URL_FORM = "expected postgresql://user:password@host:5432/database"
 # libpq's "host1:5432,host2:5432" is not read by the driver (SQLAlchemy's asyncpg dialect).
 POSTGRESQL_MULTI_HOST_FORM = "postgresql://user:password@/database?host=host1:5432&host=host2:5432"
+# The query parameters of a database URL both the pooled (SQLAlchemy) and the direct
+# (asyncpg) connections read alike; any other would reach one of them as an argument it
+# refuses, on first use.
+DATABASE_URL_PARAMETERS = frozenset({"host", "port", "ssl", "sslmode", "target_session_attrs"})
 # Variables with the prefix that are not settings of the service: the test suite's, the
 # benchmark's, the demo's, and where the image keeps the migrations.
 NOT_SETTINGS = ("IPLEDGE_TEST_", "IPLEDGE_BENCH_", "IPLEDGE_FUZZ_", "IPLEDGE_DEMO_")
@@ -192,6 +196,12 @@ class Settings(BaseSettings):
             raise ValueError(f"its host or port cannot be read; {POSTGRESQL_URL_FORM}") from None
         if url.port is not None and not 1 <= url.port <= 65535:
             raise ValueError(f"its port is not 1-65535; {POSTGRESQL_URL_FORM}")
+        unread = sorted(set(url.query) - DATABASE_URL_PARAMETERS)
+        if unread:
+            raise ValueError(
+                f"parameter {unread[0][:40]!r} is not read; the URL takes "
+                + ", ".join(sorted(DATABASE_URL_PARAMETERS))
+            )
         return value
 
     @field_validator("problem_base_uri")

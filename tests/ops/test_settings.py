@@ -40,6 +40,11 @@ def run(*args: str, env: dict[str, str], timeout: float = 60) -> tuple[int, str]
         ("IPLEDGE_PROBLEM_BASE_URI", "https://bank.example/problems", "ending in /problems/"),
         ("IPLEDGE_PROBLEM_BASE_URI", "https://bank.example/errors/", "ending in /problems/"),
         ("IPLEDGE_PROBLEM_BASE_URI", "/problems/", "ending in /problems/"),
+        (
+            "IPLEDGE_DATABASE_URL",
+            "postgresql://u:pw@127.0.0.1:5432/x?application_name=ipledge",
+            "parameter 'application_name' is not read",
+        ),
         ("IPLEDGE_PROBLEM_BASE_URI", "https://u:pw@bank.example/problems/", "no user or password"),
         ("IPLEDGE_OIDC_ISSUER", "https://u:pw@sso.bank.example", "the issuer's URL"),
     ],
