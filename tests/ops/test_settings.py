@@ -5,6 +5,7 @@ setting is reported; a pool the server cannot hold is refused at start-up."""
 from __future__ import annotations
 
 import socket
+import subprocess
 
 import pytest
 
@@ -14,7 +15,12 @@ from tests.ops.conftest import ipledge
 
 def run(*args: str, env: dict[str, str], timeout: float = 60) -> tuple[int, str]:
     proc = ipledge(*args, env=env)
-    _, stderr = proc.communicate(timeout=timeout)
+    try:
+        _, stderr = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()  # a command that did not stop is the failure, not a process left behind
+        proc.communicate()
+        raise
     return proc.returncode, stderr
 
 
