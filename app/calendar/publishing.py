@@ -21,6 +21,7 @@ from app.calendar.schemas import (
     MakeupWorkdayOut,
 )
 from app.core import audit
+from app.core.concurrency import named_versions
 from app.core.context import Ctx
 from app.core.errors import PreconditionFailed, ValidationFailed, field_error
 
@@ -63,8 +64,8 @@ def year_from_rows(
 def _check_if_match(ctx: Ctx, version: int) -> None:
     if ctx.if_match is None:
         return
-    tags = {tag.strip().removeprefix("W/").strip('"') for tag in ctx.if_match.split(",")}
-    if str(version) in tags or ("*" in tags and version > 0):
+    wanted = named_versions(ctx.if_match)  # None: ``*``, a year that exists (version > 0)
+    if version in (wanted or ()) or (wanted is None and version > 0):
         return
     raise PreconditionFailed(f"the year is at version {version}")
 

@@ -19,6 +19,7 @@ from uuid import UUID
 import asyncpg
 
 from app.core import audit, outbox
+from app.core.concurrency import named_versions
 from app.core.context import Ctx
 from app.core.db import Db
 from app.core.errors import (
@@ -51,8 +52,8 @@ async def lpr_in_force(db: Db, on: date) -> LprFixingOut | None:
 def _check_if_match(ctx: Ctx, current: LprFixingOut | None) -> None:
     if ctx.if_match is None:
         return
-    tags = {tag.strip().removeprefix("W/").strip('"') for tag in ctx.if_match.split(",")}
-    if current is not None and ("*" in tags or str(current.version) in tags):
+    wanted = named_versions(ctx.if_match)  # None: ``*``, any fixing that exists
+    if current is not None and (wanted is None or current.version in wanted):
         return
     if current is None:
         raise PreconditionFailed("there is no fixing for that date yet")

@@ -37,12 +37,6 @@ ROTATION_OVERLAP = timedelta(hours=24)
 ADMIN_DISABLED = "disabled by an administrator"
 
 
-def expected_version(ctx: Ctx) -> list[int] | None:
-    """The versions an ``If-Match`` header names (``"3"``, ``W/"3"``, a list); None without
-    one or with ``*``; 412 when it names none (``app.core.concurrency``)."""
-    return if_match_versions(ctx)
-
-
 def _endpoint(row: asyncpg.Record) -> WebhookEndpointOut:
     return WebhookEndpointOut.model_validate(dict(row))
 
@@ -147,7 +141,7 @@ async def _missed(ctx: Ctx, endpoint_id: UUID, version: list[int] | None) -> Web
 
 
 async def rotate_secret(ctx: Ctx, *, endpoint_id: UUID) -> WebhookEndpointWithSecret:
-    version = expected_version(ctx)
+    version = if_match_versions(ctx)
     secret = signing.new_secret()
     row = await repository.rotate_secret(
         ctx.db,
@@ -180,7 +174,7 @@ async def disable_endpoint(
 ) -> WebhookEndpointOut:
     """Stop sending to the endpoint. What it still had to receive fails (admins can redeliver
     it once the endpoint is enabled again)."""
-    version = expected_version(ctx)
+    version = if_match_versions(ctx)
     row = await repository.disable(
         ctx.db,
         endpoint_id=endpoint_id,
@@ -203,7 +197,7 @@ async def disable_endpoint(
 
 
 async def enable_endpoint(ctx: Ctx, *, endpoint_id: UUID) -> WebhookEndpointOut:
-    version = expected_version(ctx)
+    version = if_match_versions(ctx)
     before = await get_endpoint(ctx, endpoint_id=endpoint_id)
     row = await repository.enable(ctx.db, endpoint_id=endpoint_id, at=ctx.now, version=version)
     if row is None:

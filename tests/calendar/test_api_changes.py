@@ -297,6 +297,12 @@ class TestCorrectDay:
             headers={**admin, "If-Match": first.headers["etag"]},
         )
         assert second.status_code == 200, second.text
+        bare = await client.put(
+            "/v1/calendar/days/2026-03-21",
+            json={"kind": "makeup_workday", "reason": "unquoted"},
+            headers={**admin, "If-Match": second.headers["etag"].strip('"')},
+        )
+        assert bare.status_code == 412  # an entity tag is quoted, as everywhere else
         stale = await client.put(
             "/v1/calendar/days/2026-03-21",
             json={"kind": "makeup_workday", "reason": "stale"},

@@ -123,6 +123,15 @@ class TestIfMatch:
         assert stale.status_code == 412 and slug(stale) == "precondition-failed"
         assert (await service.lpr_in_force(ctx.db, date(2026, 7, 21))).one_year_bp == 330
 
+    async def test_tags_are_read_as_everywhere_else(self, client, make_key, data, ctx):
+        # An entity tag is quoted: a bare 1 names no version; a list matches when any tag does.
+        admin = await make_key("admin")
+        await put(client, admin, "2026-07-21", 335)
+        bare = await put(client, admin, "2026-07-21", 330, **{"If-Match": "1"})
+        assert bare.status_code == 412
+        listed = await put(client, admin, "2026-07-21", 330, **{"If-Match": '"7", W/"1"'})
+        assert listed.status_code == 200 and listed.json()["version"] == 2
+
     async def test_if_match_on_a_date_without_a_fixing_fails(self, client, make_key, data):
         admin = await make_key("admin")
         response = await put(client, admin, "2026-06-22", **{"If-Match": "*"})
