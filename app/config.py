@@ -40,6 +40,18 @@ NOT_SETTINGS_NAMES = ("IPLEDGE_MIGRATIONS_DIR",)
 _LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 
 
+def _bare_http_url(url: str) -> bool:
+    """An http(s) URL with a host and nothing a setting naming a place must not carry: no user
+    or password, no query, no fragment, no blank."""
+    parts = urlsplit(url)
+    return (
+        parts.scheme in ("https", "http")
+        and bool(parts.hostname)
+        and "@" not in parts.netloc
+        and not any(ch in "?#" or ch.isspace() for ch in url)
+    )
+
+
 def key_source_url(url: str) -> bool:
     """Whether signing keys may be fetched from ``url``: over https, or over plain http from
     this machine's loopback only (a provider run beside the service, as in tests). Keys fetched
@@ -210,14 +222,7 @@ class Settings(BaseSettings):
         # Every problem's ``type`` is this and the slug: callers (and the Python client) read
         # the slug after ``/problems/``, so the prefix must end so, on an absolute URL.
         # It is in every problem a caller sees: no user or password may ride in it.
-        parts = urlsplit(value)
-        if (
-            parts.scheme not in ("https", "http")
-            or not parts.hostname
-            or "@" in parts.netloc
-            or not value.endswith("/problems/")
-            or any(ch in "?#" or ch.isspace() for ch in value)
-        ):
+        if not _bare_http_url(value) or not value.endswith("/problems/"):
             raise ValueError(
                 "must be an http(s) URL, with no user or password, ending in /problems/"
             )
@@ -228,12 +233,7 @@ class Settings(BaseSettings):
     def _issuer_url(cls, value: str | None) -> str | None:
         # Tokens must name it exactly and its discovery document is found under it, so a value
         # without a host, with a query, a fragment or a blank would refuse every token.
-        if value is not None and (
-            not value.startswith(("https://", "http://"))
-            or not urlsplit(value).hostname
-            or "@" in urlsplit(value).netloc
-            or any(ch in "?#" or ch.isspace() for ch in value)
-        ):
+        if value is not None and not _bare_http_url(value):
             raise ValueError("must be the issuer's URL, e.g. https://sso.bank.example/realms/staff")
         if value is not None and not key_source_url(value):
             raise ValueError(
