@@ -33,12 +33,15 @@ from app.calendar.schemas import (
 from app.core.context import Ctx
 from app.core.db import Db
 from app.core.errors import NotFound, ValidationFailed, field_error
+from app.core.types import DATE_MAX, DATE_MIN
 
 CALENDAR_REVISION_SQL = repository.CALENDAR_REVISION_SQL
 """``(SELECT revision FROM calendar_state WHERE id = 1)``: fold it into a read, pass the value to
 ``get_index(db, revision=...)``, and the index costs no round trip of its own."""
 
-FIRST_YEAR, LAST_YEAR = 1900, 2200
+# The years of the dates the service accepts (``app.core.types``): no other year has a date a
+# caller could send, so none other is a year of the calendar.
+FIRST_YEAR, LAST_YEAR = DATE_MIN.year, DATE_MAX.year
 RECHECK_S = 1.0
 MAX_DAYS_LISTED = 400
 

@@ -10,7 +10,7 @@ from pydantic import (
 )
 
 from app.core.schemas import IsoDate, Money, Share, Strict, Timestamp
-from app.core.types import Distinct, FreeText, Integer, Text
+from app.core.types import DATE_MAX, Distinct, FreeText, Integer, Text
 from app.models.enterprise import INDUSTRIES
 
 ProgramKind = Literal["interest_subsidy", "risk_compensation"]
@@ -26,7 +26,7 @@ class ProgramCreate(Strict):
     cap_per_loan: Money | None = None
     cap_per_enterprise_year: Money | None = None
     annual_budget: Money
-    budget_year: Integer = Field(ge=2000, le=2200)
+    budget_year: Integer = Field(ge=2000, le=DATE_MAX.year)
     effective_from: IsoDate = Field(description="The first day in force; in the budget year.")
     effective_to: IsoDate | None = Field(
         default=None,

@@ -216,10 +216,13 @@ class TestPublishYear:
         assert await revision(conn) == before
         assert changes == []
 
-    async def test_outside_the_calendar_is_404(self, client, make_key):
+    @pytest.mark.parametrize("year", [1989, 2101, 2201])
+    async def test_outside_the_calendar_is_404(self, client, make_key, conn, year):
         admin = await make_key("admin")
-        response = await client.put("/v1/calendar/years/2201", json=NOTICE_2027, headers=admin)
+        before = await revision(conn)
+        response = await client.put(f"/v1/calendar/years/{year}", json=NOTICE_2027, headers=admin)
         assert response.status_code == 404
+        assert await revision(conn) == before
 
 
 class TestCorrectDay:

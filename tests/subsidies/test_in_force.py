@@ -139,6 +139,11 @@ class TestCreation:
             ({"effective_from": "2025-12-31"}, "effective_from"),
             ({"effective_from": "2025-07-01", "effective_to": "2026-06-30"}, "effective_from"),
             ({"effective_to": "2027-01-01"}, "effective_to"),
+            # No date of a year after 2100 may be sent, so neither may such a budget year.
+            (
+                {"budget_year": 2101, "effective_from": "2100-12-31", "effective_to": None},
+                "budget_year",
+            ),
             ({"effective_from": "2027-01-01", "effective_to": None}, "effective_from"),
         ],
     )

@@ -1033,7 +1033,7 @@ class ProgramCreate(BaseModel):
     """
     CNY: a string, or a JSON number with at most two decimals; no exponent.
     """
-    budget_year: Annotated[int, Field(ge=2000, le=2200, title="Budget Year")]
+    budget_year: Annotated[int, Field(ge=2000, le=2100, title="Budget Year")]
     effective_from: Annotated[date_aliased, Field(title="Effective From")]
     """
     The first day in force; in the budget year.
