@@ -58,9 +58,13 @@ async def list_subsidy_programs(
 @router.get(
     "/v1/subsidy-programs/{program_id}", response_model=ProgramOut, responses=problems(NotFound)
 )
-@access(Role.ADMIN, Role.DISTRICT_BUREAU)
-async def get_subsidy_program(program_id: PathId, ctx: CtxDep) -> ProgramOut:
-    return await service.get_program(ctx, program_id=parse_id(program_id, "programme"))
+@access(Role.ADMIN, Role.DISTRICT_BUREAU, etag=True)
+async def get_subsidy_program(program_id: PathId, ctx: CtxDep, response: Response) -> ProgramOut:
+    """The programme with what its claims have committed so far; its `version` (and `ETag`)
+    moves whenever that changes."""
+    out = await service.get_program(ctx, program_id=parse_id(program_id, "programme"))
+    set_etag(response, out.version)
+    return out
 
 
 @router.get("/v1/subsidy-claims", response_model=Page[ClaimOut], responses=problems(NotFound))

@@ -59,7 +59,8 @@ async def insert_claim(db: Db, *, claim: dict[str, Any]) -> None:
                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'pending',
                        $14, $14, 1)
            )
-           UPDATE subsidy_programs SET committed = committed + $12 WHERE id = $2""",
+           UPDATE subsidy_programs SET committed = committed + $12, version = version + 1
+           WHERE id = $2""",
         claim["id"],
         claim["program_id"],
         claim["loan_id"],
@@ -79,7 +80,9 @@ async def insert_claim(db: Db, *, claim: dict[str, Any]) -> None:
 
 async def mark_budget_exhausted(db: Db, *, program_id: UUID, at: datetime) -> None:
     await db.execute(
-        "UPDATE subsidy_programs SET budget_exhausted_at = $2 WHERE id = $1", program_id, at
+        "UPDATE subsidy_programs SET budget_exhausted_at = $2, version = version + 1 WHERE id = $1",
+        program_id,
+        at,
     )
 
 
@@ -172,7 +175,8 @@ async def decide_claim(
                 RETURNING {CLAIM_COLUMNS}
             ),
             returned AS (
-                UPDATE subsidy_programs p SET committed = p.committed - decided.amount
+                UPDATE subsidy_programs p
+                SET committed = p.committed - decided.amount, version = p.version + 1
                 FROM decided WHERE p.id = decided.program_id AND decided.state = 'rejected'
             )
             SELECT * FROM decided""",

@@ -208,6 +208,38 @@ class TestInterestSubsidy:
         assert await _claims(desk, desk.admin) == []
 
 
+class TestProgrammeVersion:
+    async def test_what_claims_commit_moves_the_version_and_etag(self, desk, conn, clock, make_key):
+        program = await _program(desk, annual_budget="1000.00")
+        url = f"/v1/subsidy-programs/{program['id']}"
+        bureau = await make_key("district_bureau", "440307")
+
+        async def read():
+            response = await desk.client.get(url, headers=bureau)
+            assert response.status_code == 200, response.text
+            body = response.json()
+            assert response.headers["etag"] == f'"{body["version"]}"'
+            return body
+
+        created = await read()
+        loan = await disbursed(desk, conn, clock, method="interest_only_bullet")
+        clock.set(at("2026-04-10T10:00:00+08:00"))
+        await _pay(desk, loan, "2026-04-10", "400.00")
+        claimed = await read()
+        assert claimed["committed"] != created["committed"]
+        assert claimed["version"] > created["version"]
+        [claim] = await _claims(desk, bureau, program_id=program["id"])
+        rejected = await desk.client.post(
+            f"/v1/subsidy-claims/{claim['id']}/decision",
+            json={"outcome": "rejected", "reason": "late filing"},
+            headers=bureau,
+        )
+        assert rejected.status_code == 200, rejected.text
+        given_back = await read()
+        assert given_back["committed"] == "0.00"
+        assert given_back["version"] > claimed["version"]
+
+
 class TestDecisions:
     async def test_approve_pay_reject_and_budget_given_back(self, desk, conn, clock, make_key):
         program = await _program(desk, annual_budget="1000.00")

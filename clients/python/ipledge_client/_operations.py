@@ -840,6 +840,9 @@ class Operations:
     ) -> models.ProgramOut:
         """GET /v1/subsidy-programs/{program_id}: Get Subsidy Program.
 
+        The programme with what its claims have committed so far; its `version` (and `ETag`)
+        moves whenever that changes.
+
         Roles: admin, district_bureau.
         """
         return self._http.call(
@@ -2902,6 +2905,9 @@ class AsyncOperations:
         self, program_id: UUID, *, headers: Mapping[str, str] | None = None
     ) -> models.ProgramOut:
         """GET /v1/subsidy-programs/{program_id}: Get Subsidy Program.
+
+        The programme with what its claims have committed so far; its `version` (and `ETag`)
+        moves whenever that changes.
 
         Roles: admin, district_bureau.
         """
