@@ -129,6 +129,9 @@ async def create_application(
         "enterprise_id": body.enterprise_id,
         "amount": body.amount,
         "term_months": body.term_months,
+        # The stated use of the funds: what the credit decision and any later check of the
+        # loan's use rest on, so the trail keeps it as the caller gave it.
+        "purpose": body.purpose,
         "relationship_manager_id": manager,
         "ip_asset_ids": sorted(asset_ids),
     }

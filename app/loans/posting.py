@@ -229,16 +229,26 @@ def _record(
         action="loan.repayment_posted",
         entity_type="loan",
         entity_id=row["id"],
-        before={"outstanding_principal": to_money(outstanding_principal(before))},
+        before={
+            "outstanding_principal": to_money(outstanding_principal(before)),
+            "maturity_date": before[-1].due_date,
+            "installments": before[-1].seq,
+        },
         after={
             "repayment_id": repayment["id"],
             "paid_on": paid_on,
             "amount": repayment["amount"],
+            "prepayment_option": repayment["prepayment_option"],
             "allocation": allocation_json,
             "prepaid_principal": to_money(posting.prepaid_principal),
             # No instalment is ever paid more principal than it has: never below 0, so the
             # standing's figure is the schedule's.
             "outstanding_principal": to_money(now.outstanding_principal),
+            "maturity_date": after[-1].due_date,
+            "installments": after[-1].seq,
+            # What a prepayment's re-amortisation did: without it an examiner could not tell
+            # the later instalments' scheduled amounts (nor a shortened term) from the trail.
+            "rescheduled": _rescheduled(before, after),
         },
     )
     if paid_off_on is not None:
@@ -256,6 +266,22 @@ def _record(
             "classification_review_on": review_on,
         },
     }
+
+
+def _rescheduled(before: Schedule, after: Schedule) -> list[dict[str, Any]]:
+    """The instalments whose due date or scheduled principal or interest the posting changed,
+    as the loan's schedule now shows them."""
+    was = {i.seq: (i.due_date, i.principal, i.interest) for i in before}
+    return [
+        {
+            "seq": i.seq,
+            "due_date": i.due_date,
+            "principal": f"{to_money(i.principal):.2f}",
+            "interest": f"{to_money(i.interest):.2f}",
+        }
+        for i in after
+        if was.get(i.seq) != (i.due_date, i.principal, i.interest)
+    ]
 
 
 def _announce_payoff(ctx: Ctx, row: Any, paid_off_on: date) -> None:

@@ -12,7 +12,9 @@ them, always agree, and never change.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from datetime import date
+from typing import Any
 from uuid import UUID
 
 import asyncpg
@@ -182,10 +184,24 @@ async def select_loans(ctx: Ctx, *, pool_id: UUID) -> SelectionOut:
         action="pool.selected",
         entity_type="pool",
         entity_id=pool_id,
-        before={"loan_count": before["loan_count"], "balance": before["balance"]},
-        after=summary,
+        # The membership itself, not only its totals: a selection replaces it (decision 0014),
+        # and the trail must say which loans left and which were chosen.
+        before={
+            "loan_count": before["loan_count"],
+            "balance": before["balance"],
+            "loan_ids": list(before["loan_ids"]),
+        },
+        after={**summary, "members": _members(members)},
     )
     return SelectionOut.model_validate({**summary, "pool": await _read(ctx, pool_id)})
+
+
+def _members(facts: Sequence[rules.LoanFacts]) -> list[dict[str, Any]]:
+    """Members as the audit trail keeps them: each loan and its cut-off balance."""
+    return [
+        {"loan_id": f.loan_id, "cut_off_balance": f.cut_off_balance}
+        for f in sorted(facts, key=lambda f: f.loan_id)
+    ]
 
 
 async def add_loan(ctx: Ctx, *, pool_id: UUID, loan_id: UUID) -> PoolOut:
@@ -291,7 +307,12 @@ async def lock_pool(ctx: Ctx, *, pool_id: UUID) -> PoolOut:
         entity_type="pool",
         entity_id=pool_id,
         before={"state": "open"},
-        after={"state": "locked", "stats": out.stats.model_dump(mode="json")},
+        # The loans sold and the cut-off balances frozen for them, as the lock fixed them.
+        after={
+            "state": "locked",
+            "stats": out.stats.model_dump(mode="json"),
+            "members": _members(facts),
+        },
     )
     outbox.emit(ctx, "pool.locked", views.event(out))
     return out

@@ -135,3 +135,20 @@ class TestRefused:
         assert row["action"] == "application.created"
         assert row["actor_role"] == "relationship_manager"
         assert row["after"]["amount"] == "5000000.00"
+
+
+class TestTrail:
+    @pytest.mark.parametrize("keyed", [False, True])
+    async def test_the_trail_keeps_the_stated_purpose(self, desk, keyed):
+        # The use of the funds is what a later check of the loan's use compares against.
+        purpose = "Working capital for the\nsecond production line"
+        headers = {**desk.rm, "Idempotency-Key": "purpose-1"} if keyed else None
+        app = await desk.create(purpose=purpose, headers=headers)
+        trail = await desk.client.get(
+            "/v1/audit-events",
+            params={"entity_type": "application", "entity_id": app["id"]},
+            headers=desk.admin,
+        )
+        [created] = trail.json()["items"]
+        assert created["action"] == "application.created"
+        assert created["after"]["purpose"] == purpose
