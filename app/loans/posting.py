@@ -218,6 +218,8 @@ def _record(
 ) -> dict[str, Any]:
     """Queue the posting's audit entries and events; return what the write changes."""
     after, paid_on = posting.schedule, repayment["paid_on"]
+    # Only a prepayment re-amortises, and only a payoff rewrites its current instalment.
+    reamortised = bool(posting.prepaid_principal) or posting.paid_off
     paid_off_on = paid_on if posting.paid_off else None
     if posting.paid_off:
         cls, review_on = "normal", NEVER
@@ -248,7 +250,7 @@ def _record(
             "installments": after[-1].seq,
             # What a prepayment's re-amortisation did: without it an examiner could not tell
             # the later instalments' scheduled amounts (nor a shortened term) from the trail.
-            "rescheduled": _rescheduled(before, after),
+            "rescheduled": _rescheduled(before, after) if reamortised else [],
         },
     )
     if paid_off_on is not None:
@@ -269,9 +271,9 @@ def _record(
 
 
 def _rescheduled(before: Schedule, after: Schedule) -> list[dict[str, Any]]:
-    """The instalments whose due date or scheduled principal or interest the posting changed,
-    as the loan's schedule now shows them."""
-    was = {i.seq: (i.due_date, i.principal, i.interest) for i in before}
+    """The instalments whose scheduled principal or interest a prepayment's re-amortisation
+    changed, as the loan's schedule now shows them (a shortened term's dropped instalments are
+    told by ``installments``)."""
     return [
         {
             "seq": i.seq,
@@ -279,8 +281,8 @@ def _rescheduled(before: Schedule, after: Schedule) -> list[dict[str, Any]]:
             "principal": f"{to_money(i.principal):.2f}",
             "interest": f"{to_money(i.interest):.2f}",
         }
-        for i in after
-        if was.get(i.seq) != (i.due_date, i.principal, i.interest)
+        for i, was in zip(after, before, strict=False)
+        if (i.principal, i.interest, i.due_date) != (was.principal, was.interest, was.due_date)
     ]
 
 
