@@ -108,7 +108,8 @@ async def list_loans(
 @router.get("/v1/loans/{loan_id}", response_model=LoanOut, responses=problems(NotFound))
 @access(*READERS, etag=True)
 async def get_loan(loan_id: PathId, ctx: CtxDep, as_of: IsoDate | None = None) -> JsonView:
-    """The loan and its schedule as of a date (default today; a future date projects it)."""
+    """The loan and its schedule as of a date (default today; a future date projects it; not
+    before the disbursement)."""
     loan = await service.get_loan(ctx, loan_id=parse_id(loan_id, "loan"), as_of=as_of)
     return _answer(loan)
 

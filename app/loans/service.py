@@ -86,7 +86,18 @@ def _replayed(row: Any, records: list[Any], uplift: Decimal) -> ledger.Schedule:
 
 async def get_loan(ctx: Ctx, *, loan_id: UUID, as_of: date | None) -> Loan:
     row = visible(ctx, await repository.get(ctx.db, loan_id))
-    as_of = as_of or ctx.today
+    if as_of is None:
+        as_of = ctx.today
+    else:  # before its disbursement the loan owed nothing: no view to show, as no payoff
+        value_date(
+            ctx,
+            as_of,
+            "as_of",
+            not_before=row["disbursed_on"],
+            what="the disbursement",
+            where="query",
+            future=True,
+        )
     schedule = await schedule_as_of(ctx, row, as_of)
     return Loan.of(row, schedule, as_of, ctx.settings.penalty_uplift)
 

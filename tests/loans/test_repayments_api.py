@@ -2,6 +2,7 @@
 releases the pledges; days past due and default."""
 
 import asyncio
+from datetime import date, timedelta
 from decimal import ROUND_DOWN, Decimal
 
 import pytest
@@ -209,6 +210,24 @@ class TestDaysPastDueAndDefault:
         assert (await read("2026-04-15"))["schedule"][0]["paid_principal"] == "0.00"
         assert (await read("2026-05-01"))["days_past_due"] == 0
         assert (await read("2026-07-10"))["days_past_due"] == 61  # projected: 10 May unpaid
+
+    async def test_as_of_before_the_disbursement_is_422_as_the_payoff_is(self, desk, conn, clock):
+        loan = await disbursed(desk, conn, clock, method="equal_principal")
+        disbursed_on = date.fromisoformat(loan["disbursed_on"])
+        url = f"/v1/loans/{loan['id']}"
+        for path, name in ((url, "as_of"), (f"{url}/payoff", "on")):
+            before = await desk.client.get(
+                path,
+                params={name: (disbursed_on - timedelta(days=1)).isoformat()},
+                headers=desk.officer,
+            )
+            assert before.status_code == 422, before.text
+            assert problem_of(before)["errors"][0]["loc"] == ["query", name]
+        on_the_day = await desk.client.get(
+            url, params={"as_of": disbursed_on.isoformat()}, headers=desk.officer
+        )
+        assert on_the_day.status_code == 200
+        assert on_the_day.json()["outstanding_principal"] == loan["principal"]
 
     async def test_as_of_before_a_back_dated_payoff_shows_the_loan_active(self, desk, conn, clock):
         loan = await disbursed(desk, conn, clock, method="interest_only_bullet", amount="100000.00")

@@ -682,7 +682,8 @@ class Operations:
     ) -> models.LoanOut:
         """GET /v1/loans/{loan_id}: Get Loan.
 
-        The loan and its schedule as of a date (default today; a future date projects it).
+        The loan and its schedule as of a date (default today; a future date projects it; not
+        before the disbursement).
 
         Roles: admin, bank_system, credit_officer, relationship_manager, securitization.
         """
@@ -2748,7 +2749,8 @@ class AsyncOperations:
     ) -> models.LoanOut:
         """GET /v1/loans/{loan_id}: Get Loan.
 
-        The loan and its schedule as of a date (default today; a future date projects it).
+        The loan and its schedule as of a date (default today; a future date projects it; not
+        before the disbursement).
 
         Roles: admin, bank_system, credit_officer, relationship_manager, securitization.
         """
