@@ -67,7 +67,7 @@ def _own_applications(ctx: Ctx) -> str | None:
 
 
 def _sla_figures(tier: int | None, row: asyncpg.Record | None) -> SlaFigures:
-    counts = {s: row[s] if row else 0 for s in repository.SLA_STATES}
+    counts = {s.value: row[s.value] if row else 0 for s in repository.SLA_STATES}
     decided = counts["met"] + counts["missed"]
     rate = None
     if decided:
