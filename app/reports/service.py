@@ -10,6 +10,7 @@ from typing import Any
 
 import asyncpg
 
+from app.applications import sla
 from app.core.context import Ctx
 from app.core.errors import ValidationFailed, field_error
 from app.core.roles import Role
@@ -31,7 +32,8 @@ MAX_PERIOD_DAYS = 366
 # The years a period may name: beyond them the day after ``to`` or a Shanghai midnight in UTC
 # is not a date Python (or a sane report) has.
 MIN_YEAR, MAX_YEAR = 1900, 9998
-TIERS = (3, 5, 10)
+# The tiers a report lists, in order: the approval clock's own (``sla.TIERS``).
+TIERS = sla.TIER_DAYS
 _RATIO = Decimal("0.0001")
 
 
