@@ -31,17 +31,16 @@ from app.core.routing import ApiRouter, CtxDep, access
 from app.core.schemas import IsoDate, Limit, Page
 from app.core.types import Text
 from app.core.views import JsonView
-from app.models.enterprise import INDUSTRIES
+from app.models.enterprise import Industry
 from app.pricing.errors import LprUnavailable
 
 router = ApiRouter(prefix="/v1/applications", tags=["applications"])
 
 INTAKE = (Role.BANK_SYSTEM, Role.RELATIONSHIP_MANAGER)
 READERS = (Role.BANK_SYSTEM, Role.RELATIONSHIP_MANAGER, Role.CREDIT_OFFICER, Role.ADMIN)
-# Literals built from the one definition of each list, so that OpenAPI lists the values;
+# A Literal built from the one definition of the list, so that OpenAPI lists the values;
 # mypy cannot evaluate a Literal built at run time.
 SlaFilter = Literal[tuple(s.value for s in FILTERABLE_SLA_STATES)]  # type: ignore[valid-type]
-Industry = Literal[INDUSTRIES]  # type: ignore[valid-type]
 
 
 def _answer(app: Application, ctx: Ctx, *, status_code: int = 200, **headers: str) -> JsonView:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 
-from app.models.application import OPEN_STATES, ApplicationState
+from app.models.application import OPEN_STATES, QUOTABLE_STATES, ApplicationState
 
 __all__ = ["ApplicationState", "sql_list"]
 
@@ -26,7 +26,7 @@ SUBMITTABLE = (S.DRAFT, S.AWAITING_INFORMATION)
 RETURNABLE = OPEN
 WITHDRAWABLE = tuple(s for s in S if s not in FINAL)
 # A quote may be taken for an application in these states.
-QUOTABLE = (S.SUBMITTED, S.UNDER_REVIEW, S.AWAITING_INFORMATION)
+QUOTABLE = QUOTABLE_STATES
 
 
 @functools.cache

@@ -2,7 +2,7 @@
 
 SQLAlchemy owns the pool, the schema (``app.models``) and the migrations. Statements run on the
 pooled asyncpg connection itself: on this stack a Core statement costs about 0.4 ms of Python
-per execution more than the driver does (see PERFORMANCE.md), which hot paths cannot afford.
+per execution more than the driver does (docs/decisions/0001), which hot paths cannot afford.
 Repositories write SQL, or build it with SQLAlchemy Core (``Db`` compiles Core statements).
 
 A request whose effect is one statement outside a transaction gets a ``LazyDb``: it takes a

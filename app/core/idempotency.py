@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
@@ -21,6 +21,7 @@ from starlette.responses import Response
 
 from app.core.context import Claim as Claim
 from app.core.context import Ctx
+from app.core.db import Db
 from app.core.errors import IdempotencyKeyReused, IdempotencyRequestInProgress, ValidationFailed
 from app.core.jsonutil import dumps_str
 
@@ -105,3 +106,22 @@ def stored_response(
         dumps_str(headers),
         body,
     )
+
+
+# Retention (``app.ops.retention``): one bounded batch of stored responses past the replay
+# window. The table is this module's, so its SQL lives here.
+PURGE_SQL = """
+DELETE FROM idempotency_records
+WHERE (api_key_id, idempotency_key) IN (
+    SELECT api_key_id, idempotency_key FROM idempotency_records
+    WHERE created_at <= $1 ORDER BY created_at LIMIT $2
+    FOR UPDATE SKIP LOCKED
+)
+"""
+
+
+async def purge(db: Db, limit: int, *, before: datetime) -> int:
+    """Delete at most ``limit`` stored responses made at or before ``before``; returns how
+    many were deleted."""
+    status = await db.execute(PURGE_SQL, before, limit)
+    return int(status.split()[-1])

@@ -123,6 +123,8 @@ async def _http_error(request: Request, exc: Exception) -> Response:
         problem = MethodNotAllowed()
     else:
         problem = DomainError(str(exc.detail))
+        # Any other status Starlette raises is kept as it is, on this one instance (``status``
+        # is a class attribute of every DomainError, which mypy will not let an instance set).
         problem.status = exc.status_code  # type: ignore[misc]
     response = problem_response(problem, request_id=_request_id(request), instance=request.url.path)
     for name, value in (exc.headers or {}).items():

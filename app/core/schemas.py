@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, Protocol, TypeVar
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -237,7 +237,15 @@ class Page(BaseModel, Generic[T]):
     )
 
 
-def paged(rows: Sequence[Any], limit: int, convert: Callable[[Any], Any]) -> Page[Any]:
+class _Identified(Protocol):
+    @property
+    def id(self) -> UUID: ...
+
+
+Item = TypeVar("Item", bound=_Identified)
+
+
+def paged(rows: Sequence[Any], limit: int, convert: Callable[[Any], Item]) -> Page[Item]:
     """A page from ``limit + 1`` rows fetched newest first: the extra row only says there is a
     next page, whose cursor is the last item's id."""
     items = [convert(row) for row in rows[:limit]]

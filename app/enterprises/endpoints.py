@@ -12,7 +12,8 @@ from app.core.schemas import Limit, Page
 from app.core.types import Text
 from app.enterprises import service
 from app.enterprises.errors import DuplicateCreditCode
-from app.enterprises.schemas import EnterpriseCreate, EnterpriseOut, Industry
+from app.enterprises.schemas import EnterpriseCreate, EnterpriseOut
+from app.models.enterprise import Industry
 
 router = ApiRouter(prefix="/v1/enterprises", tags=["enterprises"])
 

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 from uuid import UUID
 
 from pydantic import AfterValidator, BaseModel, Field, StrictBool
@@ -8,11 +8,7 @@ from pydantic import AfterValidator, BaseModel, Field, StrictBool
 from app.core.schemas import Strict, Timestamp
 from app.core.types import Text
 from app.identifiers import normalise_credit_code
-from app.models.enterprise import INDUSTRIES
-
-# A Literal of the model's own tuple, so that OpenAPI lists the values; mypy cannot
-# evaluate a Literal built from a variable.
-Industry = Literal[INDUSTRIES]  # type: ignore[valid-type]
+from app.models.enterprise import Industry
 
 CreditCode = Annotated[
     Text,

@@ -10,7 +10,7 @@ from app.core import audit
 from app.core.context import Ctx
 from app.core.errors import ConcurrentUpdate, NotFound, ValidationFailed, field_error
 from app.core.ids import uuid7
-from app.core.schemas import Page, decode_cursor, encode_cursor
+from app.core.schemas import Page, decode_cursor, paged
 from app.enterprises import repository
 from app.enterprises.errors import DuplicateCreditCode
 from app.enterprises.schemas import EnterpriseCreate, EnterpriseOut
@@ -94,6 +94,4 @@ async def list_enterprises(
         before=decode_cursor(cursor),
         limit=limit + 1,
     )
-    items = [EnterpriseOut.model_validate(dict(r)) for r in rows[:limit]]
-    next_cursor = encode_cursor(items[-1].id) if len(rows) > limit else None
-    return Page[EnterpriseOut](items=items, next_cursor=next_cursor)
+    return paged(rows, limit, lambda r: EnterpriseOut.model_validate(dict(r)))

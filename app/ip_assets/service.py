@@ -12,7 +12,7 @@ from app.core import audit
 from app.core.context import Ctx
 from app.core.errors import ConcurrentUpdate, NotFound, ValidationFailed, field_error
 from app.core.ids import uuid7
-from app.core.schemas import Page, decode_cursor, encode_cursor
+from app.core.schemas import Page, decode_cursor, paged
 from app.identifiers import normalise_ip_number
 from app.ip_assets import repository
 from app.ip_assets.errors import DuplicateIpAsset
@@ -167,9 +167,7 @@ async def list_ip_assets(
         before=decode_cursor(cursor),
         limit=limit + 1,
     )
-    items = [_asset(r) for r in rows[:limit]]
-    next_cursor = encode_cursor(items[-1].id) if len(rows) > limit else None
-    return Page[IpAssetOut](items=items, next_cursor=next_cursor)
+    return paged(rows, limit, _asset)
 
 
 async def add_valuation(ctx: Ctx, *, asset_id: UUID, valuation_in: ValuationCreate) -> ValuationOut:
@@ -212,6 +210,4 @@ async def list_valuations(
     )
     if rows is None:
         raise NotFound("no such IP asset")
-    items = [ValuationOut.model_validate(dict(r)) for r in rows[:limit]]
-    next_cursor = encode_cursor(items[-1].id) if len(rows) > limit else None
-    return Page[ValuationOut](items=items, next_cursor=next_cursor)
+    return paged(rows, limit, lambda r: ValuationOut.model_validate(dict(r)))

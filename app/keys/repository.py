@@ -63,3 +63,8 @@ async def live_key(db: Db, key_id: UUID) -> tuple[str, str | None, bytes] | None
         key_id,
     )
     return None if row is None else (row["role"], row["subject"], bytes(row["secret_hash"]))
+
+
+async def district_exists(db: Db, code: str) -> bool:
+    """Whether ``code`` is a district (reference data): a bureau key's subject must be one."""
+    return bool(await db.fetchval("SELECT 1 FROM districts WHERE code = $1", code))

@@ -35,13 +35,11 @@ async def _check_subject(ctx: Ctx, role: Role, subject: str | None) -> str | Non
             "a relationship manager id is 1 to 64 letters, digits, dots, dashes or underscores",
             errors=[field_error(["body", "subject"], "malformed relationship manager id")],
         )
-    if role is Role.DISTRICT_BUREAU:
-        known = await ctx.db.fetchval("SELECT 1 FROM districts WHERE code = $1", subject)
-        if not known:
-            raise ValidationFailed(
-                f"unknown district code {subject}",
-                errors=[field_error(["body", "subject"], "unknown district code")],
-            )
+    if role is Role.DISTRICT_BUREAU and not await repository.district_exists(ctx.db, subject):
+        raise ValidationFailed(
+            f"unknown district code {subject}",
+            errors=[field_error(["body", "subject"], "unknown district code")],
+        )
     return subject
 
 

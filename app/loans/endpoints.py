@@ -14,7 +14,7 @@ from app.core.errors import (
     ValidationFailed,
     problems,
 )
-from app.core.ids import PathId, parse_id
+from app.core.ids import PathId
 from app.core.roles import Role
 from app.core.routing import ApiRouter, CtxDep, access
 from app.core.schemas import IsoDate, Limit, Page
@@ -74,7 +74,7 @@ async def disburse_loan(application_id: PathId, body: DisbursementBody, ctx: Ctx
     approved amount at the locked rate, with its monthly schedule."""
     loan = await service.disburse(
         ctx,
-        application_id=parse_id(application_id, "application"),
+        application_id=application_id,
         disbursed_on=body.disbursed_on,
         repayment_method=body.repayment_method,
     )
@@ -96,7 +96,7 @@ async def list_loans(
     page = await service.list_loans(
         ctx,
         state=state,
-        enterprise_id=parse_id(enterprise_id, "enterprise") if enterprise_id else None,
+        enterprise_id=enterprise_id,
         district_code=district_code,
         relationship_manager_id=relationship_manager_id,
         cursor=cursor,
@@ -110,7 +110,7 @@ async def list_loans(
 async def get_loan(loan_id: PathId, ctx: CtxDep, as_of: IsoDate | None = None) -> JsonView:
     """The loan and its schedule as of a date (default today; a future date projects it; not
     before the disbursement)."""
-    loan = await service.get_loan(ctx, loan_id=parse_id(loan_id, "loan"), as_of=as_of)
+    loan = await service.get_loan(ctx, loan_id=loan_id, as_of=as_of)
     return _answer(loan)
 
 
@@ -152,7 +152,7 @@ async def post_repayment(loan_id: PathId, body: RepaymentBody, ctx: CtxDep) -> J
 async def get_payoff(loan_id: PathId, ctx: CtxDep, on: IsoDate | None = None) -> JsonView:
     """The exact amount that closes the loan on `on` (default today; not before the
     disbursement; a future date projects it), and its parts."""
-    quote = await service.payoff_quote(ctx, loan_id=parse_id(loan_id, "loan"), on=on)
+    quote = await service.payoff_quote(ctx, loan_id=loan_id, on=on)
     return JsonView(views.payoff(quote))
 
 
@@ -166,7 +166,5 @@ async def get_payoff(loan_id: PathId, ctx: CtxDep, on: IsoDate | None = None) ->
 @access(Role.CREDIT_OFFICER, if_match=True, etag=True)
 async def declare_default(loan_id: PathId, body: DefaultBody, ctx: CtxDep) -> JsonView:
     """Declare a loan 90 or more days past due defaulted: its pledges are enforced."""
-    loan = await service.declare_default(
-        ctx, loan_id=parse_id(loan_id, "loan"), as_of=body.as_of, reason=body.reason
-    )
+    loan = await service.declare_default(ctx, loan_id=loan_id, as_of=body.as_of, reason=body.reason)
     return _answer(loan)

@@ -31,6 +31,7 @@ from app.loans.domain import Loan, LoanPage, Payoff
 from app.loans.errors import DefaultNotAllowed, LockedRateBelowZero
 from app.loans.posting import NEVER, announce_class_change
 from app.loans.schedule import RepaymentMethod, build_schedule, maturity_date
+from app.models.application import ApplicationState
 from app.pledges import service as pledges_service
 from app.pledges.errors import PledgeNotRegistered
 from app.subsidies import claims as subsidy_claims
@@ -190,7 +191,7 @@ def _check_disbursable(ctx: Ctx, app: dict[str, Any], disbursed_on: date) -> Non
     the caller read, approved at a rate not below 0, every pledge registered, a value date not
     before its receipt."""
     check_if_match(ctx, app["version"])
-    if app["state"] != "approved":
+    if app["state"] != ApplicationState.APPROVED:
         raise InvalidStateTransition(
             f"cannot disburse an application that is {app['state']}", state=app["state"]
         )
@@ -252,8 +253,8 @@ def _record_disbursement(ctx: Ctx, app: dict[str, Any], loan: dict[str, Any]) ->
         action="application.disbursed",
         entity_type="application",
         entity_id=app["id"],
-        before={"state": "approved"},
-        after={"state": "disbursed", "loan_id": loan["id"]},
+        before={"state": ApplicationState.APPROVED},
+        after={"state": ApplicationState.DISBURSED, "loan_id": loan["id"]},
     )
     audit.record(
         ctx,

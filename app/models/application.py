@@ -35,6 +35,8 @@ class ApplicationState(StrEnum):
 APPLICATION_STATES = tuple(state.value for state in ApplicationState)
 # The states in which the approval clock runs.
 OPEN_STATES = (ApplicationState.SUBMITTED, ApplicationState.UNDER_REVIEW)
+# A quote may be taken for an application in these states (pricing checks them too).
+QUOTABLE_STATES = (*OPEN_STATES, ApplicationState.AWAITING_INFORMATION)
 
 
 class Application(Base):

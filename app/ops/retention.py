@@ -14,19 +14,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
 
+from app.core import idempotency
 from app.core.db import Db
 from app.core.runtime import Runtime
 from app.webhooks import repository as webhooks
-
-IDEMPOTENCY_SQL = """
-DELETE FROM idempotency_records
-WHERE (api_key_id, idempotency_key) IN (
-    SELECT api_key_id, idempotency_key FROM idempotency_records
-    WHERE created_at <= $1 ORDER BY created_at LIMIT $2
-    FOR UPDATE SKIP LOCKED
-)
-"""
-
 
 Delete = Callable[[Db, int], Awaitable[int]]
 
@@ -46,12 +37,7 @@ async def _batched(runtime: Runtime, delete: Delete) -> int:
 async def purge_idempotency_records(runtime: Runtime) -> int:
     """Forget stored responses older than the replay window."""
     cutoff = runtime.clock.now() - timedelta(hours=runtime.settings.idempotency_ttl_hours)
-
-    async def delete(db: Db, limit: int) -> int:
-        status = await db.execute(IDEMPOTENCY_SQL, cutoff, limit)
-        return int(status.split()[-1])
-
-    return await _batched(runtime, delete)
+    return await _batched(runtime, partial(idempotency.purge, before=cutoff))
 
 
 @dataclass(frozen=True)

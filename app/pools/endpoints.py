@@ -9,7 +9,7 @@ from fastapi.responses import StreamingResponse
 from app.core.concurrency import set_etag
 from app.core.context import Ctx
 from app.core.errors import InvalidStateTransition, NotFound, PreconditionFailed, problems
-from app.core.ids import PathId, parse_id
+from app.core.ids import PathId
 from app.core.roles import Role
 from app.core.routing import ApiRouter, CtxDep, access
 from app.core.schemas import Limit, Page
@@ -64,7 +64,7 @@ async def list_pools(
 @access(*READERS, etag=True)
 async def get_pool(pool_id: PathId, ctx: CtxDep, response: Response) -> PoolOut:
     """The pool with its statistics, from its members' balances at the cut-off."""
-    out = await service.get_pool(ctx, pool_id=parse_id(pool_id, "pool"))
+    out = await service.get_pool(ctx, pool_id=pool_id)
     set_etag(response, out.version)
     return out
 
@@ -84,7 +84,7 @@ async def select_pool_loans(pool_id: PathId, ctx: CtxDep, response: Response) ->
     is the linear relaxation's optimum, which no selection can beat, and `gap` the distance to
     it. When the solver finds nothing better in time, a greedy fill that respects every limit
     is kept and `fallback` says so."""
-    out = await service.select_loans(ctx, pool_id=parse_id(pool_id, "pool"))
+    out = await service.select_loans(ctx, pool_id=pool_id)
     set_etag(response, out.pool.version)
     return out
 
@@ -100,7 +100,7 @@ async def add_pool_loan(
 ) -> PoolOut:
     """Add one eligible loan to an open pool. Refused (409 `pool-limit-violated`) when the pool
     would exceed its target, or an obligor, industry or district its share of the target."""
-    out = await service.add_loan(ctx, pool_id=parse_id(pool_id, "pool"), loan_id=body.loan_id)
+    out = await service.add_loan(ctx, pool_id=pool_id, loan_id=body.loan_id)
     set_etag(response, out.version)
     return out
 
@@ -111,9 +111,7 @@ async def remove_pool_loan(
     pool_id: PathId, loan_id: PathId, ctx: CtxDep, response: Response
 ) -> PoolOut:
     """Take a loan out of an open pool."""
-    out = await service.remove_loan(
-        ctx, pool_id=parse_id(pool_id, "pool"), loan_id=parse_id(loan_id, "loan")
-    )
+    out = await service.remove_loan(ctx, pool_id=pool_id, loan_id=loan_id)
     set_etag(response, out.version)
     return out
 
@@ -128,7 +126,7 @@ async def lock_pool(pool_id: PathId, ctx: CtxDep, response: Response) -> PoolOut
     """Freeze the pool's membership and its members' cut-off balances. Every member is checked
     again, and every share is measured against the pool's actual outstanding principal: a pool
     that breaks a limit is refused (409 `pool-limit-violated`)."""
-    out = await service.lock_pool(ctx, pool_id=parse_id(pool_id, "pool"))
+    out = await service.lock_pool(ctx, pool_id=pool_id)
     set_etag(response, out.version)
     return out
 
@@ -142,7 +140,7 @@ async def transfer_pool(
     (`securitized_on`) and serviced on as before."""
     out = await service.transfer_pool(
         ctx,
-        pool_id=parse_id(pool_id, "pool"),
+        pool_id=pool_id,
         spv_name=body.spv_name,
         transfer_date=body.transfer_date,
     )
@@ -175,7 +173,6 @@ async def transfer_pool(
 async def export_pool_tape(pool_id: PathId, request: Request) -> StreamingResponse:
     """Stream the pool's data tape as CSV, in constant memory whatever the pool's size."""
     state = request.app.state
-    pool_uuid = parse_id(pool_id, "pool")
     async with state.database.connection() as db:
         ctx = Ctx(
             db=db,
@@ -184,15 +181,15 @@ async def export_pool_tape(pool_id: PathId, request: Request) -> StreamingRespon
             settings=state.settings,
             request_id=request.scope.get("ipledge.request_id", "-"),
         )
-        pool = await service.check_pool(ctx, pool_id=pool_uuid)
-    filename = f"tape-{pool_uuid}-{pool['cut_off_date'].isoformat()}.csv"
+        pool = await service.check_pool(ctx, pool_id=pool_id)
+    filename = f"tape-{pool_id}-{pool['cut_off_date'].isoformat()}.csv"
     slots = getattr(state, "tape_slots", None)
     if slots is None:  # one per process: the app's state lives as long as the process
         slots = state.tape_slots = asyncio.Semaphore(state.settings.tape_concurrency)
     body = tape.stream(
         state.database,
         slots=slots,
-        pool_id=pool_uuid,
+        pool_id=pool_id,
         cut_off=pool["cut_off_date"],
         # A locked pool's valuations as they stood at its lock; an open pool's as they are.
         as_of=pool["locked_at"] or ctx.now,
@@ -265,9 +262,7 @@ async def create_pool_projection(
     schedules after the cut-off (an open pool: its current members). The answer is stored:
     read it again by its `id`. With `breakeven`, also the smallest CDR at which the senior
     tranche loses principal. Conventions: docs/projections.md."""
-    out = await projection_service.create_projection(
-        ctx, pool_id=parse_id(pool_id, "pool"), body=body
-    )
+    out = await projection_service.create_projection(ctx, pool_id=pool_id, body=body)
     response.headers["Location"] = f"/v1/pools/{out.pool_id}/projections/{out.id}"
     set_etag(response, out.version)
     presented = _present(request, out, 201)
@@ -289,8 +284,8 @@ async def get_pool_projection(
     `Accept: text/csv`."""
     out = await projection_service.get_projection(
         ctx,
-        pool_id=parse_id(pool_id, "pool"),
-        projection_id=parse_id(projection_id, "projection"),
+        pool_id=pool_id,
+        projection_id=projection_id,
     )
     set_etag(response, out.version)
     return _present(request, out, 200)
@@ -323,8 +318,8 @@ async def get_pool_projection_chart(
     """The stored projection drawn: tranche balances over time and pool collections."""
     out = await projection_service.get_projection(
         ctx,
-        pool_id=parse_id(pool_id, "pool"),
-        projection_id=parse_id(projection_id, "projection"),
+        pool_id=pool_id,
+        projection_id=projection_id,
     )
     image = await asyncio.to_thread(projection_chart.svg, out)
     return Response(image, media_type="image/svg+xml", headers=_DRAWING_ONLY)
@@ -335,6 +330,4 @@ async def get_pool_projection_chart(
 async def project_pool_grid(pool_id: PathId, body: ProjectionGrid, ctx: CtxDep) -> GridOut:
     """Every CPR × CDR pair of the lists (at most 10 × 10) under one structure: each
     tranche's loss, WAL and unpaid interest per pair. Computed, not stored."""
-    return await projection_service.projection_grid(
-        ctx, pool_id=parse_id(pool_id, "pool"), body=body
-    )
+    return await projection_service.projection_grid(ctx, pool_id=pool_id, body=body)

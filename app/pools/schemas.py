@@ -18,10 +18,9 @@ from pydantic import (
 from app.core.jsonutil import ExponentNumber
 from app.core.schemas import IsoDate, Money, PositiveMoney, Ratio, Share, Strict, Timestamp
 from app.core.types import Distinct, Integer, Text
-from app.models.enterprise import INDUSTRIES
+from app.models.enterprise import Industry
 
 PoolState = Literal["open", "locked", "transferred"]
-Industry = Literal[INDUSTRIES]  # type: ignore[valid-type]
 DEFAULT_MIN_REMAINING_MONTHS = 3
 
 

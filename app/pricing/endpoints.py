@@ -11,7 +11,7 @@ from app.core.errors import (
     PreconditionFailed,
     problems,
 )
-from app.core.ids import PathId, parse_id
+from app.core.ids import PathId
 from app.core.roles import BANK_ROLES, Role
 from app.core.routing import ApiRouter, CtxDep, access
 from app.core.schemas import IsoDate, Limit, Page
@@ -82,7 +82,7 @@ async def create_quote(
     body = body or QuoteIn()
     return await service.create_quote(
         ctx,
-        application_id=parse_id(application_id, "application"),
+        application_id=application_id,
         spread_bp=body.spread_bp,
         quote_date=body.quote_date,
         amount=body.amount,
@@ -102,6 +102,4 @@ async def list_quotes(
     limit: Annotated[Limit, Query()] = 50,
 ) -> Page[QuoteOut]:
     """The application's quotes, newest first."""
-    return await service.list_quotes(
-        ctx, application_id=parse_id(application_id, "application"), cursor=cursor, limit=limit
-    )
+    return await service.list_quotes(ctx, application_id=application_id, cursor=cursor, limit=limit)

@@ -32,13 +32,14 @@ from app.core.errors import (
 )
 from app.core.ids import uuid7
 from app.core.schemas import Page, decode_cursor, decode_int_cursor, encode_cursor, format_money
+from app.models import application as application_model
 from app.pricing import engine, repository
 from app.pricing.errors import LprUnavailable
 from app.pricing.schemas import LprFixingOut, QuoteOut
 
 # Quotes are made while the application is being assessed; a decided, withdrawn or draft
-# application has nothing to price.
-QUOTABLE_STATES = ("submitted", "under_review", "awaiting_information")
+# application has nothing to price. Plain text: the values are also a statement's parameter.
+QUOTABLE_STATES = tuple(state.value for state in application_model.QUOTABLE_STATES)
 
 # --- LPR fixings ------------------------------------------------------------------------------
 

@@ -11,19 +11,23 @@ from datetime import date, datetime
 
 import asyncpg
 
+from app.applications.sla import SlaState
+from app.applications.states import ApplicationState as S
+from app.applications.states import sql_list
 from app.core.db import Db
 from app.models.enterprise import INDUSTRIES
 from app.subsidies import in_force
 
+# The SLA states a report counts, in the order of their codes below.
 SLA_STATES = (
-    "met",
-    "missed",
-    "running",
-    "at_risk",
-    "breached",
-    "paused",
-    "withdrawn",
-    "pending_calendar",
+    SlaState.MET,
+    SlaState.MISSED,
+    SlaState.RUNNING,
+    SlaState.AT_RISK,
+    SlaState.BREACHED,
+    SlaState.PAUSED,
+    SlaState.WITHDRAWN,
+    SlaState.PENDING_CALENDAR,
 )
 _CODE = {state: i for i, state in enumerate(SLA_STATES)}
 
@@ -34,15 +38,15 @@ _CODE = {state: i for i, state in enumerate(SLA_STATES)}
 _SLA_STATE = f"""
     CASE
         WHEN a.decided_at IS NOT NULL THEN
-            CASE WHEN a.deadline_at IS NULL THEN {_CODE["pending_calendar"]}
-                 WHEN a.decided_at <= a.deadline_at THEN {_CODE["met"]}
-                 ELSE {_CODE["missed"]} END
-        WHEN a.state = 'awaiting_information' THEN {_CODE["paused"]}
-        WHEN a.state = 'withdrawn' THEN {_CODE["withdrawn"]}
-        WHEN a.deadline_at IS NULL THEN {_CODE["pending_calendar"]}
-        WHEN a.deadline_at < $3 THEN {_CODE["breached"]}
-        WHEN a.deadline_date = $4 THEN {_CODE["at_risk"]}
-        ELSE {_CODE["running"]}
+            CASE WHEN a.deadline_at IS NULL THEN {_CODE[SlaState.PENDING_CALENDAR]}
+                 WHEN a.decided_at <= a.deadline_at THEN {_CODE[SlaState.MET]}
+                 ELSE {_CODE[SlaState.MISSED]} END
+        WHEN a.state = '{S.AWAITING_INFORMATION}' THEN {_CODE[SlaState.PAUSED]}
+        WHEN a.state = '{S.WITHDRAWN}' THEN {_CODE[SlaState.WITHDRAWN]}
+        WHEN a.deadline_at IS NULL THEN {_CODE[SlaState.PENDING_CALENDAR]}
+        WHEN a.deadline_at < $3 THEN {_CODE[SlaState.BREACHED]}
+        WHEN a.deadline_date = $4 THEN {_CODE[SlaState.AT_RISK]}
+        ELSE {_CODE[SlaState.RUNNING]}
     END"""
 
 # Rows are first folded into (tier, state, receipt date, decision date) groups, a few thousand
@@ -74,7 +78,7 @@ decisions AS (
     FROM grouped g
     JOIN cal rc ON rc.day = g.received_on
     JOIN cal dc ON dc.day = g.decided_on AND dc.run = rc.run
-    WHERE g.sla_state IN ({_CODE["met"]}, {_CODE["missed"]})
+    WHERE g.sla_state IN ({_CODE[SlaState.MET]}, {_CODE[SlaState.MISSED]})
     GROUP BY GROUPING SETS ((g.tier, dc.worked - rc.worked), (dc.worked - rc.worked))
 ),
 ranked AS (
@@ -127,7 +131,7 @@ async def sla_figures(
 # fixed (applications copy them at intake). The registered pledges and the approvals they
 # secure are folded in a second pass over their join, rather than as a count per application
 # joined back: both passes are then parallel scans with a shared hash.
-_APPROVED = "a.state IN ('approved', 'disbursed')"
+_APPROVED = f"a.state IN {sql_list((S.APPROVED, S.DISBURSED))}"
 _REGISTERED = "p.registered_on IS NOT NULL AND p.state <> 'cancelled'"
 _CAMPAIGN = f"""
 WITH received AS (

@@ -10,6 +10,7 @@ from typing import Any
 
 import asyncpg
 
+from app.applications import sla
 from app.core.context import Ctx
 from app.core.errors import ValidationFailed, field_error
 from app.core.roles import Role
@@ -28,7 +29,8 @@ from app.reports.schemas import (
 )
 
 MAX_PERIOD_DAYS = 366
-TIERS = (3, 5, 10)
+# The tiers a report lists, in order: the approval clock's own (``sla.TIERS``).
+TIERS = sla.TIER_DAYS
 _RATIO = Decimal("0.0001")
 
 
@@ -57,7 +59,7 @@ def _own_applications(ctx: Ctx) -> str | None:
 
 
 def _sla_figures(tier: int | None, row: asyncpg.Record | None) -> SlaFigures:
-    counts = {s: row[s] if row else 0 for s in repository.SLA_STATES}
+    counts = {s.value: row[s.value] if row else 0 for s in repository.SLA_STATES}
     decided = counts["met"] + counts["missed"]
     rate = None
     if decided:

@@ -7,7 +7,7 @@ from fastapi import Query, Response
 
 from app.core.concurrency import set_etag
 from app.core.errors import InvalidStateTransition, NotFound, PreconditionFailed, problems
-from app.core.ids import PathId, parse_id
+from app.core.ids import PathId
 from app.core.roles import Role
 from app.core.routing import ApiRouter, CtxDep, access
 from app.core.schemas import Limit, Page
@@ -62,7 +62,7 @@ async def list_subsidy_programs(
 async def get_subsidy_program(program_id: PathId, ctx: CtxDep, response: Response) -> ProgramOut:
     """The programme with what its claims have committed so far; its `version` (and `ETag`)
     moves whenever that changes."""
-    out = await service.get_program(ctx, program_id=parse_id(program_id, "programme"))
+    out = await service.get_program(ctx, program_id=program_id)
     set_etag(response, out.version)
     return out
 
@@ -80,7 +80,7 @@ async def list_subsidy_claims(
     """Claims newest first; a bureau sees its own district's."""
     return await service.list_claims(
         ctx,
-        program_id=parse_id(program_id, "programme") if program_id else None,
+        program_id=program_id,
         state=state,
         kind=kind,
         cursor=cursor,
@@ -91,7 +91,7 @@ async def list_subsidy_claims(
 @router.get("/v1/subsidy-claims/{claim_id}", response_model=ClaimOut, responses=problems(NotFound))
 @access(Role.ADMIN, Role.DISTRICT_BUREAU, etag=True)
 async def get_subsidy_claim(claim_id: PathId, ctx: CtxDep, response: Response) -> ClaimOut:
-    out = await service.get_claim(ctx, claim_id=parse_id(claim_id, "claim"))
+    out = await service.get_claim(ctx, claim_id=claim_id)
     set_etag(response, out.version)
     return out
 
@@ -103,7 +103,7 @@ async def decide_subsidy_claim(
 ) -> ClaimOut:
     """Approve or reject a pending claim; a rejection gives its amount back to the budget."""
     out = await service.decide_claim(
-        ctx, claim_id=parse_id(claim_id, "claim"), outcome=body.outcome, reason=body.reason
+        ctx, claim_id=claim_id, outcome=body.outcome, reason=body.reason
     )
     set_etag(response, out.version)
     return out
@@ -116,6 +116,6 @@ async def pay_subsidy_claim(
 ) -> ClaimOut:
     """Record the payment of an approved claim, dated neither in the future nor before the
     claim's basis date (the interest payment or default it is for)."""
-    out = await service.pay_claim(ctx, claim_id=parse_id(claim_id, "claim"), paid_on=body.paid_on)
+    out = await service.pay_claim(ctx, claim_id=claim_id, paid_on=body.paid_on)
     set_etag(response, out.version)
     return out

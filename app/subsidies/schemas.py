@@ -11,11 +11,10 @@ from pydantic import (
 
 from app.core.schemas import IsoDate, Money, Share, Strict, Timestamp
 from app.core.types import DATE_MAX, Distinct, FreeText, Integer, Text
-from app.models.enterprise import INDUSTRIES
+from app.models.enterprise import Industry
 
 ProgramKind = Literal["interest_subsidy", "risk_compensation"]
 ClaimState = Literal["pending", "approved", "rejected", "paid"]
-Industry = Literal[INDUSTRIES]  # type: ignore[valid-type]
 
 
 class ProgramCreate(Strict):

@@ -11,7 +11,7 @@ from app.core.errors import (
     PreconditionFailed,
     problems,
 )
-from app.core.ids import PathId, parse_id
+from app.core.ids import PathId
 from app.core.roles import Role
 from app.core.routing import ApiRouter, CtxDep, access
 from app.core.schemas import Limit, Page
@@ -73,7 +73,7 @@ async def list_webhook_endpoints(
 async def get_webhook_endpoint(
     endpoint_id: PathId, ctx: CtxDep, response: Response
 ) -> WebhookEndpointOut:
-    endpoint = await service.get_endpoint(ctx, endpoint_id=parse_id(endpoint_id, "endpoint"))
+    endpoint = await service.get_endpoint(ctx, endpoint_id=endpoint_id)
     _etag(response, endpoint)
     return endpoint
 
@@ -89,7 +89,7 @@ async def rotate_webhook_secret(
 ) -> WebhookEndpointWithSecret:
     """A new secret, in this response only. For 24 hours the previous one signs too: each
     delivery carries both signatures, so receivers can switch over at their own pace."""
-    endpoint = await service.rotate_secret(ctx, endpoint_id=parse_id(endpoint_id, "endpoint"))
+    endpoint = await service.rotate_secret(ctx, endpoint_id=endpoint_id)
     _etag(response, endpoint)
     return endpoint
 
@@ -109,7 +109,7 @@ async def disable_webhook_endpoint(
     """Stop sending. Deliveries still pending for it fail (redeliver them after enabling)."""
     endpoint = await service.disable_endpoint(
         ctx,
-        endpoint_id=parse_id(endpoint_id, "endpoint"),
+        endpoint_id=endpoint_id,
         reason=body.reason if body is not None else None,
     )
     _etag(response, endpoint)
@@ -126,7 +126,7 @@ async def enable_webhook_endpoint(
     endpoint_id: PathId, ctx: CtxDep, response: Response
 ) -> WebhookEndpointOut:
     """Send again: events from now on. Earlier failed events come back by redelivery."""
-    endpoint = await service.enable_endpoint(ctx, endpoint_id=parse_id(endpoint_id, "endpoint"))
+    endpoint = await service.enable_endpoint(ctx, endpoint_id=endpoint_id)
     _etag(response, endpoint)
     return endpoint
 
@@ -144,9 +144,7 @@ async def list_webhook_deliveries(
     limit: Annotated[Limit, Query()] = 50,
 ) -> Page[WebhookAttemptOut]:
     """Every attempt to deliver to this endpoint, newest first."""
-    return await service.list_attempts(
-        ctx, endpoint_id=parse_id(endpoint_id, "endpoint"), cursor=cursor, limit=limit
-    )
+    return await service.list_attempts(ctx, endpoint_id=endpoint_id, cursor=cursor, limit=limit)
 
 
 @router.get("/webhook-events", response_model=Page[WebhookEventOut], responses=problems())
@@ -176,4 +174,4 @@ async def list_webhook_events(
 @access(Role.ADMIN)
 async def redeliver_webhook_event(event_id: PathId, ctx: CtxDep) -> WebhookEventOut:
     """Send a failed event again (same `webhook-id`), from the start of the retry schedule."""
-    return await service.redeliver_event(ctx, event_id=parse_id(event_id, "webhook event"))
+    return await service.redeliver_event(ctx, event_id=event_id)

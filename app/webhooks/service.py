@@ -21,7 +21,7 @@ from app.core.errors import (
     field_error,
 )
 from app.core.ids import uuid7
-from app.core.schemas import Page, decode_cursor, decode_int_cursor, encode_cursor
+from app.core.schemas import Page, decode_cursor, decode_int_cursor, encode_cursor, paged
 from app.webhooks import repository, signing, urls
 from app.webhooks.events import KNOWN, WITHOUT_DISTRICT
 from app.webhooks.schemas import (
@@ -126,9 +126,7 @@ async def list_endpoints(
     rows = await repository.page_endpoints(
         ctx.db, before=decode_cursor(cursor), enabled=enabled, limit=limit + 1
     )
-    items = [_endpoint(r) for r in rows[:limit]]
-    next_cursor = encode_cursor(items[-1].id) if len(rows) > limit else None
-    return Page[WebhookEndpointOut](items=items, next_cursor=next_cursor)
+    return paged(rows, limit, _endpoint)
 
 
 async def _missed(ctx: Ctx, endpoint_id: UUID, version: list[int] | None) -> WebhookEndpointOut:
@@ -255,9 +253,7 @@ async def list_events(
         before=decode_cursor(cursor),
         limit=limit + 1,
     )
-    items = [_event(r) for r in rows[:limit]]
-    next_cursor = encode_cursor(items[-1].id) if len(rows) > limit else None
-    return Page[WebhookEventOut](items=items, next_cursor=next_cursor)
+    return paged(rows, limit, _event)
 
 
 async def redeliver_event(ctx: Ctx, *, event_id: UUID) -> WebhookEventOut:

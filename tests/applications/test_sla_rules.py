@@ -118,3 +118,11 @@ class TestTierInSqlAgreesWithPython:
             assert row["tier"] == sla.tier_working_days(row["a"]), row["a"]
         # Hand-worked: 10,000,000.00 is the last amount of three days, 30,000,000.00 of five.
         assert [sla.tier_working_days(a) for a in boundaries] == [3, 3, 3, 5, 5, 5, 10, 10]
+
+
+def test_the_clock_table_admits_exactly_the_tiers():
+    """The check constraint on ``approval_clocks`` is the database's copy of the tiers."""
+    from app.models.application import ApprovalClock
+
+    checks = {str(c.sqltext) for c in ApprovalClock.__table__.constraints if hasattr(c, "sqltext")}
+    assert f"tier_working_days IN ({', '.join(map(str, sla.TIER_DAYS))})" in checks
