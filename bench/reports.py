@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 
 from app.core.roles import Role
-from app.core.schemas import SHANGHAI
+from app.core.types import SHANGHAI
 from bench import harness
 from bench.applications import SEED_PORTFOLIO
 from bench.setup import BenchSession

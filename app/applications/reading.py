@@ -11,8 +11,9 @@ from app.applications.rules import visible
 from app.applications.states import ApplicationState
 from app.core.context import Ctx
 from app.core.roles import Role
-from app.core.schemas import SHANGHAI, decode_cursor
+from app.core.schemas import decode_cursor
 from app.core.sql import Filters
+from app.core.types import SHANGHAI
 
 
 async def get_application(ctx: Ctx, *, application_id: UUID) -> Application:

@@ -14,7 +14,7 @@ from enum import StrEnum
 
 from app.applications.states import DECIDED, OPEN, sql_list
 from app.applications.states import ApplicationState as S
-from app.core.schemas import SHANGHAI
+from app.core.types import SHANGHAI
 
 TIER_1_MAX = Decimal("10000000.00")
 TIER_2_MAX = Decimal("30000000.00")

@@ -36,7 +36,7 @@ from app.core.clock import business_date
 from app.core.context import SYSTEM, Ctx
 from app.core.db import Db
 from app.core.runtime import Runtime
-from app.core.schemas import SHANGHAI
+from app.core.types import SHANGHAI
 
 log = structlog.get_logger("ipledge.sla")
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
 
-from app.core.schemas import SHANGHAI
+from app.core.types import SHANGHAI
 
 
 class Clock(Protocol):

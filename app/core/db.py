@@ -143,7 +143,10 @@ def _refuse_closed(dbapi_connection: Any, connection_record: Any, connection_pro
 def build_engine(url: str, settings: Settings, *, pool_size: int | None = None) -> AsyncEngine:
     server_settings = {
         "application_name": "ipledge",
-        "timezone": "UTC",
+        # What the database writes of a timestamp itself (the audit entries and events a
+        # statement builds) carries the offset every answer shows: +08:00. Business dates are
+        # never taken from the session's zone: the SQL that needs one names Asia/Shanghai.
+        "timezone": "Asia/Shanghai",
         "statement_timeout": str(settings.db_statement_timeout_ms),
         "lock_timeout": str(settings.db_lock_timeout_ms),
         "idle_in_transaction_session_timeout": "60000",

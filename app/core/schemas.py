@@ -13,7 +13,6 @@ from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Annotated, Any, Generic, Protocol, TypeVar
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
 from pydantic import (
     AfterValidator,
@@ -27,11 +26,10 @@ from pydantic import (
 )
 
 from app.core.jsonutil import ExponentNumber
-from app.core.types import ASCII_DIGITS
+from app.core.types import ASCII_DIGITS, SHANGHAI
 from app.core.types import AwareDatetime as AwareDatetime
 from app.core.types import IsoDate as IsoDate
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 FEN = Decimal("0.01")
 MONEY_MAX = Decimal("1000000000000000000")  # Numeric(20, 2) holds 18 digits before the point
 _MONEY_TEXT = re.compile(r"^[0-9]{1,18}(\.[0-9]{1,2})?$")  # ASCII digits only

@@ -17,7 +17,7 @@ from urllib.parse import quote
 import httpx
 import ipledge_client as ic
 
-from app.core.schemas import SHANGHAI
+from app.core.types import SHANGHAI
 
 ApiError = ic.Problem
 

@@ -14,7 +14,7 @@ from app.applications import sla
 from app.core.context import Ctx
 from app.core.errors import ValidationFailed, field_error
 from app.core.roles import Role
-from app.core.schemas import SHANGHAI
+from app.core.types import SHANGHAI
 from app.reports import repository
 from app.reports.schemas import (
     CampaignDistrict,

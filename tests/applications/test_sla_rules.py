@@ -7,7 +7,7 @@ import pytest
 
 from app.applications import sla
 from app.applications.sla import SlaState
-from app.core.schemas import SHANGHAI
+from app.core.types import SHANGHAI
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ from uuid import UUID
 
 from ipledge_client import models
 
-from app.core.schemas import SHANGHAI
+from app.core.types import SHANGHAI
 from app.demo.client import ApiError
 from app.demo.console import cny, count
 from app.demo.dates import REACH_BACK_DAYS, holidays_crossed
