@@ -16,6 +16,7 @@ import structlog
 from fastapi import FastAPI
 
 from app import routers
+from app.applications import moves as application_moves
 from app.applications import sweep as sla_sweep
 from app.calendar import service as calendar_service
 from app.config import Settings, get_settings
@@ -27,6 +28,7 @@ from app.core.routing import operation_id
 from app.core.runtime import Runtime
 from app.keys.service import load_live_key
 from app.ops import lifecycle
+from app.pledges import service as pledges_service
 
 log = structlog.get_logger("ipledge.app")
 
@@ -123,8 +125,11 @@ def _document_security(app: FastAPI) -> None:
 
 def connect_domains() -> None:
     """The domains' reactions to one another's changes, registered here rather than by
-    importing them: an application's approval clock follows the calendar it is counted on."""
+    importing them: an application's approval clock follows the calendar it is counted on, and
+    a pledge's registration moves its application's version (decision 0017) by the guard the
+    applications domain writes."""
     calendar_service.on_change(sla_sweep.calendar_changed)
+    pledges_service.guard_registrations_with(application_moves.pledge_move_guard)
 
 
 def create_app(
