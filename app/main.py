@@ -10,6 +10,7 @@ import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
+from uuid import UUID
 
 import asyncpg
 import structlog
@@ -26,6 +27,7 @@ from app.core.middleware import RequestMiddleware
 from app.core.openapi import SECURITY_SCHEMES, document_headers, document_problem_media
 from app.core.routing import operation_id
 from app.core.runtime import Runtime
+from app.keys.domain import LiveKey
 from app.keys.service import load_live_key
 from app.ops import lifecycle
 from app.pledges import service as pledges_service
@@ -97,7 +99,7 @@ def attach(app: FastAPI, runtime: Runtime) -> None:
     app.state.database = runtime.database
     app.state.clock = runtime.clock
 
-    async def load(key_id: Any) -> Any:
+    async def load(key_id: UUID) -> LiveKey | None:
         async with runtime.database.connection() as db:
             return await load_live_key(db, key_id)
 
