@@ -10,12 +10,14 @@ import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
+from uuid import UUID
 
 import asyncpg
 import structlog
 from fastapi import FastAPI
 
 from app import routers
+from app.applications import moves as application_moves
 from app.applications import sweep as sla_sweep
 from app.calendar import service as calendar_service
 from app.config import Settings, get_settings
@@ -25,8 +27,10 @@ from app.core.middleware import RequestMiddleware
 from app.core.openapi import SECURITY_SCHEMES, document_headers, document_problem_media
 from app.core.routing import operation_id
 from app.core.runtime import Runtime
+from app.keys.domain import LiveKey
 from app.keys.service import load_live_key
 from app.ops import lifecycle
+from app.pledges import service as pledges_service
 
 log = structlog.get_logger("ipledge.app")
 
@@ -95,7 +99,7 @@ def attach(app: FastAPI, runtime: Runtime) -> None:
     app.state.database = runtime.database
     app.state.clock = runtime.clock
 
-    async def load(key_id: Any) -> Any:
+    async def load(key_id: UUID) -> LiveKey | None:
         async with runtime.database.connection() as db:
             return await load_live_key(db, key_id)
 
@@ -123,8 +127,11 @@ def _document_security(app: FastAPI) -> None:
 
 def connect_domains() -> None:
     """The domains' reactions to one another's changes, registered here rather than by
-    importing them: an application's approval clock follows the calendar it is counted on."""
+    importing them: an application's approval clock follows the calendar it is counted on, and
+    a pledge's registration moves its application's version (decision 0017) by the guard the
+    applications domain writes."""
     calendar_service.on_change(sla_sweep.calendar_changed)
+    pledges_service.guard_registrations_with(application_moves.pledge_move_guard)
 
 
 def create_app(

@@ -21,6 +21,13 @@ from app.core.errors import InvalidStateTransition
 
 S = ApplicationState
 
+# The moves of an application that other domains make in statements of their own, composing
+# these CTEs (decision 0202): the disbursement, by the statement that creates the loan
+# (``app.loans.service``), and the guard a pledge's registration takes (decision 0017), handed
+# to the pledges domain by ``app.main.connect_domains``, as pledges do not import applications.
+disbursement_move = repository.disbursement_move
+pledge_move_guard = repository.pledge_move_guard
+
 
 def refuse_unless(row: Row, states: tuple[ApplicationState, ...], action: str) -> None:
     if row["state"] not in states:

@@ -16,7 +16,7 @@ import secrets
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol
 from uuid import UUID
 
 from app.core.context import Principal
@@ -64,8 +64,20 @@ def bearer_token(header: str | None) -> str | None:
     return token.strip()
 
 
-# (role, subject, secret hash) of a live key, or None when unknown or revoked.
-KeyRow = tuple[str, str | None, bytes] | None
+class KeyCredentials(Protocol):
+    """What the cache needs of a live key (the keys domain's ``LiveKey``, which the core does
+    not import): its role as stored, its subject and its secret's hash."""
+
+    @property
+    def role(self) -> str: ...
+    @property
+    def subject(self) -> str | None: ...
+    @property
+    def secret_hash(self) -> bytes: ...
+
+
+# A live key, or None when unknown or revoked.
+KeyRow = KeyCredentials | None
 Loader = Callable[[UUID], Awaitable[KeyRow]]
 
 
@@ -139,10 +151,10 @@ class KeyCache:
         key_id, secret = parsed
         row = await self._row(key_id)
         presented = hash_secret(secret)
-        stored = row[2] if row is not None else b"\0" * 32
+        stored = row.secret_hash if row is not None else b"\0" * 32
         if not hmac.compare_digest(presented, stored) or row is None:
             raise Unauthenticated("unknown API key")
-        return Principal(key_id=key_id, role=Role(row[0]), subject=row[1])
+        return Principal(key_id=key_id, role=Role(row.role), subject=row.subject)
 
 
 def listen_payload(payload: Any) -> UUID | None:

@@ -57,12 +57,12 @@ async def page(db: Db, *, before: UUID | None, limit: int) -> list[asyncpg.Recor
     )
 
 
-async def live_key(db: Db, key_id: UUID) -> tuple[str, str | None, bytes] | None:
-    row = await db.fetchrow(
+async def live_key(db: Db, key_id: UUID) -> asyncpg.Record | None:
+    """The key's role, subject and secret hash, unless it is revoked (or unknown)."""
+    return await db.fetchrow(
         "SELECT role, subject, secret_hash FROM api_keys WHERE id = $1 AND revoked_at IS NULL",
         key_id,
     )
-    return None if row is None else (row["role"], row["subject"], bytes(row["secret_hash"]))
 
 
 async def district_exists(db: Db, code: str) -> bool:

@@ -14,6 +14,7 @@ from app.core.ids import uuid7
 from app.core.roles import RM_ID, SUBJECT_ROLES, Role
 from app.core.schemas import Page, decode_cursor, paged
 from app.keys import repository
+from app.keys.domain import LiveKey
 from app.keys.schemas import ApiKeyCreated, ApiKeyOut
 
 
@@ -92,8 +93,12 @@ async def list_keys(ctx: Ctx, *, cursor: str | None, limit: int) -> Page[ApiKeyO
     return paged(rows, limit, lambda r: ApiKeyOut.model_validate(dict(r)))
 
 
-async def load_live_key(db: Db, key_id: UUID) -> asyncpg.Record | None:
+async def load_live_key(db: Db, key_id: UUID) -> LiveKey | None:
+    """The key, for the key cache (``app.main.attach``); None when unknown or revoked."""
     try:
-        return await repository.live_key(db, key_id)
+        row = await repository.live_key(db, key_id)
     except asyncpg.DataError:
         return None
+    if row is None:
+        return None
+    return LiveKey(role=row["role"], subject=row["subject"], secret_hash=bytes(row["secret_hash"]))

@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from app.applications import repository as applications_repository
+from app.applications import moves as application_moves
 from app.core import audit, journal, outbox
 from app.core.clock import business_date
 from app.core.concurrency import check_if_match
@@ -165,7 +165,7 @@ async def disburse(
     )
     loan = _new_loan(ctx, app, disbursed_on=disbursed_on, method=method)
     params = journal.Params()
-    moved = applications_repository.disbursement_move(
+    moved = application_moves.disbursement_move(
         params,
         application_id=params.add(application_id),
         version=app["version"],

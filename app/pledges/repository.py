@@ -62,9 +62,10 @@ async def move(
     journal_ctes: list[str],
 ) -> asyncpg.Record | None:
     """Move the pledge if it is still at ``version`` and in ``from_state`` (placeholders of
-    ``params``). With ``guard`` (a CTE named ``app`` returning the application's ``id``, from
-    ``app.applications.repository.pledge_move_guard``) the move is made only if the guard
-    returned its application. ``journal_ctes`` write the move's audit entries and events."""
+    ``params``). With ``guard`` (a CTE named ``app`` returning the application's ``id``, the
+    applications domain's: ``app.pledges.service.ApplicationGuard``) the move is made only if
+    the guard returned its application. ``journal_ctes`` write the move's audit entries and
+    events."""
     assignments = "".join(f", {column} = {params.add(value)}" for column, value in sets.items())
     joined = "FROM app WHERE p.application_id = app.id AND " if guard else "WHERE "
     ctes = [

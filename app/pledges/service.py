@@ -5,17 +5,22 @@ application declined or withdrawn, or a release by a credit officer — only whi
 depends on it — or an admin) | enforced (loan in default); proposed → cancelled when the
 application is declined or withdrawn (``app.applications``). Loans release and enforce
 through ``release_for_loan`` and ``enforce_for_loan``.
+
+A registration is a change of its application too (decision 0017): its statement takes the
+application's guard, a CTE the applications domain writes (it owns the table) and hands to this
+one through ``guard_registrations_with``, connected by ``app.main.connect_domains``. The
+dependency runs one way: applications know pledges, pledges do not know applications.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
-from typing import Any
+from typing import Any, Protocol
 from uuid import UUID
 
 import asyncpg
 
-from app.applications import repository as applications_repository
 from app.core import audit, journal, outbox
 from app.core.concurrency import check_if_match
 from app.core.context import Ctx
@@ -34,6 +39,42 @@ REGISTRABLE_WITH = (
     ApplicationState.AWAITING_INFORMATION,
     ApplicationState.APPROVED,
 )
+
+
+class ApplicationGuard(Protocol):
+    """The CTE ``app`` a move of a pledge takes on its application: the application (that of
+    the pledge ``pledge_id``) must be in one of ``states``, and its version moves with the
+    pledge. ``pledge_id`` and ``now`` are placeholders of ``params``; the CTE returns the
+    application's ``id``."""
+
+    def __call__(
+        self,
+        params: journal.Params,
+        *,
+        pledge_id: str,
+        now: str,
+        states: Sequence[ApplicationState],
+    ) -> str: ...
+
+
+_application_guard: ApplicationGuard | None = None
+
+
+def guard_registrations_with(guard: ApplicationGuard) -> ApplicationGuard:
+    """Set the guard a registration takes on its application (``app.main.connect_domains``
+    sets ``app.applications.moves.pledge_move_guard``)."""
+    global _application_guard
+    _application_guard = guard
+    return guard
+
+
+def _guard(params: journal.Params, *, pledge_id: str, now: str) -> str:
+    if _application_guard is None:
+        # Never register without it: a decline or withdrawal could then overlook the pledge.
+        raise RuntimeError(
+            "no application guard for pledge registrations: app.main.connect_domains sets it"
+        )
+    return _application_guard(params, pledge_id=pledge_id, now=now, states=REGISTRABLE_WITH)
 
 
 def _visible(ctx: Ctx, row: asyncpg.Record | None) -> asyncpg.Record:
@@ -97,8 +138,8 @@ async def _move(
     guard_application: bool = False,
 ) -> PledgeOut:
     """One statement: the move, its audit entry and its event. With ``guard_application`` the
-    move counts as a change of its application too (see
-    ``app.applications.repository.pledge_move_guard``)."""
+    move counts as a change of its application too (the guard set by
+    ``guard_registrations_with``)."""
     after = {"state": to_state, **sets}
     entry = journal.AuditEntry(
         action=f"pledge.{action}",
@@ -114,13 +155,7 @@ async def _move(
     )
     params = journal.Params()
     pledge_id, now = params.add(row["id"]), params.add(ctx.now)
-    guard = (
-        applications_repository.pledge_move_guard(
-            params, pledge_id=pledge_id, now=now, states=REGISTRABLE_WITH
-        )
-        if guard_application
-        else None
-    )
+    guard = _guard(params, pledge_id=pledge_id, now=now) if guard_application else None
     moved = await repository.move(
         ctx.db,
         params=params,

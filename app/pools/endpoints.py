@@ -182,7 +182,7 @@ async def export_pool_tape(pool_id: PathId, request: Request) -> StreamingRespon
             request_id=request.scope.get("ipledge.request_id", "-"),
         )
         pool = await service.check_pool(ctx, pool_id=pool_id)
-    filename = f"tape-{pool_id}-{pool['cut_off_date'].isoformat()}.csv"
+    filename = f"tape-{pool_id}-{pool.cut_off_date.isoformat()}.csv"
     slots = getattr(state, "tape_slots", None)
     if slots is None:  # one per process: the app's state lives as long as the process
         slots = state.tape_slots = asyncio.Semaphore(state.settings.tape_concurrency)
@@ -190,9 +190,9 @@ async def export_pool_tape(pool_id: PathId, request: Request) -> StreamingRespon
         state.database,
         slots=slots,
         pool_id=pool_id,
-        cut_off=pool["cut_off_date"],
+        cut_off=pool.cut_off_date,
         # A locked pool's valuations as they stood at its lock; an open pool's as they are.
-        as_of=pool["locked_at"] or ctx.now,
+        as_of=pool.locked_at or ctx.now,
     )
     return StreamingResponse(
         body,
@@ -201,7 +201,7 @@ async def export_pool_tape(pool_id: PathId, request: Request) -> StreamingRespon
             "Content-Disposition": f'attachment; filename="{filename}"',
             # The rows to expect, so that a consumer can tell a download cut short. Exact for
             # a locked pool, whose membership is frozen.
-            "X-Tape-Rows": str(pool["loan_count"]),
+            "X-Tape-Rows": str(pool.loan_count),
         },
     )
 

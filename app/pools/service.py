@@ -29,6 +29,7 @@ from app.core.sql import Filters
 from app.loans import service as loans_service
 from app.pools import repository, rules, tape_repository, views
 from app.pools import selection as optimiser
+from app.pools.domain import TapeHeader
 from app.pools.errors import LoanAlreadyPooled, LoanNotEligible, PoolLimitViolated
 from app.pools.projection import repository as projection_repository
 from app.pools.projection import service as projection_service
@@ -91,12 +92,15 @@ async def list_pools(
     return paged(rows, limit, views.pool_out)
 
 
-async def check_pool(ctx: Ctx, *, pool_id: UUID) -> asyncpg.Record:
-    """The pool's row and its ``loan_count``, for a caller about to stream its tape."""
+async def check_pool(ctx: Ctx, *, pool_id: UUID) -> TapeHeader:
+    """What a caller about to stream the pool's tape needs of it: its cut-off, when it was
+    locked and its ``loan_count``."""
     row = await repository.get_for_tape(ctx.db, pool_id)
     if row is None:
         raise NotFound("no such pool")
-    return row
+    return TapeHeader(
+        cut_off_date=row["cut_off_date"], locked_at=row["locked_at"], loan_count=row["loan_count"]
+    )
 
 
 # --- changes -------------------------------------------------------------------------------

@@ -3,13 +3,14 @@ never do the action; keys shown once and stored only as a hash."""
 
 import asyncio
 import hashlib
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import pytest
 from fastapi import FastAPI
 from fastapi.routing import iter_route_contexts
 
 from app.core.routing import ApiRouter
+from app.keys.domain import LiveKey
 from tests.conftest import problem_of, slug
 
 
@@ -131,6 +132,23 @@ class TestIssuingKeys:
         # …and is refused from the next request on.
         assert (await client.get("/v1/api-keys", headers=other)).status_code == 401
 
+    async def test_the_cache_loads_a_live_key_as_the_keys_domain_hands_it_out(
+        self, client, make_key, ctx
+    ):
+        from app.core import auth
+        from app.keys.service import load_live_key
+
+        admin = await make_key("admin")
+        bureau = await make_key("district_bureau", "440307")
+        key_id = UUID(bureau["X-Key-Id"])
+        secret = bureau["Authorization"].removeprefix("Bearer ").split("_", 2)[2]
+        assert await load_live_key(ctx.db, key_id) == LiveKey(
+            role="district_bureau", subject="440307", secret_hash=auth.hash_secret(secret)
+        )
+        await client.post(f"/v1/api-keys/{key_id}/revoke", headers=admin)
+        assert await load_live_key(ctx.db, key_id) is None
+        assert await load_live_key(ctx.db, uuid4()) is None
+
     async def test_revoking_unknown_key_is_404(self, client, make_key):
         admin = await make_key("admin")
         for key_id in ["0190a0a0-0000-7000-8000-000000000000", "not-a-uuid"]:
@@ -178,26 +196,28 @@ class TestKeyCache:
 
     async def test_an_aged_out_key_is_served_while_one_request_reloads_it(self):
         key = uuid4()
-        cache, release, loads = self._cache({key: ("admin", None, b"h")})
+        cache, release, loads = self._cache({key: LiveKey("admin", None, b"h")})
         release.set()
-        assert await cache._row(key) == ("admin", None, b"h")
+        assert await cache._row(key) == LiveKey("admin", None, b"h")
         await asyncio.sleep(self.TTL * 2)  # aged out
         release.clear()
         reloading = asyncio.create_task(cache._row(key))
         await asyncio.sleep(0)
         try:
             # Others neither wait for the reload nor start one of their own.
-            assert await asyncio.wait_for(cache._row(key), timeout=1) == ("admin", None, b"h")
+            assert await asyncio.wait_for(cache._row(key), timeout=1) == LiveKey(
+                "admin", None, b"h"
+            )
             assert len(loads) == 2
         finally:
             release.set()
-        assert await reloading == ("admin", None, b"h")
+        assert await reloading == LiveKey("admin", None, b"h")
 
     async def test_a_forgotten_key_waits_for_its_load(self):
         key = uuid4()
-        cache, release, loads = self._cache({key: ("admin", None, b"h")})
+        cache, release, loads = self._cache({key: LiveKey("admin", None, b"h")})
         release.set()
-        assert await cache._row(key) == ("admin", None, b"h")
+        assert await cache._row(key) == LiveKey("admin", None, b"h")
         cache.forget(key)  # as a revocation notice does
         release.clear()
         first = asyncio.create_task(cache._row(key))
@@ -206,7 +226,7 @@ class TestKeyCache:
         await asyncio.sleep(0.05)
         assert not second.done()  # nothing to serve meanwhile: it waits for the one load
         release.set()
-        assert await first == await second == ("admin", None, b"h")
+        assert await first == await second == LiveKey("admin", None, b"h")
         assert len(loads) == 2
 
 
@@ -260,7 +280,7 @@ class TestKeyCacheBounds:
 
         async def load(key_id):
             loads.append(key_id)
-            return ("admin", None, auth.hash_secret("s")) if key_id == known else None
+            return LiveKey("admin", None, auth.hash_secret("s")) if key_id == known else None
 
         cache = auth.KeyCache(load, ttl_s=30.0, max_entries=3)
         token = f"Bearer {auth.format_key(known, 's')}"

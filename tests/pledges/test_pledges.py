@@ -5,6 +5,10 @@ from uuid import UUID
 
 import pytest
 
+from app.applications import moves as application_moves
+from app.core import journal
+from app.main import connect_domains
+from app.pledges import service as pledges_service
 from tests.conftest import problem_of, slug
 from tests.factories import at
 from tests.lifecycle import approved, disbursed
@@ -220,3 +224,22 @@ class TestReleaseWhileALoanDependsOnIt:
         )
         response = await self._release(desk, pledge_id, desk.officer)
         assert response.status_code == 200, response.text
+
+
+def test_a_registration_takes_the_guard_the_domains_are_connected_with(monkeypatch):
+    # The pledges domain does not import the applications domain: it is handed the guard
+    # (decision 0017), and without one it refuses to register rather than skip it.
+    monkeypatch.setattr(pledges_service, "_application_guard", None)
+    with pytest.raises(RuntimeError, match="connect_domains"):
+        pledges_service._guard(journal.Params(), pledge_id="$1", now="$2")
+    connect_domains()
+    ours, theirs = journal.Params(), journal.Params()
+    for params in (ours, theirs):
+        params.add(UUID(int=1))
+        params.add("now")
+    assert pledges_service._guard(ours, pledge_id="$1", now="$2") == (
+        application_moves.pledge_move_guard(
+            theirs, pledge_id="$1", now="$2", states=pledges_service.REGISTRABLE_WITH
+        )
+    )
+    assert ours.values == theirs.values
