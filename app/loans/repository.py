@@ -11,6 +11,7 @@ import asyncpg
 from app.core import journal
 from app.core.db import Db
 from app.core.sql import shift_params
+from app.models.pledge import PledgeState
 from app.subsidies.in_force import in_force_sql
 
 LOAN_COLUMNS = """l.id, l.application_id, l.enterprise_id, l.relationship_manager_id,
@@ -120,8 +121,12 @@ async def application_for_disbursement(db: Db, application_id: UUID) -> dict[str
     )
     return {
         **dict(app),
-        "unregistered": [p["id"] for p in pledges if p["state"] not in ("registered", "cancelled")],
-        "registered": sum(1 for p in pledges if p["state"] == "registered"),
+        "unregistered": [
+            p["id"]
+            for p in pledges
+            if p["state"] not in (PledgeState.REGISTERED, PledgeState.CANCELLED)
+        ],
+        "registered": sum(1 for p in pledges if p["state"] == PledgeState.REGISTERED),
     }
 
 

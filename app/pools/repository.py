@@ -14,6 +14,7 @@ import asyncpg
 from app.core.db import Db
 from app.core.jsonutil import dumps_str
 from app.core.sql import Filters
+from app.models.pledge import PledgeState as P
 from app.pools.rules import LoanFacts
 
 POOL_COLUMNS = """p.id, p.name, p.state, p.cut_off_date, p.target_balance, p.criteria,
@@ -61,14 +62,14 @@ STATS_COLUMNS = """s.loan_count, s.obligor_count, s.balance, s.rate_weight, s.te
 # repayments read to those loans' (empty for the bulk selection, which reads them all), and
 # ``{as_of}`` is the instant the facts are taken at: a valuation recorded after it is not
 # counted, as the tape of a locked pool does not count one recorded after its lock.
-_FACTS = """
+_FACTS = f"""
 WITH later AS MATERIALIZED (
     -- The principal they repaid, and the schedule's length at the cut-off: what the first of
     -- them was posted on (a shortened term or a payoff drops instalments from the end).
     SELECT r.loan_id, sum(r.principal_paid) AS principal,
            (array_agg(r.installments_before ORDER BY r.paid_on, r.created_at, r.id))[1]
                AS installments
-    FROM loan_repayments r WHERE r.paid_on > $1 {scope} GROUP BY r.loan_id
+    FROM loan_repayments r WHERE r.paid_on > $1 {{scope}} GROUP BY r.loan_id
 ),
 later_due AS MATERIALIZED (
     -- An instalment a later repayment paid anything on was unpaid at the cut-off.
@@ -76,7 +77,7 @@ later_due AS MATERIALIZED (
     FROM loan_repayments r
     CROSS JOIN LATERAL jsonb_array_elements(r.allocation) AS x
     JOIN loan_installments i ON i.loan_id = r.loan_id AND i.seq = (x->>'seq')::int
-    WHERE r.paid_on > $1 AND i.due_date <= $1 {scope}
+    WHERE r.paid_on > $1 AND i.due_date <= $1 {{scope}}
       AND ((x->>'principal')::numeric > 0 OR (x->>'interest')::numeric > 0)
     GROUP BY r.loan_id
 )
@@ -107,22 +108,22 @@ SELECT * FROM (
         FROM loan_installments i WHERE i.loan_id = l.id
     ) s
     CROSS JOIN LATERAL (
-        SELECT count(*) FILTER (WHERE p.state = 'registered')::int AS registered,
-               count(*) FILTER (WHERE p.state NOT IN ('registered', 'cancelled'))::int
+        SELECT count(*) FILTER (WHERE p.state = '{P.REGISTERED}')::int AS registered,
+               count(*) FILTER (WHERE p.state NOT IN ('{P.REGISTERED}', '{P.CANCELLED}'))::int
                    AS unregistered,
-               coalesce(sum(v.value) FILTER (WHERE p.state = 'registered'), 0) AS pledged_value
+               coalesce(sum(v.value) FILTER (WHERE p.state = '{P.REGISTERED}'), 0) AS pledged_value
         FROM pledges p
         LEFT JOIN LATERAL (
             SELECT iv.value FROM ip_asset_valuations iv
             WHERE iv.ip_asset_id = p.ip_asset_id AND iv.valuation_date <= $1
-              AND iv.created_at <= {as_of}
+              AND iv.created_at <= {{as_of}}
             ORDER BY iv.valuation_date DESC, iv.id DESC LIMIT 1
         ) v ON true
         WHERE p.application_id = l.application_id
     ) g
-    {where}
+    {{where}}
 ) facts
-{outer}"""
+{{outer}}"""
 
 
 def _facts_rows(rows: Sequence[asyncpg.Record]) -> list[LoanFacts]:

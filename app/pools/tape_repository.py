@@ -10,6 +10,7 @@ from uuid import UUID
 import asyncpg
 
 from app.core.db import Db
+from app.models.pledge import PledgeState
 
 
 def _element(text: str) -> str:
@@ -40,7 +41,7 @@ _PLEDGE_CELLS = f"""
           AND iv.created_at <= $3
         ORDER BY iv.valuation_date DESC, iv.id DESC LIMIT 1
     ) v ON true
-    WHERE p.application_id = l.application_id AND p.state <> 'cancelled'"""
+    WHERE p.application_id = l.application_id AND p.state <> '{PledgeState.CANCELLED}'"""
 
 # The same cells as a locked pool's member keeps them.
 _PLEDGE_CELLS_AT_LOCK = """

@@ -16,6 +16,7 @@ from app.applications.states import ApplicationState as S
 from app.applications.states import sql_list
 from app.core.db import Db
 from app.models.enterprise import INDUSTRIES
+from app.models.pledge import PledgeState
 from app.subsidies import in_force
 
 # The SLA states a report counts, in the order of their codes below.
@@ -132,7 +133,7 @@ async def sla_figures(
 # secure are folded in a second pass over their join, rather than as a count per application
 # joined back: both passes are then parallel scans with a shared hash.
 _APPROVED = f"a.state IN {sql_list((S.APPROVED, S.DISBURSED))}"
-_REGISTERED = "p.registered_on IS NOT NULL AND p.state <> 'cancelled'"
+_REGISTERED = f"p.registered_on IS NOT NULL AND p.state <> '{PledgeState.CANCELLED}'"
 _CAMPAIGN = f"""
 WITH received AS (
     SELECT a.enterprise_id, count(*) AS applications,
