@@ -24,6 +24,7 @@ from app.core.roles import Role
 from app.core.schemas import Page, decode_cursor, paged
 from app.core.sql import Filters
 from app.models.application import ApplicationState
+from app.models.loan import LoanState
 from app.models.pledge import PledgeState
 from app.pledges import repository
 from app.pledges.schemas import PledgeOut
@@ -184,7 +185,7 @@ def _secures_a_live_loan(row: asyncpg.Record) -> bool:
         row["application_state"] == ApplicationState.APPROVED
         or (
             row["application_state"] == ApplicationState.DISBURSED
-            and row["loan_state"] != "paid_off"
+            and row["loan_state"] != LoanState.PAID_OFF
         )
     )
 

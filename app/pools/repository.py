@@ -14,6 +14,7 @@ import asyncpg
 from app.core.db import Db
 from app.core.jsonutil import dumps_str
 from app.core.sql import Filters
+from app.models.loan import LoanState
 from app.models.pledge import PledgeState as P
 from app.pools.rules import LoanFacts
 
@@ -136,7 +137,7 @@ async def eligible_facts(
     """The facts of every loan the pool may hold, in loan id order."""
     inner = Filters(cut_off, pool_id)
     as_of_param = inner.param(as_of)
-    inner.add("l.state = 'active'").add("l.disbursed_on <= $1")
+    inner.add(f"l.state = '{LoanState.ACTIVE}'").add("l.disbursed_on <= $1")
     inner.add("(pl.pool_id IS NULL OR pl.pool_id = $2)")
     inner.when(criteria.get("districts"), "l.district_code = ANY({})")
     inner.when(criteria.get("industries"), "l.industry = ANY({})")
