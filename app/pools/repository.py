@@ -16,6 +16,7 @@ from app.core.jsonutil import dumps_str
 from app.core.sql import Filters
 from app.models.loan import LoanState
 from app.models.pledge import PledgeState as P
+from app.models.pool import PoolState
 from app.pools.rules import LoanFacts
 
 POOL_COLUMNS = """p.id, p.name, p.state, p.cut_off_date, p.target_balance, p.criteria,
@@ -197,7 +198,7 @@ async def insert_pool(db: Db, *, values: dict[str, Any]) -> asyncpg.Record:
         f"""INSERT INTO pools AS p (id, name, state, cut_off_date, target_balance, criteria,
                max_obligor_share, max_industry_share, max_district_share, created_at,
                updated_at, created_by, version)
-           VALUES ($1, $2, 'open', $3, $4, $5::jsonb, $6, $7, $8, $9, $9, $10, 1)
+           VALUES ($1, $2, '{PoolState.OPEN}', $3, $4, $5::jsonb, $6, $7, $8, $9, $9, $10, 1)
            RETURNING {POOL_COLUMNS}""",
         values["id"],
         values["name"],

@@ -11,6 +11,7 @@ import asyncpg
 
 from app.core.db import Db
 from app.models.pledge import PledgeState
+from app.models.pool import PoolState
 
 
 def _element(text: str) -> str:
@@ -95,7 +96,9 @@ async def freeze_pledge_cells(db: Db, *, pool_id: UUID, cut_off: date, as_of: da
 
 async def is_locked(db: Db, pool_id: UUID) -> bool:
     """Whether the pool is locked (or transferred), as the caller's snapshot sees it."""
-    return bool(await db.fetchval("SELECT state <> 'open' FROM pools WHERE id = $1", pool_id))
+    return bool(
+        await db.fetchval(f"SELECT state <> '{PoolState.OPEN}' FROM pools WHERE id = $1", pool_id)
+    )
 
 
 async def tape_rows(
