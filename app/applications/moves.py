@@ -18,6 +18,7 @@ from app.applications.states import OPEN, RETURNABLE, WITHDRAWABLE, ApplicationS
 from app.core import audit, outbox
 from app.core.context import Ctx
 from app.core.errors import InvalidStateTransition
+from app.models.pledge import PledgeState
 
 S = ApplicationState
 
@@ -85,24 +86,24 @@ def end_pledges(ctx: Ctx, row: Row, *, why: str) -> None:
     or releases (registered); the move's own statement changes them."""
     reason = f"application {why}"
     for pledge in row["pledges"]:
-        if pledge["state"] == "proposed":
+        if pledge["state"] == PledgeState.PROPOSED:
             audit.record(
                 ctx,
                 action="pledge.cancelled",
                 entity_type="pledge",
                 entity_id=pledge["id"],
-                before={"state": "proposed"},
-                after={"state": "cancelled", "reason": reason},
+                before={"state": PledgeState.PROPOSED},
+                after={"state": PledgeState.CANCELLED, "reason": reason},
             )
-        elif pledge["state"] == "registered":
+        elif pledge["state"] == PledgeState.REGISTERED:
             released = {"released_on": ctx.today, "reason": reason}
             audit.record(
                 ctx,
                 action="pledge.released",
                 entity_type="pledge",
                 entity_id=pledge["id"],
-                before={"state": "registered"},
-                after={"state": "released", **released},
+                before={"state": PledgeState.REGISTERED},
+                after={"state": PledgeState.RELEASED, **released},
             )
             outbox.emit(
                 ctx,

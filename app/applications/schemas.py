@@ -17,6 +17,7 @@ from app.core.schemas import (
     Timestamp,
 )
 from app.core.types import FreeText, Integer, Text
+from app.models.pledge import PledgeStateLiteral
 from app.pricing.schemas import QuoteOut
 
 __all__ = ["ApplicationState"]
@@ -99,7 +100,7 @@ class ClockOut(BaseModel):
 class PledgeSummary(BaseModel):
     id: UUID
     ip_asset_id: UUID
-    state: Literal["proposed", "registered", "released", "enforced", "cancelled"]
+    state: PledgeStateLiteral
     registration_no: str | None
     registered_on: IsoDate | None
     version: int

@@ -28,6 +28,7 @@ from app.core.errors import (
 )
 from app.core.ids import uuid7
 from app.core.roles import Role
+from app.models.pledge import PledgeState
 
 _ASSET_IN_DETAIL = re.compile(r"\(ip_asset_id\)=\(([0-9a-f-]{36})\)")
 
@@ -79,7 +80,7 @@ def _first_submission(
         {
             "id": pledge_id,
             "ip_asset_id": asset_id,
-            "state": "proposed",
+            "state": PledgeState.PROPOSED,
             "registration_no": None,
             "registered_on": None,
             "version": 1,

@@ -8,6 +8,7 @@ import asyncpg
 
 from app.core.db import Db
 from app.core.sql import Filters
+from app.models.pledge import LIVE_PLEDGE_STATES
 
 _ASSET = (
     "a.id, a.kind, a.number, a.title, a.holder_enterprise_id, a.licensor_name, a.nice_class, "
@@ -18,13 +19,14 @@ _VALUATION = "id, ip_asset_id, value, appraiser, method, valuation_date, created
 # The asset with its current valuation and live pledge: one statement, whatever the page size.
 # The live pledge is unique per asset (uq_pledges_live_asset), so the subquery has one row at
 # most, found on that index.
+_LIVE = ", ".join(f"'{state}'" for state in LIVE_PLEDGE_STATES)
 _ASSET_VIEW = f"""
 SELECT {_ASSET},
        v.id AS valuation_id, v.value AS valuation_value, v.appraiser AS valuation_appraiser,
        v.method AS valuation_method, v.valuation_date AS valuation_date,
        v.created_at AS valuation_created_at,
        (SELECT p.id FROM pledges p
-        WHERE p.ip_asset_id = a.id AND p.state IN ('proposed', 'registered')) AS live_pledge_id
+        WHERE p.ip_asset_id = a.id AND p.state IN ({_LIVE})) AS live_pledge_id
 FROM ip_assets a
 LEFT JOIN LATERAL (
     SELECT id, value, appraiser, method, valuation_date, created_at

@@ -23,21 +23,22 @@ from app.loans import rows
 from app.loans.ledger import Schedule, Terms
 from app.loans.payoff import PayoffQuote
 from app.loans.servicing import Standing, standing
+from app.models.loan import LoanState
 
 
-def state_as_of(loan: Mapping[str, Any], as_of: date) -> str:
+def state_as_of(loan: Mapping[str, Any], as_of: date) -> LoanState:
     """The loan's state on ``as_of`` from its row (see ``Loan.state_on``)."""
     return _state_on(loan["paid_off_on"], loan["defaulted_on"], as_of)
 
 
-def _state_on(paid_off_on: date | None, defaulted_on: date | None, on: date) -> str:
+def _state_on(paid_off_on: date | None, defaulted_on: date | None, on: date) -> LoanState:
     # What it is today only from the date it became so; before that it was active (a loan is
     # disbursed active, and ends paid off or defaulted).
     if paid_off_on is not None and paid_off_on <= on:
-        return "paid_off"
+        return LoanState.PAID_OFF
     if defaulted_on is not None and defaulted_on <= on:
-        return "defaulted"
-    return "active"
+        return LoanState.DEFAULTED
+    return LoanState.ACTIVE
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +76,7 @@ class Loan:
     def as_of(self) -> date:
         return self.standing.on
 
-    def state_on(self, on: date) -> str:
+    def state_on(self, on: date) -> LoanState:
         return _state_on(self.paid_off_on, self.defaulted_on, on)
 
     @classmethod
@@ -83,7 +84,7 @@ class Loan:
         """The loan of ``row`` as of ``as_of``, ``schedule`` as it stood then; ``uplift`` the
         penalty uplift setting."""
         terms = rows.terms(row, uplift)
-        defaulted = state_as_of(row, as_of) == "defaulted"
+        defaulted = state_as_of(row, as_of) == LoanState.DEFAULTED
         now = standing(schedule, as_of, terms, defaulted=defaulted)
         return _loan(
             row,
@@ -116,7 +117,7 @@ class Loan:
         return _loan(
             row,
             written["maturity_date"],
-            "active" if paid_off_on is None else "paid_off",
+            LoanState.ACTIVE if paid_off_on is None else LoanState.PAID_OFF,
             paid_off_on,
             written["classification"],
             updated["updated_at"],

@@ -32,11 +32,11 @@ from app.loans.schemas import (
     DefaultBody,
     DisbursementBody,
     LoanOut,
-    LoanState,
     PayoffOut,
     RepaymentBody,
     RepaymentOut,
 )
+from app.models.loan import LoanStateLiteral
 from app.pledges.errors import PledgeNotRegistered
 
 router = ApiRouter(tags=["loans"])
@@ -85,7 +85,7 @@ async def disburse_loan(application_id: PathId, body: DisbursementBody, ctx: Ctx
 @access(*READERS)
 async def list_loans(
     ctx: CtxDep,
-    state: LoanState | None = None,
+    state: LoanStateLiteral | None = None,
     enterprise_id: UUID | None = None,
     district_code: Annotated[Text | None, Query(pattern=r"^[0-9]{6}$")] = None,
     relationship_manager_id: Annotated[Text | None, Query(max_length=64)] = None,

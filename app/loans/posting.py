@@ -43,6 +43,7 @@ from app.loans.ledger import (
     to_money,
 )
 from app.loans.servicing import Standing, standing
+from app.models.loan import LoanState
 from app.pledges import service as pledges_service
 from app.subsidies import claims as subsidy_claims
 
@@ -80,7 +81,7 @@ async def _read_checked(ctx: Ctx, request: _Request, *, locked: bool) -> Any:
     else:
         row = visible(ctx, await repository.get_for_posting(ctx.db, loan_id, paid_on))
     check_if_match(ctx, row["version"])
-    if row["state"] != "active":
+    if row["state"] != LoanState.ACTIVE:
         raise InvalidStateTransition(
             f"cannot post a repayment to a loan that is {row['state']}", state=row["state"]
         )
@@ -292,8 +293,8 @@ def _announce_payoff(ctx: Ctx, row: Any, paid_off_on: date) -> None:
         action="loan.paid_off",
         entity_type="loan",
         entity_id=row["id"],
-        before={"state": "active"},
-        after={"state": "paid_off", "paid_off_on": paid_off_on},
+        before={"state": LoanState.ACTIVE},
+        after={"state": LoanState.PAID_OFF, "paid_off_on": paid_off_on},
     )
     outbox.emit(
         ctx,

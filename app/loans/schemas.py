@@ -7,9 +7,9 @@ from pydantic import BaseModel, Field
 
 from app.core.schemas import IsoDate, Money, PositiveMoney, Strict, Timestamp
 from app.core.types import FreeText
+from app.models.loan import LoanStateLiteral
 
 RepaymentMethodName = Literal["interest_only_bullet", "equal_installment", "equal_principal"]
-LoanState = Literal["active", "paid_off", "defaulted"]
 PrepaymentOptionName = Literal["reduce_installment", "shorten_term"]
 ClassificationName = Literal["normal", "special_mention", "substandard", "doubtful", "loss"]
 
@@ -59,7 +59,7 @@ class LoanOut(BaseModel):
     term_months: int
     disbursed_on: IsoDate
     maturity_date: IsoDate
-    state: LoanState
+    state: LoanStateLiteral
     as_of: IsoDate = Field(description="The date `days_past_due` and the paid amounts are as of.")
     days_past_due: int
     penalty_interest_due: Money = Field(

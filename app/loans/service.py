@@ -32,6 +32,7 @@ from app.loans.errors import DefaultNotAllowed, LockedRateBelowZero
 from app.loans.posting import NEVER, announce_class_change
 from app.loans.schedule import RepaymentMethod, build_schedule, maturity_date
 from app.models.application import ApplicationState
+from app.models.loan import LoanState
 from app.pledges import service as pledges_service
 from app.pledges.errors import PledgeNotRegistered
 from app.subsidies import claims as subsidy_claims
@@ -323,7 +324,7 @@ async def declare_default(ctx: Ctx, *, loan_id: UUID, as_of: date, reason: str) 
 async def _check_default(ctx: Ctx, row: Mapping[str, Any], as_of: date) -> int:
     """The loan's days past due on ``as_of``, once it is sure a default may be declared."""
     check_if_match(ctx, row["version"])
-    if row["state"] != "active":
+    if row["state"] != LoanState.ACTIVE:
         raise InvalidStateTransition(
             f"cannot declare default on a loan that is {row['state']}", state=row["state"]
         )
@@ -353,9 +354,9 @@ def _record_default(
         action="loan.defaulted",
         entity_type="loan",
         entity_id=row["id"],
-        before={"state": "active"},
+        before={"state": LoanState.ACTIVE},
         after={
-            "state": "defaulted",
+            "state": LoanState.DEFAULTED,
             "defaulted_on": as_of,
             "days_past_due": dpd,
             "reason": reason,

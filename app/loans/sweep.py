@@ -20,6 +20,7 @@ from app.loans import repository, rows
 from app.loans.classification import classify_schedule, next_change
 from app.loans.domain import state_as_of
 from app.loans.posting import NEVER, announce_class_change
+from app.models.loan import LoanState
 
 BATCH = 500
 
@@ -33,7 +34,7 @@ async def review(ctx: Ctx, *, limit: int = BATCH) -> tuple[int, int]:
     classes, review_on, changed = [], [], []
     for row in loans:
         schedule = rows.schedule(row["schedule"])
-        defaulted = state_as_of(row, ctx.today) == "defaulted"
+        defaulted = state_as_of(row, ctx.today) == LoanState.DEFAULTED
         cls = classify_schedule(schedule, ctx.today, defaulted=defaulted).value
         changed.append(announce_class_change(ctx, row, cls, reason="days_past_due"))
         classes.append(cls)

@@ -17,6 +17,7 @@ from typing import Any
 from app.core.schemas import to_shanghai
 from app.loans.domain import Loan, LoanPage, Payoff, Posted
 from app.loans.ledger import Schedule
+from app.models.loan import LoanState
 
 _CENTS = [f"{c:02d}" for c in range(100)]
 
@@ -33,8 +34,8 @@ def loan(loan: Loan) -> dict[str, Any]:
     now = loan.standing
     as_of = now.on
     state = loan.state_on(as_of)
-    paid_off = state == "paid_off"
-    defaulted = state == "defaulted"
+    paid_off = state == LoanState.PAID_OFF
+    defaulted = state == LoanState.DEFAULTED
     schedule = loan.schedule
     m = money_fen
     return {

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, Literal
 from uuid import UUID
 
 from sqlalchemy import (
@@ -22,9 +23,23 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.core.models import Base, uuid_pk
 
 REPAYMENT_METHODS = ("interest_only_bullet", "equal_installment", "equal_principal")
-LOAN_STATES = ("active", "paid_off", "defaulted")
 CLASSIFICATIONS = ("normal", "special_mention", "substandard", "doubtful", "loss")
 PREPAYMENT_OPTIONS = ("reduce_installment", "shorten_term")
+
+
+# Every state of a loan: disbursed active, it ends paid off or defaulted.
+class LoanState(StrEnum):
+    ACTIVE = "active"
+    PAID_OFF = "paid_off"
+    DEFAULTED = "defaulted"
+
+
+LOAN_STATES = tuple(state.value for state in LoanState)
+if TYPE_CHECKING:
+    LoanStateLiteral = str
+else:
+    # The states as the schemas type them: a Literal, which the OpenAPI document spells inline.
+    LoanStateLiteral = Literal[LOAN_STATES]
 
 
 class Loan(Base):
@@ -33,7 +48,9 @@ class Loan(Base):
 
     __tablename__ = "loans"
     __table_args__ = (
-        CheckConstraint("state IN ('active', 'paid_off', 'defaulted')", name="state"),
+        CheckConstraint(
+            "state IN (" + ", ".join(f"'{s}'" for s in LOAN_STATES) + ")", name="state"
+        ),
         CheckConstraint(
             "repayment_method IN ('interest_only_bullet', 'equal_installment', 'equal_principal')",
             name="repayment_method",
@@ -43,7 +60,9 @@ class Loan(Base):
             "outstanding_principal >= 0 AND outstanding_principal <= principal",
             name="outstanding_principal",
         ),
-        CheckConstraint("(state = 'paid_off') = (outstanding_principal = 0)", name="paid_off"),
+        CheckConstraint(
+            f"(state = '{LoanState.PAID_OFF}') = (outstanding_principal = 0)", name="paid_off"
+        ),
         Index("ix_loans_state_id", "state", "id"),
         Index("ix_loans_relationship_manager_id_id", "relationship_manager_id", "id"),
         Index("ix_loans_enterprise_id", "enterprise_id"),
@@ -56,7 +75,7 @@ class Loan(Base):
         Index(
             "ix_loans_classification_review_on",
             "classification_review_on",
-            postgresql_where=text("state <> 'paid_off'"),
+            postgresql_where=text(f"state <> '{LoanState.PAID_OFF}'"),
         ),
     )
 

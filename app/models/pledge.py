@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING, Literal
 from uuid import UUID
 
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Integer, Text, text
@@ -8,8 +10,24 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.models import Base, uuid_pk
 
-PLEDGE_STATES = ("proposed", "registered", "released", "enforced", "cancelled")
-LIVE_PLEDGE_STATES = ("proposed", "registered")
+
+# Every state of a pledge (``app.pledges.service`` describes the moves between them).
+class PledgeState(StrEnum):
+    PROPOSED = "proposed"
+    REGISTERED = "registered"
+    RELEASED = "released"
+    ENFORCED = "enforced"
+    CANCELLED = "cancelled"
+
+
+PLEDGE_STATES = tuple(state.value for state in PledgeState)
+if TYPE_CHECKING:
+    PledgeStateLiteral = str
+else:
+    # The states as the schemas type them: a Literal, which the OpenAPI document spells inline.
+    PledgeStateLiteral = Literal[PLEDGE_STATES]
+# A live pledge holds its asset: the database allows one per asset.
+LIVE_PLEDGE_STATES = (PledgeState.PROPOSED.value, PledgeState.REGISTERED.value)
 
 
 class Pledge(Base):
@@ -22,15 +40,19 @@ class Pledge(Base):
             "state IN (" + ", ".join(f"'{s}'" for s in PLEDGE_STATES) + ")", name="state"
         ),
         CheckConstraint(
-            "state NOT IN ('registered', 'released', 'enforced') OR "
-            "(registration_no IS NOT NULL AND registered_on IS NOT NULL) OR state = 'released'",
+            f"state NOT IN ('{PledgeState.REGISTERED}', '{PledgeState.RELEASED}', "
+            f"'{PledgeState.ENFORCED}') OR "
+            "(registration_no IS NOT NULL AND registered_on IS NOT NULL) OR "
+            f"state = '{PledgeState.RELEASED}'",
             name="registration",
         ),
         Index(
             "uq_pledges_live_asset",
             "ip_asset_id",
             unique=True,
-            postgresql_where=text("state IN ('proposed', 'registered')"),
+            postgresql_where=text(
+                "state IN (" + ", ".join(f"'{s}'" for s in LIVE_PLEDGE_STATES) + ")"
+            ),
         ),
         Index("ix_pledges_application_id", "application_id"),
         Index("ix_pledges_ip_asset_id_id", "ip_asset_id", "id"),

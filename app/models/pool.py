@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, Literal
 from uuid import UUID
 
 from sqlalchemy import (
@@ -20,7 +21,20 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.models import Base, uuid_pk
 
-POOL_STATES = ("open", "locked", "transferred")
+
+# Every state of a pool: open → locked → transferred to an SPV.
+class PoolState(StrEnum):
+    OPEN = "open"
+    LOCKED = "locked"
+    TRANSFERRED = "transferred"
+
+
+POOL_STATES = tuple(state.value for state in PoolState)
+if TYPE_CHECKING:
+    PoolStateLiteral = str
+else:
+    # The states as the schemas type them: a Literal, which the OpenAPI document spells inline.
+    PoolStateLiteral = Literal[POOL_STATES]
 
 
 class Pool(Base):
@@ -29,7 +43,9 @@ class Pool(Base):
 
     __tablename__ = "pools"
     __table_args__ = (
-        CheckConstraint("state IN ('open', 'locked', 'transferred')", name="state"),
+        CheckConstraint(
+            "state IN (" + ", ".join(f"'{s}'" for s in POOL_STATES) + ")", name="state"
+        ),
         CheckConstraint("target_balance > 0", name="target_positive"),
         CheckConstraint(
             "max_obligor_share > 0 AND max_obligor_share <= 1 AND max_industry_share > 0 "
@@ -37,10 +53,11 @@ class Pool(Base):
             name="shares",
         ),
         CheckConstraint(
-            "(state = 'transferred') = (spv_name IS NOT NULL AND transfer_date IS NOT NULL)",
+            f"(state = '{PoolState.TRANSFERRED}') = "
+            "(spv_name IS NOT NULL AND transfer_date IS NOT NULL)",
             name="transfer",
         ),
-        CheckConstraint("(state = 'open') = (locked_at IS NULL)", name="locked"),
+        CheckConstraint(f"(state = '{PoolState.OPEN}') = (locked_at IS NULL)", name="locked"),
         Index("ix_pools_state_id", "state", "id"),
     )
 

@@ -10,6 +10,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.models import Base, uuid_pk
+from app.models.pool import POOL_STATES
 
 
 class PoolProjection(Base):
@@ -19,7 +20,10 @@ class PoolProjection(Base):
 
     __tablename__ = "pool_projections"
     __table_args__ = (
-        CheckConstraint("pool_state IN ('open', 'locked', 'transferred')", name="pool_state"),
+        CheckConstraint(
+            "pool_state IN (" + ", ".join(f"'{s}'" for s in POOL_STATES) + ")",
+            name="pool_state",
+        ),
         CheckConstraint("cut_off_balance > 0 AND loan_count > 0", name="pool_facts"),
         CheckConstraint(
             "breakeven_cdr IS NULL OR (breakeven AND breakeven_cdr > 0 AND breakeven_cdr <= 1)",

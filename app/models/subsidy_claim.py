@@ -2,12 +2,35 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from enum import StrEnum
+from typing import TYPE_CHECKING, Literal
 from uuid import UUID
 
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Integer, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.models import Base, uuid_pk
+
+
+# Every state of a subsidy claim: pending → approved → paid, or pending → rejected (its amount
+# given back to the programme's budget).
+class ClaimState(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    PAID = "paid"
+
+
+CLAIM_STATES = tuple(state.value for state in ClaimState)
+# The states a decision moves a pending claim to.
+DECIDED_STATES = (ClaimState.APPROVED.value, ClaimState.REJECTED.value)
+if TYPE_CHECKING:
+    ClaimStateLiteral = str
+    ClaimOutcomeLiteral = str
+else:
+    # The states as the schemas type them: Literals, which the OpenAPI document spells inline.
+    ClaimStateLiteral = Literal[CLAIM_STATES]
+    ClaimOutcomeLiteral = Literal[DECIDED_STATES]
 
 
 class SubsidyClaim(Base):
@@ -17,7 +40,9 @@ class SubsidyClaim(Base):
     __tablename__ = "subsidy_claims"
     __table_args__ = (
         CheckConstraint("kind IN ('interest_subsidy', 'risk_compensation')", name="kind"),
-        CheckConstraint("state IN ('pending', 'approved', 'rejected', 'paid')", name="state"),
+        CheckConstraint(
+            "state IN (" + ", ".join(f"'{s}'" for s in CLAIM_STATES) + ")", name="state"
+        ),
         CheckConstraint("amount > 0 AND amount <= computed_amount", name="amount"),
         CheckConstraint(
             "limited_by IS NULL OR limited_by IN "

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from uuid import UUID
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, SmallInteger, Text, text
@@ -8,7 +9,17 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.models import Base
 
-DELIVERY_STATUSES = ("pending", "delivered", "failed")
+
+# Every status of a delivery: pending (to be sent, or retried) → delivered | failed. The API
+# types a delivery's and an event's status with it (no docstring: the OpenAPI document would
+# carry it as the schema's description).
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+
+
+DELIVERY_STATUSES = tuple(status.value for status in DeliveryStatus)
 
 
 class WebhookDelivery(Base):
@@ -20,20 +31,22 @@ class WebhookDelivery(Base):
         CheckConstraint(
             "status IN (" + ", ".join(f"'{s}'" for s in DELIVERY_STATUSES) + ")", name="status"
         ),
-        CheckConstraint("status <> 'pending' OR next_attempt_at IS NOT NULL", name="due"),
+        CheckConstraint(
+            f"status <> '{DeliveryStatus.PENDING}' OR next_attempt_at IS NOT NULL", name="due"
+        ),
         CheckConstraint("attempts >= 0", name="attempts"),
         # The relay's claim: due pending deliveries, oldest due first.
         Index(
             "ix_webhook_deliveries_due",
             "next_attempt_at",
-            postgresql_where=text("status = 'pending'"),
+            postgresql_where=text(f"status = '{DeliveryStatus.PENDING}'"),
         ),
         # Failed events for the admins' list, and the oldest pending event for /metrics.
         Index(
             "ix_webhook_deliveries_open",
             "status",
             "event_id",
-            postgresql_where=text("status <> 'delivered'"),
+            postgresql_where=text(f"status <> '{DeliveryStatus.DELIVERED}'"),
         ),
     )
 

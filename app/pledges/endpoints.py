@@ -12,8 +12,9 @@ from app.core.roles import BANK_ROLES, Role
 from app.core.routing import ApiRouter, CtxDep, access
 from app.core.schemas import Limit, Page
 from app.core.types import Text
+from app.models.pledge import PledgeStateLiteral
 from app.pledges import service
-from app.pledges.schemas import PledgeOut, PledgeState, RegistrationBody, ReleaseBody
+from app.pledges.schemas import PledgeOut, RegistrationBody, ReleaseBody
 
 router = ApiRouter(prefix="/v1/pledges", tags=["pledges"])
 _MOVE = problems(NotFound, InvalidStateTransition, PreconditionFailed)
@@ -25,7 +26,7 @@ async def list_pledges(
     ctx: CtxDep,
     ip_asset_id: UUID | None = None,
     application_id: UUID | None = None,
-    state: PledgeState | None = None,
+    state: PledgeStateLiteral | None = None,
     cursor: Text | None = None,
     limit: Annotated[Limit, Query()] = 50,
 ) -> Page[PledgeOut]:

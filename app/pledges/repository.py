@@ -9,6 +9,7 @@ import asyncpg
 from app.core.db import Db
 from app.core.journal import Params
 from app.models.application import ApplicationState
+from app.models.pledge import PledgeState
 
 COLUMNS = """p.id, p.application_id, p.ip_asset_id, p.state, p.registration_no, p.registered_on,
     p.released_on, p.enforced_on, p.state_reason, p.created_at, p.updated_at, p.version"""
@@ -86,7 +87,7 @@ def propose_for_application(source: str, now: str) -> str:
     with ``id`` and ``ip_asset_ids``) that were drafts (``prior_state``); returns the pledges."""
     return f"""INSERT INTO pledges
         (id, application_id, ip_asset_id, state, created_at, updated_at, version)
-    SELECT uuid7(), src.id, asset, 'proposed', {now}, {now}, 1
+    SELECT uuid7(), src.id, asset, '{PledgeState.PROPOSED}', {now}, {now}, 1
     FROM {source} AS src, unnest(src.ip_asset_ids) AS asset
     WHERE src.prior_state = '{ApplicationState.DRAFT}'
     RETURNING id, ip_asset_id"""
@@ -95,32 +96,44 @@ def propose_for_application(source: str, now: str) -> str:
 def cancel_for_application(source: str, *, now: str, reason: str) -> str:
     """A CTE body: the proposed pledges of the application in ``source`` (a row with ``id``)
     are cancelled, as it ends."""
+    cancelled, proposed = PledgeState.CANCELLED, PledgeState.PROPOSED
     return f"""UPDATE pledges p
-    SET state = 'cancelled', state_reason = {reason}, updated_at = {now}, version = p.version + 1
+    SET state = '{cancelled}', state_reason = {reason}, updated_at = {now}, version = p.version + 1
     FROM {source} AS src
-    WHERE p.application_id = src.id AND p.state = 'proposed'
+    WHERE p.application_id = src.id AND p.state = '{proposed}'
     RETURNING p.id"""
 
 
 def release_for_application(source: str, *, now: str, today: str, reason: str) -> str:
     """A CTE body: the registered pledges of the application in ``source`` are released."""
+    released = PledgeState.RELEASED
     return f"""UPDATE pledges p
-    SET state = 'released', released_on = {today}, state_reason = {reason}, updated_at = {now},
+    SET state = '{released}', released_on = {today}, state_reason = {reason}, updated_at = {now},
         version = p.version + 1
     FROM {source} AS src
-    WHERE p.application_id = src.id AND p.state = 'registered'
+    WHERE p.application_id = src.id AND p.state = '{PledgeState.REGISTERED}'
     RETURNING p.id"""
 
 
+# The date a pledge's end for its loan sets.
+_DATE_COLUMN = {PledgeState.RELEASED: "released_on", PledgeState.ENFORCED: "enforced_on"}
+
+
 async def end_for_loan(
-    db: Db, *, application_id: UUID, to_state: str, now: datetime, on: date, reason: str
+    db: Db,
+    *,
+    application_id: UUID,
+    to_state: PledgeState,
+    now: datetime,
+    on: date,
+    reason: str,
 ) -> list[asyncpg.Record]:
     """Release (paid off) or enforce (default) every registered pledge of a loan's application."""
-    date_column = {"released": "released_on", "enforced": "enforced_on"}[to_state]
+    date_column = _DATE_COLUMN[to_state]
     return await db.fetch(
         f"""UPDATE pledges p SET state = $5, {date_column} = $3, state_reason = $4,
                    updated_at = $2, version = version + 1
-            WHERE p.application_id = $1 AND p.state = 'registered'
+            WHERE p.application_id = $1 AND p.state = '{PledgeState.REGISTERED}'
             RETURNING {COLUMNS}""",
         application_id,
         now,

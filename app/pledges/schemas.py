@@ -1,21 +1,19 @@
 from __future__ import annotations
 
-from typing import Literal
 from uuid import UUID
 
 from pydantic import BaseModel, Field
 
 from app.core.schemas import IsoDate, Strict, Timestamp
 from app.core.types import FreeText, Text
-
-PledgeState = Literal["proposed", "registered", "released", "enforced", "cancelled"]
+from app.models.pledge import PledgeStateLiteral
 
 
 class PledgeOut(BaseModel):
     id: UUID
     application_id: UUID
     ip_asset_id: UUID
-    state: PledgeState
+    state: PledgeStateLiteral
     registration_no: str | None = Field(description="The CNIPA pledge registration number.")
     registered_on: IsoDate | None
     released_on: IsoDate | None

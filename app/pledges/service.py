@@ -29,6 +29,8 @@ from app.core.roles import Role
 from app.core.schemas import Page, decode_cursor, paged
 from app.core.sql import Filters
 from app.models.application import ApplicationState
+from app.models.loan import LoanState
+from app.models.pledge import PledgeState
 from app.pledges import repository
 from app.pledges.schemas import PledgeOut
 
@@ -133,7 +135,7 @@ async def _move(
     row: asyncpg.Record,
     *,
     action: str,
-    to_state: str,
+    to_state: PledgeState,
     sets: dict[str, Any],
     guard_application: bool = False,
 ) -> PledgeOut:
@@ -191,7 +193,7 @@ async def register(
 ) -> PledgeOut:
     row = _visible(ctx, await repository.get(ctx.db, pledge_id))
     check_if_match(ctx, row["version"])
-    if row["state"] != "proposed":
+    if row["state"] != PledgeState.PROPOSED:
         raise InvalidStateTransition(
             f"cannot register a pledge that is {row['state']}", state=row["state"]
         )
@@ -205,7 +207,7 @@ async def register(
         ctx,
         row,
         action="registered",
-        to_state="registered",
+        to_state=PledgeState.REGISTERED,
         sets={"registration_no": registration_no, "registered_on": registered_on},
         # A registration racing a decline or withdrawal: whichever commits second fails.
         guard_application=True,
@@ -218,7 +220,7 @@ def _secures_a_live_loan(row: asyncpg.Record) -> bool:
         row["application_state"] == ApplicationState.APPROVED
         or (
             row["application_state"] == ApplicationState.DISBURSED
-            and row["loan_state"] != "paid_off"
+            and row["loan_state"] != LoanState.PAID_OFF
         )
     )
 
@@ -231,7 +233,7 @@ async def release(ctx: Ctx, *, pledge_id: UUID, reason: str) -> PledgeOut:
     between the check and the release."""
     row = _visible(ctx, await repository.get(ctx.db, pledge_id, lock_application=True))
     check_if_match(ctx, row["version"])
-    if row["state"] != "registered":
+    if row["state"] != PledgeState.REGISTERED:
         raise InvalidStateTransition(
             f"cannot release a pledge that is {row['state']}", state=row["state"]
         )
@@ -250,13 +252,19 @@ async def release(ctx: Ctx, *, pledge_id: UUID, reason: str) -> PledgeOut:
         ctx,
         row,
         action="released",
-        to_state="released",
+        to_state=PledgeState.RELEASED,
         sets={"released_on": ctx.today, "state_reason": reason},
     )
 
 
 async def _end_for_loan(
-    ctx: Ctx, *, application_id: UUID, to_state: str, on: date, district_code: str, reason: str
+    ctx: Ctx,
+    *,
+    application_id: UUID,
+    to_state: PledgeState,
+    on: date,
+    district_code: str,
+    reason: str,
 ) -> int:
     rows = await repository.end_for_loan(
         ctx.db, application_id=application_id, to_state=to_state, now=ctx.now, on=on, reason=reason
@@ -267,7 +275,7 @@ async def _end_for_loan(
             action=f"pledge.{to_state}",
             entity_type="pledge",
             entity_id=row["id"],
-            before={"state": "registered"},
+            before={"state": PledgeState.REGISTERED},
             after=_event(row),
         )
         outbox.emit(ctx, f"pledge.{to_state}", _event(row), district_code=district_code)
@@ -280,7 +288,7 @@ async def release_for_loan(
     return await _end_for_loan(
         ctx,
         application_id=application_id,
-        to_state="released",
+        to_state=PledgeState.RELEASED,
         on=on,
         district_code=district_code,
         reason=reason,
@@ -293,7 +301,7 @@ async def enforce_for_loan(
     return await _end_for_loan(
         ctx,
         application_id=application_id,
-        to_state="enforced",
+        to_state=PledgeState.ENFORCED,
         on=on,
         district_code=district_code,
         reason=reason,

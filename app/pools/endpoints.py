@@ -14,6 +14,7 @@ from app.core.roles import Role
 from app.core.routing import ApiRouter, CtxDep, access
 from app.core.schemas import Limit, Page
 from app.core.types import Text
+from app.models.pool import PoolStateLiteral
 from app.pools import service, tape
 from app.pools.errors import LoanAlreadyPooled, LoanNotEligible, PoolLimitViolated
 from app.pools.projection import chart as projection_chart
@@ -24,7 +25,6 @@ from app.pools.schemas import (
     PoolCreate,
     PoolLoanAdd,
     PoolOut,
-    PoolState,
     PoolTransfer,
     ProjectionCreate,
     ProjectionGrid,
@@ -52,7 +52,7 @@ async def create_pool(body: PoolCreate, ctx: CtxDep, response: Response) -> Pool
 @access(*READERS)
 async def list_pools(
     ctx: CtxDep,
-    state: PoolState | None = None,
+    state: PoolStateLiteral | None = None,
     cursor: Text | None = None,
     limit: Annotated[Limit, Query()] = 50,
 ) -> Page[PoolOut]:

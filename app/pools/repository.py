@@ -14,6 +14,9 @@ import asyncpg
 from app.core.db import Db
 from app.core.jsonutil import dumps_str
 from app.core.sql import Filters
+from app.models.loan import LoanState
+from app.models.pledge import PledgeState as P
+from app.models.pool import PoolState
 from app.pools.rules import LoanFacts
 
 POOL_COLUMNS = """p.id, p.name, p.state, p.cut_off_date, p.target_balance, p.criteria,
@@ -61,14 +64,14 @@ STATS_COLUMNS = """s.loan_count, s.obligor_count, s.balance, s.rate_weight, s.te
 # repayments read to those loans' (empty for the bulk selection, which reads them all), and
 # ``{as_of}`` is the instant the facts are taken at: a valuation recorded after it is not
 # counted, as the tape of a locked pool does not count one recorded after its lock.
-_FACTS = """
+_FACTS = f"""
 WITH later AS MATERIALIZED (
     -- The principal they repaid, and the schedule's length at the cut-off: what the first of
     -- them was posted on (a shortened term or a payoff drops instalments from the end).
     SELECT r.loan_id, sum(r.principal_paid) AS principal,
            (array_agg(r.installments_before ORDER BY r.paid_on, r.created_at, r.id))[1]
                AS installments
-    FROM loan_repayments r WHERE r.paid_on > $1 {scope} GROUP BY r.loan_id
+    FROM loan_repayments r WHERE r.paid_on > $1 {{scope}} GROUP BY r.loan_id
 ),
 later_due AS MATERIALIZED (
     -- An instalment a later repayment paid anything on was unpaid at the cut-off.
@@ -76,7 +79,7 @@ later_due AS MATERIALIZED (
     FROM loan_repayments r
     CROSS JOIN LATERAL jsonb_array_elements(r.allocation) AS x
     JOIN loan_installments i ON i.loan_id = r.loan_id AND i.seq = (x->>'seq')::int
-    WHERE r.paid_on > $1 AND i.due_date <= $1 {scope}
+    WHERE r.paid_on > $1 AND i.due_date <= $1 {{scope}}
       AND ((x->>'principal')::numeric > 0 OR (x->>'interest')::numeric > 0)
     GROUP BY r.loan_id
 )
@@ -107,22 +110,22 @@ SELECT * FROM (
         FROM loan_installments i WHERE i.loan_id = l.id
     ) s
     CROSS JOIN LATERAL (
-        SELECT count(*) FILTER (WHERE p.state = 'registered')::int AS registered,
-               count(*) FILTER (WHERE p.state NOT IN ('registered', 'cancelled'))::int
+        SELECT count(*) FILTER (WHERE p.state = '{P.REGISTERED}')::int AS registered,
+               count(*) FILTER (WHERE p.state NOT IN ('{P.REGISTERED}', '{P.CANCELLED}'))::int
                    AS unregistered,
-               coalesce(sum(v.value) FILTER (WHERE p.state = 'registered'), 0) AS pledged_value
+               coalesce(sum(v.value) FILTER (WHERE p.state = '{P.REGISTERED}'), 0) AS pledged_value
         FROM pledges p
         LEFT JOIN LATERAL (
             SELECT iv.value FROM ip_asset_valuations iv
             WHERE iv.ip_asset_id = p.ip_asset_id AND iv.valuation_date <= $1
-              AND iv.created_at <= {as_of}
+              AND iv.created_at <= {{as_of}}
             ORDER BY iv.valuation_date DESC, iv.id DESC LIMIT 1
         ) v ON true
         WHERE p.application_id = l.application_id
     ) g
-    {where}
+    {{where}}
 ) facts
-{outer}"""
+{{outer}}"""
 
 
 def _facts_rows(rows: Sequence[asyncpg.Record]) -> list[LoanFacts]:
@@ -135,7 +138,7 @@ async def eligible_facts(
     """The facts of every loan the pool may hold, in loan id order."""
     inner = Filters(cut_off, pool_id)
     as_of_param = inner.param(as_of)
-    inner.add("l.state = 'active'").add("l.disbursed_on <= $1")
+    inner.add(f"l.state = '{LoanState.ACTIVE}'").add("l.disbursed_on <= $1")
     inner.add("(pl.pool_id IS NULL OR pl.pool_id = $2)")
     inner.when(criteria.get("districts"), "l.district_code = ANY({})")
     inner.when(criteria.get("industries"), "l.industry = ANY({})")
@@ -195,7 +198,7 @@ async def insert_pool(db: Db, *, values: dict[str, Any]) -> asyncpg.Record:
         f"""INSERT INTO pools AS p (id, name, state, cut_off_date, target_balance, criteria,
                max_obligor_share, max_industry_share, max_district_share, created_at,
                updated_at, created_by, version)
-           VALUES ($1, $2, 'open', $3, $4, $5::jsonb, $6, $7, $8, $9, $9, $10, 1)
+           VALUES ($1, $2, '{PoolState.OPEN}', $3, $4, $5::jsonb, $6, $7, $8, $9, $9, $10, 1)
            RETURNING {POOL_COLUMNS}""",
         values["id"],
         values["name"],

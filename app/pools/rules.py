@@ -18,6 +18,7 @@ from typing import Any
 from uuid import UUID
 
 from app.loans.schedule import due_date as add_months
+from app.models.loan import LoanState
 from app.pools.selection import Candidate, Limits
 
 
@@ -60,7 +61,7 @@ def ineligibility(
     reasons = []
     if facts.in_pool is not None and facts.in_pool != pool_id:
         reasons.append(f"it is in pool {facts.in_pool}")
-    if facts.state != "active":
+    if facts.state != LoanState.ACTIVE:
         reasons.append(f"it is {facts.state}, not active")
     if facts.disbursed_on > cut_off:
         reasons.append(f"it was disbursed after the cut-off ({facts.disbursed_on})")

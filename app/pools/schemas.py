@@ -19,8 +19,8 @@ from app.core.jsonutil import ExponentNumber
 from app.core.schemas import IsoDate, Money, PositiveMoney, Ratio, Share, Strict, Timestamp
 from app.core.types import Distinct, Integer, Text
 from app.models.enterprise import Industry
+from app.models.pool import PoolStateLiteral
 
-PoolState = Literal["open", "locked", "transferred"]
 DEFAULT_MIN_REMAINING_MONTHS = 3
 
 
@@ -127,7 +127,7 @@ class SelectionSummary(BaseModel):
 class PoolOut(BaseModel):
     id: UUID
     name: str
-    state: PoolState
+    state: PoolStateLiteral
     cut_off_date: IsoDate
     target_balance: Money
     criteria: Criteria
@@ -282,7 +282,7 @@ class TrancheTotal(BaseModel):
 class ProjectionOut(BaseModel):
     id: UUID
     pool_id: UUID
-    pool_state: PoolState = Field(description="The pool's state when projected.")
+    pool_state: PoolStateLiteral = Field(description="The pool's state when projected.")
     cut_off_date: IsoDate
     loan_count: int
     cut_off_balance: Money

@@ -27,13 +27,14 @@ from app.core.ids import uuid7
 from app.core.schemas import Page, decode_cursor, paged
 from app.core.sql import Filters
 from app.loans import service as loans_service
+from app.models.pool import PoolState, PoolStateLiteral
 from app.pools import repository, rules, tape_repository, views
 from app.pools import selection as optimiser
 from app.pools.domain import TapeHeader
 from app.pools.errors import LoanAlreadyPooled, LoanNotEligible, PoolLimitViolated
 from app.pools.projection import repository as projection_repository
 from app.pools.projection import service as projection_service
-from app.pools.schemas import PoolCreate, PoolOut, PoolState, SelectionOut
+from app.pools.schemas import PoolCreate, PoolOut, SelectionOut
 
 # How many loans a refusal names; the rest are counted.
 _NAMED = 20
@@ -60,7 +61,7 @@ async def _open_for_change(ctx: Ctx, pool_id: UUID, *, doing: str) -> asyncpg.Re
     if row is None:
         raise NotFound("no such pool")
     check_if_match(ctx, row["version"])
-    if row["state"] != "open":
+    if row["state"] != PoolState.OPEN:
         raise InvalidStateTransition(
             f"cannot {doing} a pool that is {row['state']}", state=row["state"]
         )
@@ -83,7 +84,7 @@ async def get_pool(ctx: Ctx, *, pool_id: UUID) -> PoolOut:
 
 
 async def list_pools(
-    ctx: Ctx, *, state: PoolState | None, cursor: str | None, limit: int
+    ctx: Ctx, *, state: PoolStateLiteral | None, cursor: str | None, limit: int
 ) -> Page[PoolOut]:
     filters = Filters()
     filters.when(state, "p.state = {}")
@@ -274,7 +275,7 @@ async def lock_pool(ctx: Ctx, *, pool_id: UUID) -> PoolOut:
     await repository.lock_members(ctx.db, pool_id=pool_id)
     facts = await repository.member_facts(ctx.db, pool_id=pool_id, cut_off=cut_off, as_of=ctx.now)
     if not facts:
-        raise InvalidStateTransition("an empty pool cannot be locked", state="open")
+        raise InvalidStateTransition("an empty pool cannot be locked", state=PoolState.OPEN)
     criteria = pool["criteria"]
     unfit = [
         f"{f.loan_id}: {', '.join(reasons)}"
@@ -302,7 +303,10 @@ async def lock_pool(ctx: Ctx, *, pool_id: UUID) -> PoolOut:
         ),
     )
     await repository.touch(
-        ctx.db, pool_id=pool_id, now=ctx.now, changes={"state": "locked", "locked_at": ctx.now}
+        ctx.db,
+        pool_id=pool_id,
+        now=ctx.now,
+        changes={"state": PoolState.LOCKED, "locked_at": ctx.now},
     )
     out = await _read(ctx, pool_id)
     audit.record(
@@ -310,10 +314,10 @@ async def lock_pool(ctx: Ctx, *, pool_id: UUID) -> PoolOut:
         action="pool.locked",
         entity_type="pool",
         entity_id=pool_id,
-        before={"state": "open"},
+        before={"state": PoolState.OPEN},
         # The loans sold and the cut-off balances frozen for them, as the lock fixed them.
         after={
-            "state": "locked",
+            "state": PoolState.LOCKED,
             "stats": out.stats.model_dump(mode="json"),
             "members": _members(facts),
         },
@@ -327,7 +331,7 @@ async def transfer_pool(ctx: Ctx, *, pool_id: UUID, spv_name: str, transfer_date
     if row is None:
         raise NotFound("no such pool")
     check_if_match(ctx, row["version"])
-    if row["state"] != "locked":
+    if row["state"] != PoolState.LOCKED:
         raise InvalidStateTransition(
             f"only a locked pool can be transferred; this one is {row['state']}",
             state=row["state"],
@@ -348,7 +352,7 @@ async def transfer_pool(ctx: Ctx, *, pool_id: UUID, spv_name: str, transfer_date
         pool_id=pool_id,
         now=ctx.now,
         changes={
-            "state": "transferred",
+            "state": PoolState.TRANSFERRED,
             "spv_name": spv_name,
             "transfer_date": transfer_date,
             "transferred_at": ctx.now,
@@ -360,8 +364,12 @@ async def transfer_pool(ctx: Ctx, *, pool_id: UUID, spv_name: str, transfer_date
         action="pool.transferred",
         entity_type="pool",
         entity_id=pool_id,
-        before={"state": "locked"},
-        after={"state": "transferred", "spv_name": spv_name, "transfer_date": transfer_date},
+        before={"state": PoolState.LOCKED},
+        after={
+            "state": PoolState.TRANSFERRED,
+            "spv_name": spv_name,
+            "transfer_date": transfer_date,
+        },
     )
     outbox.emit(ctx, "pool.transferred", {**views.event(out), "spv_name": spv_name})
     return out

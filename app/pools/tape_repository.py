@@ -10,6 +10,8 @@ from uuid import UUID
 import asyncpg
 
 from app.core.db import Db
+from app.models.pledge import PledgeState
+from app.models.pool import PoolState
 
 
 def _element(text: str) -> str:
@@ -40,7 +42,7 @@ _PLEDGE_CELLS = f"""
           AND iv.created_at <= $3
         ORDER BY iv.valuation_date DESC, iv.id DESC LIMIT 1
     ) v ON true
-    WHERE p.application_id = l.application_id AND p.state <> 'cancelled'"""
+    WHERE p.application_id = l.application_id AND p.state <> '{PledgeState.CANCELLED}'"""
 
 # The same cells as a locked pool's member keeps them.
 _PLEDGE_CELLS_AT_LOCK = """
@@ -94,7 +96,9 @@ async def freeze_pledge_cells(db: Db, *, pool_id: UUID, cut_off: date, as_of: da
 
 async def is_locked(db: Db, pool_id: UUID) -> bool:
     """Whether the pool is locked (or transferred), as the caller's snapshot sees it."""
-    return bool(await db.fetchval("SELECT state <> 'open' FROM pools WHERE id = $1", pool_id))
+    return bool(
+        await db.fetchval(f"SELECT state <> '{PoolState.OPEN}' FROM pools WHERE id = $1", pool_id)
+    )
 
 
 async def tape_rows(

@@ -24,6 +24,7 @@ from app.loans.classification import CLASSES, NON_PERFORMING, Classification
 from app.loans.domain import state_as_of
 from app.loans.ledger import to_money
 from app.loans.servicing import standing
+from app.models.loan import LoanState
 from app.reports import portfolio_repository as repository
 from app.reports.schemas import PortfolioClass, PortfolioReport
 
@@ -54,7 +55,7 @@ async def portfolio_report(ctx: Ctx, *, as_of: date | None) -> PortfolioReport:
     balance: dict[Classification, int] = dict.fromkeys(CLASSES, 0)
     for row in loans:
         schedule = schedules[row["id"]]
-        defaulted = state_as_of(row, on) == "defaulted"
+        defaulted = state_as_of(row, on) == LoanState.DEFAULTED
         now = standing(schedule, on, rows.terms(row, uplift), defaulted=defaulted)
         if now.outstanding_principal <= 0:
             continue

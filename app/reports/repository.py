@@ -16,6 +16,8 @@ from app.applications.states import ApplicationState as S
 from app.applications.states import sql_list
 from app.core.db import Db
 from app.models.enterprise import INDUSTRIES
+from app.models.pledge import PledgeState
+from app.models.subsidy_claim import ClaimState as C
 from app.subsidies import in_force
 
 # The SLA states a report counts, in the order of their codes below.
@@ -132,7 +134,7 @@ async def sla_figures(
 # secure are folded in a second pass over their join, rather than as a count per application
 # joined back: both passes are then parallel scans with a shared hash.
 _APPROVED = f"a.state IN {sql_list((S.APPROVED, S.DISBURSED))}"
-_REGISTERED = "p.registered_on IS NOT NULL AND p.state <> 'cancelled'"
+_REGISTERED = f"p.registered_on IS NOT NULL AND p.state <> '{PledgeState.CANCELLED}'"
 _CAMPAIGN = f"""
 WITH received AS (
     SELECT a.enterprise_id, count(*) AS applications,
@@ -209,21 +211,23 @@ async def campaign_figures(
 # A programme is reported when it is in force (``app.subsidies.in_force``: the dates of its
 # effective period that fall in its budget year, the only dates claims are made on) on some
 # date of the period.
-_SUBSIDIES = """
+# A claim approved, whether paid yet or not.
+_APPROVED_CLAIM = f"('{C.APPROVED}', '{C.PAID}')"
+_SUBSIDIES = f"""
 WITH per_program AS (
     SELECT p.id AS program_id, p.district_code, p.kind, p.name, p.budget_year,
            p.annual_budget AS budget, p.annual_budget - p.committed AS remaining,
            count(c.id) AS claims,
            coalesce(sum(c.amount), 0) AS claimed,
-           coalesce(sum(c.amount) FILTER (WHERE c.state = 'pending'), 0) AS pending,
-           coalesce(sum(c.amount) FILTER (WHERE c.state IN ('approved', 'paid')), 0) AS approved,
-           coalesce(sum(c.amount) FILTER (WHERE c.state = 'rejected'), 0) AS rejected,
-           coalesce(sum(c.amount) FILTER (WHERE c.state = 'paid'), 0) AS paid
+           coalesce(sum(c.amount) FILTER (WHERE c.state = '{C.PENDING}'), 0) AS pending,
+           coalesce(sum(c.amount) FILTER (WHERE c.state IN {_APPROVED_CLAIM}), 0) AS approved,
+           coalesce(sum(c.amount) FILTER (WHERE c.state = '{C.REJECTED}'), 0) AS rejected,
+           coalesce(sum(c.amount) FILTER (WHERE c.state = '{C.PAID}'), 0) AS paid
     FROM subsidy_programs p
     LEFT JOIN subsidy_claims c
            ON c.program_id = p.id AND c.basis_date >= $1 AND c.basis_date <= $2
-    WHERE {program_in_force}
-      {scope}
+    WHERE {{program_in_force}}
+      {{scope}}
     GROUP BY p.id
 )
 SELECT false AS is_total, * FROM per_program

@@ -16,6 +16,7 @@ from uuid import UUID
 from app.core import audit, outbox
 from app.core.context import Ctx
 from app.core.ids import uuid7
+from app.models.subsidy_claim import ClaimState
 from app.subsidies import repository
 from app.subsidies.arithmetic import ClaimAmount, Room, claim_amount
 
@@ -112,7 +113,7 @@ async def _create_claim(
         "computed_amount": result.computed,
         "amount": result.amount,
         "limited_by": result.limited_by,
-        "state": "pending",
+        "state": ClaimState.PENDING,
         "created_at": ctx.now,
     }
     await repository.insert_claim(ctx.db, claim=claim)

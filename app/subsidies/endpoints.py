@@ -12,12 +12,12 @@ from app.core.roles import Role
 from app.core.routing import ApiRouter, CtxDep, access
 from app.core.schemas import Limit, Page
 from app.core.types import Text
+from app.models.subsidy_claim import ClaimStateLiteral
 from app.subsidies import service
 from app.subsidies.schemas import (
     ClaimDecision,
     ClaimOut,
     ClaimPayment,
-    ClaimState,
     ProgramCreate,
     ProgramKind,
     ProgramOut,
@@ -72,7 +72,7 @@ async def get_subsidy_program(program_id: PathId, ctx: CtxDep, response: Respons
 async def list_subsidy_claims(
     ctx: CtxDep,
     program_id: UUID | None = None,
-    state: ClaimState | None = None,
+    state: ClaimStateLiteral | None = None,
     kind: ProgramKind | None = None,
     cursor: Text | None = None,
     limit: Annotated[Limit, Query()] = 50,

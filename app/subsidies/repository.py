@@ -8,6 +8,7 @@ from uuid import UUID
 import asyncpg
 
 from app.core.db import Db
+from app.models.subsidy_claim import ClaimState as C
 from app.subsidies.in_force import in_force_sql
 
 # The programmes a claim falls under: the district's programmes of the kind in force on the
@@ -36,11 +37,11 @@ async def claimed(
     year (rejected claims given back). A statement of its own, after the locks are held, so
     that it sees every claim committed by whoever held them before."""
     rows = await db.fetch(
-        """SELECT program_id,
+        f"""SELECT program_id,
                   coalesce(sum(amount) FILTER (WHERE loan_id = $2), 0) AS by_loan,
                   coalesce(sum(amount) FILTER (WHERE claim_year = $4), 0) AS by_enterprise
            FROM subsidy_claims
-           WHERE program_id = ANY($1::uuid[]) AND enterprise_id = $3 AND state <> 'rejected'
+           WHERE program_id = ANY($1::uuid[]) AND enterprise_id = $3 AND state <> '{C.REJECTED}'
            GROUP BY program_id""",
         program_ids,
         loan_id,
@@ -52,11 +53,11 @@ async def claimed(
 
 async def insert_claim(db: Db, *, claim: dict[str, Any]) -> None:
     await db.execute(
-        """WITH claim AS (
+        f"""WITH claim AS (
                INSERT INTO subsidy_claims (id, program_id, loan_id, enterprise_id, district_code,
                    kind, repayment_id, basis_date, claim_year, basis_amount, computed_amount,
                    amount, limited_by, state, created_at, updated_at, version)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'pending',
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, '{C.PENDING}',
                        $14, $14, 1)
            )
            UPDATE subsidy_programs SET committed = committed + $12, version = version + 1
@@ -171,13 +172,13 @@ async def decide_claim(
                 UPDATE subsidy_claims c
                 SET state = $3, decision_reason = $4, decided_by = $5, decided_at = $6,
                     updated_at = $6, version = c.version + 1
-                WHERE c.id = $1 AND c.version = $2 AND c.state = 'pending'
+                WHERE c.id = $1 AND c.version = $2 AND c.state = '{C.PENDING}'
                 RETURNING {CLAIM_COLUMNS}
             ),
             returned AS (
                 UPDATE subsidy_programs p
                 SET committed = p.committed - decided.amount, version = p.version + 1
-                FROM decided WHERE p.id = decided.program_id AND decided.state = 'rejected'
+                FROM decided WHERE p.id = decided.program_id AND decided.state = '{C.REJECTED}'
             )
             SELECT * FROM decided""",
         claim_id,
@@ -193,9 +194,9 @@ async def pay_claim(
     db: Db, *, claim_id: UUID, version: int, paid_on: date, now: datetime
 ) -> asyncpg.Record | None:
     return await db.fetchrow(
-        f"""UPDATE subsidy_claims c SET state = 'paid', paid_on = $3, updated_at = $4,
+        f"""UPDATE subsidy_claims c SET state = '{C.PAID}', paid_on = $3, updated_at = $4,
                    version = c.version + 1
-            WHERE c.id = $1 AND c.version = $2 AND c.state = 'approved'
+            WHERE c.id = $1 AND c.version = $2 AND c.state = '{C.APPROVED}'
             RETURNING {CLAIM_COLUMNS}""",
         claim_id,
         version,

@@ -12,9 +12,9 @@ from pydantic import (
 from app.core.schemas import IsoDate, Money, Share, Strict, Timestamp
 from app.core.types import DATE_MAX, Distinct, FreeText, Integer, Text
 from app.models.enterprise import Industry
+from app.models.subsidy_claim import ClaimOutcomeLiteral, ClaimState, ClaimStateLiteral
 
 ProgramKind = Literal["interest_subsidy", "risk_compensation"]
-ClaimState = Literal["pending", "approved", "rejected", "paid"]
 
 
 class ProgramCreate(Strict):
@@ -79,7 +79,7 @@ class ClaimOut(BaseModel):
     computed_amount: Money = Field(description="round_half_up(basis × share), before limits.")
     amount: Money
     limited_by: Literal["cap_per_loan", "cap_per_enterprise_year", "budget"] | None
-    state: ClaimState
+    state: ClaimStateLiteral
     decided_at: Timestamp | None
     decision_reason: str | None
     paid_on: IsoDate | None
@@ -89,12 +89,12 @@ class ClaimOut(BaseModel):
 
 
 class ClaimDecision(Strict):
-    outcome: Literal["approved", "rejected"]
+    outcome: ClaimOutcomeLiteral
     reason: FreeText | None = Field(default=None, min_length=1, max_length=2000)
 
     @model_validator(mode="after")
     def _reason(self) -> ClaimDecision:
-        if self.outcome == "rejected" and not self.reason:
+        if self.outcome == ClaimState.REJECTED and not self.reason:
             raise ValueError("a rejection needs a reason")
         return self
 

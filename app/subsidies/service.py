@@ -17,6 +17,7 @@ from app.core.ids import uuid7
 from app.core.roles import Role
 from app.core.schemas import Page, decode_cursor, paged
 from app.core.sql import Filters
+from app.models.subsidy_claim import ClaimState
 from app.subsidies import in_force, repository
 from app.subsidies.claims import claim_event
 from app.subsidies.schemas import ClaimOut, ProgramCreate, ProgramOut
@@ -139,7 +140,7 @@ def _changed(
 async def decide_claim(ctx: Ctx, *, claim_id: UUID, outcome: str, reason: str | None) -> ClaimOut:
     row = _visible(ctx, await repository.get_claim(ctx.db, claim_id), "claim")
     check_if_match(ctx, row["version"])
-    if row["state"] != "pending":
+    if row["state"] != ClaimState.PENDING:
         raise InvalidStateTransition(
             f"cannot decide a claim that is {row['state']}", state=row["state"]
         )
@@ -158,7 +159,7 @@ async def decide_claim(ctx: Ctx, *, claim_id: UUID, outcome: str, reason: str | 
 async def pay_claim(ctx: Ctx, *, claim_id: UUID, paid_on: date) -> ClaimOut:
     row = _visible(ctx, await repository.get_claim(ctx.db, claim_id), "claim")
     check_if_match(ctx, row["version"])
-    if row["state"] != "approved":
+    if row["state"] != ClaimState.APPROVED:
         raise InvalidStateTransition(
             f"cannot pay a claim that is {row['state']}", state=row["state"]
         )

@@ -16,9 +16,9 @@ from app.core.roles import Role
 from app.core.routing import ApiRouter, CtxDep, access
 from app.core.schemas import Limit, Page
 from app.core.types import Text
+from app.models.webhook_delivery import DeliveryStatus
 from app.webhooks import service
 from app.webhooks.schemas import (
-    DeliveryStatus,
     WebhookAttemptOut,
     WebhookEndpointCreate,
     WebhookEndpointDisable,

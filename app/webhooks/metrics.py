@@ -9,7 +9,7 @@ from prometheus_client.registry import Collector
 
 from app.core import metrics
 from app.core.db import Db
-from app.webhooks.schemas import DeliveryStatus
+from app.models.webhook_delivery import DeliveryStatus
 
 BACKLOG = Gauge(
     "ipledge_webhook_backlog",
@@ -47,7 +47,7 @@ LATENCY = Histogram(
     registry=metrics.REGISTRY,
 )
 
-_GAUGES_SQL = """
+_GAUGES_SQL = f"""
 WITH by_status AS (
     SELECT status, count(*) AS n FROM webhook_deliveries GROUP BY status
 ), oldest AS (
@@ -55,12 +55,12 @@ WITH by_status AS (
         (SELECT min(occurred_at) AS occurred_at FROM outbox_events WHERE dispatched_at IS NULL)
         UNION ALL
         (SELECT e.occurred_at FROM webhook_deliveries d JOIN outbox_events e ON e.id = d.event_id
-         WHERE d.status = 'pending' ORDER BY d.event_id LIMIT 1)
+         WHERE d.status = '{DeliveryStatus.PENDING}' ORDER BY d.event_id LIMIT 1)
     ) candidates
 )
 -- Event ids are UUIDv7 taken as the event is written: the lowest pending one is the oldest.
 SELECT (SELECT count(*) FROM outbox_events WHERE dispatched_at IS NULL) AS undispatched,
-       (SELECT coalesce(jsonb_object_agg(status, n), '{}'::jsonb) FROM by_status) AS by_status,
+       (SELECT coalesce(jsonb_object_agg(status, n), '{{}}'::jsonb) FROM by_status) AS by_status,
        (SELECT extract(epoch FROM now() - min(occurred_at)) FROM oldest) AS oldest_age
 """
 

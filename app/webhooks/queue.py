@@ -13,8 +13,9 @@ from datetime import datetime
 from uuid import UUID
 
 from app.core.db import Db
+from app.models.webhook_delivery import DeliveryStatus as S
 
-FAN_OUT_SQL = """
+FAN_OUT_SQL = f"""
 WITH batch AS (
     SELECT id, type, district_code FROM outbox_events
     WHERE dispatched_at IS NULL
@@ -26,7 +27,7 @@ WITH batch AS (
 ), deliveries AS (
     INSERT INTO webhook_deliveries (event_id, endpoint_id, status, attempts, next_attempt_at,
                                     created_at)
-    SELECT b.id, w.id, 'pending', 0, $1, $1
+    SELECT b.id, w.id, '{S.PENDING}', 0, $1, $1
     FROM batch b
     JOIN webhook_endpoints w
       ON w.enabled AND b.type = ANY (w.event_types)
@@ -46,13 +47,13 @@ SELECT (SELECT count(*) FROM batch) AS events, (SELECT count(*) FROM deliveries)
 # delivery was due; its latency is the time the lease held it without an answer.
 LOST_LEASE_ERROR = "worker lost before an answer (lease expired)"
 
-CLAIM_SQL = """
+CLAIM_SQL = f"""
 WITH due AS (
     SELECT d.event_id, d.endpoint_id, w.enabled, d.lease_id AS lost_lease, d.locked_until,
            d.next_attempt_at
     FROM webhook_deliveries d
     JOIN webhook_endpoints w ON w.id = d.endpoint_id
-    WHERE d.status = 'pending' AND d.next_attempt_at <= $1
+    WHERE d.status = '{S.PENDING}' AND d.next_attempt_at <= $1
       AND (d.locked_until IS NULL OR d.locked_until < $1)
     ORDER BY d.next_attempt_at
     LIMIT $2
@@ -69,7 +70,7 @@ WITH due AS (
     FROM lost
 ), orphaned AS (
     UPDATE webhook_deliveries d
-    SET status = 'failed', next_attempt_at = NULL, locked_until = NULL, lease_id = NULL,
+    SET status = '{S.FAILED}', next_attempt_at = NULL, locked_until = NULL, lease_id = NULL,
         attempts = d.attempts + (due.lost_lease IS NOT NULL)::int,
         last_error = coalesce(d.last_error, 'endpoint disabled')
     FROM due
@@ -94,7 +95,7 @@ RETURNING d.event_id, d.endpoint_id, d.attempts, e.type, e.occurred_at, e.data::
 # worker finds its attempt already on record (the claim wrote it as lost), so writing it again
 # would count one attempt twice. A retry for an endpoint disabled meanwhile fails, and stays
 # failed when the endpoint was enabled again before the answer came (disabling failed it).
-RECORD_SQL = """
+RECORD_SQL = f"""
 WITH o AS (
     SELECT * FROM unnest($2::uuid[], $3::uuid[], $4::timestamptz[], $5::int[], $6::int[],
                          $7::text[], $8::text[], $9::timestamptz[])
@@ -108,9 +109,9 @@ WITH o AS (
       ON d.event_id = o.event_id AND d.endpoint_id = o.endpoint_id AND d.lease_id = $1
 )
 UPDATE webhook_deliveries d
-SET status = CASE WHEN o.status = 'pending' AND (NOT w.enabled OR d.status = 'failed')
-                  THEN 'failed' ELSE o.status END,
-    next_attempt_at = CASE WHEN w.enabled AND d.status = 'pending' THEN o.next_attempt_at END,
+SET status = CASE WHEN o.status = '{S.PENDING}' AND (NOT w.enabled OR d.status = '{S.FAILED}')
+                  THEN '{S.FAILED}' ELSE o.status END,
+    next_attempt_at = CASE WHEN w.enabled AND d.status = '{S.PENDING}' THEN o.next_attempt_at END,
     attempts = d.attempts + 1,
     locked_until = NULL,
     lease_id = NULL,

@@ -27,6 +27,7 @@ from app.core.context import SYSTEM
 from app.core.heartbeat import HEARTBEAT
 from app.core.ids import uuid7
 from app.core.runtime import Runtime
+from app.models.webhook_delivery import DeliveryStatus
 from app.webhooks import metrics, queue, schedule, service
 from app.webhooks.sender import Answer, Sender
 
@@ -162,9 +163,9 @@ class Relay:
             attempted_at = answer.attempted_at or self.runtime.clock.now()
             next_at: datetime | None = None
             if answer.status_code is not None and 200 <= answer.status_code < 300:
-                status = "delivered"
+                status = DeliveryStatus.DELIVERED
             elif item.endpoint_id in gone:
-                status = "failed"
+                status = DeliveryStatus.FAILED
             else:
                 next_at = schedule.next_attempt_at(
                     attempts_made=item.attempts + 1,
@@ -174,7 +175,7 @@ class Relay:
                     retry_after_s=schedule.parse_retry_after(answer.retry_after, attempted_at),
                     rng=self._rng,
                 )
-                status = "pending" if next_at is not None else "failed"
+                status = DeliveryStatus.PENDING if next_at is not None else DeliveryStatus.FAILED
             outcomes.append(
                 queue.Outcome(
                     event_id=item.event_id,

@@ -9,6 +9,7 @@ import asyncpg
 
 from app.core.db import Db
 from app.core.sql import Filters
+from app.models.webhook_delivery import DeliveryStatus as S
 
 ENDPOINT_COLUMNS = (
     "id, url, event_types, district_code, enabled, disabled_reason, "
@@ -19,13 +20,13 @@ ENDPOINT_COLUMNS = (
 # included: its lease is left to it, so that it still records its attempt, and the delivery stays
 # failed unless that attempt was answered 2xx (``app.webhooks.queue.RECORD_SQL``). Left pending,
 # an attempt in flight would be retried once the endpoint is enabled again.
-_FAIL_PENDING = """
+_FAIL_PENDING = f"""
 failed AS (
     UPDATE webhook_deliveries d
-    SET status = 'failed', next_attempt_at = NULL,
+    SET status = '{S.FAILED}', next_attempt_at = NULL,
         last_error = coalesce(d.last_error, 'endpoint disabled')
     FROM endpoint
-    WHERE d.endpoint_id = endpoint.id AND d.status = 'pending'
+    WHERE d.endpoint_id = endpoint.id AND d.status = '{S.PENDING}'
 )"""
 
 
@@ -145,14 +146,14 @@ async def page_attempts(
 
 # --- events ----------------------------------------------------------------------------------
 
-_EVENT_SELECT = """
+_EVENT_SELECT = f"""
 SELECT e.id, e.type, e.occurred_at, e.district_code, e.data, e.dispatched_at,
        s.total, s.pending, s.failed, coalesce(s.deliveries, '[]'::jsonb) AS deliveries
-FROM {source}
+FROM {{source}}
 CROSS JOIN LATERAL (
     SELECT count(*) AS total,
-           count(*) FILTER (WHERE d.status = 'pending') AS pending,
-           count(*) FILTER (WHERE d.status = 'failed') AS failed,
+           count(*) FILTER (WHERE d.status = '{S.PENDING}') AS pending,
+           count(*) FILTER (WHERE d.status = '{S.FAILED}') AS failed,
            jsonb_agg(jsonb_build_object(
                'endpoint_id', d.endpoint_id, 'status', d.status, 'attempts', d.attempts,
                'next_attempt_at', d.next_attempt_at, 'last_attempt_at', d.last_attempt_at,
@@ -164,10 +165,10 @@ CROSS JOIN LATERAL (
 
 # An event the relay has not fanned out yet is pending; once fanned out, an event no endpoint
 # wanted is not a webhook event and is not listed.
-_STATUS_CLAUSES = {
+_STATUS_CLAUSES: dict[str | None, str] = {
     None: "(e.dispatched_at IS NULL OR s.total > 0)",
-    "pending": "s.failed = 0 AND (e.dispatched_at IS NULL OR s.pending > 0)",
-    "delivered": "e.dispatched_at IS NOT NULL AND s.total > 0 AND s.pending = 0 AND s.failed = 0",
+    S.PENDING: "s.failed = 0 AND (e.dispatched_at IS NULL OR s.pending > 0)",
+    S.DELIVERED: "e.dispatched_at IS NOT NULL AND s.total > 0 AND s.pending = 0 AND s.failed = 0",
 }
 
 
@@ -181,9 +182,9 @@ async def page_events(
     db: Db, *, status: str | None, event_type: str | None, before: UUID | None, limit: int
 ) -> list[asyncpg.Record]:
     filters = Filters()
-    if status == "failed":
+    if status == S.FAILED:
         # Driven from the failed deliveries (a partial index), not from the whole outbox.
-        inner = Filters().add("status = 'failed'").when(before, "event_id < {}")
+        inner = Filters().add(f"status = '{S.FAILED}'").when(before, "event_id < {}")
         if event_type is not None:
             inner.add(
                 "EXISTS (SELECT 1 FROM outbox_events t WHERE t.id = event_id AND t.type = {})",
@@ -211,19 +212,19 @@ async def redeliver(db: Db, *, event_id: UUID, at: datetime) -> asyncpg.Record:
     A live lease stays (an attempt in flight when its endpoint was disabled): its worker records
     that attempt, and the delivery goes out again only after it."""
     return await db.fetchrow(
-        """WITH reset AS (
+        f"""WITH reset AS (
                UPDATE webhook_deliveries d
-               SET status = 'pending', attempts = 0, next_attempt_at = $2,
+               SET status = '{S.PENDING}', attempts = 0, next_attempt_at = $2,
                    locked_until = CASE WHEN d.locked_until > $2 THEN d.locked_until END,
                    lease_id = CASE WHEN d.locked_until > $2 THEN d.lease_id END
                FROM webhook_endpoints w
-               WHERE d.event_id = $1 AND d.status = 'failed' AND w.id = d.endpoint_id
+               WHERE d.event_id = $1 AND d.status = '{S.FAILED}' AND w.id = d.endpoint_id
                  AND w.enabled
                RETURNING d.endpoint_id
            )
            SELECT (SELECT count(*) FROM reset) AS reset,
                   (SELECT count(*) FROM webhook_deliveries
-                   WHERE event_id = $1 AND status = 'failed') AS failed,
+                   WHERE event_id = $1 AND status = '{S.FAILED}') AS failed,
                   EXISTS (SELECT 1 FROM outbox_events WHERE id = $1) AS found""",
         event_id,
         at,
@@ -245,10 +246,10 @@ DELETE FROM webhook_attempts WHERE id IN (
 
 # Finished deliveries (delivered or failed; never one still pending) with their attempts: one
 # statement, so the attempts' foreign key is checked once both are gone.
-PURGE_DELIVERIES_SQL = """
+PURGE_DELIVERIES_SQL = f"""
 WITH doomed AS (
     SELECT event_id, endpoint_id FROM webhook_deliveries
-    WHERE event_id < $1 AND created_at < $2 AND status <> 'pending'
+    WHERE event_id < $1 AND created_at < $2 AND status <> '{S.PENDING}'
     ORDER BY event_id LIMIT $3
     FOR UPDATE SKIP LOCKED
 ), attempts AS (

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
@@ -8,6 +7,7 @@ from pydantic import BaseModel, Field
 
 from app.core.schemas import Strict, Timestamp
 from app.core.types import FreeText, Line, Text
+from app.models.webhook_delivery import DeliveryStatus
 from app.webhooks.events import EVENT_TYPES
 
 
@@ -64,12 +64,6 @@ class WebhookAttemptOut(BaseModel):
     status_code: int | None = Field(description="The receiver's answer; null if none came.")
     latency_ms: int
     error: str | None = Field(description="Why no answer came (timeout, refused address…).")
-
-
-class DeliveryStatus(StrEnum):
-    PENDING = "pending"
-    DELIVERED = "delivered"
-    FAILED = "failed"
 
 
 class WebhookDeliveryOut(BaseModel):

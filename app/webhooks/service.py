@@ -22,10 +22,10 @@ from app.core.errors import (
 )
 from app.core.ids import uuid7
 from app.core.schemas import Page, decode_cursor, decode_int_cursor, encode_cursor, paged
+from app.models.webhook_delivery import DeliveryStatus
 from app.webhooks import repository, signing, urls
 from app.webhooks.events import KNOWN, WITHOUT_DISTRICT
 from app.webhooks.schemas import (
-    DeliveryStatus,
     WebhookAttemptOut,
     WebhookDeliveryOut,
     WebhookEndpointOut,
@@ -226,11 +226,11 @@ async def list_attempts(
 
 def _event(row: asyncpg.Record) -> WebhookEventOut:
     if row["failed"]:
-        status = "failed"
+        status = DeliveryStatus.FAILED
     elif row["dispatched_at"] is None or row["pending"]:
-        status = "pending"
+        status = DeliveryStatus.PENDING
     else:
-        status = "delivered"
+        status = DeliveryStatus.DELIVERED
     return WebhookEventOut(
         id=row["id"],
         type=row["type"],
@@ -238,7 +238,7 @@ def _event(row: asyncpg.Record) -> WebhookEventOut:
         created_at=row["occurred_at"],
         district_code=row["district_code"],
         data=row["data"],
-        status=DeliveryStatus(status),
+        status=status,
         deliveries=[WebhookDeliveryOut.model_validate(d) for d in row["deliveries"]],
     )
 
@@ -275,7 +275,7 @@ async def redeliver_event(ctx: Ctx, *, event_id: UUID) -> WebhookEventOut:
         action="webhook_event.redelivered",
         entity_type="webhook_event",
         entity_id=event_id,
-        before={"status": "failed"},
+        before={"status": DeliveryStatus.FAILED},
         after={"status": event.status, "deliveries_reset": result["reset"]},
     )
     return event

@@ -8,7 +8,6 @@ import asyncio
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import cast
 from uuid import UUID
 
 import asyncpg
@@ -19,6 +18,7 @@ from app.core.context import Ctx
 from app.core.errors import NotFound, ValidationFailed, field_error
 from app.core.ids import uuid7
 from app.loans import service as loans_service
+from app.models.pool import PoolState
 from app.pools import repository as pools_repository
 from app.pools.projection import engine, present, repository
 from app.pools.projection.model import PoolSchedule, Projection
@@ -29,7 +29,6 @@ from app.pools.schemas import (
     GridOut,
     GridPoint,
     GridTranche,
-    PoolState,
     ProjectionCreate,
     ProjectionGrid,
     ProjectionOut,
@@ -95,7 +94,7 @@ async def pool_facts(ctx: Ctx, *, pool_id: UUID) -> PoolFacts:
             "the pool holds no loans: there is nothing to project",
             errors=[field_error(["path", "pool_id"], "the pool holds no loans")],
         )
-    frozen = pool["state"] != "open"
+    frozen = pool["state"] != PoolState.OPEN
     months = await repository.schedule(
         ctx.db,
         pool_id=pool_id,
@@ -141,7 +140,7 @@ async def create_projection(ctx: Ctx, *, pool_id: UUID, body: ProjectionCreate) 
     out = ProjectionOut(
         id=uuid7(),
         pool_id=pool_id,
-        pool_state=cast(PoolState, facts.state),  # a column the database checks
+        pool_state=facts.state,  # a column the database checks
         cut_off_date=facts.cut_off_date,
         loan_count=facts.loan_count,
         cut_off_balance=facts.cut_off_balance,
