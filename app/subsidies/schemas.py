@@ -94,7 +94,7 @@ class ClaimDecision(Strict):
 
     @model_validator(mode="after")
     def _reason(self) -> ClaimDecision:
-        if self.outcome == ClaimState.REJECTED and not self.reason:
+        if self.outcome == ClaimState.REJECTED.value and not self.reason:
             raise ValueError("a rejection needs a reason")
         return self
 

@@ -8,6 +8,7 @@ import asyncio
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import cast
 from uuid import UUID
 
 import asyncpg
@@ -18,7 +19,7 @@ from app.core.context import Ctx
 from app.core.errors import NotFound, ValidationFailed, field_error
 from app.core.ids import uuid7
 from app.loans import service as loans_service
-from app.models.pool import PoolState
+from app.models.pool import PoolState, PoolStateLiteral
 from app.pools import repository as pools_repository
 from app.pools.projection import engine, present, repository
 from app.pools.projection.model import PoolSchedule, Projection
@@ -140,7 +141,7 @@ async def create_projection(ctx: Ctx, *, pool_id: UUID, body: ProjectionCreate) 
     out = ProjectionOut(
         id=uuid7(),
         pool_id=pool_id,
-        pool_state=facts.state,  # a column the database checks
+        pool_state=cast(PoolStateLiteral, facts.state),  # a column the database checks
         cut_off_date=facts.cut_off_date,
         loan_count=facts.loan_count,
         cut_off_balance=facts.cut_off_balance,
