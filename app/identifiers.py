@@ -9,11 +9,7 @@ from __future__ import annotations
 
 import re
 
-from app.models.enterprise import INDUSTRIES
 from app.models.ip_asset import IP_KINDS
-
-PRIORITY_INDUSTRIES = tuple(industry for industry in INDUSTRIES if industry != "other")
-"""The six Longgang priority clusters (every industry but ``other``)."""
 
 # --- unified social credit code (统一社会信用代码, GB 32100-2015) ------------------------------
 

@@ -8,7 +8,6 @@ from hypothesis import strategies as st
 from app.identifiers import (
     CREDIT_CODE_ALPHABET,
     PATENT_TYPE_DIGITS,
-    PRIORITY_INDUSTRIES,
     check_nice_class,
     credit_code_check_char,
     normalise_credit_code,
@@ -16,7 +15,6 @@ from app.identifiers import (
     normalise_patent_number,
     patent_check_digit,
 )
-from app.models.enterprise import INDUSTRIES
 
 # Codes of real, named enterprises as their registries publish them. Between them the check
 # characters cover digits (0, 2, 4, 6, 8) and letters from the start (A) to the end (Y) of the
@@ -289,8 +287,3 @@ class TestOtherNumbers:
             check_nice_class("trademark", 46)
         with pytest.raises(ValueError, match="only trademarks"):
             check_nice_class("utility_model", 9)
-
-
-def test_priority_industries_are_all_but_other():
-    assert set(PRIORITY_INDUSTRIES) == set(INDUSTRIES) - {"other"}
-    assert len(PRIORITY_INDUSTRIES) == 6

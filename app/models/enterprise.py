@@ -18,6 +18,8 @@ INDUSTRIES = (
     "low_carbon",
     "other",
 )
+PRIORITY_INDUSTRIES = frozenset(INDUSTRIES) - {"other"}
+"""The six Longgang priority clusters (SPEC 3.1): every industry but ``other``."""
 INDUSTRY_CHECK = "industry IN (" + ", ".join(f"'{i}'" for i in INDUSTRIES) + ")"
 # The industries as a type, for the schemas and query parameters that take one, so that OpenAPI
 # lists the values; mypy cannot evaluate a Literal built at run time.

@@ -18,6 +18,8 @@ from decimal import ROUND_DOWN, Decimal, localcontext
 from typing import Any
 from uuid import UUID
 
+from app.models.enterprise import PRIORITY_INDUSTRIES
+
 DISCOUNT_CAP_BP = 20
 VALUATION_MAX_AGE_DAYS = 365
 # (coverage ratio reached, bp), best first.
@@ -25,17 +27,6 @@ COVERAGE_TIERS: tuple[tuple[Decimal, int], ...] = ((Decimal("2.00"), 10), (Decim
 INVENTION_PATENT_BP = 5
 PRIORITY_INDUSTRY_BP = 5
 DISTRICT_RISK_SHARING_BP = 5
-# The six Longgang priority clusters (SPEC 3.1); ``other`` is the only industry outside them.
-PRIORITY_INDUSTRIES = frozenset(
-    {
-        "artificial_intelligence",
-        "low_altitude_economy",
-        "intelligent_driving",
-        "electronic_information",
-        "biomedicine",
-        "low_carbon",
-    }
-)
 COMPONENT_CODES = (
     "pledge_coverage",
     "invention_patent",

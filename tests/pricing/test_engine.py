@@ -155,7 +155,15 @@ class TestOtherComponents:
         assert earned.facts == {"industry": industry, "priority_cluster": industry != "other"}
 
     def test_priority_industries_are_the_six_clusters(self):
-        assert set(INDUSTRIES) - {"other"} == engine.PRIORITY_INDUSTRIES
+        # SPEC 3.1: the six Longgang clusters, written out; every other industry is "other".
+        assert {
+            "artificial_intelligence",
+            "low_altitude_economy",
+            "intelligent_driving",
+            "electronic_information",
+            "biomedicine",
+            "low_carbon",
+        } == engine.PRIORITY_INDUSTRIES
 
     def test_district_risk_sharing(self):
         with_program = component(engine.price(facts(program=PROGRAM)), "district_risk_sharing")
