@@ -237,7 +237,7 @@ async def member_totals(db: Db, *, pool_id: UUID) -> asyncpg.Record:
     """How many members the pool holds, their cut-off balances' sum, and which loans they are
     (oldest id first)."""
     row = await db.fetchrow(
-        """SELECT count(*) AS loan_count, coalesce(sum(cut_off_balance), 0) AS balance,
+        """SELECT count(*) AS loan_count, coalesce(sum(cut_off_balance), 0.00) AS balance,
                   coalesce(array_agg(loan_id ORDER BY loan_id), '{}') AS loan_ids
            FROM pool_loans WHERE pool_id = $1""",
         pool_id,

@@ -58,3 +58,13 @@ class TestMembershipInTheTrail:
             {"loan_id": r["loan_id"], "cut_off_balance": r["cut_off_balance"]} for r in frozen
         ]
         assert len(frozen) == 2
+
+    async def test_a_selection_into_an_empty_pool_writes_its_balance_as_money(self, book):
+        loan = await book.loan("2000000.00")
+        pool = await book.pool("50000000.00", limits=NO_LIMITS)
+        await book.post(pool, "selection")
+        entry = await _entry(book, pool, "pool.selected")
+        assert entry["before"] == {"loan_count": 0, "balance": "0.00", "loan_ids": []}
+        assert entry["after"]["members"] == [
+            {"loan_id": loan["id"], "cut_off_balance": loan["principal"]}
+        ]
