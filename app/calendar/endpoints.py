@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import BackgroundTasks, Path, Query, Response
+from pydantic import BeforeValidator
 
 from app.calendar import publishing, service
 from app.calendar.errors import CalendarYearUnpublished
@@ -24,8 +25,22 @@ from app.core.types import ASCII_DIGITS
 
 router = ApiRouter(prefix="/v1/calendar", tags=["calendar"])
 
-# Written in ASCII digits, as every integer a caller sends (not 2026.0, +2026 or ２０２６).
-Year = Annotated[int, Path(description="The year, e.g. 2026."), ASCII_DIGITS]
+
+def _one_spelling(value: object) -> object:
+    """A year has one address: 2026, not 02026."""
+    if isinstance(value, str) and len(value) > 1 and value.startswith("0"):
+        raise ValueError("write the year without leading zeros")
+    return value
+
+
+# Written in ASCII digits, as every integer a caller sends (not 2026.0, +2026 or ２０２６), and
+# without leading zeros.
+Year = Annotated[
+    int,
+    Path(description="The year, e.g. 2026."),
+    ASCII_DIGITS,
+    BeforeValidator(_one_spelling),
+]
 
 
 @router.get(

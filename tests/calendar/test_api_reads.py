@@ -138,6 +138,13 @@ class TestYears:
         assert response.status_code == 404
         assert slug(response) == "not-found"
 
+    @pytest.mark.parametrize("spelling", ["02026", "002026", "00"])
+    async def test_a_year_has_one_spelling(self, client, make_key, spelling):
+        headers = await make_key("bank_system")
+        response = await client.get(f"/v1/calendar/years/{spelling}", headers=headers)
+        assert response.status_code == 422, response.text
+        assert problem_of(response)["errors"][0]["loc"] == ["path", "year"]
+
     async def test_edges_of_the_calendar_exist(self, client, make_key):
         headers = await make_key("bank_system")
         for year in (1990, 2100):
