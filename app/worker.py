@@ -30,7 +30,7 @@ from app.core import metrics, tracing
 from app.core.heartbeat import HEARTBEAT
 from app.core.runtime import Runtime
 from app.loans.sweep import classification_sweep
-from app.ops import gauges, health
+from app.ops import gauges, health, lifecycle
 from app.ops.retention import purge_idempotency_records, purge_webhook_history
 from app.webhooks import relay
 
@@ -154,6 +154,7 @@ async def run_forever(runtime: Runtime | None = None, stop: asyncio.Event | None
     except health.CannotListen:
         await runtime.close()
         raise
+    await lifecycle.report_schema(runtime)
     metrics.watch_pool(runtime.database.engine.sync_engine.pool)
     gauges.register(metrics.BUSINESS)
     log.info("worker started", jobs=[job.name for job in JOBS], loops=[lp.name for lp in LOOPS])

@@ -78,7 +78,7 @@ async def start(app: Any, runtime: Any) -> Callable[[], Awaitable[None]]:
     """What an API process runs beside its requests, from start-up to shutdown: the drain at
     SIGTERM and the metrics sampler. Returns what stops them."""
     restore = install(app.state.lifecycle, runtime.settings.shutdown_drain_s)
-    await _report_schema(runtime)
+    await report_schema(runtime)
     pool = runtime.database.engine.sync_engine.pool
     metrics.watch_pool(pool)
     sampler = asyncio.create_task(metrics.sample_forever(), name="metrics-sampler")
@@ -94,9 +94,10 @@ async def start(app: Any, runtime: Any) -> Callable[[], Awaitable[None]]:
     return stop
 
 
-async def _report_schema(runtime: Any) -> None:
-    """Say at start-up when the schema is one this code cannot serve (readiness stays 503
-    until it can): the usual cause is a roll-out before ``ipledge migrate``."""
+async def report_schema(runtime: Any) -> None:
+    """Say at start-up, in an API process or a worker, when the schema is one this code cannot
+    serve (an API's readiness stays 503 until it can; a worker's passes fail): the usual cause
+    is a roll-out before ``ipledge migrate``, or a process pointed at the wrong database."""
     from app.ops import schema
 
     try:

@@ -5,6 +5,7 @@ for longer than it may, and while stopping."""
 from __future__ import annotations
 
 import json
+import signal
 import time
 
 import pytest
@@ -12,6 +13,7 @@ import pytest
 from app.core.heartbeat import Heartbeat
 from app.ops import health
 from tests.conftest import make_settings
+from tests.ops.conftest import free_port, ipledge, wait_http
 
 
 def _status(raw: bytes) -> tuple[int, dict]:
@@ -54,3 +56,28 @@ def test_unknown_paths_and_the_token(beat):
     protected = make_settings(metrics_token="t0ken")
     assert health.answer("/metrics", None, protected).startswith(b"HTTP/1.1 401")
     assert health.answer("/metrics", "Bearer t0ken", protected).startswith(b"HTTP/1.1 200")
+
+
+def test_a_worker_on_a_database_without_the_schema_says_so_at_start_up(scratch_database):
+    # An operator's slip: a worker pointed at a database that was never migrated. Its passes
+    # all fail; the first thing it logs says why, as an API process's start-up does.
+    port = free_port()
+    worker = ipledge(
+        "worker",
+        env={
+            "IPLEDGE_DATABASE_URL": scratch_database("no_schema"),
+            "IPLEDGE_WORKER_METRICS_PORT": str(port),
+        },
+    )
+    try:
+        wait_http(f"http://127.0.0.1:{port}/healthz", status=None)
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        stdout, stderr = worker.communicate(timeout=60)
+    output = stdout + stderr
+    lines = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+    refused = [
+        line for line in lines if line["message"].startswith("the database schema is not one")
+    ]
+    assert len(refused) == 1, output[-2000:]
+    assert refused[0]["level"] == "error" and refused[0]["migration"] is None
