@@ -11,7 +11,7 @@ import asyncpg
 from app.core import journal
 from app.core.db import Db
 from app.core.sql import shift_params
-from app.models.loan import LoanState as L
+from app.models.loan import LoanState
 from app.models.pledge import PledgeState
 from app.subsidies.in_force import in_force_sql
 
@@ -150,8 +150,8 @@ async def insert_loan(
            loan AS (
                INSERT INTO loans (id, application_id, {", ".join(_LOAN_INSERTED)},
                    outstanding_principal, state, updated_at, version)
-               SELECT {p["id"]}, app.id, {", ".join(columns)}, {p["principal"]}, '{L.ACTIVE}',
-                      {p["created_at"]}, 1
+               SELECT {p["id"]}, app.id, {", ".join(columns)}, {p["principal"]},
+                      '{LoanState.ACTIVE}', {p["created_at"]}, 1
                FROM app
                RETURNING id
            ),
@@ -257,7 +257,8 @@ _FEN = "({}::bigint * 0.01)"
 # The loan, moved to its next version only if still at the one read ($2).
 _UPDATED = f"""updated AS (
                UPDATE loans SET outstanding_principal = outstanding_principal - {_FEN.format("$6")},
-                      state = CASE WHEN $11::date IS NULL THEN state ELSE '{L.PAID_OFF}' END,
+                      state = CASE WHEN $11::date IS NULL THEN state
+                                   ELSE '{LoanState.PAID_OFF}' END,
                       paid_off_on = $11, last_paid_on = $4, updated_at = $9,
                       maturity_date = $15, classification = $16,
                       classification_review_on = $17, version = version + 1
@@ -324,10 +325,10 @@ async def mark_defaulted(
     review_on: date,
 ) -> bool:
     row = await db.fetchrow(
-        f"""UPDATE loans SET state = '{L.DEFAULTED}', defaulted_on = $3, default_reason = $4,
-                  updated_at = $5, classification = $6, classification_review_on = $7,
-                  version = version + 1
-           WHERE id = $1 AND version = $2 AND state = '{L.ACTIVE}' RETURNING id""",
+        f"""UPDATE loans SET state = '{LoanState.DEFAULTED}', defaulted_on = $3,
+                  default_reason = $4, updated_at = $5, classification = $6,
+                  classification_review_on = $7, version = version + 1
+           WHERE id = $1 AND version = $2 AND state = '{LoanState.ACTIVE}' RETURNING id""",
         loan_id,
         version,
         on,
@@ -344,7 +345,7 @@ async def lock_for_review(db: Db, *, today: date, limit: int) -> list[UUID]:
     holds (a posting, or another worker's sweep) are skipped: their holder sees to them."""
     rows = await db.fetch(
         f"""SELECT id FROM loans
-           WHERE state <> '{L.PAID_OFF}'
+           WHERE state <> '{LoanState.PAID_OFF}'
              AND (classification_review_on IS NULL OR classification_review_on <= $1)
            ORDER BY classification_review_on NULLS FIRST, id
            LIMIT $2 FOR UPDATE SKIP LOCKED""",

@@ -8,7 +8,7 @@ from uuid import UUID
 import asyncpg
 
 from app.core.db import Db
-from app.models.subsidy_claim import ClaimState as C
+from app.models.subsidy_claim import ClaimState
 from app.subsidies.in_force import in_force_sql
 
 # The programmes a claim falls under: the district's programmes of the kind in force on the
@@ -41,7 +41,8 @@ async def claimed(
                   coalesce(sum(amount) FILTER (WHERE loan_id = $2), 0) AS by_loan,
                   coalesce(sum(amount) FILTER (WHERE claim_year = $4), 0) AS by_enterprise
            FROM subsidy_claims
-           WHERE program_id = ANY($1::uuid[]) AND enterprise_id = $3 AND state <> '{C.REJECTED}'
+           WHERE program_id = ANY($1::uuid[]) AND enterprise_id = $3
+             AND state <> '{ClaimState.REJECTED}'
            GROUP BY program_id""",
         program_ids,
         loan_id,
@@ -57,8 +58,8 @@ async def insert_claim(db: Db, *, claim: dict[str, Any]) -> None:
                INSERT INTO subsidy_claims (id, program_id, loan_id, enterprise_id, district_code,
                    kind, repayment_id, basis_date, claim_year, basis_amount, computed_amount,
                    amount, limited_by, state, created_at, updated_at, version)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, '{C.PENDING}',
-                       $14, $14, 1)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,
+                       '{ClaimState.PENDING}', $14, $14, 1)
            )
            UPDATE subsidy_programs SET committed = committed + $12, version = version + 1
            WHERE id = $2""",
@@ -172,13 +173,14 @@ async def decide_claim(
                 UPDATE subsidy_claims c
                 SET state = $3, decision_reason = $4, decided_by = $5, decided_at = $6,
                     updated_at = $6, version = c.version + 1
-                WHERE c.id = $1 AND c.version = $2 AND c.state = '{C.PENDING}'
+                WHERE c.id = $1 AND c.version = $2 AND c.state = '{ClaimState.PENDING}'
                 RETURNING {CLAIM_COLUMNS}
             ),
             returned AS (
                 UPDATE subsidy_programs p
                 SET committed = p.committed - decided.amount, version = p.version + 1
-                FROM decided WHERE p.id = decided.program_id AND decided.state = '{C.REJECTED}'
+                FROM decided
+                WHERE p.id = decided.program_id AND decided.state = '{ClaimState.REJECTED}'
             )
             SELECT * FROM decided""",
         claim_id,
@@ -194,9 +196,9 @@ async def pay_claim(
     db: Db, *, claim_id: UUID, version: int, paid_on: date, now: datetime
 ) -> asyncpg.Record | None:
     return await db.fetchrow(
-        f"""UPDATE subsidy_claims c SET state = '{C.PAID}', paid_on = $3, updated_at = $4,
+        f"""UPDATE subsidy_claims c SET state = '{ClaimState.PAID}', paid_on = $3, updated_at = $4,
                    version = c.version + 1
-            WHERE c.id = $1 AND c.version = $2 AND c.state = '{C.APPROVED}'
+            WHERE c.id = $1 AND c.version = $2 AND c.state = '{ClaimState.APPROVED}'
             RETURNING {CLAIM_COLUMNS}""",
         claim_id,
         version,
