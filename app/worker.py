@@ -154,7 +154,7 @@ async def run_forever(runtime: Runtime | None = None, stop: asyncio.Event | None
     except health.CannotListen:
         await runtime.close()
         raise
-    await lifecycle.report_schema(runtime)
+    await lifecycle.report_schema(runtime, until="every pass fails until it is")
     metrics.watch_pool(runtime.database.engine.sync_engine.pool)
     gauges.register(metrics.BUSINESS)
     log.info("worker started", jobs=[job.name for job in JOBS], loops=[lp.name for lp in LOOPS])

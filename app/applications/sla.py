@@ -12,8 +12,7 @@ from datetime import date, datetime, time
 from decimal import Decimal
 from enum import StrEnum
 
-from app.applications.states import DECIDED, OPEN, sql_list
-from app.applications.states import ApplicationState as S
+from app.applications.states import DECIDED, OPEN, ApplicationState, sql_list
 from app.core.types import SHANGHAI
 
 TIER_1_MAX = Decimal("10000000.00")
@@ -93,11 +92,11 @@ def application_sla_state(
     """The SLA state of an application's current clock, true at ``now``. None for drafts."""
     if decided_at is not None:
         return _judged(deadline_at, decided_at)
-    if state == S.DRAFT:
+    if state == ApplicationState.DRAFT:
         return None
-    if state == S.AWAITING_INFORMATION:
+    if state == ApplicationState.AWAITING_INFORMATION:
         return SlaState.PAUSED
-    if state == S.WITHDRAWN:
+    if state == ApplicationState.WITHDRAWN:
         return SlaState.WITHDRAWN
     return running_state(deadline_date, deadline_at, now)
 
@@ -142,9 +141,9 @@ def sla_filter(state: SlaState, now_param: str, today_param: str) -> str:
         case SlaState.MISSED:
             return "a.decided_at IS NOT NULL AND a.decided_at > a.deadline_at"
         case SlaState.PAUSED:
-            return f"a.state = '{S.AWAITING_INFORMATION}'"
+            return f"a.state = '{ApplicationState.AWAITING_INFORMATION}'"
         case SlaState.WITHDRAWN:
-            return f"a.state = '{S.WITHDRAWN}' AND a.decided_at IS NULL"
+            return f"a.state = '{ApplicationState.WITHDRAWN}' AND a.decided_at IS NULL"
     raise ValueError(f"{state} is not a state an application's current clock can be in")
 
 

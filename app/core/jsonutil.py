@@ -136,9 +136,9 @@ def dumps_str(value: Any) -> str:
 
 def snapshot(value: Any) -> str:
     """The JSON text of an audit snapshot or an event payload: amounts as decimal strings,
-    dates in ISO 8601, timestamps in RFC 3339 at the +08:00 offset (as the API shows them), ids
-    as text, sets and tuples as arrays, and keys that
-    are not text (numbers, ids, dates) as their text."""
+    dates in ISO 8601, timestamps (as values; no snapshot keys anything by a timestamp) in
+    RFC 3339 at the +08:00 offset, as the API shows them, ids as text, sets and tuples as
+    arrays, and keys that are not text (numbers, ids, dates) as their text."""
     return orjson.dumps(
         value, default=_default, option=orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME
     ).decode()

@@ -94,10 +94,11 @@ async def start(app: Any, runtime: Any) -> Callable[[], Awaitable[None]]:
     return stop
 
 
-async def report_schema(runtime: Any) -> None:
+async def report_schema(runtime: Any, *, until: str = "not ready until it is") -> None:
     """Say at start-up, in an API process or a worker, when the schema is one this code cannot
-    serve (an API's readiness stays 503 until it can; a worker's passes fail): the usual cause
-    is a roll-out before ``ipledge migrate``, or a process pointed at the wrong database."""
+    serve, and ``until`` what follows (an API's readiness stays 503; a worker's passes fail):
+    the usual cause is a roll-out before ``ipledge migrate``, or a process pointed at the wrong
+    database."""
     from app.ops import schema
 
     try:
@@ -108,7 +109,7 @@ async def report_schema(runtime: Any) -> None:
         return
     if not state.ready:
         log.error(
-            "the database schema is not one this code can serve; not ready until it is",
+            f"the database schema is not one this code can serve; {until}",
             schema=state.status,
             migration=state.revision,
             expected=state.expected,

@@ -15,7 +15,7 @@ from app.core.db import Db
 from app.core.jsonutil import dumps_str
 from app.core.sql import Filters
 from app.models.loan import LoanState
-from app.models.pledge import PledgeState as P
+from app.models.pledge import PledgeState
 from app.models.pool import PoolState
 from app.pools.rules import LoanFacts
 
@@ -110,10 +110,12 @@ SELECT * FROM (
         FROM loan_installments i WHERE i.loan_id = l.id
     ) s
     CROSS JOIN LATERAL (
-        SELECT count(*) FILTER (WHERE p.state = '{P.REGISTERED}')::int AS registered,
-               count(*) FILTER (WHERE p.state NOT IN ('{P.REGISTERED}', '{P.CANCELLED}'))::int
-                   AS unregistered,
-               coalesce(sum(v.value) FILTER (WHERE p.state = '{P.REGISTERED}'), 0) AS pledged_value
+        SELECT count(*) FILTER (WHERE p.state = '{PledgeState.REGISTERED}')::int AS registered,
+               count(*) FILTER (
+                   WHERE p.state NOT IN ('{PledgeState.REGISTERED}', '{PledgeState.CANCELLED}')
+               )::int AS unregistered,
+               coalesce(sum(v.value) FILTER (WHERE p.state = '{PledgeState.REGISTERED}'), 0)
+                   AS pledged_value
         FROM pledges p
         LEFT JOIN LATERAL (
             SELECT iv.value FROM ip_asset_valuations iv

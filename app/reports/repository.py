@@ -12,12 +12,11 @@ from datetime import date, datetime
 import asyncpg
 
 from app.applications.sla import SlaState
-from app.applications.states import ApplicationState as S
-from app.applications.states import sql_list
+from app.applications.states import ApplicationState, sql_list
 from app.core.db import Db
 from app.models.enterprise import INDUSTRIES
 from app.models.pledge import PledgeState
-from app.models.subsidy_claim import ClaimState as C
+from app.models.subsidy_claim import ClaimState
 from app.subsidies import in_force
 
 # The SLA states a report counts, in the order of their codes below.
@@ -43,8 +42,8 @@ _SLA_STATE = f"""
             CASE WHEN a.deadline_at IS NULL THEN {_CODE[SlaState.PENDING_CALENDAR]}
                  WHEN a.decided_at <= a.deadline_at THEN {_CODE[SlaState.MET]}
                  ELSE {_CODE[SlaState.MISSED]} END
-        WHEN a.state = '{S.AWAITING_INFORMATION}' THEN {_CODE[SlaState.PAUSED]}
-        WHEN a.state = '{S.WITHDRAWN}' THEN {_CODE[SlaState.WITHDRAWN]}
+        WHEN a.state = '{ApplicationState.AWAITING_INFORMATION}' THEN {_CODE[SlaState.PAUSED]}
+        WHEN a.state = '{ApplicationState.WITHDRAWN}' THEN {_CODE[SlaState.WITHDRAWN]}
         WHEN a.deadline_at IS NULL THEN {_CODE[SlaState.PENDING_CALENDAR]}
         WHEN a.deadline_at < $3 THEN {_CODE[SlaState.BREACHED]}
         WHEN a.deadline_date = $4 THEN {_CODE[SlaState.AT_RISK]}
@@ -133,7 +132,7 @@ async def sla_figures(
 # fixed (applications copy them at intake). The registered pledges and the approvals they
 # secure are folded in a second pass over their join, rather than as a count per application
 # joined back: both passes are then parallel scans with a shared hash.
-_APPROVED = f"a.state IN {sql_list((S.APPROVED, S.DISBURSED))}"
+_APPROVED = f"a.state IN {sql_list((ApplicationState.APPROVED, ApplicationState.DISBURSED))}"
 _REGISTERED = f"p.registered_on IS NOT NULL AND p.state <> '{PledgeState.CANCELLED}'"
 _CAMPAIGN = f"""
 WITH received AS (
@@ -212,17 +211,17 @@ async def campaign_figures(
 # effective period that fall in its budget year, the only dates claims are made on) on some
 # date of the period.
 # A claim approved, whether paid yet or not.
-_APPROVED_CLAIM = f"('{C.APPROVED}', '{C.PAID}')"
+_APPROVED_CLAIM = f"('{ClaimState.APPROVED}', '{ClaimState.PAID}')"
 _SUBSIDIES = f"""
 WITH per_program AS (
     SELECT p.id AS program_id, p.district_code, p.kind, p.name, p.budget_year,
            p.annual_budget AS budget, p.annual_budget - p.committed AS remaining,
            count(c.id) AS claims,
            coalesce(sum(c.amount), 0) AS claimed,
-           coalesce(sum(c.amount) FILTER (WHERE c.state = '{C.PENDING}'), 0) AS pending,
+           coalesce(sum(c.amount) FILTER (WHERE c.state = '{ClaimState.PENDING}'), 0) AS pending,
            coalesce(sum(c.amount) FILTER (WHERE c.state IN {_APPROVED_CLAIM}), 0) AS approved,
-           coalesce(sum(c.amount) FILTER (WHERE c.state = '{C.REJECTED}'), 0) AS rejected,
-           coalesce(sum(c.amount) FILTER (WHERE c.state = '{C.PAID}'), 0) AS paid
+           coalesce(sum(c.amount) FILTER (WHERE c.state = '{ClaimState.REJECTED}'), 0) AS rejected,
+           coalesce(sum(c.amount) FILTER (WHERE c.state = '{ClaimState.PAID}'), 0) AS paid
     FROM subsidy_programs p
     LEFT JOIN subsidy_claims c
            ON c.program_id = p.id AND c.basis_date >= $1 AND c.basis_date <= $2

@@ -29,7 +29,7 @@ from app.reports.schemas import (
 )
 
 MAX_PERIOD_DAYS = 366
-# The tiers a report lists, in order: the approval clock's own (``sla.TIERS``).
+# The tiers a report lists, in order: the approval clock's own (``sla.TIER_DAYS``).
 TIERS = sla.TIER_DAYS
 _RATIO = Decimal("0.0001")
 

@@ -13,7 +13,7 @@ from datetime import datetime
 from uuid import UUID
 
 from app.core.db import Db
-from app.models.webhook_delivery import DeliveryStatus as S
+from app.models.webhook_delivery import DeliveryStatus
 
 FAN_OUT_SQL = f"""
 WITH batch AS (
@@ -27,7 +27,7 @@ WITH batch AS (
 ), deliveries AS (
     INSERT INTO webhook_deliveries (event_id, endpoint_id, status, attempts, next_attempt_at,
                                     created_at)
-    SELECT b.id, w.id, '{S.PENDING}', 0, $1, $1
+    SELECT b.id, w.id, '{DeliveryStatus.PENDING}', 0, $1, $1
     FROM batch b
     JOIN webhook_endpoints w
       ON w.enabled AND b.type = ANY (w.event_types)
@@ -53,7 +53,7 @@ WITH due AS (
            d.next_attempt_at
     FROM webhook_deliveries d
     JOIN webhook_endpoints w ON w.id = d.endpoint_id
-    WHERE d.status = '{S.PENDING}' AND d.next_attempt_at <= $1
+    WHERE d.status = '{DeliveryStatus.PENDING}' AND d.next_attempt_at <= $1
       AND (d.locked_until IS NULL OR d.locked_until < $1)
     ORDER BY d.next_attempt_at
     LIMIT $2
@@ -70,7 +70,8 @@ WITH due AS (
     FROM lost
 ), orphaned AS (
     UPDATE webhook_deliveries d
-    SET status = '{S.FAILED}', next_attempt_at = NULL, locked_until = NULL, lease_id = NULL,
+    SET status = '{DeliveryStatus.FAILED}', next_attempt_at = NULL, locked_until = NULL,
+        lease_id = NULL,
         attempts = d.attempts + (due.lost_lease IS NOT NULL)::int,
         last_error = coalesce(d.last_error, 'endpoint disabled')
     FROM due
@@ -109,9 +110,11 @@ WITH o AS (
       ON d.event_id = o.event_id AND d.endpoint_id = o.endpoint_id AND d.lease_id = $1
 )
 UPDATE webhook_deliveries d
-SET status = CASE WHEN o.status = '{S.PENDING}' AND (NOT w.enabled OR d.status = '{S.FAILED}')
-                  THEN '{S.FAILED}' ELSE o.status END,
-    next_attempt_at = CASE WHEN w.enabled AND d.status = '{S.PENDING}' THEN o.next_attempt_at END,
+SET status = CASE WHEN o.status = '{DeliveryStatus.PENDING}'
+                       AND (NOT w.enabled OR d.status = '{DeliveryStatus.FAILED}')
+                  THEN '{DeliveryStatus.FAILED}' ELSE o.status END,
+    next_attempt_at = CASE WHEN w.enabled AND d.status = '{DeliveryStatus.PENDING}'
+                           THEN o.next_attempt_at END,
     attempts = d.attempts + 1,
     locked_until = NULL,
     lease_id = NULL,

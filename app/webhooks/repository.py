@@ -9,7 +9,7 @@ import asyncpg
 
 from app.core.db import Db
 from app.core.sql import Filters
-from app.models.webhook_delivery import DeliveryStatus as S
+from app.models.webhook_delivery import DeliveryStatus
 
 ENDPOINT_COLUMNS = (
     "id, url, event_types, district_code, enabled, disabled_reason, "
@@ -23,10 +23,10 @@ ENDPOINT_COLUMNS = (
 _FAIL_PENDING = f"""
 failed AS (
     UPDATE webhook_deliveries d
-    SET status = '{S.FAILED}', next_attempt_at = NULL,
+    SET status = '{DeliveryStatus.FAILED}', next_attempt_at = NULL,
         last_error = coalesce(d.last_error, 'endpoint disabled')
     FROM endpoint
-    WHERE d.endpoint_id = endpoint.id AND d.status = '{S.PENDING}'
+    WHERE d.endpoint_id = endpoint.id AND d.status = '{DeliveryStatus.PENDING}'
 )"""
 
 
@@ -152,8 +152,8 @@ SELECT e.id, e.type, e.occurred_at, e.district_code, e.data, e.dispatched_at,
 FROM {{source}}
 CROSS JOIN LATERAL (
     SELECT count(*) AS total,
-           count(*) FILTER (WHERE d.status = '{S.PENDING}') AS pending,
-           count(*) FILTER (WHERE d.status = '{S.FAILED}') AS failed,
+           count(*) FILTER (WHERE d.status = '{DeliveryStatus.PENDING}') AS pending,
+           count(*) FILTER (WHERE d.status = '{DeliveryStatus.FAILED}') AS failed,
            jsonb_agg(jsonb_build_object(
                'endpoint_id', d.endpoint_id, 'status', d.status, 'attempts', d.attempts,
                'next_attempt_at', d.next_attempt_at, 'last_attempt_at', d.last_attempt_at,
@@ -167,8 +167,10 @@ CROSS JOIN LATERAL (
 # wanted is not a webhook event and is not listed.
 _STATUS_CLAUSES: dict[str | None, str] = {
     None: "(e.dispatched_at IS NULL OR s.total > 0)",
-    S.PENDING: "s.failed = 0 AND (e.dispatched_at IS NULL OR s.pending > 0)",
-    S.DELIVERED: "e.dispatched_at IS NOT NULL AND s.total > 0 AND s.pending = 0 AND s.failed = 0",
+    DeliveryStatus.PENDING: "s.failed = 0 AND (e.dispatched_at IS NULL OR s.pending > 0)",
+    DeliveryStatus.DELIVERED: (
+        "e.dispatched_at IS NOT NULL AND s.total > 0 AND s.pending = 0 AND s.failed = 0"
+    ),
 }
 
 
@@ -182,9 +184,9 @@ async def page_events(
     db: Db, *, status: str | None, event_type: str | None, before: UUID | None, limit: int
 ) -> list[asyncpg.Record]:
     filters = Filters()
-    if status == S.FAILED:
+    if status == DeliveryStatus.FAILED:
         # Driven from the failed deliveries (a partial index), not from the whole outbox.
-        inner = Filters().add(f"status = '{S.FAILED}'").when(before, "event_id < {}")
+        inner = Filters().add(f"status = '{DeliveryStatus.FAILED}'").when(before, "event_id < {}")
         if event_type is not None:
             inner.add(
                 "EXISTS (SELECT 1 FROM outbox_events t WHERE t.id = event_id AND t.type = {})",
@@ -214,17 +216,17 @@ async def redeliver(db: Db, *, event_id: UUID, at: datetime) -> asyncpg.Record:
     return await db.fetchrow(
         f"""WITH reset AS (
                UPDATE webhook_deliveries d
-               SET status = '{S.PENDING}', attempts = 0, next_attempt_at = $2,
+               SET status = '{DeliveryStatus.PENDING}', attempts = 0, next_attempt_at = $2,
                    locked_until = CASE WHEN d.locked_until > $2 THEN d.locked_until END,
                    lease_id = CASE WHEN d.locked_until > $2 THEN d.lease_id END
                FROM webhook_endpoints w
-               WHERE d.event_id = $1 AND d.status = '{S.FAILED}' AND w.id = d.endpoint_id
-                 AND w.enabled
+               WHERE d.event_id = $1 AND d.status = '{DeliveryStatus.FAILED}'
+                 AND w.id = d.endpoint_id AND w.enabled
                RETURNING d.endpoint_id
            )
            SELECT (SELECT count(*) FROM reset) AS reset,
                   (SELECT count(*) FROM webhook_deliveries
-                   WHERE event_id = $1 AND status = '{S.FAILED}') AS failed,
+                   WHERE event_id = $1 AND status = '{DeliveryStatus.FAILED}') AS failed,
                   EXISTS (SELECT 1 FROM outbox_events WHERE id = $1) AS found""",
         event_id,
         at,
@@ -249,7 +251,7 @@ DELETE FROM webhook_attempts WHERE id IN (
 PURGE_DELIVERIES_SQL = f"""
 WITH doomed AS (
     SELECT event_id, endpoint_id FROM webhook_deliveries
-    WHERE event_id < $1 AND created_at < $2 AND status <> '{S.PENDING}'
+    WHERE event_id < $1 AND created_at < $2 AND status <> '{DeliveryStatus.PENDING}'
     ORDER BY event_id LIMIT $3
     FOR UPDATE SKIP LOCKED
 ), attempts AS (

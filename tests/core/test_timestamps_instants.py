@@ -1,5 +1,5 @@
-"""Review: the +08:00 test checks only the offset's text; this holds the instants too, for a
-payload a statement built (submission) and one Python built (the approval)."""
+"""The timestamps events show at +08:00 are the instants stored, for a payload a statement built
+(a submission) and one the service built in Python (an approval)."""
 
 import json
 from datetime import datetime
