@@ -44,12 +44,10 @@ def uuid7() -> UUID:
     return UUID(int=value)
 
 
-def parse_id(value: str | UUID, what: str = "resource") -> UUID:
-    """An id that is not even well-formed (only the 8-4-4-4-12 form, either case) cannot
-    exist: 404, as for any unknown id. Path parameters arrive as text and are checked here."""
-    if isinstance(value, UUID):
-        return value
-    if not isinstance(value, str) or not _CANONICAL.fullmatch(value):
+def parse_id(value: str, what: str = "resource") -> UUID:
+    """An id typed by an operator (``ipledge keys revoke``): one not even well-formed (only the
+    8-4-4-4-12 form, either case) cannot exist, as for any unknown id. Paths take ``PathId``."""
+    if not _CANONICAL.fullmatch(value):
         raise NotFound(f"no such {what}")
     return UUID(value)
 
