@@ -98,3 +98,13 @@ def test_a_command_without_its_database_says_so_in_one_line(database_url, where,
     [line] = result.stderr.strip().splitlines()
     assert line.startswith("ipledge: database not reachable: "), line
     assert "Traceback" not in result.stderr and "Sekr1t" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    "key_id",
+    ["not-an-id", "{01a2520f-9763-73b5-a590-e761a31ed0a3}", "01a2520f976373b5a590e761a31ed0a3"],
+)
+def test_revoking_an_id_not_of_the_8_4_4_4_12_form_names_no_key(database_url, key_id):
+    result = _ipledge("keys", "revoke", key_id, database_url=database_url)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip() == "error: no such API key"
