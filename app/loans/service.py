@@ -86,36 +86,30 @@ def _replayed(row: Any, records: list[Any], uplift: Decimal) -> ledger.Schedule:
     return schedule
 
 
-async def get_loan(ctx: Ctx, *, loan_id: UUID, as_of: date | None) -> Loan:
-    row = visible(ctx, await repository.get(ctx.db, loan_id))
-    if as_of is None:
-        as_of = ctx.today
-    else:  # before its disbursement the loan owed nothing: no view to show, as no payoff
-        value_date(
-            ctx,
-            as_of,
-            "as_of",
-            not_before=row["disbursed_on"],
-            what="the disbursement",
-            where="query",
-            future=True,
-        )
-    schedule = await schedule_as_of(ctx, row, as_of)
-    return Loan.of(row, schedule, as_of, ctx.settings.penalty_uplift)
-
-
-async def payoff_quote(ctx: Ctx, *, loan_id: UUID, on: date | None) -> Payoff:
-    row = visible(ctx, await repository.get(ctx.db, loan_id))
-    on = on or ctx.today
-    value_date(
+def _as_of(ctx: Ctx, row: Any, value: date | None, field: str) -> date:
+    """The date a read shows the loan on (default today; a future one projects it): never
+    before its disbursement, when the loan owed nothing (422 on ``field``)."""
+    return value_date(
         ctx,
-        on,
-        "on",
+        value or ctx.today,
+        field,
         not_before=row["disbursed_on"],
         what="the disbursement",
         where="query",
         future=True,
     )
+
+
+async def get_loan(ctx: Ctx, *, loan_id: UUID, as_of: date | None) -> Loan:
+    row = visible(ctx, await repository.get(ctx.db, loan_id))
+    on = _as_of(ctx, row, as_of, "as_of")
+    schedule = await schedule_as_of(ctx, row, on)
+    return Loan.of(row, schedule, on, ctx.settings.penalty_uplift)
+
+
+async def payoff_quote(ctx: Ctx, *, loan_id: UUID, on: date | None) -> Payoff:
+    row = visible(ctx, await repository.get(ctx.db, loan_id))
+    on = _as_of(ctx, row, on, "on")
     schedule = await schedule_as_of(ctx, row, on)
     terms = rows.terms(row, ctx.settings.penalty_uplift)
     return Payoff(row["id"], payoff.quote(schedule, on, terms))
